@@ -1,0 +1,165 @@
+"""Asset checks of the data plane.
+
+Monthly assets emit their checks from the asset body (the numbers are computed there, and
+partitioned checks are still preview in Dagster 1.13); the dataset checks are standalone and read
+the stored current version, so they can be re-run from the UI on their own.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import dagster as dg
+import orjson
+
+from health_training.data import layout
+from health_training.data.dataset import read_parquet_rows
+from health_training.data.records import ETL_METADATA_FIELDS, Example
+from health_training.resources import Storage
+
+RAW_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "lines_accounted_for",
+        asset="raw_narratives",
+        blocking=True,
+        description="accepted + quarantined equals lines read: nothing is lost.",
+    ),
+    dg.AssetCheckSpec(
+        "quarantine_share",
+        asset="raw_narratives",
+        description="WARN when the quarantined share of lines is above the policy threshold.",
+    ),
+]
+
+CURATED_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "schema",
+        asset="curated_narratives",
+        blocking=True,
+        description="Every curated example has non-empty text fields and typed ETL metadata.",
+    ),
+    dg.AssetCheckSpec(
+        "no_residual_phi",
+        asset="curated_narratives",
+        blocking=True,
+        description="A second PHI scan of the curated text finds nothing; user ids are pseudonyms.",
+    ),
+]
+
+
+def raw_check_results(lines: int, accepted: int, quarantined: int, warn_share: float) -> list[dg.AssetCheckResult]:
+    share = quarantined / lines if lines else 0.0
+    return [
+        dg.AssetCheckResult(
+            check_name="lines_accounted_for",
+            passed=lines == accepted + quarantined,
+            metadata={"lines_read": lines, "accepted": accepted, "quarantined": quarantined},
+        ),
+        dg.AssetCheckResult(
+            check_name="quarantine_share",
+            passed=share <= warn_share,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"share": round(share, 4), "threshold": warn_share},
+        ),
+    ]
+
+
+def schema_problems(examples: Sequence[Example]) -> Counter[str]:
+    """Problems by kind; ETL examples must carry every metadata field of the data contract."""
+    problems: Counter[str] = Counter()
+    for ex in examples:
+        if not ex.instruction.strip() or not ex.output.strip():
+            problems["empty_text"] += 1
+        meta = ex.metadata
+        if not isinstance(meta.get("content_key"), str) or len(meta["content_key"]) != 64:
+            problems["content_key"] += 1
+        if meta.get("source_format") == "etl":
+            missing = [f for f in ETL_METADATA_FIELDS if f not in meta]
+            if missing:
+                problems["missing_metadata"] += 1
+            q = meta.get("quality_score")
+            if not isinstance(q, int | float) or not 0 <= q <= 1:
+                problems["quality_score"] += 1
+    return problems
+
+
+def curated_check_results(kept: Sequence[Example], residual: dict[str, int]) -> list[dg.AssetCheckResult]:
+    problems = schema_problems(kept)
+    return [
+        dg.AssetCheckResult(
+            check_name="schema",
+            passed=not problems,
+            metadata={"examples": len(kept), "problems": dg.MetadataValue.json(dict(problems))},
+        ),
+        dg.AssetCheckResult(
+            check_name="no_residual_phi",
+            passed=sum(residual.values()) == 0,
+            metadata={"residual_findings": dg.MetadataValue.json(residual)},
+        ),
+    ]
+
+
+def current_manifest(storage: Storage) -> dict:
+    pointer = orjson.loads(storage.read_bytes(layout.CURRENT_DATASET))
+    return orjson.loads(storage.read_bytes(layout.dataset_manifest(pointer["version"])))
+
+
+def _keys(storage: Storage, version: str, split: str) -> set[str]:
+    key = layout.dataset_split(version, split)
+    if not storage.exists(key):
+        return set()
+    rows = read_parquet_rows(storage.read_bytes(key), ["content_key"])
+    return {r["content_key"] for r in rows}
+
+
+@dg.asset_check(
+    asset="training_dataset",
+    blocking=True,
+    description="Each split holds at least the policy's minimum examples (blocks training).",
+)
+def min_examples_per_split(storage: Storage) -> dg.AssetCheckResult:
+    manifest = current_manifest(storage)
+    minimum = manifest["checks"]["min_examples"]
+    counts = {name: s["examples"] for name, s in manifest["splits"].items()}
+    short = {n: (counts.get(n, 0), m) for n, m in minimum.items() if counts.get(n, 0) < m}
+    return dg.AssetCheckResult(
+        passed=not short,
+        metadata={
+            "counts": dg.MetadataValue.json(counts),
+            "minimum": dg.MetadataValue.json(minimum),
+            "short": dg.MetadataValue.json({n: f"{c} < {m}" for n, (c, m) in short.items()}),
+        },
+    )
+
+
+@dg.asset_check(
+    asset="training_dataset",
+    blocking=True,
+    description="No content key is in two splits, and no test key of an earlier version is in train.",
+)
+def split_leakage(storage: Storage) -> dg.AssetCheckResult:
+    manifest = current_manifest(storage)
+    version = manifest["version"]
+    keys = {name: _keys(storage, version, name) for name in manifest["splits"]}
+    names = sorted(keys)
+    overlaps = {
+        f"{a}&{b}": len(keys[a] & keys[b]) for i, a in enumerate(names) for b in names[i + 1 :]
+    }
+    earlier: set[str] = set()
+    previous = []
+    if storage.exists(layout.DATASET_HISTORY):
+        for line in storage.read_bytes(layout.DATASET_HISTORY).splitlines():
+            old = orjson.loads(line)["version"]
+            if old != version and old not in previous:
+                previous.append(old)
+                earlier |= _keys(storage, old, "test")
+    leaked = len(earlier & keys.get("train", set()))
+    return dg.AssetCheckResult(
+        passed=not any(overlaps.values()) and leaked == 0,
+        metadata={
+            "overlaps": dg.MetadataValue.json(overlaps),
+            "earlier_versions_checked": len(previous),
+            "earlier_test_keys_in_train": leaked,
+        },
+    )

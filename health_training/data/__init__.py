@@ -1,0 +1,5 @@
+"""Pure data plane: records, formats, validation, PHI, dedup, splits and the ETL narrative writer.
+
+Nothing here imports dagster or reads environment variables: functions take plain values and
+paths and return frozen dataclasses.
+"""

@@ -1,0 +1,323 @@
+"""Parse instruction files in the formats we accept and account for every record.
+
+Accepted formats: the ETL engine's JSONL (`instruction`/`input`/`output` + `metadata.record_type`),
+Alpaca (a JSON array or JSONL; `question`/`answer` and `prompt`/`response` are read as aliases),
+ShareGPT (`conversations` of `from`/`value`) and OpenAI chat (`messages` of `role`/`content`).
+
+`parse_file(name, data)` never raises on bad input: each record is either accepted as a normalized
+`Example` or quarantined with its line number and a reason a person understands, and a file that is
+not JSON at all (binary junk, a JSON object instead of a list) is reported the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import orjson
+
+from health_training.data.records import (
+    COMPLEXITY_LEVELS,
+    RELEVANCE_LEVELS,
+    Example,
+    IngestResult,
+    Quarantined,
+)
+
+FORMATS: tuple[str, ...] = ("etl", "alpaca", "sharegpt", "openai")
+RAW_EXCERPT = 500  # characters of a bad line kept in quarantine: enough to debug, never 50 MB
+
+_INSTRUCTION_KEYS = ("instruction", "question", "prompt")
+_OUTPUT_KEYS = ("output", "answer", "response", "completion")
+_HUMAN = {"human", "user"}
+_ASSISTANT = {"gpt", "assistant", "chatgpt", "bing", "bard", "model"}
+_SYSTEM = {"system"}
+
+
+class RecordError(ValueError):
+    """A record that cannot be accepted; `reason` is a stable slug, the message says why."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def detect_format(record: object) -> str | None:
+    """The format a decoded record is in, or None when its shape is not one we know."""
+    if not isinstance(record, dict):
+        return None
+    if "messages" in record:
+        return "openai"
+    if "conversations" in record:
+        return "sharegpt"
+    if any(k in record for k in _INSTRUCTION_KEYS) or any(k in record for k in _OUTPUT_KEYS):
+        meta = record.get("metadata")
+        return "etl" if isinstance(meta, dict) and "record_type" in meta else "alpaca"
+    return None
+
+
+def _text(record: Mapping[str, Any], keys: tuple[str, ...], what: str, *, required: bool) -> str:
+    for key in keys:
+        if key in record:
+            value = record[key]
+            if value is None and not required:
+                return ""
+            if not isinstance(value, str):
+                raise RecordError("wrong_type", f"field '{key}' must be a string, got {_kind(value)}")
+            if required and not value.strip():
+                raise RecordError("empty_field", f"field '{key}' is empty")
+            return value
+    if required:
+        raise RecordError("missing_field", f"field '{keys[0]}' is missing ({what})")
+    return ""
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, int | float) else "null"
+    )
+
+
+def _normalize_etl(record: Mapping[str, Any]) -> Example:
+    instruction = _text(record, ("instruction",), "the task", required=True)
+    input_ = _text(record, ("input",), "the context", required=False)
+    output = _text(record, ("output",), "the answer", required=True)
+    meta = record["metadata"]
+    quality = meta.get("quality_score")
+    if isinstance(quality, bool) or not isinstance(quality, int | float):
+        raise RecordError(
+            "bad_metadata", f"metadata.quality_score must be a number, got {_kind(quality)}"
+        )
+    if not 0.0 <= float(quality) <= 1.0:
+        raise RecordError("bad_metadata", f"metadata.quality_score {quality} is outside 0..1")
+    for key, allowed in (("complexity_level", COMPLEXITY_LEVELS), ("clinical_relevance", RELEVANCE_LEVELS)):
+        value = meta.get(key)
+        if value is not None and value not in allowed:
+            raise RecordError(
+                "bad_metadata", f"metadata.{key} is {value!r}; expected one of {', '.join(allowed)}"
+            )
+    if not isinstance(meta.get("record_type"), str) or not meta["record_type"]:
+        raise RecordError("bad_metadata", "metadata.record_type must be a non-empty string")
+    return Example(instruction, input_, output, {**meta, "source_format": "etl"})
+
+
+def _normalize_alpaca(record: Mapping[str, Any]) -> Example:
+    instruction = _text(record, _INSTRUCTION_KEYS, "the task", required=True)
+    input_ = _text(record, ("input", "context"), "the context", required=False)
+    output = _text(record, _OUTPUT_KEYS, "the answer", required=True)
+    meta = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
+    return Example(instruction, input_, output, {**meta, "source_format": "alpaca"})
+
+
+def _turns(record: Mapping[str, Any], list_key: str, role_key: str, text_key: str) -> list[tuple[str, str]]:
+    turns = record.get(list_key)
+    if not isinstance(turns, list) or not turns:
+        raise RecordError("missing_field", f"'{list_key}' must be a non-empty array")
+    out: list[tuple[str, str]] = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict):
+            raise RecordError("wrong_type", f"{list_key}[{i}] must be an object, got {_kind(turn)}")
+        role, text = turn.get(role_key), turn.get(text_key)
+        if not isinstance(role, str):
+            raise RecordError("missing_field", f"{list_key}[{i}] has no '{role_key}'")
+        if not isinstance(text, str):
+            raise RecordError("missing_field", f"{list_key}[{i}] has no string '{text_key}'")
+        role = role.lower()
+        if role in _HUMAN:
+            out.append(("user", text))
+        elif role in _ASSISTANT:
+            out.append(("assistant", text))
+        elif role in _SYSTEM:
+            out.append(("system", text))
+        else:
+            raise RecordError("unknown_role", f"{list_key}[{i}] has unknown {role_key} '{role}'")
+    return out
+
+
+def _from_turns(turns: list[tuple[str, str]], source_format: str) -> Example:
+    """Final assistant turn → output, the user turn before it → instruction, the rest → input.
+
+    One record stays one example so that accepted + quarantined == records read.
+    """
+    last_assistant = max((i for i, (r, _) in enumerate(turns) if r == "assistant"), default=None)
+    if last_assistant is None:
+        raise RecordError("no_assistant_turn", "conversation has no assistant answer to learn from")
+    users = [i for i, (r, _) in enumerate(turns[:last_assistant]) if r == "user"]
+    if not users:
+        raise RecordError("no_user_turn", "conversation has no user turn before the assistant answer")
+    output = turns[last_assistant][1]
+    instruction = turns[users[-1]][1]
+    if not output.strip() or not instruction.strip():
+        raise RecordError("empty_field", "the final user turn or assistant answer is empty")
+    system = "\n".join(t for r, t in turns if r == "system")
+    history = [
+        f"{'User' if r == 'user' else 'Assistant'}: {t}"
+        for r, t in turns[: users[-1]]
+        if r != "system"
+    ]
+    input_ = "Conversation so far:\n" + "\n".join(history) if history else ""
+    meta: dict[str, Any] = {"source_format": source_format, "turns": len(turns)}
+    if system:
+        meta["system_prompt"] = system
+    return Example(instruction, input_, output, meta)
+
+
+def normalize_record(record: object, fmt: str) -> Example:
+    """Validate a decoded record against `fmt` and normalize it; raises RecordError."""
+    if not isinstance(record, dict):
+        raise RecordError("not_an_object", f"record is {_kind(record)}, expected a JSON object")
+    found = detect_format(record)
+    if found is None:
+        keys = ", ".join(sorted(map(str, record))[:8]) or "none"
+        raise RecordError(
+            "unrecognized_shape",
+            f"record has keys {keys}; expected instruction/output, conversations or messages",
+        )
+    if found != fmt and not (fmt == "alpaca" and found == "etl"):
+        raise RecordError("format_mismatch", f"record looks like {found} but the file is {fmt}")
+    if fmt == "etl":
+        return _normalize_etl(record)
+    if fmt == "alpaca":
+        return _normalize_alpaca(record)
+    if fmt == "sharegpt":
+        return _from_turns(_turns(record, "conversations", "from", "value"), "sharegpt")
+    return _from_turns(_turns(record, "messages", "role", "content"), "openai")
+
+
+def _excerpt(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return text if len(text) <= RAW_EXCERPT else text[:RAW_EXCERPT] + "…"
+
+
+def _json_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines with their 1-based numbers; blank lines are not records."""
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.strip():
+            yield number, line.rstrip(b"\r")
+
+
+def _decode_line(line: bytes) -> object:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RecordError("not_utf8", "line is not valid UTF-8 text") from exc
+        raise RecordError("invalid_json", f"line is not valid JSON ({exc})") from exc
+
+
+def _array_records(data: bytes) -> Iterator[tuple[int, object]]:
+    """Items of a top-level JSON array with the line each starts on."""
+    text = data.decode("utf-8")
+    decoder = json.JSONDecoder()
+    items = orjson.loads(data)  # raises for malformed files; the caller quarantines the file
+    pos = text.index("[") + 1
+    line = text.count("\n", 0, pos) + 1
+    for item in items:
+        while text[pos] in " \t\r\n,":
+            if text[pos] == "\n":
+                line += 1
+            pos += 1
+        _, end = decoder.raw_decode(text, pos)
+        yield line, item
+        line += text.count("\n", pos, end)
+        pos = end
+
+
+def _first_format(data: bytes, is_array: bool) -> str | None:
+    if is_array:
+        try:
+            items = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return None
+        candidates = (detect_format(item) for item in items[:50])
+    else:
+        def decoded() -> Iterator[object]:
+            for _, line in _json_lines(data):
+                try:
+                    yield orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+        candidates = (detect_format(r) for r in _take(decoded(), 50))
+    votes = Counter(c for c in candidates if c)
+    return votes.most_common(1)[0][0] if votes else None
+
+
+def _take(it: Iterator[object], n: int) -> Iterator[object]:
+    for i, item in enumerate(it):
+        if i >= n:
+            return
+        yield item
+
+
+def _starts_array(data: bytes) -> bool:
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"["
+
+
+def parse_file(name: str, data: bytes, fmt: str = "auto") -> IngestResult:
+    """Parse one file's bytes. `fmt` is one of FORMATS or "auto" (decided by the records' shape)."""
+    if fmt != "auto" and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose auto or one of {', '.join(FORMATS)}")
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    is_array = _starts_array(data)
+    whole_file: RecordError | None = None
+    if is_array:
+        try:
+            data.decode("utf-8")
+            orjson.loads(data)
+        except UnicodeDecodeError:
+            whole_file = RecordError("not_utf8", "file is not valid UTF-8 text")
+        except orjson.JSONDecodeError as exc:
+            whole_file = RecordError("invalid_json", f"file starts like a JSON array but is not valid JSON ({exc})")
+    elif data.lstrip()[:1] == b"{":
+        stripped = data.strip()
+        if b"\n" in stripped:
+            # A pretty-printed single object spans lines; JSONL never does.
+            try:
+                obj = orjson.loads(stripped)
+            except orjson.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict):
+                whole_file = RecordError(
+                    "json_object_file",
+                    "file holds one JSON object, not a list of records: give a JSON array or JSONL",
+                )
+    if whole_file is not None:
+        # The file as a whole is one unreadable record: it is accounted for, not lost.
+        q = Quarantined(name, 1, whole_file.reason, whole_file.detail, _excerpt(data[:RAW_EXCERPT]))
+        return IngestResult(fmt if fmt != "auto" else "unknown", 1, (), (q,))
+
+    chosen = fmt if fmt != "auto" else (_first_format(data, is_array) or "unknown")
+    accepted: list[Example] = []
+    quarantined: list[Quarantined] = []
+    records: Iterator[tuple[int, object]]
+    if is_array:
+        records = _array_records(data)
+    else:
+        records = ((n, line) for n, line in _json_lines(data))
+    lines = 0
+    for number, item in records:
+        lines += 1
+        raw = item if isinstance(item, bytes) else None
+        try:
+            record = _decode_line(item) if raw is not None else item
+            # With no recognizable record at all, each record is judged on its own shape.
+            target = chosen if chosen != "unknown" else (detect_format(record) or "alpaca")
+            example = normalize_record(record, target)
+        except RecordError as err:
+            excerpt = _excerpt(raw) if raw is not None else _excerpt(orjson.dumps(item))
+            quarantined.append(Quarantined(name, number, err.reason, err.detail, excerpt))
+            continue
+        accepted.append(
+            Example(
+                example.instruction,
+                example.input,
+                example.output,
+                {**example.metadata, "source_file": name, "source_line": number},
+            )
+        )
+    return IngestResult(chosen, lines, tuple(accepted), tuple(quarantined))

@@ -1,0 +1,61 @@
+"""Where each stage's files live in the data lake (local folder or S3 bucket), in one place.
+
+    training/{domain}/{yyyy}/{mm}/health_journal_{yyyy}_{mm}.jsonl   ETL input (+ .quarantine.jsonl)
+    stage/raw/{yyyy-mm}/accepted.jsonl, summary.json                 raw_narratives
+    stage/curated/{yyyy-mm}/examples.jsonl, keys.txt, summary.json   curated_narratives
+    datasets/training/{version}/{split}.parquet, manifest.json       training_dataset
+    datasets/training/current.json, history.jsonl                    the current version + all
+    datasets/openai/{version}/{split}.jsonl, report.json             openai_chat_dataset
+"""
+
+from __future__ import annotations
+
+TRAINING_PREFIX = "training/"
+CURATED_PREFIX = "stage/curated/"
+DATASET_PREFIX = "datasets/training/"
+CURRENT_DATASET = DATASET_PREFIX + "current.json"
+DATASET_HISTORY = DATASET_PREFIX + "history.jsonl"
+
+
+def month_of_input(key: str) -> str | None:
+    """`training/x/2025/03/f.jsonl` → `2025-03` (None for keys outside the layout)."""
+    parts = key.split("/")
+    if len(parts) == 5 and parts[0] == "training" and parts[2].isdigit() and parts[3].isdigit():
+        return f"{parts[2]}-{parts[3]}"
+    return None
+
+
+def raw_accepted(month: str) -> str:
+    return f"stage/raw/{month}/accepted.jsonl"
+
+
+def raw_summary(month: str) -> str:
+    return f"stage/raw/{month}/summary.json"
+
+
+def curated_examples(month: str) -> str:
+    return f"{CURATED_PREFIX}{month}/examples.jsonl"
+
+
+def curated_keys(month: str) -> str:
+    return f"{CURATED_PREFIX}{month}/keys.txt"
+
+
+def curated_summary(month: str) -> str:
+    return f"{CURATED_PREFIX}{month}/summary.json"
+
+
+def dataset_split(version: str, split: str) -> str:
+    return f"{DATASET_PREFIX}{version}/{split}.parquet"
+
+
+def dataset_manifest(version: str) -> str:
+    return f"{DATASET_PREFIX}{version}/manifest.json"
+
+
+def openai_split(version: str, split: str) -> str:
+    return f"datasets/openai/{version}/{split}.jsonl"
+
+
+def openai_report(version: str) -> str:
+    return f"datasets/openai/{version}/report.json"

@@ -1,0 +1,1 @@
+"""Pure model plane: base models, prompt formatting, LoRA training, metrics, emissions, registry."""
