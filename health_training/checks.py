@@ -5,7 +5,6 @@ partitioned checks are still preview in Dagster 1.13); the dataset checks are st
 the stored current version, so they can be re-run from the UI on their own.
 """
 
-from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence

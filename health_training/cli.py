@@ -36,11 +36,11 @@ def _months(spec: str) -> list[tuple[int, int]]:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from health_training.data.etl import append_to_journal
-    from health_training.data.generator import generate_journal_files
+    from health_training.data.generator import generate_corpus
     from health_training.resources import storage_from_env
 
     storage = storage_from_env()
-    corpus = generate_journal_files(
+    corpus = generate_corpus(
         args.months, args.users, args.seed,
         phi_note_share=args.phi_share, malformed_share=args.malformed_share,
     )

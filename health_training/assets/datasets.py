@@ -1,7 +1,6 @@
 """Dataset assets: `training_dataset` (stable Parquet splits + manifest, versioned) and
 `openai_chat_dataset` (the same splits as OpenAI chat fine-tuning JSONL, cookbook-checked)."""
 
-from __future__ import annotations
 
 import datetime as dt
 

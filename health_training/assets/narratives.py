@@ -2,7 +2,6 @@
 (filters, PHI scrub, pseudonyms, global dedup). Both run a month range in one run
 (`BackfillPolicy.single_run()`), month by month in order."""
 
-from __future__ import annotations
 
 from collections import Counter
 
@@ -64,11 +63,11 @@ def raw_narratives(
     line number and a reason; accepted + quarantined always equals lines read.
     """
     policy = config.load()
-    months = [month_of(k) for k in context.partition_keys]
     inputs = [k for k in storage.list_keys(layout.TRAINING_PREFIX) if is_input_file(k)]
-    per_month, reasons, files = [], Counter(), []
-    totals = Counter()
-    for month in months:
+    per_month, totals = [], Counter()
+    for partition_key in context.partition_keys:
+        month = month_of(partition_key)
+        files = []
         keys = [k for k in inputs if layout.month_of_input(k) == month]
         if not keys:
             context.log.warning(f"no input files for {month} under {storage.uri(layout.TRAINING_PREFIX)}")
@@ -93,19 +92,21 @@ def raw_narratives(
             "files": [f.key for f in result.files],
         }
         storage.write_bytes(layout.raw_summary(month), orjson.dumps(summary_doc, option=orjson.OPT_INDENT_2))
-        reasons.update(result.quarantine_reasons)
+        context.add_asset_metadata(
+            {
+                "lines_read": result.lines_read,
+                "accepted": len(result.accepted),
+                "quarantined": len(result.quarantined),
+                "quarantined_by_reason": dg.MetadataValue.json(result.quarantine_reasons),
+                "files": _table(("file", "format", "lines", "accepted", "quarantined"), files),
+                "accepted_examples": dg.MetadataValue.path(storage.uri(layout.raw_accepted(month))),
+            },
+            partition_key=partition_key,
+        )
         totals.update(lines=result.lines_read, accepted=len(result.accepted), quarantined=len(result.quarantined))
         per_month.append((month, result.lines_read, len(result.accepted), len(result.quarantined)))
     return dg.MaterializeResult(
-        metadata={
-            "lines_read": totals["lines"],
-            "accepted": totals["accepted"],
-            "quarantined": totals["quarantined"],
-            "quarantined_by_reason": dg.MetadataValue.json(dict(reasons.most_common())),
-            "months": _table(("month", "lines", "accepted", "quarantined"), per_month),
-            "files": _table(("file", "format", "lines", "accepted", "quarantined"), files),
-            "location": dg.MetadataValue.path(storage.uri("stage/raw/")),
-        },
+        metadata={"run_months": _table(("month", "lines", "accepted", "quarantined"), per_month)},
         check_results=checks.raw_check_results(
             totals["lines"], totals["accepted"], totals["quarantined"], policy.checks.quarantine_warn_share
         ),
@@ -127,10 +128,10 @@ def curated_narratives(
     HMAC pseudonyms for user ids, and exact dedup against every other curated month."""
     policy = config.load()
     pseudonymize = phi.pseudonymizer() if policy.phi.pseudonymize_user_ids else None
-    months = [month_of(k) for k in context.partition_keys]
-    dropped, scrubbed, residual, totals = Counter(), Counter(), Counter(), Counter()
+    residual: Counter[str] = Counter()
     per_month, kept_all = [], []
-    for month in months:
+    for partition_key in context.partition_keys:
+        month = month_of(partition_key)
         # Keys kept by *other* months, read now so months earlier in this run are included.
         seen: set[str] = set()
         for key in storage.list_keys(layout.CURATED_PREFIX):
@@ -151,23 +152,23 @@ def curated_narratives(
             "residual_phi": result.residual_phi,
         }
         storage.write_bytes(layout.curated_summary(month), orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-        dropped.update(result.dropped)
-        scrubbed.update(result.phi_scrubbed)
+        by_category = Counter(ex.metadata.get("training_category", "unknown") for ex in result.kept)
+        context.add_asset_metadata(
+            {
+                "examples_in": result.examples_in,
+                "kept": len(result.kept),
+                "dropped_by_reason": dg.MetadataValue.json(dict(Counter(result.dropped).most_common())),
+                "phi_scrubbed_by_type": dg.MetadataValue.json(dict(Counter(result.phi_scrubbed).most_common())),
+                "residual_phi": dg.MetadataValue.json(result.residual_phi),
+                "by_category": _table(("category", "examples"), sorted(by_category.items())),
+                "examples": dg.MetadataValue.path(storage.uri(layout.curated_examples(month))),
+            },
+            partition_key=partition_key,
+        )
         residual.update(result.residual_phi)
-        totals.update(examples_in=result.examples_in, kept=len(result.kept))
         per_month.append((month, result.examples_in, len(result.kept), sum(result.dropped.values())))
         kept_all.extend(result.kept)
-    by_category = Counter(ex.metadata.get("training_category", "unknown") for ex in kept_all)
     return dg.MaterializeResult(
-        metadata={
-            "examples_in": totals["examples_in"],
-            "kept": totals["kept"],
-            "dropped_by_reason": dg.MetadataValue.json(dict(dropped.most_common())),
-            "phi_scrubbed_by_type": dg.MetadataValue.json(dict(scrubbed.most_common())),
-            "residual_phi": dg.MetadataValue.json(dict(residual)),
-            "months": _table(("month", "in", "kept", "dropped"), per_month),
-            "by_category": _table(("category", "examples"), sorted(by_category.items())),
-            "location": dg.MetadataValue.path(storage.uri(layout.CURATED_PREFIX)),
-        },
+        metadata={"run_months": _table(("month", "in", "kept", "dropped"), per_month)},
         check_results=checks.curated_check_results(kept_all, dict(residual)),
     )

@@ -63,7 +63,9 @@ def _text(record: Mapping[str, Any], keys: tuple[str, ...], what: str, *, requir
     for key in keys:
         if key in record:
             value = record[key]
-            if value is None and not required:
+            if value is None:
+                if required:
+                    raise RecordError("missing_field", f"field '{key}' is missing (null) ({what})")
                 return ""
             if not isinstance(value, str):
                 raise RecordError("wrong_type", f"field '{key}' must be a string, got {_kind(value)}")
@@ -254,6 +256,14 @@ def _take(it: Iterator[object], n: int) -> Iterator[object]:
         yield item
 
 
+def _is_json(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def _starts_array(data: bytes) -> bool:
     return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"["
 
@@ -269,23 +279,30 @@ def parse_file(name: str, data: bytes, fmt: str = "auto") -> IngestResult:
         try:
             data.decode("utf-8")
             orjson.loads(data)
-        except UnicodeDecodeError:
-            whole_file = RecordError("not_utf8", "file is not valid UTF-8 text")
-        except orjson.JSONDecodeError as exc:
-            whole_file = RecordError("invalid_json", f"file starts like a JSON array but is not valid JSON ({exc})")
+        except (UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+            first = next(_json_lines(data), (0, b""))[1]
+            if _is_json(first):
+                is_array = False  # JSONL whose first line happens to be an array: judge each line
+            elif isinstance(exc, UnicodeDecodeError):
+                whole_file = RecordError("not_utf8", "file is not valid UTF-8 text")
+            else:
+                whole_file = RecordError(
+                    "invalid_json", f"file starts like a JSON array but is not valid JSON ({exc})"
+                )
     elif data.lstrip()[:1] == b"{":
         stripped = data.strip()
-        if b"\n" in stripped:
-            # A pretty-printed single object spans lines; JSONL never does.
-            try:
-                obj = orjson.loads(stripped)
-            except orjson.JSONDecodeError:
-                obj = None
-            if isinstance(obj, dict):
-                whole_file = RecordError(
-                    "json_object_file",
-                    "file holds one JSON object, not a list of records: give a JSON array or JSONL",
-                )
+        try:
+            obj = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            obj = None  # JSONL (or junk): judged line by line below
+        # One object spanning the file: pretty-printed, or keyed by id like PubMedQA.
+        if isinstance(obj, dict) and (b"\n" in stripped or detect_format(obj) is None):
+            keys = ", ".join(list(map(str, obj))[:3])
+            whole_file = RecordError(
+                "json_object_file",
+                f"file holds one JSON object (keys {keys}…), not a list of records: "
+                "give a JSON array or JSONL with one record a line",
+            )
     if whole_file is not None:
         # The file as a whole is one unreadable record: it is accounted for, not lost.
         q = Quarantined(name, 1, whole_file.reason, whole_file.detail, _excerpt(data[:RAW_EXCERPT]))

@@ -1,0 +1,67 @@
+"""Storage: the same behaviour on a local folder and on a real S3 endpoint (moto's server)."""
+
+from __future__ import annotations
+
+import pytest
+
+from health_training.resources import PhiResource
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request):
+    return request.getfixturevalue(f"{request.param}_storage")
+
+
+def test_write_read_list_delete(storage):
+    storage.write_bytes("training/sleep_recovery/2025/01/a.jsonl", b"one\n")
+    storage.write_bytes("training/sleep_recovery/2025/02/b.jsonl", b"two\n")
+    storage.write_bytes("stage/x.json", b"{}")
+    assert storage.read_bytes("training/sleep_recovery/2025/01/a.jsonl") == b"one\n"
+    assert storage.list_keys("training/") == [
+        "training/sleep_recovery/2025/01/a.jsonl",
+        "training/sleep_recovery/2025/02/b.jsonl",
+    ]
+    assert storage.exists("stage/x.json") and not storage.exists("stage/y.json")
+    storage.write_bytes("stage/x.json", b'{"v": 2}')  # overwrite replaces whole
+    assert storage.read_bytes("stage/x.json") == b'{"v": 2}'
+    storage.delete("stage/x.json")
+    assert not storage.exists("stage/x.json")
+    assert storage.read_optional("stage/x.json") is None
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        storage.read_bytes("stage/x.json")
+
+
+def test_local_write_is_atomic_and_leaves_no_temp_files(local_storage, monkeypatch):
+    import os
+
+    local_storage.write_bytes("a/b.txt", b"old")
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        local_storage.write_bytes("a/b.txt", b"new")
+    monkeypatch.undo()
+    assert local_storage.read_bytes("a/b.txt") == b"old"
+    assert local_storage.list_keys("a/") == ["a/b.txt"]
+    assert not [p for p in (local_storage.uri("a/b.txt").rsplit("/", 1)[0],) if any(
+        n.endswith(".tmp") for n in os.listdir(p))]
+
+
+def test_local_keys_cannot_escape_the_root(local_storage):
+    with pytest.raises(ValueError, match="escapes"):
+        local_storage.write_bytes("../outside.txt", b"x")
+
+
+def test_s3_uri_names_bucket_and_prefix(s3_storage):
+    assert s3_storage.uri("training/x.jsonl") == f"s3://{s3_storage.bucket}/health/training/x.jsonl"
+
+
+def test_production_needs_a_pseudonym_key():
+    with pytest.raises(ValueError, match="HEALTH_TRAINING_PSEUDONYM_KEY is not set"):
+        PhiResource(environment="production").pseudonymizer()
+    dev = PhiResource().pseudonymizer()
+    assert dev("user_0001") == dev("user_0001")
+    keyed = PhiResource(environment="production", pseudonym_key="k" * 32).pseudonymizer()
+    assert keyed("user_0001") != dev("user_0001")
