@@ -14,8 +14,10 @@ export HF_DATASETS_OFFLINE := 1
 export HF_EVALUATE_OFFLINE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_DISABLE_TELEMETRY := true
+export PYTHONWARNINGS := ignore::UserWarning
 DAGSTER := $(BIN)/dagster
 CODE := -m health_training.definitions
+QUIET := --config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}}}}'
 DEMO_MONTHS ?= 2025-01:2025-03
 DEMO_RANGE ?= 2025-01-01...2025-03-01
 
@@ -35,8 +37,8 @@ dagster-home:
 
 demo: install dagster-home
 	$(BIN)/health-training generate --months $(DEMO_MONTHS) --users 50 --seed 7
-	$(DAGSTER) asset materialize $(CODE) --select 'raw_narratives,curated_narratives' --partition-range $(DEMO_RANGE)
-	$(DAGSTER) asset materialize $(CODE) --select 'training_dataset,openai_chat_dataset'
+	$(DAGSTER) asset materialize $(CODE) --select 'raw_narratives,curated_narratives' --partition-range $(DEMO_RANGE) $(QUIET)
+	$(DAGSTER) asset materialize $(CODE) --select 'training_dataset,openai_chat_dataset' $(QUIET)
 	$(BIN)/health-training dataset manifest
 
 test: install

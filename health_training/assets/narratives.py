@@ -77,8 +77,10 @@ def raw_narratives(
             qkey = quarantine_key(summary.key)
             if bad:
                 storage.write_bytes(qkey, b"".join(orjson.dumps(q.to_dict()) + b"\n" for q in bad))
-                for q in bad[:5]:
-                    context.log.warning(f"quarantined {q.message()}")
+                context.log.warning(
+                    f"{len(bad)} of {summary.lines_read} records quarantined to "
+                    f"{storage.uri(qkey)}; first: {bad[0].message()}"
+                )
             elif storage.exists(qkey):
                 storage.delete(qkey)  # a corrected file leaves no stale quarantine behind
             files.append((summary.key, summary.format, summary.lines_read, summary.accepted, summary.quarantined))

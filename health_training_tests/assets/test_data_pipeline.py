@@ -184,3 +184,17 @@ def test_too_few_examples_block_before_training(storage):
     assert _checks(result)["min_examples_per_split"] is False
     assert not result.success
     assert not list(result.asset_materializations_for_node("openai_chat_dataset"))
+
+
+def test_one_month_on_s3(s3_storage):
+    """The same graph against a real S3 endpoint (moto's HTTP server)."""
+    _write(s3_storage, [(2025, 5)], users=3)
+    res = _resources(s3_storage)
+    instance = dg.DagsterInstance.ephemeral()
+    assert dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-05-01").success
+    result = dg.materialize([training_dataset, openai_chat_dataset], resources=res, instance=instance)
+    assert result.success
+    version = orjson.loads(s3_storage.read_bytes(layout.CURRENT_DATASET))["version"]
+    assert s3_storage.exists(layout.dataset_split(version, "train"))
+    assert s3_storage.exists(layout.openai_split(version, "train"))
+    assert any(k.endswith(".quarantine.jsonl") for k in s3_storage.list_keys("training/"))
