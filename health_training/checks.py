@@ -5,7 +5,6 @@ partitioned checks are still preview in Dagster 1.13); the dataset checks are st
 the stored current version, so they can be re-run from the UI on their own.
 """
 
-
 from collections import Counter
 from collections.abc import Sequence
 
@@ -47,7 +46,9 @@ CURATED_CHECK_SPECS = [
 ]
 
 
-def raw_check_results(lines: int, accepted: int, quarantined: int, warn_share: float) -> list[dg.AssetCheckResult]:
+def raw_check_results(
+    lines: int, accepted: int, quarantined: int, warn_share: float
+) -> list[dg.AssetCheckResult]:
     share = quarantined / lines if lines else 0.0
     return [
         dg.AssetCheckResult(
@@ -83,7 +84,9 @@ def schema_problems(examples: Sequence[Example]) -> Counter[str]:
     return problems
 
 
-def curated_check_results(kept: Sequence[Example], residual: dict[str, int]) -> list[dg.AssetCheckResult]:
+def curated_check_results(
+    kept: Sequence[Example], residual: dict[str, int]
+) -> list[dg.AssetCheckResult]:
     problems = schema_problems(kept)
     return [
         dg.AssetCheckResult(

@@ -1,9 +1,9 @@
 """The `health-training` command: generate ETL data, check a file, scrub text, show the dataset.
 
-    health-training generate --months 2025-01:2025-03 --users 50 --seed 7
-    health-training check-file PATH [--format auto|etl|alpaca|sharegpt|openai] [--json]
-    echo "Call Dr. Alice Morgan at 555-123-4567" | health-training scrub [--json]
-    health-training dataset manifest
+health-training generate --months 2025-01:2025-03 --users 50 --seed 7
+health-training check-file PATH [--format auto|etl|alpaca|sharegpt|openai] [--json]
+echo "Call Dr. Alice Morgan at 555-123-4567" | health-training scrub [--json]
+health-training dataset manifest
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ def _months(spec: str) -> list[tuple[int, int]]:
         y, m = (int(p) for p in start.split("-"))
         ey, em = (int(p) for p in (end or start).split("-"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"months must look like 2025-01:2025-03, got {spec!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"months must look like 2025-01:2025-03, got {spec!r}"
+        ) from None
     if not (1 <= m <= 12 and 1 <= em <= 12) or (ey, em) < (y, m):
         raise argparse.ArgumentTypeError(f"bad month range {spec!r}")
     out = []
@@ -41,8 +43,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     storage = storage_from_env()
     corpus = generate_corpus(
-        args.months, args.users, args.seed,
-        phi_note_share=args.phi_share, malformed_share=args.malformed_share,
+        args.months,
+        args.users,
+        args.seed,
+        phi_note_share=args.phi_share,
+        malformed_share=args.malformed_share,
     )
     added = skipped = 0
     for key, data in sorted(corpus.files.items()):
@@ -95,8 +100,10 @@ def cmd_check_file(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
-        print(f"{path}: {summary['format']} — {summary['lines']} lines, {summary['accepted']} accepted, "
-              f"{summary['quarantined']} quarantined, {summary['duplicates']} duplicates")
+        print(
+            f"{path}: {summary['format']} — {summary['lines']} lines, {summary['accepted']} accepted, "
+            f"{summary['quarantined']} quarantined, {summary['duplicates']} duplicates"
+        )
         for reason, n in summary["quarantine_reasons"].items():
             print(f"  quarantined {reason}: {n}")
         for kind, n in summary["phi_findings"].items():
@@ -126,23 +133,33 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     try:
         manifest = current_manifest(storage)
     except FileNotFoundError:
-        print("no training dataset yet: run `make demo` or materialize training_dataset", file=sys.stderr)
+        print(
+            "no training dataset yet: run `make demo` or materialize training_dataset",
+            file=sys.stderr,
+        )
         return 1
     print(json.dumps(manifest, indent=2))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="health-training", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="health-training",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write realistic ETL training JSONL for users × months")
     gen.add_argument("--months", type=_months, required=True, help="e.g. 2025-01:2025-03")
     gen.add_argument("--users", type=int, default=50)
     gen.add_argument("--seed", type=int, default=7)
-    gen.add_argument("--phi-share", type=float, default=0.02, help="share of examples with PHI notes")
-    gen.add_argument("--malformed-share", type=float, default=0.005, help="share of corrupted lines")
+    gen.add_argument(
+        "--phi-share", type=float, default=0.02, help="share of examples with PHI notes"
+    )
+    gen.add_argument(
+        "--malformed-share", type=float, default=0.005, help="share of corrupted lines"
+    )
     gen.set_defaults(func=cmd_generate)
 
     chk = sub.add_parser("check-file", help="parse, validate and PHI-scan a file; writes nothing")

@@ -46,13 +46,19 @@ def s3_endpoint():
 
 @pytest.fixture
 def s3_storage(s3_endpoint: str):
+    import uuid
+
     import boto3
     from dagster_aws.s3 import S3Resource
 
     from health_training.resources import S3Storage
 
-    import uuid
-
     bucket = f"lake-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
-    return S3Storage(bucket=bucket, prefix="health", s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"))
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
+        Bucket=bucket
+    )
+    return S3Storage(
+        bucket=bucket,
+        prefix="health",
+        s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"),
+    )

@@ -29,16 +29,26 @@ def _check(capsys, path, *extra) -> dict:
 )
 def test_check_file_on_third_party_files(capsys, name, fmt, lines, accepted):
     summary = _check(capsys, shared_file(name))
-    assert set(summary) >= {"format", "lines", "accepted", "quarantined", "quarantine_reasons",
-                            "phi_findings", "duplicates"}
+    assert set(summary) >= {
+        "format",
+        "lines",
+        "accepted",
+        "quarantined",
+        "quarantine_reasons",
+        "phi_findings",
+        "duplicates",
+    }
     assert (summary["format"], summary["lines"], summary["accepted"]) == (fmt, lines, accepted)
     assert summary["accepted"] + summary["quarantined"] == summary["lines"]
     assert sum(summary["quarantine_reasons"].values()) == summary["quarantined"]
 
 
 def test_check_file_finds_phi_and_duplicates(tmp_path, capsys):
-    record = {"instruction": "Summarize", "input": "Call Dr. Alice Morgan at (555) 123-4567.",
-              "output": "Done."}
+    record = {
+        "instruction": "Summarize",
+        "input": "Call Dr. Alice Morgan at (555) 123-4567.",
+        "output": "Done.",
+    }
     path = tmp_path / "x.jsonl"
     path.write_text("\n".join(json.dumps(record) for _ in range(3)) + "\n")
     summary = _check(capsys, path)
@@ -87,8 +97,13 @@ def test_strict_mode_fails_on_problems(tmp_path, capsys):
 
 def test_scrub_reads_stdin_and_prints_findings():
     text = "Patient John Smith, SSN 123-45-6789, email john.smith@example.com."
-    out = subprocess.run([sys.executable, "-m", "health_training.cli", "scrub", "--json"],
-                         input=text, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "health_training.cli", "scrub", "--json"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     result = json.loads(out)
     assert "123-45-6789" not in result["text"] and "john.smith@example.com" not in result["text"]
     assert "Smith" not in result["text"]
@@ -101,8 +116,9 @@ def test_generate_writes_the_etl_layout_and_is_idempotent(tmp_path, monkeypatch,
     assert main(args) == 0
     first = capsys.readouterr().out
     files = sorted((tmp_path / "lake" / "training").rglob("*.jsonl"))
-    assert files and all(f.name in ("health_journal_2025_01.jsonl", "health_journal_2025_02.jsonl")
-                         for f in files)
+    assert files and all(
+        f.name in ("health_journal_2025_01.jsonl", "health_journal_2025_02.jsonl") for f in files
+    )
     snapshot = {f: f.read_bytes() for f in files}
     assert main(args) == 0
     second = capsys.readouterr().out

@@ -45,8 +45,11 @@ def test_local_write_is_atomic_and_leaves_no_temp_files(local_storage, monkeypat
     monkeypatch.undo()
     assert local_storage.read_bytes("a/b.txt") == b"old"
     assert local_storage.list_keys("a/") == ["a/b.txt"]
-    assert not [p for p in (local_storage.uri("a/b.txt").rsplit("/", 1)[0],) if any(
-        n.endswith(".tmp") for n in os.listdir(p))]
+    assert not [
+        p
+        for p in (local_storage.uri("a/b.txt").rsplit("/", 1)[0],)
+        if any(n.endswith(".tmp") for n in os.listdir(p))
+    ]
 
 
 def test_local_keys_cannot_escape_the_root(local_storage):

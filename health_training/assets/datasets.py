@@ -1,7 +1,6 @@
 """Dataset assets: `training_dataset` (stable Parquet splits + manifest, versioned) and
 `openai_chat_dataset` (the same splits as OpenAI chat fine-tuning JSONL, cookbook-checked)."""
 
-
 import datetime as dt
 
 import dagster as dg
@@ -18,13 +17,18 @@ from health_training.resources import Storage, tiktoken_cache_dir
 
 class TrainingDatasetConfig(DataPolicyConfig):
     last_n_months: int | None = Field(
-        default=None, description="Use only the latest N curated months (default: all, or the YAML)."
+        default=None,
+        description="Use only the latest N curated months (default: all, or the YAML).",
     )
 
 
 def _curated_months(storage: Storage) -> list[str]:
     return sorted(
-        {k.split("/")[2] for k in storage.list_keys(layout.CURATED_PREFIX) if k.endswith("/examples.jsonl")}
+        {
+            k.split("/")[2]
+            for k in storage.list_keys(layout.CURATED_PREFIX)
+            if k.endswith("/examples.jsonl")
+        }
     )
 
 
@@ -37,7 +41,10 @@ def _earlier_test_keys(storage: Storage) -> set[str]:
         version = orjson.loads(line)["version"]
         split_key = layout.dataset_split(version, "test")
         if storage.exists(split_key):
-            keys.update(r["content_key"] for r in read_parquet_rows(storage.read_bytes(split_key), ["content_key"]))
+            keys.update(
+                r["content_key"]
+                for r in read_parquet_rows(storage.read_bytes(split_key), ["content_key"])
+            )
     return keys
 
 
@@ -61,14 +68,20 @@ def training_dataset(
             "`dagster asset materialize -m health_training.definitions --select "
             "raw_narratives,curated_narratives --partition 2025-01-01`"
         )
-    curated = {m: examples_from_jsonl(storage.read_bytes(layout.curated_examples(m))) for m in months}
-    dataset = build_training_dataset(curated, policy.splits, frozen_test_keys=_earlier_test_keys(storage))
+    curated = {
+        m: examples_from_jsonl(storage.read_bytes(layout.curated_examples(m))) for m in months
+    }
+    dataset = build_training_dataset(
+        curated, policy.splits, frozen_test_keys=_earlier_test_keys(storage)
+    )
     manifest = {
         **dataset.manifest,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "dagster_run_id": context.run.run_id,
         "checks": {"min_examples": dict(policy.checks.min_examples)},
-        "files": {name: storage.uri(layout.dataset_split(dataset.version, name)) for name in dataset.files},
+        "files": {
+            name: storage.uri(layout.dataset_split(dataset.version, name)) for name in dataset.files
+        },
     }
     for name, data in dataset.files.items():
         storage.write_bytes(layout.dataset_split(dataset.version, name), data)
@@ -84,7 +97,9 @@ def training_dataset(
     rows = [
         (c, *(manifest["splits"][n]["by_category"].get(c, 0) for n in names)) for c in categories
     ]
-    context.log.info(f"training_dataset {dataset.version}: {manifest['examples']} examples from {months}")
+    context.log.info(
+        f"training_dataset {dataset.version}: {manifest['examples']} examples from {months}"
+    )
     return dg.MaterializeResult(
         metadata={
             "version": dataset.version,
@@ -94,8 +109,12 @@ def training_dataset(
             "months": dg.MetadataValue.json(months),
             "date_range": dg.MetadataValue.json(manifest["date_range"]),
             "pinned_to_test": manifest["pinned_to_test"],
-            "mean_quality": dg.MetadataValue.json({n: s["mean_quality"] for n, s in manifest["splits"].items()}),
-            "manifest": dg.MetadataValue.path(storage.uri(layout.dataset_manifest(dataset.version))),
+            "mean_quality": dg.MetadataValue.json(
+                {n: s["mean_quality"] for n, s in manifest["splits"].items()}
+            ),
+            "manifest": dg.MetadataValue.path(
+                storage.uri(layout.dataset_manifest(dataset.version))
+            ),
         },
         data_version=dg.DataVersion(dataset.version),
     )
@@ -123,31 +142,59 @@ def openai_chat_dataset(
     manifest = orjson.loads(storage.read_bytes(layout.dataset_manifest(version)))
     tokenizer, count = select_counter(tiktoken_cache_dir())
     if tokenizer != "cl100k_base":
-        context.log.warning("cl100k_base is not cached (set TIKTOKEN_CACHE_DIR): token counts are approximate")
+        context.log.warning(
+            "cl100k_base is not cached (set TIKTOKEN_CACHE_DIR): token counts are approximate"
+        )
     reports, rows = {}, []
     for split in manifest["splits"]:
         data = read_parquet_rows(
-            storage.read_bytes(layout.dataset_split(version, split)), ["instruction", "input", "output"]
+            storage.read_bytes(layout.dataset_split(version, split)),
+            ["instruction", "input", "output"],
         )
         chats = [to_chat_example(r["instruction"], r["input"], r["output"]) for r in data]
         storage.write_bytes(layout.openai_split(version, split), to_jsonl(chats))
         report = analyze(
-            chats, count, tokenizer_name=tokenizer, token_limit=policy.openai.token_limit,
+            chats,
+            count,
+            tokenizer_name=tokenizer,
+            token_limit=policy.openai.token_limit,
             price_model=policy.openai.price_model,
         )
         reports[split] = report.to_dict()
-        rows.append((split, report.n_examples, sum(report.format_errors.values()), report.n_too_long,
-                     report.tokens_per_example.mean, report.n_epochs, report.training_tokens_charged,
-                     report.estimated_cost_usd))
-    storage.write_bytes(layout.openai_report(version), orjson.dumps(reports, option=orjson.OPT_INDENT_2))
+        rows.append(
+            (
+                split,
+                report.n_examples,
+                sum(report.format_errors.values()),
+                report.n_too_long,
+                report.tokens_per_example.mean,
+                report.n_epochs,
+                report.training_tokens_charged,
+                report.estimated_cost_usd,
+            )
+        )
+    storage.write_bytes(
+        layout.openai_report(version), orjson.dumps(reports, option=orjson.OPT_INDENT_2)
+    )
     errors = {s: sum(r["format_errors"].values()) for s, r in reports.items()}
     train = reports.get("train", {})
     return dg.MaterializeResult(
         metadata={
             "dataset_version": version,
             "tokenizer": tokenizer,
-            "splits": _table(("split", "examples", "format errors", "over limit", "mean tokens",
-                              "epochs", "tokens charged", "est. USD"), rows),
+            "splits": _table(
+                (
+                    "split",
+                    "examples",
+                    "format errors",
+                    "over limit",
+                    "mean tokens",
+                    "epochs",
+                    "tokens charged",
+                    "est. USD",
+                ),
+                rows,
+            ),
             "train_estimated_cost_usd": train.get("estimated_cost_usd"),
             "price_table_version": train.get("price_table_version"),
             "report": dg.MetadataValue.path(storage.uri(layout.openai_report(version))),
@@ -156,7 +203,11 @@ def openai_chat_dataset(
             dg.AssetCheckResult(
                 check_name="openai_format",
                 passed=not any(errors.values()),
-                metadata={"format_errors": dg.MetadataValue.json({s: r["format_errors"] for s, r in reports.items()})},
+                metadata={
+                    "format_errors": dg.MetadataValue.json(
+                        {s: r["format_errors"] for s, r in reports.items()}
+                    )
+                },
             )
         ],
     )

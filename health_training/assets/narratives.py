@@ -2,7 +2,6 @@
 (filters, PHI scrub, pseudonyms, global dedup). Both run a month range in one run
 (`BackfillPolicy.single_run()`), month by month in order."""
 
-
 from collections import Counter
 
 import dagster as dg
@@ -70,7 +69,9 @@ def raw_narratives(
         files = []
         keys = [k for k in inputs if layout.month_of_input(k) == month]
         if not keys:
-            context.log.warning(f"no input files for {month} under {storage.uri(layout.TRAINING_PREFIX)}")
+            context.log.warning(
+                f"no input files for {month} under {storage.uri(layout.TRAINING_PREFIX)}"
+            )
         result = ingest_month(month, {k: storage.read_bytes(k) for k in keys}, policy.format)
         for summary in result.files:
             bad = [q for q in result.quarantined if q.source == summary.key]
@@ -83,7 +84,15 @@ def raw_narratives(
                 )
             elif storage.exists(qkey):
                 storage.delete(qkey)  # a corrected file leaves no stale quarantine behind
-            files.append((summary.key, summary.format, summary.lines_read, summary.accepted, summary.quarantined))
+            files.append(
+                (
+                    summary.key,
+                    summary.format,
+                    summary.lines_read,
+                    summary.accepted,
+                    summary.quarantined,
+                )
+            )
         storage.write_bytes(layout.raw_accepted(month), examples_to_jsonl(result.accepted))
         summary_doc = {
             "month": month,
@@ -93,7 +102,9 @@ def raw_narratives(
             "quarantine_reasons": result.quarantine_reasons,
             "files": [f.key for f in result.files],
         }
-        storage.write_bytes(layout.raw_summary(month), orjson.dumps(summary_doc, option=orjson.OPT_INDENT_2))
+        storage.write_bytes(
+            layout.raw_summary(month), orjson.dumps(summary_doc, option=orjson.OPT_INDENT_2)
+        )
         context.add_asset_metadata(
             {
                 "lines_read": result.lines_read,
@@ -105,12 +116,19 @@ def raw_narratives(
             },
             partition_key=partition_key,
         )
-        totals.update(lines=result.lines_read, accepted=len(result.accepted), quarantined=len(result.quarantined))
+        totals.update(
+            lines=result.lines_read,
+            accepted=len(result.accepted),
+            quarantined=len(result.quarantined),
+        )
         per_month.append((month, result.lines_read, len(result.accepted), len(result.quarantined)))
     return dg.MaterializeResult(
         metadata={"run_months": _table(("month", "lines", "accepted", "quarantined"), per_month)},
         check_results=checks.raw_check_results(
-            totals["lines"], totals["accepted"], totals["quarantined"], policy.checks.quarantine_warn_share
+            totals["lines"],
+            totals["accepted"],
+            totals["quarantined"],
+            policy.checks.quarantine_warn_share,
         ),
     )
 
@@ -140,10 +158,13 @@ def curated_narratives(
             if key.endswith("/keys.txt") and key != layout.curated_keys(month):
                 seen.update(storage.read_bytes(key).decode().split())
         examples = examples_from_jsonl(storage.read_bytes(layout.raw_accepted(month)))
-        result = curate(examples, policy.filters, policy.phi, seen_keys=seen, pseudonymize=pseudonymize)
+        result = curate(
+            examples, policy.filters, policy.phi, seen_keys=seen, pseudonymize=pseudonymize
+        )
         storage.write_bytes(layout.curated_examples(month), examples_to_jsonl(result.kept))
         storage.write_bytes(
-            layout.curated_keys(month), "\n".join(ex.metadata["content_key"] for ex in result.kept).encode()
+            layout.curated_keys(month),
+            "\n".join(ex.metadata["content_key"] for ex in result.kept).encode(),
         )
         summary = {
             "month": month,
@@ -153,14 +174,20 @@ def curated_narratives(
             "phi_scrubbed": result.phi_scrubbed,
             "residual_phi": result.residual_phi,
         }
-        storage.write_bytes(layout.curated_summary(month), orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+        storage.write_bytes(
+            layout.curated_summary(month), orjson.dumps(summary, option=orjson.OPT_INDENT_2)
+        )
         by_category = Counter(ex.metadata.get("training_category", "unknown") for ex in result.kept)
         context.add_asset_metadata(
             {
                 "examples_in": result.examples_in,
                 "kept": len(result.kept),
-                "dropped_by_reason": dg.MetadataValue.json(dict(Counter(result.dropped).most_common())),
-                "phi_scrubbed_by_type": dg.MetadataValue.json(dict(Counter(result.phi_scrubbed).most_common())),
+                "dropped_by_reason": dg.MetadataValue.json(
+                    dict(Counter(result.dropped).most_common())
+                ),
+                "phi_scrubbed_by_type": dg.MetadataValue.json(
+                    dict(Counter(result.phi_scrubbed).most_common())
+                ),
                 "residual_phi": dg.MetadataValue.json(result.residual_phi),
                 "by_category": _table(("category", "examples"), sorted(by_category.items())),
                 "examples": dg.MetadataValue.path(storage.uri(layout.curated_examples(month))),
@@ -168,7 +195,9 @@ def curated_narratives(
             partition_key=partition_key,
         )
         residual.update(result.residual_phi)
-        per_month.append((month, result.examples_in, len(result.kept), sum(result.dropped.values())))
+        per_month.append(
+            (month, result.examples_in, len(result.kept), sum(result.dropped.values()))
+        )
         kept_all.extend(result.kept)
     return dg.MaterializeResult(
         metadata={"run_months": _table(("month", "in", "kept", "dropped"), per_month)},

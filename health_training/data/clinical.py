@@ -22,8 +22,14 @@ STEP_GOAL = 10_000
 CALORIE_GOAL = 500
 SLEEP_STAGES: tuple[str, ...] = ("awake", "light", "deep", "rem")
 # Valid ranges; values outside are sensor errors, counted against quality and left out of stats.
-VALID = {"glucose": (20.0, 600.0), "hr": (25.0, 250.0), "hrv": (3.0, 300.0),
-         "steps": (0.0, 15_000.0), "kcal": (0.0, 1_500.0), "any": (-1e12, 1e12)}
+VALID = {
+    "glucose": (20.0, 600.0),
+    "hr": (25.0, 250.0),
+    "hrv": (3.0, 300.0),
+    "steps": (0.0, 15_000.0),
+    "kcal": (0.0, 1_500.0),
+    "any": (-1e12, 1e12),
+}
 
 
 class Reading(NamedTuple):
@@ -133,8 +139,7 @@ class Analysis:
     completeness: float  # share of the expected window (hours, sleep stages) with data
 
 
-def _series(readings: tuple[Reading, ...],
-            kind: str) -> tuple[list[int], list[float], list[float]]:
+def _series(readings: tuple[Reading, ...], kind: str) -> tuple[list[int], list[float], list[float]]:
     """Minutes and values of the plausible readings in time order, and the values sorted."""
     if not readings:
         return [], [], []
@@ -156,7 +161,7 @@ def _series(readings: tuple[Reading, ...],
 def _cover(minutes: list[int], nominal: int) -> tuple[int, float, float]:
     """Sampling interval (median gap, at most `nominal`), coverage and share of hours covered."""
     gaps = sorted(map(sub, minutes[1:], minutes))
-    gaps = gaps[bisect_right(gaps, 0):]  # duplicate timestamps are not a sampling interval
+    gaps = gaps[bisect_right(gaps, 0) :]  # duplicate timestamps are not a sampling interval
     interval = max(1, min(nominal, gaps[len(gaps) // 2])) if gaps else nominal
     edges = list(map(bisect_left, repeat(minutes), range(0, 1500, 60)))
     hours = sum(map(gt, edges[1:], edges))
@@ -167,8 +172,14 @@ def _pct(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
 
 
-def count_events(minutes: list[int], values: list[float], below: bool, threshold: float,
-                 interval: int, min_minutes: int = 15) -> int:
+def count_events(
+    minutes: list[int],
+    values: list[float],
+    below: bool,
+    threshold: float,
+    interval: int,
+    min_minutes: int = 15,
+) -> int:
     """Runs beyond `threshold` lasting `min_minutes` or more; a gap over 2 intervals ends a run."""
     hits = [i for i, v in enumerate(values) if (v < threshold if below else v > threshold)]
     events, first = 0, 0
@@ -193,13 +204,25 @@ def analyze_glucose(readings: tuple[Reading, ...]) -> Analysis:
     below, above = bisect_left(ranked, 70), n - bisect_right(ranked, 180)
     hypos = count_events(minutes, vals, True, 70, interval) if below else 0
     hypers = count_events(minutes, vals, False, 250, interval) if ranked[-1] > 250 else 0
-    s = GlucoseStats(interval, round(mean), round(sd), round(100 * sd / mean), round(ranked[0]),
-                     round(ranked[-1]), _pct(n - below - above, n), _pct(below, n), _pct(above, n),
-                     hypos, hypers, round(3.31 + 0.02392 * mean, 1))
+    s = GlucoseStats(
+        interval,
+        round(mean),
+        round(sd),
+        round(100 * sd / mean),
+        round(ranked[0]),
+        round(ranked[-1]),
+        _pct(n - below - above, n),
+        _pct(below, n),
+        _pct(above, n),
+        hypos,
+        hypers,
+        round(3.31 + 0.02392 * mean, 1),
+    )
     f: list[Finding] = []
     if s.hypo_events:
-        f.append(Finding("hypoglycemia", 2,
-                         f"{s.hypo_events} hypoglycemic event(s) below 70 mg/dL"))
+        f.append(
+            Finding("hypoglycemia", 2, f"{s.hypo_events} hypoglycemic event(s) below 70 mg/dL")
+        )
     elif s.tbr > 4:
         f.append(Finding("time_below_range", 2, f"Time below range {s.tbr}% (above 4%)"))
     if s.tir < 50:
@@ -224,9 +247,14 @@ def analyze_heart_rate(readings: tuple[Reading, ...], max_hr: int = MAX_HR) -> A
     # Zone 1 is 50-60 % of the maximum ... zone 5 is 90 % and above.
     above = [len(vals) - bisect_left(vals, pct * max_hr / 100) for pct in (50, 60, 70, 80, 90)]
     zones = [(above[i] - (above[i + 1] if i < 4 else 0)) * interval for i in range(5)]
-    s = HeartRateStats(interval, round(vals[int(0.05 * (len(vals) - 1))]),
-                       round(sum(vals) / len(vals)), round(vals[-1]),
-                       minutes[series.index(vals[-1])], tuple(zones))  # type: ignore[arg-type]
+    s = HeartRateStats(
+        interval,
+        round(vals[int(0.05 * (len(vals) - 1))]),
+        round(sum(vals) / len(vals)),
+        round(vals[-1]),
+        minutes[series.index(vals[-1])],
+        tuple(zones),
+    )  # type: ignore[arg-type]
     f: list[Finding] = []
     if s.resting > 100:
         f.append(Finding("tachycardia", 2, f"Resting heart rate {s.resting} bpm (tachycardic)"))
@@ -254,8 +282,14 @@ def analyze_hrv(readings: tuple[Reading, ...]) -> Analysis:
     mx, my = sum(xs) / n, sum(ys) / n
     var = sum((x - mx) ** 2 for x in xs)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
-    s = HrvStats(round(my), round(ranked[0]), round(ranked[-1]), minutes[ys.index(ranked[0])],
-                 minutes[ys.index(ranked[-1])], round(slope, 1) + 0.0)
+    s = HrvStats(
+        round(my),
+        round(ranked[0]),
+        round(ranked[-1]),
+        minutes[ys.index(ranked[0])],
+        minutes[ys.index(ranked[-1])],
+        round(slope, 1) + 0.0,
+    )
     f: list[Finding] = []
     if s.mean < 20:
         f.append(Finding("low_hrv", 2, f"Low HRV: mean RMSSD {s.mean} ms (below 20 ms)"))
@@ -269,8 +303,11 @@ def analyze_hrv(readings: tuple[Reading, ...]) -> Analysis:
 
 
 def analyze_sleep(stages: tuple[SleepStage, ...]) -> Analysis:
-    segs = sorted(s for s in stages
-                  if isinstance(s, SleepStage) and s.end > s.start and s.stage in SLEEP_STAGES)
+    segs = sorted(
+        s
+        for s in stages
+        if isinstance(s, SleepStage) and s.end > s.start and s.stage in SLEEP_STAGES
+    )
     bedtime = segs[0].start if segs else 0
     wake = max((s.end for s in segs), default=0)
     if not segs or wake - bedtime > 18 * 60:  # a "night" over 18 h is a recording fault
@@ -283,8 +320,9 @@ def analyze_sleep(stages: tuple[SleepStage, ...]) -> Analysis:
     onset = next((s.start for s in segs if s.stage != "awake"), wake)
     percent = {k: _pct(minutes[k], asleep) for k in ("light", "deep", "rem")}
     percent["awake"] = _pct(minutes["awake"], wake - bedtime)
-    s = SleepStats(bedtime, wake, in_bed, asleep, _pct(asleep, in_bed), onset - bedtime,
-                   minutes, percent)
+    s = SleepStats(
+        bedtime, wake, in_bed, asleep, _pct(asleep, in_bed), onset - bedtime, minutes, percent
+    )
     f: list[Finding] = []
     if asleep < 300:
         f.append(Finding("very_short_sleep", 2, f"Very short sleep: {asleep} min"))
@@ -304,12 +342,14 @@ def analyze_sleep(stages: tuple[SleepStage, ...]) -> Analysis:
         f.append(Finding("low_rem", 0, f"Low REM share {percent['rem']}%"))
     staged = sum(minutes.values())
     present = sum(minutes[k] > 0 for k in ("light", "deep", "rem"))
-    return Analysis(s, tuple(f), len(stages), len(stages) - len(segs),
-                    min(1.0, staged / in_bed), present / 3)
+    return Analysis(
+        s, tuple(f), len(stages), len(stages) - len(segs), min(1.0, staged / in_bed), present / 3
+    )
 
 
-def _daily_total(readings: tuple[Reading, ...], kind: str, goal: int,
-                 active_threshold: float) -> tuple[Analysis, DailyTotalStats | None]:
+def _daily_total(
+    readings: tuple[Reading, ...], kind: str, goal: int, active_threshold: float
+) -> tuple[Analysis, DailyTotalStats | None]:
     minutes, values, _ = _series(readings, kind)
     excluded = len(readings) - len(values)
     if not values:
@@ -320,8 +360,15 @@ def _daily_total(readings: tuple[Reading, ...], kind: str, goal: int,
         hourly[minute // 60] = hourly.get(minute // 60, 0.0) + value
     peak_hour = max(hourly, key=lambda h: (hourly[h], -h))
     total = round(sum(hourly.values()))
-    s = DailyTotalStats(total, goal, _pct(total, goal), peak_hour % 24, round(hourly[peak_hour]),
-                        sum(v >= active_threshold for v in hourly.values()), len(hourly))
+    s = DailyTotalStats(
+        total,
+        goal,
+        _pct(total, goal),
+        peak_hour % 24,
+        round(hourly[peak_hour]),
+        sum(v >= active_threshold for v in hourly.values()),
+        len(hourly),
+    )
     return Analysis(s, (), len(readings), excluded, coverage, complete), s
 
 
@@ -359,8 +406,9 @@ def analyze_calories(readings: tuple[Reading, ...], goal: int = CALORIE_GOAL) ->
 
 def analyze_generic(readings: tuple[Reading, ...]) -> Analysis:
     """Record types the writer does not know: describe the values, judge nothing."""
-    pts = [r for r in readings
-           if len(r) == 2 and isinstance(r[1], int | float) and abs(r[1]) < 1e12]  # NaN fails too
+    pts = [
+        r for r in readings if len(r) == 2 and isinstance(r[1], int | float) and abs(r[1]) < 1e12
+    ]  # NaN fails too
     if not pts:
         return Analysis(None, (), len(readings), len(readings), 0.0, 0.0)
     vals = [r[1] for r in pts]

@@ -89,7 +89,10 @@ def load_data_config(path: str | Path | None = None, **overrides: Any) -> DataCo
             exclude_relevance=tuple(f.get("exclude_relevance", ("standard",))),
             apply_to_external=bool(f.get("apply_to_external", False)),
         ),
-        phi=PhiPolicy(scrub=bool(p.get("scrub", True)), pseudonymize_user_ids=bool(p.get("pseudonymize_user_ids", True))),
+        phi=PhiPolicy(
+            scrub=bool(p.get("scrub", True)),
+            pseudonymize_user_ids=bool(p.get("pseudonymize_user_ids", True)),
+        ),
         splits=SplitPolicy(
             ratios=_pairs(s.get("ratios"), float) or SplitPolicy().ratios,
             salt=str(s.get("salt", "v1")),
@@ -108,4 +111,11 @@ def load_data_config(path: str | Path | None = None, **overrides: Any) -> DataCo
     return cfg
 
 
-__all__ = ["CheckPolicy", "DataConfig", "FilterPolicy", "PhiPolicy", "SplitPolicy", "load_data_config"]
+__all__ = [
+    "CheckPolicy",
+    "DataConfig",
+    "FilterPolicy",
+    "PhiPolicy",
+    "SplitPolicy",
+    "load_data_config",
+]

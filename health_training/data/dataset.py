@@ -22,8 +22,19 @@ from health_training.data.splits import assign_splits, build_manifest
 
 # Column order of every split file; `metadata_json` keeps the rest of the ETL metadata.
 COLUMNS: tuple[str, ...] = (
-    "content_key", "instruction", "input", "output", "category", "record_type", "quality_score",
-    "complexity_level", "clinical_relevance", "month", "day", "source_format", "user_id",
+    "content_key",
+    "instruction",
+    "input",
+    "output",
+    "category",
+    "record_type",
+    "quality_score",
+    "complexity_level",
+    "clinical_relevance",
+    "month",
+    "day",
+    "source_format",
+    "user_id",
     "metadata_json",
 )
 
@@ -106,7 +117,10 @@ def build_training_dataset(
             digest.update(row["content_key"].encode())
     version = digest.hexdigest()[:12]
     manifest = build_manifest(result, version=version, months=months)
-    manifest["split_policy"] = {"ratios": dict(policy.ratios), "salt": policy.salt,
-                                "balance": dict(policy.balance) if policy.balance else None}
+    manifest["split_policy"] = {
+        "ratios": dict(policy.ratios),
+        "salt": policy.salt,
+        "balance": dict(policy.balance) if policy.balance else None,
+    }
     files = {name: parquet_bytes(r) for name, r in result.splits.items()}
     return TrainingDataset(version, files, result.splits, manifest)

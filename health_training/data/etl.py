@@ -34,9 +34,19 @@ from health_training.data.clinical import (
 from health_training.data.domains import category_for
 from health_training.data.records import COMPLEXITY_LEVELS, RELEVANCE_LEVELS
 
-__all__ = ["INSTRUCTIONS", "AppendResult", "RawBatch", "Reading", "SleepStage",
-           "append_to_journal", "content_hash", "describe", "journal_key", "score",
-           "write_example"]
+__all__ = [
+    "INSTRUCTIONS",
+    "AppendResult",
+    "RawBatch",
+    "Reading",
+    "SleepStage",
+    "append_to_journal",
+    "content_hash",
+    "describe",
+    "journal_key",
+    "score",
+    "write_example",
+]
 
 MAX_OUTPUT_CHARS = 900
 
@@ -120,8 +130,10 @@ INSTRUCTIONS: dict[str, tuple[str, ...]] = {
         "Write a short, cautious summary of this health record.",
     ),
 }
-DISCLAIMER = ("This interpretation is based on consumer wearable data and does not replace "
-              "assessment by a clinician.")
+DISCLAIMER = (
+    "This interpretation is based on consumer wearable data and does not replace "
+    "assessment by a clinician."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,41 +161,82 @@ def _glucose(s: GlucoseStats, codes: set[str]) -> tuple[list[str], list[tuple[in
         f"Hyperglycemic events (above 250 mg/dL for 15 min or more): {s.hyper_events}.",
         f"Glucose management indicator (GMI) {s.gmi:.1f}%.",
     ]
-    say = [(0, f"Glucose averaged {s.mean} mg/dL (range {s.low}-{s.high} mg/dL), with {s.tir}% "
-               f"of readings in the 70-180 mg/dL target range, {s.tbr}% below 70 mg/dL and "
-               f"{s.tar}% above 180 mg/dL.")]
+    say = [
+        (
+            0,
+            f"Glucose averaged {s.mean} mg/dL (range {s.low}-{s.high} mg/dL), with {s.tir}% "
+            f"of readings in the 70-180 mg/dL target range, {s.tbr}% below 70 mg/dL and "
+            f"{s.tar}% above 180 mg/dL.",
+        )
+    ]
     if s.tir > 70:
         low = bool(codes & {"hypoglycemia", "time_below_range"})
-        say.append((2, "Time in range meets the 70% target, " + (
-            "but the time spent low outweighs it." if low else "indicating good control.")))
+        say.append(
+            (
+                2,
+                "Time in range meets the 70% target, "
+                + ("but the time spent low outweighs it." if low else "indicating good control."),
+            )
+        )
     else:
         gap = "far below" if "very_low_tir" in codes else "short of"
         say.append((1, f"Time in range is {gap} the 70% target, so glycemic control needs work."))
     if "hypoglycemia" in codes:
-        say.append((0, f"{_n(s.hypo_events, 'hypoglycemic event')} of 15 min or more below "
-                       "70 mg/dL occurred, the most urgent finding of the day."))
+        say.append(
+            (
+                0,
+                f"{_n(s.hypo_events, 'hypoglycemic event')} of 15 min or more below "
+                "70 mg/dL occurred, the most urgent finding of the day.",
+            )
+        )
     elif "time_below_range" in codes:
-        say.append((0, f"No sustained event was detected, but {s.tbr}% of readings were below "
-                       "70 mg/dL, above the 4% target."))
+        say.append(
+            (
+                0,
+                f"No sustained event was detected, but {s.tbr}% of readings were below "
+                "70 mg/dL, above the 4% target.",
+            )
+        )
     if "unstable" in codes:
-        say.append((1, f"Variability was high (CV {s.cv}%, above 36%), a marker of unstable "
-                       "glucose and of hypoglycemia risk."))
+        say.append(
+            (
+                1,
+                f"Variability was high (CV {s.cv}%, above 36%), a marker of unstable "
+                "glucose and of hypoglycemia risk.",
+            )
+        )
     else:
         say.append((2, f"Variability was acceptable, with a CV of {s.cv}%."))
     if "hyperglycemia" in codes:
-        say.append((1, f"{_n(s.hyper_events, 'episode')} above 250 mg/dL lasted 15 min or more, "
-                       "consistent with post-meal or missed-dose excursions."))
-    say.append((3, f"The GMI of {s.gmi:.1f}% estimates the glycated haemoglobin this pattern "
-                   "would produce if sustained."))
+        say.append(
+            (
+                1,
+                f"{_n(s.hyper_events, 'episode')} above 250 mg/dL lasted 15 min or more, "
+                "consistent with post-meal or missed-dose excursions.",
+            )
+        )
+    say.append(
+        (
+            3,
+            f"The GMI of {s.gmi:.1f}% estimates the glycated haemoglobin this pattern "
+            "would produce if sustained.",
+        )
+    )
     if codes & {"hypoglycemia", "time_below_range"}:
-        rec = ("Review hypoglycemia treatment and the timing of insulin or sulfonylurea doses with "
-               "the care team, and keep fast-acting carbohydrate at hand.")
+        rec = (
+            "Review hypoglycemia treatment and the timing of insulin or sulfonylurea doses with "
+            "the care team, and keep fast-acting carbohydrate at hand."
+        )
     elif codes & {"very_low_tir", "low_tir", "hyperglycemia", "high_mean"}:
-        rec = ("Review meal composition, medication timing and post-meal activity with the "
-               "diabetes care team to raise time in range.")
+        rec = (
+            "Review meal composition, medication timing and post-meal activity with the "
+            "diabetes care team to raise time in range."
+        )
     elif "unstable" in codes:
-        rec = ("Regular meal timing and matching insulin to carbohydrate can reduce the swings; "
-               "discuss the pattern at the next review.")
+        rec = (
+            "Regular meal timing and matching insulin to carbohydrate can reduce the swings; "
+            "discuss the pattern at the next review."
+        )
     else:
         rec = "Continue the current routine; periodic CGM review remains useful."
     return facts, [*say, (0, rec)], "Glucose within target range"
@@ -206,17 +259,36 @@ def _heart_rate(s: HeartRateStats, codes: set[str]) -> tuple[list[str], list[tup
         "for conduction problems or medication effects.",
     }
     key = next((c for c in judged if c in codes), "")
-    say = [(0, f"Resting heart rate was {s.resting} bpm, "
-               + judged.get(key, "within the 40-85 bpm reference range.")),
-           (1, f"Heart rate averaged {s.mean} bpm and peaked at {s.peak} bpm at "
-               f"{_hhmm(s.peak_at)}."
-               + (" The peak exceeded the 190 bpm reference maximum: maximal effort or a sensor "
-                  "artefact." if "above_max" in codes else "")),
-           (1, f"The day included {z[1]} min in zone 2, {z[2]} min in zone 3, {z[3]} min in zone 4 "
-               f"and {z[4]} min in zone 5"
-               + (", showing sustained vigorous training." if "vigorous" in codes else
-                  ", so there was little moderate-intensity activity." if "inactive" in codes
-                  else "."))]
+    say = [
+        (
+            0,
+            f"Resting heart rate was {s.resting} bpm, "
+            + judged.get(key, "within the 40-85 bpm reference range."),
+        ),
+        (
+            1,
+            f"Heart rate averaged {s.mean} bpm and peaked at {s.peak} bpm at "
+            f"{_hhmm(s.peak_at)}."
+            + (
+                " The peak exceeded the 190 bpm reference maximum: maximal effort or a sensor "
+                "artefact."
+                if "above_max" in codes
+                else ""
+            ),
+        ),
+        (
+            1,
+            f"The day included {z[1]} min in zone 2, {z[2]} min in zone 3, {z[3]} min in zone 4 "
+            f"and {z[4]} min in zone 5"
+            + (
+                ", showing sustained vigorous training."
+                if "vigorous" in codes
+                else ", so there was little moderate-intensity activity."
+                if "inactive" in codes
+                else "."
+            ),
+        ),
+    ]
     recs = {
         "tachycardia": "Recheck heart rate at rest and seek medical review if it stays above "
         "100 bpm or comes with palpitations, dizziness or breathlessness.",
@@ -232,9 +304,11 @@ def _heart_rate(s: HeartRateStats, codes: set[str]) -> tuple[list[str], list[tup
 
 
 def _hrv(s: HrvStats, codes: set[str]) -> tuple[list[str], list[tuple[int, str]], str]:
-    facts = [f"Mean RMSSD {s.mean} ms (lowest {s.low} ms at {_hhmm(s.low_at)}, highest {s.high} "
-             f"ms at {_hhmm(s.high_at)}); linear trend over the day {s.slope:+.1f} ms per hour.",
-             "Reference: RMSSD below 20 ms is low, 20-30 ms reduced."]
+    facts = [
+        f"Mean RMSSD {s.mean} ms (lowest {s.low} ms at {_hhmm(s.low_at)}, highest {s.high} "
+        f"ms at {_hhmm(s.high_at)}); linear trend over the day {s.slope:+.1f} ms per hour.",
+        "Reference: RMSSD below 20 ms is low, 20-30 ms reduced.",
+    ]
     level = {
         "low_hrv": "This is low (below 20 ms), indicating reduced parasympathetic activity, as "
         "seen with stress, illness, overtraining, poor sleep or cardiometabolic disease.",
@@ -243,15 +317,26 @@ def _hrv(s: HrvStats, codes: set[str]) -> tuple[list[str], list[tuple[int, str]]
         "high_hrv": "This is a high value, consistent with good recovery and autonomic fitness.",
     }
     key = next((c for c in level if c in codes), "")
-    trend = (f"HRV fell by about {abs(s.slope):.1f} ms per hour over the day, a pattern that can "
-             "reflect accumulating stress or an emerging illness." if "declining_hrv" in codes
-             else f"The trend of {s.slope:+.1f} ms per hour does not suggest a worrying decline.")
-    say = [(0, f"Heart rate variability averaged {s.mean} ms RMSSD, ranging from {s.low} to "
-               f"{s.high} ms across the day."),
-           (1, level.get(key, "This lies in the usual adult range.")), (1, trend)]
+    trend = (
+        f"HRV fell by about {abs(s.slope):.1f} ms per hour over the day, a pattern that can "
+        "reflect accumulating stress or an emerging illness."
+        if "declining_hrv" in codes
+        else f"The trend of {s.slope:+.1f} ms per hour does not suggest a worrying decline."
+    )
+    say = [
+        (
+            0,
+            f"Heart rate variability averaged {s.mean} ms RMSSD, ranging from {s.low} to "
+            f"{s.high} ms across the day.",
+        ),
+        (1, level.get(key, "This lies in the usual adult range.")),
+        (1, trend),
+    ]
     if codes & {"low_hrv", "reduced_hrv"}:
-        rec = ("Prioritise sleep, limit alcohol and late training, and review persistently low "
-               "values with a clinician, especially with other symptoms.")
+        rec = (
+            "Prioritise sleep, limit alcohol and late training, and review persistently low "
+            "values with a clinician, especially with other symptoms."
+        )
     elif "declining_hrv" in codes:
         rec = "Consider a lighter day and an earlier night, and check whether HRV recovers."
     else:
@@ -272,54 +357,82 @@ def _sleep(s: SleepStats, codes: set[str]) -> tuple[list[str], list[tuple[int, s
         "Reference: adults need 7-9 h; under 7 h is short, under 5 h very short, over 10 h long; "
         "deep sleep is usually 10-25% and REM 15-25% of sleep.",
     ]
-    duration = ("well short of the recommended 7-9 h, a level linked to impaired glucose "
-                "regulation, mood and concentration." if "very_short_sleep" in codes
-                else "below the recommended 7-9 h." if "short_sleep" in codes
-                else "over 10 h, which can reflect sleep debt, illness or a sleep disorder."
-                if "long_sleep" in codes else "within or near the recommended 7-9 h.")
-    eff = ("Efficiency is poor, with much of the night spent awake." if "very_low_efficiency"
-           in codes else "Efficiency is below the 85% reference, suggesting fragmented sleep."
-           if "low_efficiency" in codes else "Efficiency meets the 85% reference.")
+    duration = (
+        "well short of the recommended 7-9 h, a level linked to impaired glucose "
+        "regulation, mood and concentration."
+        if "very_short_sleep" in codes
+        else "below the recommended 7-9 h."
+        if "short_sleep" in codes
+        else "over 10 h, which can reflect sleep debt, illness or a sleep disorder."
+        if "long_sleep" in codes
+        else "within or near the recommended 7-9 h."
+    )
+    eff = (
+        "Efficiency is poor, with much of the night spent awake."
+        if "very_low_efficiency" in codes
+        else "Efficiency is below the 85% reference, suggesting fragmented sleep."
+        if "low_efficiency" in codes
+        else "Efficiency meets the 85% reference."
+    )
     stages = f"Deep sleep made up {p['deep']}% and REM {p['rem']}% of sleep"
     if codes & {"low_deep", "low_rem"}:
         stages += ", below their usual shares"
-    say = [(0, f"The user slept {h} h {mm} min of {s.in_bed} min in bed ({_hhmm(s.bedtime)} to "
-               f"{_hhmm(s.wake)}), a sleep efficiency of {s.efficiency}%."),
-           (1, f"Duration was {duration}"), (1, eff),
-           (1 if "long_latency" in codes else 3,
+    say = [
+        (
+            0,
+            f"The user slept {h} h {mm} min of {s.in_bed} min in bed ({_hhmm(s.bedtime)} to "
+            f"{_hhmm(s.wake)}), a sleep efficiency of {s.efficiency}%.",
+        ),
+        (1, f"Duration was {duration}"),
+        (1, eff),
+        (
+            1 if "long_latency" in codes else 3,
             f"Falling asleep took {s.latency} min"
-            + (", longer than the 30 min reference, typical of insomnia, late caffeine or "
-               "screens." if "long_latency" in codes else ".")),
-           (2, stages + ".")]
+            + (
+                ", longer than the 30 min reference, typical of insomnia, late caffeine or screens."
+                if "long_latency" in codes
+                else "."
+            ),
+        ),
+        (2, stages + "."),
+    ]
     if codes & {"very_short_sleep", "short_sleep"}:
         rec = "Aim for a consistent schedule that allows 7-9 h of sleep opportunity every night."
     elif codes & {"very_low_efficiency", "low_efficiency", "long_latency"}:
-        rec = ("Keep a regular wake time, limit caffeine after midday and screens before bed; "
-               "persistent insomnia responds well to CBT-I.")
+        rec = (
+            "Keep a regular wake time, limit caffeine after midday and screens before bed; "
+            "persistent insomnia responds well to CBT-I."
+        )
     elif "long_sleep" in codes:
-        rec = ("If long sleep persists with daytime sleepiness, discuss screening for a sleep "
-               "disorder or low mood with a clinician.")
+        rec = (
+            "If long sleep persists with daytime sleepiness, discuss screening for a sleep "
+            "disorder or low mood with a clinician."
+        )
     else:
         rec = "Keep the current sleep routine."
     return facts, [*say, (0, rec)], "Sleep within healthy range"
 
 
-def _daily(s: DailyTotalStats, codes: set[str], steps: bool
-           ) -> tuple[list[str], list[tuple[int, str]], str]:
+def _daily(
+    s: DailyTotalStats, codes: set[str], steps: bool
+) -> tuple[list[str], list[tuple[int, str]], str]:
     if steps:
         total, goal, peak = f"{s.total:,} steps", f"{s.goal:,} steps", f"{s.peak_value:,} steps"
-        facts = [f"Total {total} against a goal of {goal} ({s.percent_of_goal}% of goal).",
-                 f"Most active hour {s.peak_hour:02d}:00 with {peak}; {s.active_hours} hours with "
-                 "250 or more steps.",
-                 "Reference: under 2,500 steps a day is very low, under 5,000 sedentary, under "
-                 "7,500 low."]
+        facts = [
+            f"Total {total} against a goal of {goal} ({s.percent_of_goal}% of goal).",
+            f"Most active hour {s.peak_hour:02d}:00 with {peak}; {s.active_hours} hours with "
+            "250 or more steps.",
+            "Reference: under 2,500 steps a day is very low, under 5,000 sedentary, under "
+            "7,500 low.",
+        ]
     else:
         total, goal, peak = f"{s.total} kcal", f"{s.goal} kcal", f"{s.peak_value} kcal"
-        facts = [f"Total active energy {total} against a goal of {goal} ({s.percent_of_goal}% of "
-                 f"goal).",
-                 f"Peak hour {s.peak_hour:02d}:00 with {peak}; {s.active_hours} hours with 30 kcal "
-                 "or more.",
-                 "Reference: under 40% of goal is low; above 300% of goal is very high."]
+        facts = [
+            f"Total active energy {total} against a goal of {goal} ({s.percent_of_goal}% of goal).",
+            f"Peak hour {s.peak_hour:02d}:00 with {peak}; {s.active_hours} hours with 30 kcal "
+            "or more.",
+            "Reference: under 40% of goal is low; above 300% of goal is very high.",
+        ]
     judged = {
         "very_sedentary": "This is a very low activity level (fewer than 2,500 steps), which, if "
         "habitual, is linked to cardiometabolic risk and deconditioning.",
@@ -334,15 +447,21 @@ def _daily(s: DailyTotalStats, codes: set[str], steps: bool
     }
     key = next((c for c in judged if c in codes), "")
     active = "250 or more steps" if steps else "30 kcal or more"
-    say = [(0, f"The day's total was {total}, {s.percent_of_goal}% of the {goal} goal."),
-           (1, judged.get(key, "Activity was moderate but short of the goal.")),
-           (1, f"Activity peaked at {s.peak_hour:02d}:00 with {peak}, and {s.active_hours} hours "
-               f"reached {active}"
-               + (", so most of the day was spent sitting." if "few_active_hours" in codes
-                  else "."))]
+    say = [
+        (0, f"The day's total was {total}, {s.percent_of_goal}% of the {goal} goal."),
+        (1, judged.get(key, "Activity was moderate but short of the goal.")),
+        (
+            1,
+            f"Activity peaked at {s.peak_hour:02d}:00 with {peak}, and {s.active_hours} hours "
+            f"reached {active}"
+            + (", so most of the day was spent sitting." if "few_active_hours" in codes else "."),
+        ),
+    ]
     if codes & {"very_sedentary", "sedentary", "low_active", "low_expenditure"}:
-        rec = ("Short walks after meals and breaking up sitting time every hour are easy ways to "
-               "raise daily activity.")
+        rec = (
+            "Short walks after meals and breaking up sitting time every hour are easy ways to "
+            "raise daily activity."
+        )
     elif "very_high_expenditure" in codes:
         rec = "Plan recovery, carbohydrate and fluid intake around long training days."
     elif "goal_met" in codes:
@@ -354,11 +473,19 @@ def _daily(s: DailyTotalStats, codes: set[str], steps: bool
 
 def _generic(s: GenericStats, n: int) -> tuple[list[str], list[tuple[int, str]], str]:
     facts = [f"Mean value {s.mean}, minimum {s.low}, maximum {s.high} (unit not specified)."]
-    say = [(0, f"This record type is not one the clinical writer knows, so the values ({n} in "
-               f"all) are summarised without interpretation: mean {s.mean}, range {s.low} to "
-               f"{s.high}."),
-           (0, "Without a known unit and reference range no clinical judgement is made, and the "
-               "values should be read alongside the device's documentation.")]
+    say = [
+        (
+            0,
+            f"This record type is not one the clinical writer knows, so the values ({n} in "
+            f"all) are summarised without interpretation: mean {s.mean}, range {s.low} to "
+            f"{s.high}.",
+        ),
+        (
+            0,
+            "Without a known unit and reference range no clinical judgement is made, and the "
+            "values should be read alongside the device's documentation.",
+        ),
+    ]
     rec = "Map this record type to a known clinical domain before relying on it for decisions."
     return facts, [*say, (0, rec)], "Record type not interpreted"
 
@@ -393,14 +520,27 @@ def describe(record_type: str, analysis: Analysis) -> Text:
     else:
         facts = ["No usable values remained after removing implausible ones."]
         got = f"None of the {n} readings" if n else "No reading"
-        say = [(0, f"{got} for this day passed the plausibility checks, so no clinical "
-                   "interpretation is possible and nothing should be inferred from it."),
-               (0, "Check sensor placement, wear time and device synchronisation, then review "
-                   "the next day's data before drawing conclusions.")]
+        say = [
+            (
+                0,
+                f"{got} for this day passed the plausibility checks, so no clinical "
+                "interpretation is possible and nothing should be inferred from it.",
+            ),
+            (
+                0,
+                "Check sensor placement, wear time and device synchronisation, then review "
+                "the next day's data before drawing conclusions.",
+            ),
+        ]
         default = "No usable readings"
     if bad and s is not None:
-        say.append((3, f"{_n(bad, 'implausible value')} outside the physiological range "
-                       f"{'was' if bad == 1 else 'were'} excluded as sensor error."))
+        say.append(
+            (
+                3,
+                f"{_n(bad, 'implausible value')} outside the physiological range "
+                f"{'was' if bad == 1 else 'were'} excluded as sensor error.",
+            )
+        )
     return Text([head, *facts], [*say, (2, DISCLAIMER)], default)
 
 
@@ -438,14 +578,18 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_example(batch: RawBatch, *, processed_at: datetime,
-                  category_map: Mapping[str, str] | None = None) -> dict[str, Any]:
+def write_example(
+    batch: RawBatch, *, processed_at: datetime, category_map: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The JSONL record the ETL engine writes for one raw batch."""
     analysis = analyze(batch.record_type, batch.readings)
     text = describe(batch.record_type, analysis)
     label = "Night" if batch.record_type == "SleepSessionRecord" else "Date"
-    facts = [f"Record type: {batch.record_type}.", f"{label}: {batch.day.isoformat()}.",
-             *text.facts]
+    facts = [
+        f"Record type: {batch.record_type}.",
+        f"{label}: {batch.day.isoformat()}.",
+        *text.facts,
+    ]
     if batch.note:
         facts.append(f"User note: {batch.note}")
     input_ = " ".join(facts)
@@ -510,8 +654,9 @@ def _lines(records: Iterable[Mapping[str, Any] | bytes]) -> Iterable[tuple[str, 
                 yield _line_key(part), part
 
 
-def append_to_journal(existing: bytes | None,
-                      records: Iterable[Mapping[str, Any]] | Iterable[bytes]) -> AppendResult:
+def append_to_journal(
+    existing: bytes | None, records: Iterable[Mapping[str, Any]] | Iterable[bytes]
+) -> AppendResult:
     """Append records (dicts or JSONL lines) whose key is not already in `existing` or the batch.
 
     `existing` is kept byte for byte, malformed lines included; only a final newline is added when

@@ -68,7 +68,9 @@ def _text(record: Mapping[str, Any], keys: tuple[str, ...], what: str, *, requir
                     raise RecordError("missing_field", f"field '{key}' is missing (null) ({what})")
                 return ""
             if not isinstance(value, str):
-                raise RecordError("wrong_type", f"field '{key}' must be a string, got {_kind(value)}")
+                raise RecordError(
+                    "wrong_type", f"field '{key}' must be a string, got {_kind(value)}"
+                )
             if required and not value.strip():
                 raise RecordError("empty_field", f"field '{key}' is empty")
             return value
@@ -95,7 +97,10 @@ def _normalize_etl(record: Mapping[str, Any]) -> Example:
         )
     if not 0.0 <= float(quality) <= 1.0:
         raise RecordError("bad_metadata", f"metadata.quality_score {quality} is outside 0..1")
-    for key, allowed in (("complexity_level", COMPLEXITY_LEVELS), ("clinical_relevance", RELEVANCE_LEVELS)):
+    for key, allowed in (
+        ("complexity_level", COMPLEXITY_LEVELS),
+        ("clinical_relevance", RELEVANCE_LEVELS),
+    ):
         value = meta.get(key)
         if value is not None and value not in allowed:
             raise RecordError(
@@ -114,7 +119,9 @@ def _normalize_alpaca(record: Mapping[str, Any]) -> Example:
     return Example(instruction, input_, output, {**meta, "source_format": "alpaca"})
 
 
-def _turns(record: Mapping[str, Any], list_key: str, role_key: str, text_key: str) -> list[tuple[str, str]]:
+def _turns(
+    record: Mapping[str, Any], list_key: str, role_key: str, text_key: str
+) -> list[tuple[str, str]]:
     turns = record.get(list_key)
     if not isinstance(turns, list) or not turns:
         raise RecordError("missing_field", f"'{list_key}' must be a non-empty array")
@@ -149,7 +156,9 @@ def _from_turns(turns: list[tuple[str, str]], source_format: str) -> Example:
         raise RecordError("no_assistant_turn", "conversation has no assistant answer to learn from")
     users = [i for i, (r, _) in enumerate(turns[:last_assistant]) if r == "user"]
     if not users:
-        raise RecordError("no_user_turn", "conversation has no user turn before the assistant answer")
+        raise RecordError(
+            "no_user_turn", "conversation has no user turn before the assistant answer"
+        )
     output = turns[last_assistant][1]
     instruction = turns[users[-1]][1]
     if not output.strip() or not instruction.strip():
@@ -238,12 +247,14 @@ def _first_format(data: bytes, is_array: bool) -> str | None:
             return None
         candidates = (detect_format(item) for item in items[:50])
     else:
+
         def decoded() -> Iterator[object]:
             for _, line in _json_lines(data):
                 try:
                     yield orjson.loads(line)
                 except orjson.JSONDecodeError:
                     continue
+
         candidates = (detect_format(r) for r in _take(decoded(), 50))
     votes = Counter(c for c in candidates if c)
     return votes.most_common(1)[0][0] if votes else None
@@ -311,11 +322,7 @@ def parse_file(name: str, data: bytes, fmt: str = "auto") -> IngestResult:
     chosen = fmt if fmt != "auto" else (_first_format(data, is_array) or "unknown")
     accepted: list[Example] = []
     quarantined: list[Quarantined] = []
-    records: Iterator[tuple[int, object]]
-    if is_array:
-        records = _array_records(data)
-    else:
-        records = ((n, line) for n, line in _json_lines(data))
+    records: Iterator[tuple[int, object]] = _array_records(data) if is_array else _json_lines(data)
     lines = 0
     for number, item in records:
         lines += 1

@@ -33,8 +33,9 @@ _reading = partial(tuple.__new__, Reading)  # skips NamedTuple.__new__: four tim
 # Post-meal glucose response per minute after eating: peaks at 45 min, fades over about 4 h.
 _MEAL = [x / 45 * math.exp(1 - x / 45) for x in range(300)]
 # Dawn phenomenon: counter-regulatory hormones raise glucose from about 03:00 to 08:00.
-_DAWN = [max(0.0, math.sin(math.pi * (m - 180) / 330)) if 180 <= m < 510 else 0.0
-         for m in range(1440)]
+_DAWN = [
+    max(0.0, math.sin(math.pi * (m - 180) / 330)) if 180 <= m < 510 else 0.0 for m in range(1440)
+]
 
 
 def _noise_tables(size: int = 1 << 15) -> tuple[list[float], list[float]]:
@@ -55,26 +56,70 @@ _WEEKEND = [0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 5, 6, 5, 5, 5, 4, 4, 4, 4, 3, 3, 2, 1,
 
 
 NOTES: dict[str, tuple[str, ...]] = {
-    GLUCOSE: ("felt dizzy after lunch", "pizza night with the kids", "forgot my evening insulin",
-              "skipped breakfast", "sensor felt loose after swimming", "low appetite, had a cold"),
-    HR: ("new running shoes", "felt palpitations in the afternoon", "long bike ride with friends",
-         "stressful deadline at work", "two coffees before noon"),
+    GLUCOSE: (
+        "felt dizzy after lunch",
+        "pizza night with the kids",
+        "forgot my evening insulin",
+        "skipped breakfast",
+        "sensor felt loose after swimming",
+        "low appetite, had a cold",
+    ),
+    HR: (
+        "new running shoes",
+        "felt palpitations in the afternoon",
+        "long bike ride with friends",
+        "stressful deadline at work",
+        "two coffees before noon",
+    ),
     HRV: ("slept badly, work stress", "had two glasses of wine", "rest day", "feeling run down"),
-    SLEEP: ("woke up at 3am and could not fall back asleep", "late dinner", "new mattress",
-            "the baby woke us twice"),
+    SLEEP: (
+        "woke up at 3am and could not fall back asleep",
+        "late dinner",
+        "new mattress",
+        "the baby woke us twice",
+    ),
     STEPS: ("new running shoes", "walked to work", "rainy day, stayed inside", "hiking trip"),
     KCAL: ("spin class", "moved house all day", "lazy sunday", "played tennis"),
 }
 # Small lists the PHI is built from; every value is synthetic.
-_FIRST = ("Margaret", "James", "Aisha", "Carlos", "Mei", "Oluwaseun", "Ingrid", "Rahul", "Sofia",
-          "Tomasz", "Hannah", "Diego")
-_LAST = ("Okafor", "Lindqvist", "Hernandez", "Nakamura", "O'Brien", "Kowalski", "Patel", "Nguyen",
-         "Schmidt", "Abernathy", "Delacroix", "Haddad")
+_FIRST = (
+    "Margaret",
+    "James",
+    "Aisha",
+    "Carlos",
+    "Mei",
+    "Oluwaseun",
+    "Ingrid",
+    "Rahul",
+    "Sofia",
+    "Tomasz",
+    "Hannah",
+    "Diego",
+)
+_LAST = (
+    "Okafor",
+    "Lindqvist",
+    "Hernandez",
+    "Nakamura",
+    "O'Brien",
+    "Kowalski",
+    "Patel",
+    "Nguyen",
+    "Schmidt",
+    "Abernathy",
+    "Delacroix",
+    "Haddad",
+)
 _TITLES = ("Dr.", "Mr.", "Mrs.", "Ms.", "Prof.")
 _STREETS = ("Elm Street", "Maple Avenue", "Oak Lane", "Cedar Court", "Harbor Road", "Lincoln Way")
-_CITIES = (("Springfield", "IL", "627", "217"), ("Portland", "OR", "972", "503"),
-           ("Austin", "TX", "787", "512"), ("Burlington", "VT", "054", "802"),
-           ("Madison", "WI", "537", "608"), ("Tucson", "AZ", "857", "520"))
+_CITIES = (
+    ("Springfield", "IL", "627", "217"),
+    ("Portland", "OR", "972", "503"),
+    ("Austin", "TX", "787", "512"),
+    ("Burlington", "VT", "054", "802"),
+    ("Madison", "WI", "537", "608"),
+    ("Tucson", "AZ", "857", "520"),
+)
 _MAIL = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com")
 _PORTALS = ("mychart.northside-health.org", "portal.valleyclinic.com", "patients.stmarys-med.org")
 _PHI_TEMPLATES = (
@@ -100,20 +145,28 @@ def phi_note(rng: Random, day: date) -> tuple[str, tuple[str, ...]]:
         "title": rng.choice(_TITLES),
         "phone": f"({area}) {rng.randint(201, 989)}-{rng.randrange(10_000):04d}",
         "email": f"{first.lower()}.{last.lower().replace(chr(39), '')}{rng.randrange(100)}@"
-                 f"{rng.choice(_MAIL)}",
+        f"{rng.choice(_MAIL)}",
         "ssn": f"{rng.randint(101, 665):03d}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}",
         "mrn": f"{rng.randrange(10**8):08d}",
         "street": f"{rng.randint(12, 9870)} {rng.choice(_STREETS)}",
         "city": f"{city}, {state} {zipcode}",
         "dob": f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(1925, 2006)}",
         "age": rng.choice((f"{age} years old", f"a {age}-year-old")),
-        "ts": rng.choice((f"{day.isoformat()} {hour:02d}:{minute:02d}",
-                          f"{calendar.month_abbr[day.month]} {day.day}, {day.year} at "
-                          f"{(hour - 1) % 12 + 1}:{minute:02d} {'AM' if hour < 12 else 'PM'}")),
+        "ts": rng.choice(
+            (
+                f"{day.isoformat()} {hour:02d}:{minute:02d}",
+                f"{calendar.month_abbr[day.month]} {day.day}, {day.year} at "
+                f"{(hour - 1) % 12 + 1}:{minute:02d} {'AM' if hour < 12 else 'PM'}",
+            )
+        ),
         "url": f"https://{rng.choice(_PORTALS)}/patient/{rng.randint(10_000, 99_999)}",
-        "ip": rng.choice((f"192.168.{rng.randrange(256)}.{rng.randint(2, 254)}",
-                          f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(2, 254)}",
-                          f"73.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(2, 254)}")),
+        "ip": rng.choice(
+            (
+                f"192.168.{rng.randrange(256)}.{rng.randint(2, 254)}",
+                f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(2, 254)}",
+                f"73.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(2, 254)}",
+            )
+        ),
     }
     template = rng.choice(_PHI_TEMPLATES)
     found = [v[k] for k in v if k != "title" and "{" + k + "}" in template]
@@ -156,18 +209,36 @@ def make_profile(seed: int, index: int) -> Profile:
     sedentary = rng.random() < (0.4 if diabetes == "t2" or age > 70 else 0.26)
     athlete = not sedentary and rng.random() < (0.18 if age < 60 else 0.05)
     cgm = rng.random() < {"t1": 0.95, "t2": 0.75, "": 0.1}[diabetes]
-    devices = {STEPS} | {t for t, share in ((HR, 0.95), (HRV, 0.7), (SLEEP, 0.85), (KCAL, 0.9))
-                         if rng.random() < share}
+    devices = {STEPS} | {
+        t
+        for t, share in ((HR, 0.95), (HRV, 0.7), (SLEEP, 0.85), (KCAL, 0.9))
+        if rng.random() < share
+    }
     rhr = rng.gauss(64, 7) - 12 * athlete + 6 * sedentary + (25 if rng.random() < 0.06 else 0)
     hrv = rng.gauss(78 - 0.65 * age, 9) + 20 * athlete - 8 * bool(diabetes)
-    steps = rng.gauss(13_000, 2500) if athlete else rng.gauss(3600, 1200) if sedentary else \
-        rng.gauss(7200, 2200)
+    steps = (
+        rng.gauss(13_000, 2500)
+        if athlete
+        else rng.gauss(3600, 1200)
+        if sedentary
+        else rng.gauss(7200, 2200)
+    )
     poor = rng.random() < 0.22
-    return Profile(f"user_{index:04d}", min(age, 95), diabetes, rng.random() if diabetes else 0.0,
-                   athlete, sedentary, poor, rng.choice((5, 5, 15)) if cgm else 0,
-                   frozenset(devices | ({GLUCOSE} if cgm else set())), min(max(rhr, 42), 112),
-                   max(hrv, 9), max(steps, 900) * (0.7 if age > 75 else 1.0),
-                   int(rng.gauss(1350 + 40 * poor, 35)))
+    return Profile(
+        f"user_{index:04d}",
+        min(age, 95),
+        diabetes,
+        rng.random() if diabetes else 0.0,
+        athlete,
+        sedentary,
+        poor,
+        rng.choice((5, 5, 15)) if cgm else 0,
+        frozenset(devices | ({GLUCOSE} if cgm else set())),
+        min(max(rhr, 42), 112),
+        max(hrv, 9),
+        max(steps, 900) * (0.7 if age > 75 else 1.0),
+        int(rng.gauss(1350 + 40 * poor, 35)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +255,11 @@ def _plan(p: Profile, day: date, rng: Random) -> DayPlan:
     exercise = (0, 0, 0.0)
     if rng.random() < (0.8 if p.athlete else 0.05 if p.sedentary else 0.25):
         start = rng.choice((360, 420, 1020, 1080, 1140)) + rng.randrange(60)
-        exercise = (start, rng.randint(30, 100 if p.athlete else 60),
-                    rng.uniform(0.72, 0.93) if p.athlete else rng.uniform(0.62, 0.82))
+        exercise = (
+            start,
+            rng.randint(30, 100 if p.athlete else 60),
+            rng.uniform(0.72, 0.93) if p.athlete else rng.uniform(0.62, 0.82),
+        )
     weights = _WEEKEND if weekend else _WEEKDAY
     scale = p.steps * factor / sum(weights)
     hourly = [int(w * scale * rng.uniform(0.5, 1.5)) for w in weights]
@@ -209,11 +283,12 @@ def _gaps(rng: Random, step: int, big: float) -> range:
 
 def _slice(table: list[float], rng: Random, n: int) -> list[float]:
     start = rng.randrange(len(table) - n)
-    return table[start:start + n]
+    return table[start : start + n]
 
 
-def _finish(minutes: list[int], values: list[float], rng: Random, errors: tuple[float, ...],
-            share: float) -> tuple[Reading, ...]:
+def _finish(
+    minutes: list[int], values: list[float], rng: Random, errors: tuple[float, ...], share: float
+) -> tuple[Reading, ...]:
     if rng.random() < share and values:  # a sensor error: a few impossible values
         for _ in range(rng.randint(1, 6)):
             values[rng.randrange(len(values))] = rng.choice(errors)
@@ -231,8 +306,12 @@ def _glucose(p: Profile, plan: DayPlan, rng: Random) -> tuple[Reading, ...]:
         events.append((rng.randrange(600, 1300), amp * rng.uniform(0.2, 0.6)))  # a snack
     hypo_p = (0.12 + 0.45 * c) if p.diabetes == "t1" else 0.04 + 0.1 * c if p.diabetes else 0.0
     if rng.random() < hypo_p:  # a treated low: a dip to 45-65 mg/dL, then a rebound
-        events.append((rng.choice((rng.randrange(60, 360), rng.randrange(900, 1080))),
-                       -(base + amp * 0.5 - rng.uniform(45, 65)) / 0.85))
+        events.append(
+            (
+                rng.choice((rng.randrange(60, 360), rng.randrange(900, 1080))),
+                -(base + amp * 0.5 - rng.uniform(45, 65)) / 0.85,
+            )
+        )
     if plan.exercise[1] and p.diabetes:
         events.append((plan.exercise[0], -amp * 0.4))
     step = p.cgm_interval
@@ -243,12 +322,14 @@ def _glucose(p: Profile, plan: DayPlan, rng: Random) -> tuple[Reading, ...]:
         i0 = max(0, -(-t0 // step))
         i1 = min(size, (t0 + 300) // step)
         if i1 > i0:
-            kernel = map(mul, _MEAL[i0 * step - t0::step], repeat(a))
+            kernel = map(mul, _MEAL[i0 * step - t0 :: step], repeat(a))
             curve[i0:i1] = map(add, curve[i0:i1], kernel)
     minutes = _grid(step, _gaps(rng, step, 0.06))
     # What a CGM reports: whole numbers from 40 to 400 mg/dL.
-    values = [(round(v) if 40 <= v <= 400 else 40 if v < 40 else 400)
-              for v in (curve[m // step] for m in minutes)]
+    values = [
+        (round(v) if 40 <= v <= 400 else 40 if v < 40 else 400)
+        for v in (curve[m // step] for m in minutes)
+    ]
     return _finish(minutes, values, rng, (0.0, 1023.0, 5.0, 777.0), 0.03)
 
 
@@ -268,7 +349,7 @@ def _heart_rate(p: Profile, plan: DayPlan, rng: Random) -> tuple[Reading, ...]:
     # the generator, so it stays in plain int additions.
     values = [rest - 2 + x for x in e2[: wake // 5]]
     values += [awake[i // 12] + e5[i] for i in range(wake // 5, bed // 5)]
-    values += [rest - 2 + x for x in e2[bed // 5:]]
+    values += [rest - 2 + x for x in e2[bed // 5 :]]
     start, length, effort = plan.exercise
     for i in range(start // 5, min(288, (start + length) // 5)):
         values[i] = round(190 * effort) + e5[-i]
@@ -303,8 +384,12 @@ def _sleep(p: Profile, day: date, rng: Random) -> tuple[SleepStage, ...]:
     while slept < target:
         deep = max(0, int(rng.gauss(30 - 9 * cycle, 6)))
         rem = max(5, int(rng.gauss(8 + 6 * cycle, 5)))
-        for stage, mins in (("light", rng.randint(25, 45)), ("deep", deep),
-                            ("light", rng.randint(5, 15)), ("rem", rem)):
+        for stage, mins in (
+            ("light", rng.randint(25, 45)),
+            ("deep", deep),
+            ("light", rng.randint(5, 15)),
+            ("rem", rem),
+        ):
             if mins:
                 segs.append(SleepStage(t, t + mins, stage))
                 t, slept = t + mins, slept + mins
@@ -335,8 +420,9 @@ def _calories(p: Profile, plan: DayPlan, rng: Random) -> list[float]:
     return kcal
 
 
-def _readings(record_type: str, p: Profile, day: date, plan: DayPlan,
-              rng: Random) -> tuple[Reading, ...] | tuple[SleepStage, ...]:
+def _readings(
+    record_type: str, p: Profile, day: date, plan: DayPlan, rng: Random
+) -> tuple[Reading, ...] | tuple[SleepStage, ...]:
     if record_type == GLUCOSE:
         return _glucose(p, plan, rng)
     if record_type == HR:
@@ -350,8 +436,9 @@ def _readings(record_type: str, p: Profile, day: date, plan: DayPlan,
     return _hourly(_calories(p, plan, rng), rng, (9_999.0, -5.0))
 
 
-def _iter(months: Sequence[tuple[int, int]], users: int, seed: int,
-          phi_note_share: float) -> Iterator[tuple[RawBatch, tuple[str, ...]]]:
+def _iter(
+    months: Sequence[tuple[int, int]], users: int, seed: int, phi_note_share: float
+) -> Iterator[tuple[RawBatch, tuple[str, ...]]]:
     profiles = [make_profile(seed, i) for i in range(users)]
     for year, month in months:
         for dom in range(1, calendar.monthrange(year, month)[1] + 1):
@@ -371,13 +458,16 @@ def _iter(months: Sequence[tuple[int, int]], users: int, seed: int,
                         note, phi = phi_note(rng, day)
                     elif u < phi_note_share + PLAIN_NOTE_SHARE:
                         note = rng.choice(NOTES[record_type])
-                    key = (f"raw/wearables/{p.user_id}/{record_type}/{year:04d}/{month:02d}/"
-                           f"{day.isoformat()}.json")
+                    key = (
+                        f"raw/wearables/{p.user_id}/{record_type}/{year:04d}/{month:02d}/"
+                        f"{day.isoformat()}.json"
+                    )
                     yield RawBatch(p.user_id, record_type, day, readings, key, note), phi
 
 
-def generate_batches(months: Sequence[tuple[int, int]], users: int, seed: int, *,
-                     phi_note_share: float = 0.02) -> Iterator[RawBatch]:
+def generate_batches(
+    months: Sequence[tuple[int, int]], users: int, seed: int, *, phi_note_share: float = 0.02
+) -> Iterator[RawBatch]:
     """One batch per user x record type x day (sleep: night), in month, day, user order."""
     for batch, _ in _iter(months, users, seed, phi_note_share):
         yield batch
@@ -401,9 +491,15 @@ def _corrupt(line: bytes, record: dict, rng: Random) -> bytes:
     return line + rng.choice((b"}", b" ##EOF##", b',"x":'))
 
 
-def generate_corpus(months: Sequence[tuple[int, int]], users: int, seed: int, *,
-                    phi_note_share: float = 0.02, malformed_share: float = 0.005,
-                    category_map: Mapping[str, str] | None = None) -> GeneratedCorpus:
+def generate_corpus(
+    months: Sequence[tuple[int, int]],
+    users: int,
+    seed: int,
+    *,
+    phi_note_share: float = 0.02,
+    malformed_share: float = 0.005,
+    category_map: Mapping[str, str] | None = None,
+) -> GeneratedCorpus:
     """The ETL journals for the batches, byte-for-byte reproducible, with their ground truth."""
     # One growing buffer per file: millions of separate line objects fragment the heap (RSS
     # reached 6x the output that way).
@@ -438,9 +534,21 @@ def generate_corpus(months: Sequence[tuple[int, int]], users: int, seed: int, *,
     return GeneratedCorpus(files, examples, malformed, tuple(sorted(phi_values)))
 
 
-def generate_journal_files(months: Sequence[tuple[int, int]], users: int, seed: int, *,
-                           phi_note_share: float = 0.02, malformed_share: float = 0.005,
-                           category_map: Mapping[str, str] | None = None) -> dict[str, bytes]:
+def generate_journal_files(
+    months: Sequence[tuple[int, int]],
+    users: int,
+    seed: int,
+    *,
+    phi_note_share: float = 0.02,
+    malformed_share: float = 0.005,
+    category_map: Mapping[str, str] | None = None,
+) -> dict[str, bytes]:
     """`{journal_key: JSONL bytes}` per domain x month; see `generate_corpus` for ground truth."""
-    return generate_corpus(months, users, seed, phi_note_share=phi_note_share,
-                           malformed_share=malformed_share, category_map=category_map).files
+    return generate_corpus(
+        months,
+        users,
+        seed,
+        phi_note_share=phi_note_share,
+        malformed_share=malformed_share,
+        category_map=category_map,
+    ).files

@@ -73,7 +73,9 @@ def ingest_month(month: str, files: Mapping[str, bytes], fmt: str = "auto") -> M
         result: IngestResult = parse_file(key, files[key], fmt)
         domain = domain_of(key)
         summaries.append(
-            FileSummary(key, result.format, result.lines_read, len(result.accepted), len(result.quarantined))
+            FileSummary(
+                key, result.format, result.lines_read, len(result.accepted), len(result.quarantined)
+            )
         )
         for ex in result.accepted:
             meta = dict(ex.metadata)

@@ -1,11 +1,11 @@
 """Where each stage's files live in the data lake (local folder or S3 bucket), in one place.
 
-    training/{domain}/{yyyy}/{mm}/health_journal_{yyyy}_{mm}.jsonl   ETL input (+ .quarantine.jsonl)
-    stage/raw/{yyyy-mm}/accepted.jsonl, summary.json                 raw_narratives
-    stage/curated/{yyyy-mm}/examples.jsonl, keys.txt, summary.json   curated_narratives
-    datasets/training/{version}/{split}.parquet, manifest.json       training_dataset
-    datasets/training/current.json, history.jsonl                    the current version + all
-    datasets/openai/{version}/{split}.jsonl, report.json             openai_chat_dataset
+training/{domain}/{yyyy}/{mm}/health_journal_{yyyy}_{mm}.jsonl   ETL input (+ .quarantine.jsonl)
+stage/raw/{yyyy-mm}/accepted.jsonl, summary.json                 raw_narratives
+stage/curated/{yyyy-mm}/examples.jsonl, keys.txt, summary.json   curated_narratives
+datasets/training/{version}/{split}.parquet, manifest.json       training_dataset
+datasets/training/current.json, history.jsonl                    the current version + all
+datasets/openai/{version}/{split}.jsonl, report.json             openai_chat_dataset
 """
 
 from __future__ import annotations

@@ -96,9 +96,7 @@ def assign_splits(
         buckets["train"], removed = _balance(buckets["train"], balance, salt)
     for items in buckets.values():
         items.sort(key=lambda r: r["content_key"])
-    return SplitResult(
-        {k: tuple(v) for k, v in buckets.items()}, pinned, dict(removed), dups
-    )
+    return SplitResult({k: tuple(v) for k, v in buckets.items()}, pinned, dict(removed), dups)
 
 
 def split_digest(rows: Sequence[dict[str, Any]]) -> str:
@@ -126,7 +124,9 @@ def build_manifest(result: SplitResult, *, version: str, months: Sequence[str]) 
     return {
         "version": version,
         "months": list(months),
-        "date_range": [days[0], days[-1]] if days else [min(months, default=None), max(months, default=None)],
+        "date_range": [days[0], days[-1]]
+        if days
+        else [min(months, default=None), max(months, default=None)],
         "examples": len(all_rows),
         "splits": splits,
         "pinned_to_test": result.pinned_to_test,

@@ -23,7 +23,12 @@ from health_training.resources import LocalStorage, PhiResource
 pytestmark = pytest.mark.slow
 
 MONTHLY = [raw_narratives, curated_narratives]
-DATASET = [training_dataset, openai_chat_dataset, checks.min_examples_per_split, checks.split_leakage]
+DATASET = [
+    training_dataset,
+    openai_chat_dataset,
+    checks.min_examples_per_split,
+    checks.split_leakage,
+]
 
 
 def _range(start: str, end: str) -> dict[str, str]:
@@ -75,19 +80,29 @@ def _dataset_rows(storage, split):
 def test_two_months_end_to_end(storage):
     corpus = _write(storage, [(2025, 1), (2025, 2)])
     instance = dg.DagsterInstance.ephemeral()
-    monthly = dg.materialize(MONTHLY, resources=_resources(storage), instance=instance,
-                             tags=_range("2025-01-01", "2025-02-01"))
+    monthly = dg.materialize(
+        MONTHLY,
+        resources=_resources(storage),
+        instance=instance,
+        tags=_range("2025-01-01", "2025-02-01"),
+    )
     assert monthly.success
     raw = _metadata(monthly, "raw_narratives")
     lines = sum(len([ln for ln in d.splitlines() if ln.strip()]) for d in corpus.files.values())
     assert raw["lines_read"] == lines
     assert raw["accepted"] + raw["quarantined"] == raw["lines_read"]
     assert raw["quarantined"] >= corpus.malformed > 0
-    assert _checks(monthly) == {"lines_accounted_for": True, "quarantine_share": True,
-                                "schema": True, "no_residual_phi": True}
+    assert _checks(monthly) == {
+        "lines_accounted_for": True,
+        "quarantine_share": True,
+        "schema": True,
+        "no_residual_phi": True,
+    }
     # quarantine files sit beside their sources, one JSON line per bad record, with line numbers
     qfiles = [k for k in storage.list_keys("training/") if k.endswith(".quarantine.jsonl")]
-    quarantined = [orjson.loads(line) for k in qfiles for line in storage.read_bytes(k).splitlines()]
+    quarantined = [
+        orjson.loads(line) for k in qfiles for line in storage.read_bytes(k).splitlines()
+    ]
     assert len(quarantined) == raw["quarantined"]
     assert all(q["line"] >= 1 and q["reason"] and q["source"] in corpus.files for q in quarantined)
 
@@ -96,8 +111,12 @@ def test_two_months_end_to_end(storage):
     assert curated["residual_phi"] == {}
     assert sum(curated["phi_scrubbed_by_type"].values()) > 0
 
-    dataset = dg.materialize(DATASET, resources=_resources(storage), instance=instance,
-                             run_config={"ops": {"training_dataset": {"config": {}}}})
+    dataset = dg.materialize(
+        DATASET,
+        resources=_resources(storage),
+        instance=instance,
+        run_config={"ops": {"training_dataset": {"config": {}}}},
+    )
     assert dataset.success
     assert _checks(dataset)["split_leakage"] is True
     assert corpus.phi_values
@@ -107,7 +126,13 @@ def test_two_months_end_to_end(storage):
     for r in rows:
         meta = orjson.loads(r["metadata_json"])
         meta.pop("content_key", None), meta.pop("content_hash", None)
-        texts += [r["instruction"], r["input"], r["output"], r["user_id"], orjson.dumps(meta).decode()]
+        texts += [
+            r["instruction"],
+            r["input"],
+            r["output"],
+            r["user_id"],
+            orjson.dumps(meta).decode(),
+        ]
     version = orjson.loads(storage.read_bytes(layout.CURRENT_DATASET))["version"]
     texts += [storage.read_bytes(layout.openai_split(version, "train")).decode()]
     blob = "\n".join(texts)
@@ -121,17 +146,28 @@ def test_adding_a_month_keeps_splits_and_dedups_across_months(storage):
     _write(storage, [(2025, 1)])
     instance = dg.DagsterInstance.ephemeral()
     res = _resources(storage)
-    assert dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-01-01").success
+    assert dg.materialize(
+        MONTHLY, resources=res, instance=instance, partition_key="2025-01-01"
+    ).success
     assert dg.materialize(DATASET, resources=res, instance=instance).success
-    before = {r["content_key"]: s for s in ("train", "validation", "test") for r in _dataset_rows(storage, s)}
+    before = {
+        r["content_key"]: s
+        for s in ("train", "validation", "test")
+        for r in _dataset_rows(storage, s)
+    }
 
     # February repeats some of January's examples verbatim: they must count once.
-    jan = [k for k in storage.list_keys("training/") if "/2025/01/" in k and k.endswith(".jsonl")
-           and not k.endswith(".quarantine.jsonl")]
+    jan = [
+        k
+        for k in storage.list_keys("training/")
+        if "/2025/01/" in k and k.endswith(".jsonl") and not k.endswith(".quarantine.jsonl")
+    ]
     _write(storage, [(2025, 2)], seed=12)
     feb_key = jan[0].replace("/2025/01/", "/2025/02/").replace("2025_01", "2025_02")
     repeated = storage.read_bytes(jan[0]).splitlines()[:20]
-    storage.write_bytes(feb_key, (storage.read_optional(feb_key) or b"") + b"\n".join(repeated) + b"\n")
+    storage.write_bytes(
+        feb_key, (storage.read_optional(feb_key) or b"") + b"\n".join(repeated) + b"\n"
+    )
     feb = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-02-01")
     assert feb.success
     dropped = _metadata(feb, "curated_narratives")["dropped_by_reason"]
@@ -139,10 +175,16 @@ def test_adding_a_month_keeps_splits_and_dedups_across_months(storage):
 
     # Re-materializing January does not count itself as a duplicate.
     again = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-01-01")
-    assert "duplicate_other_month" not in _metadata(again, "curated_narratives")["dropped_by_reason"]
+    assert (
+        "duplicate_other_month" not in _metadata(again, "curated_narratives")["dropped_by_reason"]
+    )
 
     assert dg.materialize(DATASET, resources=res, instance=instance).success
-    after = {r["content_key"]: s for s in ("train", "validation", "test") for r in _dataset_rows(storage, s)}
+    after = {
+        r["content_key"]: s
+        for s in ("train", "validation", "test")
+        for r in _dataset_rows(storage, s)
+    }
     assert len(after) > len(before)
     assert all(after[k] == s for k, s in before.items() if k in after)
 
@@ -160,8 +202,13 @@ def test_residual_phi_blocks_the_run(storage):
     path = storage.uri("policy.yaml")
     storage.write_bytes("policy.yaml", yaml.safe_dump(policy).encode())
     run_config = {"ops": {"curated_narratives": {"config": {"config_path": path}}}}
-    result = dg.materialize(MONTHLY + [training_dataset], resources=_resources(storage),
-                            partition_key="2025-03-01", run_config=run_config, raise_on_error=False)
+    result = dg.materialize(
+        MONTHLY + [training_dataset],
+        resources=_resources(storage),
+        partition_key="2025-03-01",
+        run_config=run_config,
+        raise_on_error=False,
+    )
     assert not result.success
     assert _checks(result)["no_residual_phi"] is False
 
@@ -170,7 +217,9 @@ def test_too_few_examples_block_before_training(storage):
     _write(storage, [(2025, 4)], users=1)
     res = _resources(storage)
     instance = dg.DagsterInstance.ephemeral()
-    assert dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-04-01").success
+    assert dg.materialize(
+        MONTHLY, resources=res, instance=instance, partition_key="2025-04-01"
+    ).success
     import yaml
 
     from health_training.data.config import DEFAULT_CONFIG
@@ -178,9 +227,12 @@ def test_too_few_examples_block_before_training(storage):
     policy = yaml.safe_load(DEFAULT_CONFIG.read_text())
     policy["checks"]["min_examples"] = {"train": 10_000, "validation": 1, "test": 1}
     storage.write_bytes("policy.yaml", yaml.safe_dump(policy).encode())
-    run_config = {"ops": {"training_dataset": {"config": {"config_path": storage.uri("policy.yaml")}}}}
-    result = dg.materialize(DATASET, resources=res, instance=instance, run_config=run_config,
-                            raise_on_error=False)
+    run_config = {
+        "ops": {"training_dataset": {"config": {"config_path": storage.uri("policy.yaml")}}}
+    }
+    result = dg.materialize(
+        DATASET, resources=res, instance=instance, run_config=run_config, raise_on_error=False
+    )
     assert _checks(result)["min_examples_per_split"] is False
     assert not result.success
     assert not list(result.asset_materializations_for_node("openai_chat_dataset"))
@@ -191,8 +243,12 @@ def test_one_month_on_s3(s3_storage):
     _write(s3_storage, [(2025, 5)], users=3)
     res = _resources(s3_storage)
     instance = dg.DagsterInstance.ephemeral()
-    assert dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-05-01").success
-    result = dg.materialize([training_dataset, openai_chat_dataset], resources=res, instance=instance)
+    assert dg.materialize(
+        MONTHLY, resources=res, instance=instance, partition_key="2025-05-01"
+    ).success
+    result = dg.materialize(
+        [training_dataset, openai_chat_dataset], resources=res, instance=instance
+    )
     assert result.success
     version = orjson.loads(s3_storage.read_bytes(layout.CURRENT_DATASET))["version"]
     assert s3_storage.exists(layout.dataset_split(version, "train"))

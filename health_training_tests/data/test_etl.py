@@ -51,8 +51,9 @@ def night(*parts: tuple[str, int], start: int = 23 * 60) -> tuple[SleepStage, ..
     return tuple(stages)
 
 
-GOOD_NIGHT = night(("awake", 10), ("light", 200), ("deep", 80), ("rem", 120), ("awake", 20),
-                   ("light", 50))
+GOOD_NIGHT = night(
+    ("awake", 10), ("light", 200), ("deep", 80), ("rem", 120), ("awake", 20), ("light", 50)
+)
 READINGS = {
     "BloodGlucoseRecord": series([110 + (i % 12) * 8 for i in range(288)]),
     "HeartRateRecord": series([62 + (i % 7) for i in range(276)] + [175] * 12),
@@ -63,8 +64,12 @@ READINGS = {
 }
 
 
-def batch(record_type: str, readings: tuple, note: str | None = None,
-          key: str = "raw/wearables/user_0007/x/2025/01/2025-01-03.json") -> RawBatch:
+def batch(
+    record_type: str,
+    readings: tuple,
+    note: str | None = None,
+    key: str = "raw/wearables/user_0007/x/2025/01/2025-01-03.json",
+) -> RawBatch:
     return RawBatch("user_0007", record_type, DAY, readings, key, note)
 
 
@@ -127,7 +132,11 @@ def test_sleep_efficiency_latency_and_stages():
 def test_steps_and_calories_against_their_goals():
     steps = analyze_steps(READINGS["StepsRecord"]).stats
     assert (steps.total, steps.percent_of_goal, steps.peak_hour, steps.active_hours) == (
-        11_100, 111, 7, 17)
+        11_100,
+        111,
+        7,
+        17,
+    )
     assert analyze_steps(READINGS["StepsRecord"], goal=20_000).stats.percent_of_goal == 56
     kcal = analyze_calories(READINGS["ActiveCaloriesBurnedRecord"]).stats
     assert (kcal.total, kcal.goal, kcal.percent_of_goal, kcal.peak_hour) == (520, 500, 104, 7)
@@ -160,15 +169,20 @@ def test_every_number_in_the_output_is_in_the_input(record_type, variant):
         readings = readings[: len(readings) // 3]
     elif variant == "noisy" and record_type != "SleepSessionRecord":
         readings = (*readings[1:], Reading(readings[0].minute, 99_999.0))
-    ex = write_example(batch(record_type, readings, note="felt dizzy after lunch"),
-                       processed_at=PROCESSED)
+    ex = write_example(
+        batch(record_type, readings, note="felt dizzy after lunch"), processed_at=PROCESSED
+    )
     assert set(NUMBER.findall(ex["output"])) <= set(NUMBER.findall(ex["input"]))
 
 
 def test_content_hash_is_sha256_of_canonical_json():
     ex = write_example(batch("StepsRecord", READINGS["StepsRecord"]), processed_at=PROCESSED)
-    doc = {"instruction": ex["instruction"], "input": ex["input"], "output": ex["output"],
-           "source_key": ex["metadata"]["source_key"]}
+    doc = {
+        "instruction": ex["instruction"],
+        "input": ex["input"],
+        "output": ex["output"],
+        "source_key": ex["metadata"]["source_key"],
+    }
     expected = hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
     assert ex["metadata"]["content_hash"] == expected
 
@@ -177,26 +191,34 @@ def test_writer_is_deterministic_and_instructions_vary_with_the_source():
     first = write_example(batch("StepsRecord", READINGS["StepsRecord"]), processed_at=PROCESSED)
     again = write_example(batch("StepsRecord", READINGS["StepsRecord"]), processed_at=PROCESSED)
     assert orjson.dumps(first) == orjson.dumps(again)
-    chosen = {write_example(batch("StepsRecord", READINGS["StepsRecord"], key=f"k{i}"),
-                            processed_at=PROCESSED)["instruction"] for i in range(40)}
+    chosen = {
+        write_example(
+            batch("StepsRecord", READINGS["StepsRecord"], key=f"k{i}"), processed_at=PROCESSED
+        )["instruction"]
+        for i in range(40)
+    }
     assert len(chosen) >= 3
     assert all(len(set(phrasings)) >= 4 for phrasings in INSTRUCTIONS.values())
 
 
 def test_timestamps_are_utc_with_z():
     eastern = timezone(timedelta(hours=-5))
-    ex = write_example(batch("StepsRecord", READINGS["StepsRecord"]),
-                       processed_at=datetime(2025, 1, 3, 21, 30, tzinfo=eastern))
+    ex = write_example(
+        batch("StepsRecord", READINGS["StepsRecord"]),
+        processed_at=datetime(2025, 1, 3, 21, 30, tzinfo=eastern),
+    )
     assert ex["metadata"]["processing_timestamp"] == "2025-01-04T02:30:00Z"
-    naive = write_example(batch("StepsRecord", READINGS["StepsRecord"]),
-                          processed_at=datetime(2025, 1, 4, 2))
+    naive = write_example(
+        batch("StepsRecord", READINGS["StepsRecord"]), processed_at=datetime(2025, 1, 4, 2)
+    )
     assert naive["metadata"]["processing_timestamp"] == "2025-01-04T02:00:00Z"
 
 
 def test_note_is_copied_verbatim_into_input_only():
     note = "Dr. Mei Patel (217) 555-0142 said to log this"
-    ex = write_example(batch("HeartRateRecord", READINGS["HeartRateRecord"], note=note),
-                       processed_at=PROCESSED)
+    ex = write_example(
+        batch("HeartRateRecord", READINGS["HeartRateRecord"], note=note), processed_at=PROCESSED
+    )
     assert ex["input"].endswith(f"User note: {note}")
     assert note not in ex["output"]
 
@@ -205,9 +227,12 @@ def test_gaps_and_sensor_errors_lower_quality():
     full = READINGS["BloodGlucoseRecord"]
     gappy = full[:100] + full[200:]  # an 8-hour sensor gap
     errors = tuple(Reading(r.minute, 0.0) if i % 10 == 0 else r for i, r in enumerate(full))
-    score = {name: write_example(batch("BloodGlucoseRecord", readings), processed_at=PROCESSED)
-             ["metadata"]["quality_score"] for name, readings in
-             (("full", full), ("gappy", gappy), ("errors", errors))}
+    score = {
+        name: write_example(batch("BloodGlucoseRecord", readings), processed_at=PROCESSED)[
+            "metadata"
+        ]["quality_score"]
+        for name, readings in (("full", full), ("gappy", gappy), ("errors", errors))
+    }
     assert score["full"] == 1.0
     assert score["gappy"] < 0.7 < score["full"]
     assert score["errors"] < score["full"]
@@ -217,21 +242,27 @@ def test_gaps_and_sensor_errors_lower_quality():
 
 
 def test_findings_drive_relevance_and_complexity():
-    steady = write_example(batch("BloodGlucoseRecord", series([105 + i % 3 for i in range(288)])),
-                           processed_at=PROCESSED)["metadata"]
+    steady = write_example(
+        batch("BloodGlucoseRecord", series([105 + i % 3 for i in range(288)])),
+        processed_at=PROCESSED,
+    )["metadata"]
     assert (steady["clinical_relevance"], steady["complexity_level"]) == ("standard", "low")
     with_hypo = [105.0] * 288
     with_hypo[100:106] = [58.0] * 6  # 30 min below 70 mg/dL
-    hypo = write_example(batch("BloodGlucoseRecord", series(with_hypo)),
-                         processed_at=PROCESSED)["metadata"]
+    hypo = write_example(batch("BloodGlucoseRecord", series(with_hypo)), processed_at=PROCESSED)[
+        "metadata"
+    ]
     assert hypo["clinical_relevance"] == "high"
     assert hypo["complexity_level"] in ("moderate", "high")
     assert any("hypoglycemic" in s for s in hypo["clinical_insights"])
-    poor = write_example(batch("BloodGlucoseRecord", series([60, 150, 280, 320] * 72)),
-                         processed_at=PROCESSED)["metadata"]
+    poor = write_example(
+        batch("BloodGlucoseRecord", series([60, 150, 280, 320] * 72)), processed_at=PROCESSED
+    )["metadata"]
     assert (poor["clinical_relevance"], poor["complexity_level"]) == ("high", "high")
-    short = write_example(batch("SleepSessionRecord", night(("awake", 50), ("light", 200),
-                                                            ("rem", 40))), processed_at=PROCESSED)
+    short = write_example(
+        batch("SleepSessionRecord", night(("awake", 50), ("light", 200), ("rem", 40))),
+        processed_at=PROCESSED,
+    )
     assert short["metadata"]["clinical_relevance"] == "high"
 
 
@@ -240,8 +271,11 @@ def test_unknown_record_types_go_to_general_health():
     assert ex["metadata"]["training_category"] == "general_health"
     assert ex["metadata"]["clinical_relevance"] == "standard"
     assert 300 <= len(ex["output"]) <= 900
-    renamed = write_example(batch("SleepSessionRecord", GOOD_NIGHT), processed_at=PROCESSED,
-                            category_map={"SleepSessionRecord": "sleep_wellness"})
+    renamed = write_example(
+        batch("SleepSessionRecord", GOOD_NIGHT),
+        processed_at=PROCESSED,
+        category_map={"SleepSessionRecord": "sleep_wellness"},
+    )
     assert renamed["metadata"]["training_category"] == "sleep_wellness"
 
 
@@ -255,12 +289,17 @@ def test_no_usable_readings_still_yield_a_valid_example(readings):
 
 def test_journal_key():
     assert journal_key("metabolic_diabetes", 2025, 3) == (
-        "training/metabolic_diabetes/2025/03/health_journal_2025_03.jsonl")
+        "training/metabolic_diabetes/2025/03/health_journal_2025_03.jsonl"
+    )
 
 
 def _examples(n: int) -> list[dict]:
-    return [write_example(batch("StepsRecord", READINGS["StepsRecord"], key=f"k{i}"),
-                          processed_at=PROCESSED) for i in range(n)]
+    return [
+        write_example(
+            batch("StepsRecord", READINGS["StepsRecord"], key=f"k{i}"), processed_at=PROCESSED
+        )
+        for i in range(n)
+    ]
 
 
 def test_append_is_idempotent():
@@ -278,11 +317,11 @@ def test_append_is_idempotent():
 
 def test_append_preserves_existing_bytes_including_malformed_lines():
     records = _examples(3)
-    existing = orjson.dumps(records[0]) + b"\n{\"truncated\": \n\xff\xfe not json\n[1, 2]"
+    existing = orjson.dumps(records[0]) + b'\n{"truncated": \n\xff\xfe not json\n[1, 2]'
     result = append_to_journal(existing, [*records, b"\xff\xfe not json", b"[1, 2]\n"])
     assert result.data.startswith(existing + b"\n")
     assert (result.added, result.skipped) == (2, 3)  # records[0] and both malformed lines known
-    tail = result.data[len(existing) + 1:].splitlines()
+    tail = result.data[len(existing) + 1 :].splitlines()
     assert [orjson.loads(line)["metadata"]["source_key"] for line in tail] == ["k1", "k2"]
 
 

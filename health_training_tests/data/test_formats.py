@@ -72,8 +72,12 @@ def _etl(**over):
         "instruction": "Summarize my glucose day.",
         "input": "Mean 142 mg/dL.",
         "output": "Your mean glucose was 142 mg/dL.",
-        "metadata": {"record_type": "BloodGlucoseRecord", "quality_score": 0.9,
-                     "complexity_level": "moderate", "clinical_relevance": "elevated"},
+        "metadata": {
+            "record_type": "BloodGlucoseRecord",
+            "quality_score": 0.9,
+            "complexity_level": "moderate",
+            "clinical_relevance": "elevated",
+        },
     }
     record.update(over)
     return orjson.dumps(record)
@@ -88,11 +92,30 @@ def _etl(**over):
         (_etl(output=None), "missing_field", "'output' is missing"),
         (_etl(instruction="   "), "empty_field", "'instruction' is empty"),
         (_etl(output=42), "wrong_type", "must be a string"),
-        (orjson.dumps({"instruction": "x", "output": "y", "metadata": {"record_type": "X", "quality_score": "high"}}),
-         "bad_metadata", "quality_score must be a number"),
+        (
+            orjson.dumps(
+                {
+                    "instruction": "x",
+                    "output": "y",
+                    "metadata": {"record_type": "X", "quality_score": "high"},
+                }
+            ),
+            "bad_metadata",
+            "quality_score must be a number",
+        ),
         (orjson.dumps({"question_text": "x"}), "unrecognized_shape", "keys question_text"),
-        (orjson.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}),
-         "format_mismatch", "looks like openai"),
+        (
+            orjson.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": "hi"},
+                        {"role": "assistant", "content": "yo"},
+                    ]
+                }
+            ),
+            "format_mismatch",
+            "looks like openai",
+        ),
     ],
 )
 def test_bad_lines_are_quarantined_with_line_number_and_reason(line, reason, needle):
@@ -135,14 +158,23 @@ def test_arbitrary_bytes_never_crash_and_counts_add_up(data):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(
-    st.binary(max_size=80).filter(lambda b: b"\n" not in b),
-    st.builds(lambda s: _etl(output=s), st.text(max_size=40)),
-    st.just(b'[{"instruction": "a", "output": "b"}]'),
-), max_size=30))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=80).filter(lambda b: b"\n" not in b),
+            st.builds(lambda s: _etl(output=s), st.text(max_size=40)),
+            st.just(b'[{"instruction": "a", "output": "b"}]'),
+        ),
+        max_size=30,
+    )
+)
 def test_mixed_lines_are_all_accounted_for(lines):
     result = parse_file("mixed.jsonl", b"\n".join(lines))
     assert result.balanced
-    if result.lines_read == 1 and result.quarantined and result.quarantined[0].detail.startswith("file "):
+    if (
+        result.lines_read == 1
+        and result.quarantined
+        and result.quarantined[0].detail.startswith("file ")
+    ):
         return  # a file that cannot be split into records is one quarantined record
     assert result.lines_read == sum(1 for line in lines if line.strip())

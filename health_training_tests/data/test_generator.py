@@ -28,19 +28,27 @@ def is_valid(line: bytes) -> bool:
         doc = orjson.loads(line)
     except orjson.JSONDecodeError:
         return False
-    return (isinstance(doc, dict) and all(doc.get(k) for k in ("instruction", "input", "output"))
-            and isinstance(doc.get("metadata", {}).get("quality_score"), float))
+    return (
+        isinstance(doc, dict)
+        and all(doc.get(k) for k in ("instruction", "input", "output"))
+        and isinstance(doc.get("metadata", {}).get("quality_score"), float)
+    )
 
 
 def valid_records(files: dict[str, bytes]) -> list[dict]:
-    return [orjson.loads(line) for data in files.values() for line in data.splitlines()
-            if is_valid(line)]
+    return [
+        orjson.loads(line)
+        for data in files.values()
+        for line in data.splitlines()
+        if is_valid(line)
+    ]
 
 
 @pytest.fixture(scope="module")
 def corpus():
-    return generate_corpus([(2025, 1), (2025, 2)], 12, seed=42, phi_note_share=0.05,
-                           malformed_share=0.02)
+    return generate_corpus(
+        [(2025, 1), (2025, 2)], 12, seed=42, phi_note_share=0.05, malformed_share=0.02
+    )
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +77,9 @@ def test_files_are_keyed_by_domain_and_month(corpus):
         assert match.group(2, 3) in {("2025", "01"), ("2025", "02")}
         assert corpus.files[key].endswith(b"\n")
     assert domains <= set(CATEGORIES)
-    renamed = generate_journal_files([(2025, 1)], 3, seed=42,
-                                     category_map={"SleepSessionRecord": "sleep_wellness"})
+    renamed = generate_journal_files(
+        [(2025, 1)], 3, seed=42, category_map={"SleepSessionRecord": "sleep_wellness"}
+    )
     assert any("/sleep_wellness/" in k for k in renamed)
 
 
@@ -103,8 +112,12 @@ def test_phi_ground_truth(corpus, records):
     outputs = "\n".join(r["output"] for r in records)
     assert not any(value in outputs for value in corpus.phi_values)
     kinds = {
-        "ssn": r"\d{3}-\d{2}-\d{4}", "phone": r"\(\d{3}\) \d{3}-\d{4}", "email": r"\S+@\S+\.\w+",
-        "url": r"https://\S+", "ip": r"\d+\.\d+\.\d+\.\d+", "dob": r"\d{2}/\d{2}/\d{4}",
+        "ssn": r"\d{3}-\d{2}-\d{4}",
+        "phone": r"\(\d{3}\) \d{3}-\d{4}",
+        "email": r"\S+@\S+\.\w+",
+        "url": r"https://\S+",
+        "ip": r"\d+\.\d+\.\d+\.\d+",
+        "dob": r"\d{2}/\d{2}/\d{4}",
     }
     for kind, pattern in kinds.items():
         assert any(re.fullmatch(pattern, v) for v in corpus.phi_values), kind
@@ -146,7 +159,11 @@ def test_traces_are_realistic(records):
 
 def test_default_filters_pass_about_half():
     records = valid_records(generate_journal_files([(2025, 4)], 30, seed=2))
-    passed = [r for r in records if r["metadata"]["quality_score"] >= 0.7
-              and r["metadata"]["complexity_level"] in ("moderate", "high")
-              and r["metadata"]["clinical_relevance"] != "standard"]
+    passed = [
+        r
+        for r in records
+        if r["metadata"]["quality_score"] >= 0.7
+        and r["metadata"]["complexity_level"] in ("moderate", "high")
+        and r["metadata"]["clinical_relevance"] != "standard"
+    ]
     assert 0.40 <= len(passed) / len(records) <= 0.65

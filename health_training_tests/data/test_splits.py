@@ -25,9 +25,18 @@ def _rows(ids, category="metabolic_diabetes"):
 
 def _month(month: str, ids) -> list[Example]:
     return [
-        Example(f"q{i}", "", f"a{i}", {"content_key": _key(i), "training_category": "sleep_recovery",
-                                     "month": month, "quality_score": 0.8,
-                                     "processing_timestamp": f"{month}-02T02:00:00Z"})
+        Example(
+            f"q{i}",
+            "",
+            f"a{i}",
+            {
+                "content_key": _key(i),
+                "training_category": "sleep_recovery",
+                "month": month,
+                "quality_score": 0.8,
+                "processing_timestamp": f"{month}-02T02:00:00Z",
+            },
+        )
         for i in ids
     ]
 
@@ -42,7 +51,10 @@ def test_split_for_is_deterministic_and_close_to_ratios():
 def test_adding_a_month_moves_nothing():
     before = build_training_dataset({"2025-01": _month("2025-01", range(0, 500))}, SplitPolicy())
     after = build_training_dataset(
-        {"2025-01": _month("2025-01", range(0, 500)), "2025-02": _month("2025-02", range(500, 900))},
+        {
+            "2025-01": _month("2025-01", range(0, 500)),
+            "2025-02": _month("2025-02", range(500, 900)),
+        },
         SplitPolicy(),
     )
     where_before = {r["content_key"]: s for s, rows in before.rows.items() for r in rows}
@@ -50,7 +62,10 @@ def test_adding_a_month_moves_nothing():
     assert all(where_after[k] == s for k, s in where_before.items())
     # backfilling an older month in any order gives the same dataset
     backfilled = build_training_dataset(
-        {"2025-02": _month("2025-02", range(500, 900)), "2025-01": _month("2025-01", range(0, 500))},
+        {
+            "2025-02": _month("2025-02", range(500, 900)),
+            "2025-01": _month("2025-01", range(0, 500)),
+        },
         SplitPolicy(),
     )
     assert backfilled.version == after.version
