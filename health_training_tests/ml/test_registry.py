@@ -1,0 +1,346 @@
+"""Registry, pyfunc and promotion gate against a real MLflow (sqlite DB + local artifacts in tmp)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from health_training.ml import registry
+from health_training.ml.registry import GatePolicy, MetricRule, evaluate_gate, load_gate_policy
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+CHATML = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content']"
+    " + '<|im_end|>' + '\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+CORPUS = [
+    "Mean glucose 142 mg/dL over 14 days, above the 70-140 target range.",
+    "Resting heart rate averaged 58 bpm; sleep efficiency was 91 percent.",
+    "Summarize the measurements for the patient in two sentences.",
+    "Blood pressure 128/82 mmHg, steps 9,412 per day, HbA1c 6.1 %.",
+] * 20
+
+
+def _tiny_tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(CORPUS, trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+    fast.chat_template = CHATML
+    return fast
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A random 2-layer Llama + BPE tokenizer (base dir) and a LoRA adapter on it (adapter dir)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    root = tmp_path_factory.mktemp("tiny")
+    tokenizer = _tiny_tokenizer()
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        intermediate_size=128,
+        max_position_embeddings=256,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+    )
+    base = LlamaForCausalLM(config).eval()
+    base.save_pretrained(root / "base")
+    tokenizer.save_pretrained(root / "base")
+    # init_lora_weights=False: random B matrices, so the adapter visibly changes the logits.
+    lora = LoraConfig(
+        r=4,
+        lora_alpha=8,
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+        init_lora_weights=False,
+        task_type="CAUSAL_LM",
+    )
+    peft_model = get_peft_model(base, lora).eval()
+    peft_model.save_pretrained(root / "adapter")
+    tokenizer.save_pretrained(root / "adapter")
+    return {
+        "base": root / "base",
+        "adapter": root / "adapter",
+        "model": peft_model,
+        "tok": tokenizer,
+    }
+
+
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mlflow")
+    registry.configure(f"sqlite:///{root / 'mlflow.db'}", str(root / "artifacts"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def logged(tiny, tracking):
+    """One training run with step metrics and a logged, bundled adapter model."""
+    run_id = registry.start_training_run(
+        "health-query", params={"lora_r": 4, "lr": 1e-3}, tags={"base": "tiny"}
+    )
+    for step, loss in enumerate([2.0, 1.5, 1.2]):
+        registry.log_step_metrics(run_id, {"train_loss": loss}, step=step)
+    registry.log_step_metrics(run_id, {"eval_loss": 1.1, "f1": 0.4}, step=3)
+    uri = registry.log_adapter_model(
+        run_id,
+        tiny["adapter"],
+        base_model="tiny-llama",
+        base_revision=None,
+        base_dir=tiny["base"],
+        bundle_base=True,
+    )
+    return {"run_id": run_id, "uri": uri}
+
+
+@pytest.mark.slow
+def test_register_sets_staging_and_loads_self_contained(tiny, tracking, logged):
+    import mlflow
+    import torch
+
+    version = registry.register(logged["uri"], tags={"data_month": "2025-03-01"})
+    assert version == "1"
+    client = mlflow.MlflowClient()
+    assert str(client.get_model_version_by_alias("health-query-olmo", "staging").version) == "1"
+    assert client.get_run(logged["run_id"]).info.status == "RUNNING"  # logging left it running
+    info = mlflow.models.get_model_info("models:/health-query-olmo@staging")
+    assert set(info.flavors["python_function"]["artifacts"]) == {"adapter", "base"}
+    assert info.metadata["base_model"] == "tiny-llama" and info.saved_input_example_info
+    # Artifacts land under the configured location, not in ./mlruns.
+    assert list((tracking / "artifacts").rglob("adapter_config.json"))
+
+    loaded = mlflow.pyfunc.load_model("models:/health-query-olmo@staging")
+    out = loaded.predict([{"instruction": "Summarize", "input": "Mean 142 mg/dL"}])
+    assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], str)
+    out = loaded.predict(
+        [{"prompt": "<|im_start|>user\nHi<|im_end|>\n"}, {"instruction": "Summarize"}],
+        params={"max_new_tokens": 3},
+    )
+    assert len(out) == 2
+
+    # The served weights are the in-memory PEFT model's: base attention weights included.
+    served = loaded.unwrap_python_model().model
+    ids = tiny["tok"]("Mean glucose 142 mg/dL", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        expected = tiny["model"](input_ids=ids).logits
+        got = served(input_ids=ids).logits
+        with tiny["model"].disable_adapter():
+            base_only = tiny["model"](input_ids=ids).logits
+    torch.testing.assert_close(got, expected)
+    assert not torch.allclose(got, base_only, atol=1e-4)  # the adapter is really applied
+
+
+@pytest.mark.slow
+def test_version_metrics_reads_the_source_run(logged):
+    version = registry.register(logged["uri"], "metrics-model")
+    metrics = registry.version_metrics("metrics-model", version)
+    assert metrics["train_loss"] == pytest.approx(1.2)  # the latest step
+    assert metrics["eval_loss"] == pytest.approx(1.1)
+
+
+@pytest.mark.slow
+def test_unbundled_base_is_named_not_copied(tiny, tracking):
+    import mlflow
+
+    run_id = registry.start_training_run("health-query", params={}, tags={})
+    # Another active run (dagster-mlflow starts one) must neither receive the model nor end.
+    with mlflow.start_run(
+        experiment_id=mlflow.get_experiment_by_name("health-query").experiment_id
+    ):
+        outer = mlflow.active_run().info.run_id
+        uri = registry.log_adapter_model(
+            run_id,
+            tiny["adapter"],
+            base_model=str(tiny["base"]),
+            base_revision="main",
+            bundle_base=False,
+        )
+        assert mlflow.active_run().info.run_id == outer
+    info = mlflow.models.get_model_info(uri)
+    assert info.run_id == run_id
+    assert info.metadata == {"base_model": str(tiny["base"]), "base_revision": "main"} | {
+        "bundle_base": False
+    }
+    assert set(info.flavors["python_function"]["artifacts"]) == {"adapter"}
+    loaded = mlflow.pyfunc.load_model(uri)
+    assert len(loaded.predict([{"instruction": "Summarize"}], params={"max_new_tokens": 2})) == 1
+
+
+def test_log_adapter_model_checks_its_inputs_first(tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match="not a PEFT adapter directory"):
+        registry.log_adapter_model(
+            "run", tmp_path, base_model="x", base_revision=None, bundle_base=False
+        )
+    (tmp_path / "adapter_config.json").write_text("{}")
+    with pytest.raises(ValueError, match="bundle_base=True needs base_dir"):
+        registry.log_adapter_model(
+            "run", tmp_path, base_model="x", base_revision=None, bundle_base=True
+        )
+
+
+# --- gate ---------------------------------------------------------------------------------
+
+PROD = {
+    "eval_loss": 1.0,
+    "f1": 0.50,
+    "hallucinated_number_rate": 0.05,
+    "phi_rate": 0.0,
+    "rougeL": 0.30,
+}
+
+
+def test_bundled_policy_has_the_documented_defaults():
+    policy = load_gate_policy()
+    assert policy.mode == "human" and policy.carbon_budget_kg == 3.0
+    rules = {r.name: r for r in policy.rules}
+    assert set(rules) == set(PROD)
+    assert rules["f1"].max_regression == 0.005 and rules["phi_rate"].maximum == 0.0
+    assert load_gate_policy(mode="auto").mode == "auto"
+
+
+def test_policy_rejects_unknown_keys(tmp_path: Path):
+    path = tmp_path / "p.yaml"
+    path.write_text("mode: human\ncarbon_budgt_kg: 1\n")
+    with pytest.raises(ValueError, match="unknown keys"):
+        load_gate_policy(path)
+
+
+def test_gate_passes_a_better_challenger():
+    better = PROD | {"eval_loss": 0.9, "f1": 0.55, "rougeL": 0.35}
+    d = evaluate_gate(better, PROD, load_gate_policy(), emissions_kg=0.5, n_test=100)
+    assert d.passed and d.reasons == []
+    assert d.score_challenger > d.score_production
+    assert d.per_metric["f1"]["lower"] == pytest.approx(0.495)
+
+
+def test_gate_tolerates_noise_level_f1_drop():
+    noisy = PROD | {"f1": 0.497, "eval_loss": 0.9}
+    d = evaluate_gate(noisy, PROD, load_gate_policy(), emissions_kg=0.5, n_test=100)
+    assert d.passed, d.reasons
+
+
+def test_gate_blocks_a_worse_challenger_with_readable_reasons():
+    worse = PROD | {"eval_loss": 1.2, "f1": 0.45, "phi_rate": 0.02}
+    d = evaluate_gate(worse, PROD, load_gate_policy(), emissions_kg=0.5, n_test=100)
+    assert not d.passed
+    text = "\n".join(d.reasons)
+    assert "eval_loss: 1.2 is above 1 (production 1)" in text
+    assert "f1: 0.45 is below 0.495 (production 0.5)" in text
+    assert "phi_rate: 0.02 is above 0" in text
+    assert "weighted score" in text
+
+
+def test_gate_blocks_over_carbon_budget_and_small_test_sets():
+    d = evaluate_gate(PROD, PROD, load_gate_policy(), emissions_kg=3.5, n_test=5)
+    assert not d.passed
+    assert any("exceed the budget of 3 kg" in r for r in d.reasons)
+    assert any("only 5 test examples" in r for r in d.reasons)
+
+
+def test_first_model_meets_absolute_bounds_only():
+    policy = load_gate_policy()
+    d = evaluate_gate(PROD | {"eval_loss": 5.0}, None, policy, emissions_kg=0.1, n_test=50)
+    assert d.passed and d.score_production is None
+    d = evaluate_gate(PROD | {"phi_rate": 0.1}, None, policy, emissions_kg=0.1, n_test=50)
+    assert not d.passed and d.reasons == ["phi_rate: 0.1 is above 0"]
+    d = evaluate_gate({"eval_loss": 1.0}, None, policy, emissions_kg=0.1, n_test=50)
+    assert "f1: missing from the challenger's metrics" in d.reasons
+
+
+def test_gate_treats_nan_as_missing():
+    policy = load_gate_policy()
+    d = evaluate_gate(PROD, PROD | {"eval_loss": float("nan")}, policy, emissions_kg=0, n_test=50)
+    assert d.passed and d.per_metric["eval_loss"]["upper"] is None
+    d = evaluate_gate(PROD | {"f1": float("nan")}, PROD, policy, emissions_kg=0, n_test=50)
+    assert "f1: missing from the challenger's metrics" in d.reasons
+
+
+def test_auto_mode_marks_auto_promotion():
+    policy = GatePolicy(mode="auto", rules=(MetricRule("acc", higher_is_better=True, weight=1.0),))
+    assert evaluate_gate({"acc": 0.9}, {"acc": 0.8}, policy, emissions_kg=0, n_test=20).auto_promote
+    with pytest.raises(ValueError, match="mode"):
+        GatePolicy(mode="sometimes")
+
+
+# --- promotion and rollback ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_promote_then_rollback(logged):
+    name = "promo-model"
+    v1 = registry.register(logged["uri"], name)
+    v2 = registry.register(logged["uri"], name)
+    assert registry.production_version(name) is None
+    with pytest.raises(ValueError, match="no 'production' alias"):
+        registry.rollback(name, by="ops", reason="x", now="2025-04-01T00:00:00Z")
+
+    ok = evaluate_gate(PROD, None, load_gate_policy(), emissions_kg=0.1, n_test=50)
+    registry.promote(name, v1, approved_by="alice", reason="first", decision=ok, now="t1")
+    with pytest.raises(ValueError, match="nothing to roll back to"):
+        registry.rollback(name, by="ops", reason="x", now="t1b")
+
+    bad = evaluate_gate(PROD, None, load_gate_policy(), emissions_kg=9.0, n_test=50)
+    with pytest.raises(ValueError, match="failed the promotion gate: emissions"):
+        registry.promote(name, v2, approved_by="bob", reason="r", decision=bad, now="t2")
+    registry.promote(name, v2, approved_by="bob", reason="better F1", decision=ok, now="t2")
+    registry.promote(name, v2, approved_by="bob", reason="retry", decision=ok, now="t2")  # no-op
+
+    prod = registry.production_version(name)
+    assert str(prod.version) == v2
+    assert prod.tags["promotion.approved_by"] == "bob"
+    assert prod.tags["promotion.at"] == "t2" and prod.tags["promotion.reason"] == "better F1"
+    assert prod.tags["promotion.gate_passed"] == "True"
+    assert prod.tags["promotion.previous_production"] == v1
+    assert json.loads(prod.tags["promotion.scores"])["passed"] is True
+
+    restored = registry.rollback(name, by="carol", reason="bad outputs", now="t3")
+    assert restored == v1 and str(registry.production_version(name).version) == v1
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    rolled = client.get_model_version(name, v2).tags
+    assert rolled["rollback.by"] == "carol" and rolled["rollback.restored"] == v1
+    assert client.get_model_version(name, v1).tags["rollback.restored_from"] == v2
+    history = json.loads(client.get_registered_model(name).tags["promotion.history"])
+    assert [(e["action"], e["version"]) for e in history] == [
+        ("promote", v1),
+        ("promote", v2),
+        ("rollback", v1),
+    ]
+    with pytest.raises(ValueError, match="nothing to roll back to"):
+        registry.rollback(name, by="ops", reason="again", now="t4")
+
+
+@pytest.mark.slow
+def test_forced_promotion_is_on_the_record(logged):
+    name = "forced-model"
+    v1 = registry.register(logged["uri"], name)
+    bad = evaluate_gate(PROD, None, load_gate_policy(), emissions_kg=9.0, n_test=50)
+    registry.promote(name, v1, approved_by="lead", reason="ok", decision=bad, now="t", force=True)
+    tags = registry.production_version(name).tags
+    assert tags["promotion.forced"] == "True" and tags["promotion.gate_passed"] == "False"
