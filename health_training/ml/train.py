@@ -1,0 +1,424 @@
+"""LoRA / QLoRA fine-tuning of a causal LM on the training dataset's Parquet splits.
+
+Runs without Dagster:
+
+    python -m health_training.ml.train health_training/configs/training/cpu_demo.yaml \
+        --dataset var/lake/datasets/training/<version> --output var/runs/demo \
+        --models-dir var/models
+    accelerate launch -m health_training.ml.train CONFIG ...   # several GPUs: same code path
+
+Model → tokenizer → data → trainer → save, in that order. A run identity (base model and
+revision, dataset version, training config, prompt format) names the checkpoint folder: a
+restarted run resumes from its latest checkpoint only when the identity matches. Warm-starting
+from another adapter (e.g. production's) is a separate, explicit option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROFILES_DIR = Path(__file__).resolve().parents[1] / "configs" / "training"
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    base_model: str = "olmo-7b"
+    quantization: str | None = None
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    epochs: float = 3
+    max_steps: int = -1
+    batch_size: int = 4
+    grad_accum: int = 8
+    learning_rate: float = 2e-4
+    warmup_ratio: float = 0.03
+    lr_scheduler: str = "cosine"
+    weight_decay: float = 0.0
+    max_length: int = 1024
+    packing: bool = True
+    max_train_examples: int | None = None
+    max_eval_examples: int | None = None
+    eval_steps: int = 100
+    save_steps: int = 100
+    save_total_limit: int = 3
+    early_stopping_patience: int = 3
+    load_best_model_at_end: bool = True
+    gradient_checkpointing: bool = True
+    seed: int = 42
+    warm_start_adapter: str | None = None  # explicit: start from another adapter's weights
+    profile: str = "custom"
+
+
+def load_train_config(path_or_profile: str | Path, **overrides: Any) -> TrainConfig:
+    """A profile name (`cpu_demo`) or a YAML path; keyword overrides win."""
+    path = Path(path_or_profile)
+    if not path.exists():
+        path = PROFILES_DIR / f"{path_or_profile}.yaml"
+    if not path.exists():
+        names = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+        raise FileNotFoundError(f"no training config {path_or_profile!r}; profiles: {names}")
+    raw = yaml.safe_load(path.read_text()) or {}
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown training settings {unknown}")
+    lora = raw.pop("lora", {}) or {}
+    if isinstance(lora, dict):
+        lora = LoraSettings(
+            **{
+                **lora,
+                "target_modules": tuple(lora.get("target_modules", LoraSettings.target_modules)),
+            }
+        )
+    raw.setdefault("profile", path.stem)
+    return TrainConfig(lora=lora, **raw)
+
+
+def precision_for_hardware() -> str:
+    """bf16 on Ampere or newer, fp16 on older CUDA, fp32 on CPU (bf16 is 6-8x slower here)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.get_device_capability()[0] >= 8 else "fp16"
+    return "fp32"
+
+
+def run_identity(
+    *,
+    base: str,
+    revision: str | None,
+    dataset_version: str,
+    config: TrainConfig,
+    prompt_format: str,
+) -> str:
+    """What decides whether a checkpoint may be resumed: same base, data, config and prompt."""
+    doc = {
+        "base": base,
+        "revision": revision,
+        "dataset": dataset_version,
+        "config": asdict(replace(config, profile="")),
+        "prompt_format": prompt_format,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    adapter_dir: Path
+    run_dir: Path
+    identity: str
+    base_model: str
+    base_revision: str | None
+    trainable_params: int
+    total_params: int
+    train_examples: int
+    too_long: int
+    tokens_trained: int
+    tokens_per_second: float
+    train_loss: float | None
+    eval_loss: float | None
+    perplexity: float | None
+    steps: int
+    resumed_from: str | None
+    duration_s: float
+    precision: str
+    log_history: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["adapter_dir"], d["run_dir"] = str(self.adapter_dir), str(self.run_dir)
+        return d
+
+
+def _latest_checkpoint(folder: Path) -> Path | None:
+    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return found[-1] if found else None
+
+
+def _read_split(dataset_dir: Path, split: str, limit: int | None) -> list[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    path = dataset_dir / f"{split}.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: materialize training_dataset first")
+    rows = pq.read_table(
+        path, columns=["content_key", "instruction", "input", "output"]
+    ).to_pylist()
+    return rows[:limit] if limit else rows
+
+
+def train(
+    config: TrainConfig,
+    dataset_dir: Path,
+    output_dir: Path,
+    *,
+    models_dir: Path,
+    dataset_version: str,
+    progress: ProgressFn | None = None,
+    stop_after_steps: int | None = None,
+) -> TrainResult:
+    """Fine-tune; checkpoints and the adapter go under `output_dir/<run identity>/`.
+
+    A run restarted with the same identity resumes from its latest checkpoint.
+    """
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+
+    from health_training.ml.models import (
+        count_parameters,
+        load_model_and_tokenizer,
+        resolve_base_model,
+    )
+    from health_training.ml.packing import collate, encode_rows, pack
+    from health_training.ml.prompts import prompt_format
+
+    started = time.monotonic()
+    torch.manual_seed(config.seed)
+    spec = resolve_base_model(config.base_model, models_dir)
+    model, tokenizer = load_model_and_tokenizer(spec, quantization=config.quantization)
+    if config.warm_start_adapter:
+        model = PeftModel.from_pretrained(model, config.warm_start_adapter, is_trainable=True)
+    else:
+        lora = config.lora
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=lora.r,
+                lora_alpha=lora.alpha,
+                lora_dropout=lora.dropout,
+                target_modules=list(lora.target_modules),
+                task_type="CAUSAL_LM",
+            ),
+        )
+    trainable, total = count_parameters(model)
+
+    pad_id = (
+        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    )
+    train_rows = _read_split(dataset_dir, "train", config.max_train_examples)
+    eval_rows = _read_split(dataset_dir, "validation", config.max_eval_examples)
+    train_data = pack(
+        encode_rows(tokenizer, train_rows), config.max_length, pad_id, packing=config.packing
+    )
+    eval_data = pack(
+        encode_rows(tokenizer, eval_rows), config.max_length, pad_id, packing=config.packing
+    )
+    if not train_data.rows:
+        raise ValueError(f"no training example fits in max_length={config.max_length}")
+
+    identity = run_identity(
+        base=spec.source,
+        revision=spec.revision,
+        dataset_version=dataset_version,
+        config=config,
+        prompt_format=prompt_format(tokenizer),
+    )
+    run_dir = output_dir / identity
+    checkpoints = run_dir / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    (run_dir / "identity.json").write_text(
+        json.dumps(
+            {
+                "identity": identity,
+                "base": spec.source,
+                "revision": spec.revision,
+                "dataset": dataset_version,
+                "config": asdict(config),
+                "prompt_format": prompt_format(tokenizer),
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    resume = _latest_checkpoint(checkpoints)
+    precision = precision_for_hardware()
+    has_eval = bool(eval_data.rows)
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        warmup_steps=float(config.warmup_ratio),  # transformers 5: a float in [0, 1) is a ratio
+        lr_scheduler_type=config.lr_scheduler,
+        weight_decay=config.weight_decay,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=config.eval_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=config.load_best_model_at_end and has_eval,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        gradient_checkpointing=config.gradient_checkpointing,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        logging_steps=1,
+        report_to="none",
+        seed=config.seed,
+        remove_unused_columns=False,  # our rows carry position_ids the model needs
+        dataloader_num_workers=0,
+        disable_tqdm=True,  # the CLI draws its own bar from the progress callback
+    )
+
+    tokens_per_row = train_data.tokens / len(train_data.rows)
+
+    class _Progress(TrainerCallback):
+        """Step, loss, real tokens/s and ETA to the Dagster log or a tqdm bar."""
+
+        def __init__(self) -> None:
+            self.t0 = time.monotonic()
+            self.first_step: int | None = None
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if progress is None or not logs:
+                return
+            if self.first_step is None:
+                self.first_step = max(state.global_step - 1, 0)
+            done = state.global_step - self.first_step
+            elapsed = time.monotonic() - self.t0
+            rows = done * config.batch_size * config.grad_accum
+            rate = rows * tokens_per_row / elapsed if elapsed > 0 else 0.0
+            eta = elapsed / done * (state.max_steps - state.global_step) if done else None
+            progress(
+                {
+                    "step": state.global_step,
+                    "max_steps": state.max_steps,
+                    "tokens_per_s": rate,
+                    "eta_s": eta,
+                    **{k: v for k, v in logs.items() if isinstance(v, int | float)},
+                }
+            )
+
+        def on_step_end(self, args, state, control, **kwargs):
+            # Lets tests (and operators) interrupt a run at a known step to prove resumption.
+            if stop_after_steps is not None and state.global_step >= stop_after_steps:
+                control.should_training_stop = True
+                control.should_save = True
+
+    callbacks: list[Any] = [_Progress()]
+    if has_eval and config.early_stopping_patience:
+        callbacks.append(
+            EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)
+        )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=list(train_data.rows),
+        eval_dataset=list(eval_data.rows) if has_eval else None,
+        data_collator=collate,
+        callbacks=callbacks,
+    )
+    t_train = time.monotonic()
+    output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    train_seconds = time.monotonic() - t_train
+    metrics = trainer.evaluate() if has_eval else {}
+    adapter_dir = run_dir / "adapter"
+    model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+
+    steps_run = output.global_step - (int(resume.name.split("-")[-1]) if resume else 0)
+    rows_seen = steps_run * config.batch_size * config.grad_accum
+    tokens_trained = int(
+        min(rows_seen, len(train_data.rows) * max(config.epochs, 1)) * tokens_per_row
+    )
+    eval_loss = metrics.get("eval_loss")
+    result = TrainResult(
+        adapter_dir=adapter_dir,
+        run_dir=run_dir,
+        identity=identity,
+        base_model=spec.source,
+        base_revision=spec.revision,
+        trainable_params=trainable,
+        total_params=total,
+        train_examples=train_data.examples,
+        too_long=train_data.too_long,
+        tokens_trained=tokens_trained,
+        tokens_per_second=tokens_trained / train_seconds if train_seconds > 0 else 0.0,
+        train_loss=output.training_loss,
+        eval_loss=eval_loss,
+        perplexity=math.exp(eval_loss) if eval_loss is not None and eval_loss < 50 else None,
+        steps=output.global_step,
+        resumed_from=resume.name if resume else None,
+        duration_s=time.monotonic() - started,
+        precision=precision,
+        log_history=tuple(trainer.state.log_history),
+    )
+    (run_dir / "train_result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m health_training.ml.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "config",
+        help="a YAML file or a profile name (balanced, fast, quality, memory_efficient, cpu_demo)",
+    )
+    parser.add_argument(
+        "--dataset", required=True, type=Path, help="a training_dataset version folder"
+    )
+    parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
+    parser.add_argument("--base-model", help="override the config's base model")
+    args = parser.parse_args(argv)
+
+    from tqdm import tqdm
+
+    config = load_train_config(args.config, base_model=args.base_model)
+    manifest = args.dataset / "manifest.json"
+    version = (
+        json.loads(manifest.read_text())["version"] if manifest.exists() else args.dataset.name
+    )
+    bar = tqdm(unit="step")
+
+    def show(event: dict[str, Any]) -> None:
+        bar.total = event["max_steps"]
+        bar.n = event["step"]
+        bar.set_postfix(loss=event.get("loss"), tok_s=round(event["tokens_per_s"]))
+        bar.refresh()
+
+    result = train(
+        config,
+        args.dataset,
+        args.output,
+        models_dir=args.models_dir,
+        dataset_version=version,
+        progress=show,
+    )
+    bar.close()
+    print(
+        json.dumps(
+            {k: v for k, v in result.to_dict().items() if k != "log_history"}, indent=2, default=str
+        )
+    )  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
