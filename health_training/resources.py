@@ -213,3 +213,83 @@ def phi_from_env() -> PhiResource:
 def tiktoken_cache_dir() -> str | None:
     """tiktoken's own cache variable; tokens are counted approximately when the file is absent."""
     return os.environ.get("TIKTOKEN_CACHE_DIR")
+
+
+class TrainingResource(dg.ConfigurableResource):
+    """Where models, training runs and reports live, and the default training profile."""
+
+    home: str = Field(description="HEALTH_TRAINING_HOME: models/, training/ and reports live here.")
+    profile: str = Field(default="cpu_demo", description="Training profile when a run names none.")
+
+    @property
+    def models_dir(self) -> Path:
+        return Path(self.home) / "models"
+
+    @property
+    def runs_dir(self) -> Path:
+        return Path(self.home) / "training"
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """MLflow tracking and registry (SQLite under HEALTH_TRAINING_HOME by default)."""
+
+    tracking_uri: str
+    artifact_location: str
+    experiment: str = "health-training"
+    model_name: str = "health-query-olmo"
+
+    def configure(self) -> None:
+        from health_training.ml.registry import configure
+
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        configure(self.tracking_uri, self.artifact_location)
+
+
+class CarbonResource(dg.ConfigurableResource):
+    """CodeCarbon settings: the grid the run draws from and the per-run budget."""
+
+    country_iso_code: str = Field(default="USA", description="ISO-3 country of the machine's grid.")
+    budget_kg: float = Field(
+        default=3.0, description="kg CO2eq a training run may emit (blocking)."
+    )
+    gpu_ids: list[int] | None = Field(
+        default=None, description="GPUs to meter (None: all visible)."
+    )
+
+
+class JudgeResource(dg.ConfigurableResource):
+    """Optional LLM judge on any OpenAI-compatible endpoint; skipped when not configured."""
+
+    base_url: str = ""
+    api_key: str = ""
+    model: str = "gpt-4o-mini"
+
+
+def training_from_env() -> TrainingResource:
+    return TrainingResource(
+        home=str(home()), profile=os.environ.get("HEALTH_TRAINING_PROFILE", "cpu_demo")
+    )
+
+
+def mlflow_from_env() -> MlflowResource:
+    root = home() / "mlflow"
+    return MlflowResource(
+        tracking_uri=os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}"),
+        artifact_location=os.environ.get(
+            "HEALTH_TRAINING_MLFLOW_ARTIFACTS", str(root / "artifacts")
+        ),
+    )
+
+
+def carbon_from_env() -> CarbonResource:
+    return CarbonResource(country_iso_code=os.environ.get("HEALTH_TRAINING_CARBON_COUNTRY", "USA"))
+
+
+def judge_from_env() -> JudgeResource:
+    if "HEALTH_TRAINING_JUDGE_API_KEY" in os.environ:
+        return JudgeResource(
+            base_url=os.environ.get("HEALTH_TRAINING_JUDGE_BASE_URL", ""),
+            api_key=dg.EnvVar("HEALTH_TRAINING_JUDGE_API_KEY"),
+            model=os.environ.get("HEALTH_TRAINING_JUDGE_MODEL", "gpt-4o-mini"),
+        )
+    return JudgeResource()

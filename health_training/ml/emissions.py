@@ -122,6 +122,14 @@ class EmissionsResult:
             csv_path=csv_path,
         )
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EmissionsResult:
+        """Inverse of `to_dict` (phases included)."""
+        d = dict(data)
+        d["phases"] = {k: cls.from_dict(v) for k, v in (d.get("phases") or {}).items()}
+        d["csv_path"] = Path(d["csv_path"]) if d.get("csv_path") else None
+        return cls(**d)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: paths as strings, phases nested."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -566,3 +574,34 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"on average, at most {h['max_kg_co2eq']:.4g} kg.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def combine_results(phases: Mapping[str, EmissionsResult]) -> EmissionsResult:
+    """One result for phases tracked in separate processes or assets (e.g. training, evaluation)."""
+    if not phases:
+        raise ValueError("no phases to combine")
+    parts = list(phases.values())
+    kg, kwh = sum(p.kg_co2eq for p in parts), sum(p.energy_kwh for p in parts)
+    seconds = sum(p.duration_s for p in parts)
+    cpu, gpu = sum(p.cpu_kwh for p in parts), sum(p.gpu_kwh for p in parts)
+    watts = 3.6e6 / seconds if seconds > 0 else 0.0
+    first = parts[0]
+    methods = sorted({p.power_measurement for p in parts})
+    return EmissionsResult(
+        kg_co2eq=kg,
+        energy_kwh=kwh,
+        cpu_kwh=cpu,
+        gpu_kwh=gpu,
+        ram_kwh=sum(p.ram_kwh for p in parts),
+        carbon_intensity_g_per_kwh=kg * 1000.0 / kwh if kwh > 0 else None,
+        duration_s=seconds,
+        country_iso_code=first.country_iso_code,
+        region=first.region,
+        cpu_model=first.cpu_model,
+        gpu_model=first.gpu_model,
+        cpu_power_w=cpu * watts,
+        gpu_power_w=gpu * watts,
+        power_measurement=" | ".join(methods),
+        phases=dict(phases),
+        csv_path=None,
+    )

@@ -488,3 +488,20 @@ def rollback(name: str, *, by: str, reason: str, now: str) -> str:
         | {"at": now, "reason": reason},
     )
     return previous
+
+
+def download_adapter(name: str, version: str, dst: str | Path) -> tuple[Path, dict[str, Any]]:
+    """A registered version's adapter folder on local disk and the model's metadata."""
+    import mlflow
+
+    _client()
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{version}", dst_path=str(dst)
+        )
+    )
+    adapter = local / "artifacts" / "adapter"
+    if not (adapter / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"models:/{name}/{version} holds no adapter at {adapter}")
+    info = mlflow.models.get_model_info(f"models:/{name}/{version}")
+    return adapter, dict(info.metadata or {})

@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -331,6 +332,29 @@ def train(
         data_collator=collate,
         callbacks=callbacks,
     )
+    if progress is not None:
+        # The plan lets callers print a duration / energy / CO2 estimate before the first step.
+        planned_rows = (
+            config.max_steps * config.batch_size * config.grad_accum
+            if config.max_steps > 0
+            else len(train_data.rows) * config.epochs
+        )
+        progress(
+            {
+                "event": "plan",
+                "step": 0,
+                "max_steps": config.max_steps,
+                "tokens_per_s": 0.0,
+                "tokens_planned": int(
+                    min(planned_rows, len(train_data.rows) * max(config.epochs, 1)) * tokens_per_row
+                ),
+                "train_examples": train_data.examples,
+                "too_long": train_data.too_long,
+                "packed_rows": len(train_data.rows),
+                "fill": round(train_data.fill, 3),
+                "resume_from": resume.name if resume else None,
+            }
+        )
     t_train = time.monotonic()
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     train_seconds = time.monotonic() - t_train
@@ -398,6 +422,12 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(unit="step")
 
     def show(event: dict[str, Any]) -> None:
+        if event.get("event") == "plan":
+            bar.write(
+                f"training {event['train_examples']} examples ({event['too_long']} too long, left out), "
+                f"{event['tokens_planned']} tokens planned"
+            )
+            return
         bar.total = event["max_steps"]
         bar.n = event["step"]
         bar.set_postfix(loss=event.get("loss"), tok_s=round(event["tokens_per_s"]))
@@ -412,11 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         progress=show,
     )
     bar.close()
-    print(
-        json.dumps(
-            {k: v for k, v in result.to_dict().items() if k != "log_history"}, indent=2, default=str
-        )
-    )  # noqa: T201
+    summary = {k: v for k, v in result.to_dict().items() if k != "log_history"}
+    sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
     return 0
 
 

@@ -1,0 +1,277 @@
+"""`registered_model`: one MLflow run per training, the adapter registered as a pyfunc with the
+alias `staging`, and the promotion gate against `production` on the same test set. The
+`promote_model` job (or `health-training registry promote`) moves `production` after a person
+approves; in `auto` mode a passing gate promotes at once."""
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from health_training.assets.emissions import emissions_report
+from health_training.assets.model import _latest, eval_report, local_dataset, lora_adapter
+from health_training.resources import MlflowResource, Storage, TrainingResource
+
+GATE_TAG = "gate.decision"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _flat(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flat(f"{prefix}.{k}" if prefix else k, v, out)
+    else:
+        out[prefix] = value
+    return out
+
+
+def challenger_metrics(eval_doc: dict[str, Any], role: str = "finetuned") -> dict[str, float]:
+    """The gate's metric names (ml/metrics overall + loss) from an eval report's JSON."""
+    model = eval_doc["models"][role]
+    return {
+        "eval_loss": model["eval_loss"],
+        "perplexity": model["perplexity"],
+        **{k: v for k, v in model["overall"].items() if isinstance(v, int | float)},
+    }
+
+
+def _production_on_same_test_set(
+    mlflow: MlflowResource,
+    training: TrainingResource,
+    storage: Storage,
+    latest: dict[str, Any],
+    n: int,
+    max_new_tokens: int,
+    log,
+) -> tuple[str | None, dict | None]:
+    """Score the current production adapter on the challenger's test rows (same set, same decoding)."""
+    import pyarrow.parquet as pq
+
+    from health_training.ml.evaluate import evaluate_adapter
+    from health_training.ml.registry import download_adapter, production_version
+
+    prod = production_version(mlflow.model_name)
+    if prod is None:
+        return None, None
+    adapter, meta = download_adapter(
+        mlflow.model_name, str(prod.version), training.runs_dir / "production" / str(prod.version)
+    )
+    dataset_dir, _ = local_dataset(storage, training)
+    rows = pq.read_table(dataset_dir / "test.parquet").to_pylist()[:n]
+    base = meta.get("base_model") or latest["base_name"]
+    base = latest["base_name"] if base == latest["base_model"] else base
+    scored = evaluate_adapter(
+        base,
+        adapter,
+        rows,
+        models_dir=training.models_dir,
+        max_length=latest["max_length"],
+        max_new_tokens=max_new_tokens,
+        log=log,
+    )
+    tuned = scored["fine_tuned"]
+    return str(prod.version), {
+        "eval_loss": tuned["eval_loss"],
+        "perplexity": tuned["perplexity"],
+        **tuned["metrics"]["overall"],
+    }
+
+
+@dg.asset(
+    group_name="registry", kinds={"mlflow"}, deps=[lora_adapter, eval_report, emissions_report]
+)
+def registered_model(
+    context: dg.AssetExecutionContext,
+    training: TrainingResource,
+    mlflow: MlflowResource,
+    storage: Storage,
+) -> dg.MaterializeResult:
+    """The fine-tuned adapter logged to MLflow (params, step metrics, reports, emissions, loss curve)
+    and registered as a pyfunc that holds the adapter and names its base; alias `staging`."""
+    from health_training.ml import registry
+    from health_training.ml.models import resolve_base_model
+
+    latest = _latest(training)
+    run_dir = Path(latest["run_dir"])
+    result = json.loads((run_dir / "train_result.json").read_text())
+    eval_doc = json.loads((run_dir / "eval" / "eval_report.json").read_text())
+    carbon = json.loads((run_dir / "emissions_report.json").read_text())
+    spec = resolve_base_model(latest["base_name"], training.models_dir)
+    mlflow.configure()
+    tags = {
+        "dagster_run_id": context.run.run_id,
+        "training_dagster_run_id": latest["dagster_run_id"],
+        "partitions": ",".join(latest["months"]),
+        "dataset_manifest_hash": latest["dataset_version"],
+        "base_model": latest["base_model"],
+        "base_revision": latest["base_revision"] or "",
+        "run_identity": latest["identity"],
+        "reason": latest["reason"],
+        "profile": latest["profile"],
+    }
+    params = {k: v for k, v in _flat("", latest["config"], {}).items() if v is not None}
+    run_id = registry.start_training_run(
+        mlflow.experiment,
+        params=params,
+        tags=tags,
+        run_name=f"{latest['profile']}-{latest['identity'][:8]}",
+    )
+    for entry in result["log_history"]:
+        step_metrics = {
+            k: v
+            for k, v in entry.items()
+            if k in ("loss", "eval_loss", "learning_rate", "grad_norm")
+        }
+        if step_metrics:
+            registry.log_step_metrics(run_id, step_metrics, int(entry["step"]))
+    metrics = challenger_metrics(eval_doc)
+    final = {
+        **metrics,
+        **{f"base_{k}": v for k, v in challenger_metrics(eval_doc, "base").items()},
+        "kg_co2eq": carbon["emissions"]["kg_co2eq"],
+        "energy_kwh": carbon["emissions"]["energy_kwh"],
+        "tokens_per_second": result["tokens_per_second"],
+        "trainable_params": result["trainable_params"],
+        "test_examples": eval_doc["n_examples"],
+    }
+    registry.log_step_metrics(
+        run_id, {k: float(v) for k, v in final.items() if v is not None}, result["steps"]
+    )
+    artifacts = [
+        run_dir / "eval",
+        run_dir / "emissions_training.csv",
+        run_dir / "emissions_report.json",
+        run_dir / "emissions_report.md",
+        run_dir / "loss_curve.png",
+        run_dir / "train_result.json",
+    ]
+    registry.log_artifacts(run_id, [p for p in artifacts if p.exists()])
+    model_uri = registry.log_adapter_model(
+        run_id,
+        run_dir / "adapter",
+        base_model=latest["base_model"],
+        base_revision=latest["base_revision"],
+        base_dir=spec.source if spec.local else None,
+        bundle_base=spec.local,
+        tokenizer_dir=run_dir / "adapter",
+    )
+    registry.finish_run(run_id)
+    version = registry.register(model_uri, mlflow.model_name, tags=tags)
+
+    prod_version, prod_metrics = _production_on_same_test_set(
+        mlflow,
+        training,
+        storage,
+        latest,
+        eval_doc["n_examples"],
+        eval_doc.get("generation", {}).get("max_new_tokens", 96),
+        context.log.info,
+    )
+    policy = registry.load_gate_policy()
+    decision = registry.evaluate_gate(
+        metrics,
+        prod_metrics,
+        policy,
+        emissions_kg=carbon["emissions"]["kg_co2eq"],
+        n_test=eval_doc["n_examples"],
+    )
+    client = registry._client()
+    client.set_model_version_tag(mlflow.model_name, version, GATE_TAG, decision.to_json())
+    client.set_model_version_tag(
+        mlflow.model_name, version, "gate.compared_with", prod_version or "none"
+    )
+    promoted = False
+    if decision.auto_promote:
+        registry.promote(
+            mlflow.model_name,
+            version,
+            approved_by="auto-gate",
+            reason="gate passed (auto mode)",
+            decision=decision,
+            now=_now(),
+        )
+        promoted = True
+    verdict = "passed" if decision.passed else "blocked: " + "; ".join(decision.reasons)
+    context.log.info(
+        f"registered {mlflow.model_name} v{version} (staging); gate vs "
+        f"{'v' + prod_version if prod_version else 'no production yet'}: {verdict}"
+        + (
+            ""
+            if promoted
+            else f"; approve with `health-training registry promote {version} --reason ...`"
+        )
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "model_name": mlflow.model_name,
+            "version": version,
+            "alias": "production" if promoted else "staging",
+            "mlflow_run_id": run_id,
+            "model_uri": f"models:/{mlflow.model_name}/{version}",
+            "gate_passed": decision.passed,
+            "gate_reasons": dg.MetadataValue.json(decision.reasons),
+            "compared_with_production": prod_version or "none",
+            "gate_mode": policy.mode,
+            "tracking_uri": mlflow.tracking_uri,
+        },
+    )
+
+
+class PromoteConfig(dg.Config):
+    version: str = Field(description="The registered version to promote.")
+    reason: str = Field(description="Why (recorded on the version).")
+    approved_by: str = Field(description="Who approves (recorded on the version).")
+    force: bool = Field(
+        default=False, description="Promote even though the gate failed (on the record)."
+    )
+
+
+@dg.op(
+    description="Move the `production` alias to an approved version, recording who, when and why."
+)
+def promote_version(
+    context: dg.OpExecutionContext, config: PromoteConfig, mlflow: MlflowResource
+) -> None:
+    promote_recorded(
+        mlflow,
+        config.version,
+        approved_by=config.approved_by,
+        reason=config.reason,
+        force=config.force,
+    )
+    context.log.info(f"{mlflow.model_name} v{config.version} is now production")
+
+
+def promote_recorded(
+    mlflow: MlflowResource, version: str, *, approved_by: str, reason: str, force: bool = False
+) -> None:
+    """Promote with the gate decision recorded on the version at registration."""
+    from health_training.ml import registry
+
+    mlflow.configure()
+    mv = registry._client().get_model_version(mlflow.model_name, version)
+    raw = mv.tags.get(GATE_TAG)
+    decision = None
+    if raw:
+        data = json.loads(raw)
+        decision = registry.GateDecision(**data, mode="human")
+    registry.promote(
+        mlflow.model_name,
+        version,
+        approved_by=approved_by,
+        reason=reason,
+        decision=decision,
+        now=_now(),
+        force=force,
+    )
+
+
+@dg.job(description="Human-gated promotion: staging → production for the version in the config.")
+def promote_model() -> None:
+    promote_version()
