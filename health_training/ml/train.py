@@ -358,7 +358,13 @@ def train(
     t_train = time.monotonic()
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     train_seconds = time.monotonic() - t_train
-    metrics = trainer.evaluate() if has_eval else {}
+    # The periodic evaluations already scored the model that was kept (the best one when
+    # load_best_model_at_end): evaluating it again costs a full pass over the eval set.
+    evals = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h]
+    if has_eval and not evals:
+        evals = [trainer.evaluate()["eval_loss"]]
+    best = trainer.state.best_metric if args.load_best_model_at_end else None
+    metrics = {"eval_loss": best if best is not None else evals[-1]} if evals else {}
     adapter_dir = run_dir / "adapter"
     model.save_pretrained(adapter_dir)
     tokenizer.save_pretrained(adapter_dir)
