@@ -43,6 +43,12 @@ CURATED_CHECK_SPECS = [
         blocking=True,
         description="A second PHI scan of the curated text finds nothing; user ids are pseudonyms.",
     ),
+    dg.AssetCheckSpec(
+        "drift",
+        asset="curated_narratives",
+        description="WARN when a month drifts from the training baseline (category mix, answer "
+        "lengths, vocabulary; Jensen-Shannon divergence score above the threshold).",
+    ),
 ]
 
 
@@ -85,10 +91,22 @@ def schema_problems(examples: Sequence[Example]) -> Counter[str]:
 
 
 def curated_check_results(
-    kept: Sequence[Example], residual: dict[str, int]
+    kept: Sequence[Example], residual: dict[str, int], drift: dict[str, dict] | None = None
 ) -> list[dg.AssetCheckResult]:
     problems = schema_problems(kept)
+    drift = drift or {}
+    drifted = sorted(m for m, d in drift.items() if d["score"] > d["threshold"])
     return [
+        dg.AssetCheckResult(
+            check_name="drift",
+            passed=not drifted,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "scores": dg.MetadataValue.json({m: d["score"] for m, d in drift.items()}),
+                "drifted_months": dg.MetadataValue.json(drifted),
+                "baseline": "current training_dataset train split" if drift else "none yet",
+            },
+        ),
         dg.AssetCheckResult(
             check_name="schema",
             passed=not problems,

@@ -10,6 +10,7 @@ from pydantic import Field
 from health_training.assets.narratives import DataPolicyConfig, _table, curated_narratives
 from health_training.data import layout
 from health_training.data.dataset import build_training_dataset, read_parquet_rows, select_months
+from health_training.data.drift import profile_of
 from health_training.data.openai_chat import analyze, select_counter, to_chat_example, to_jsonl
 from health_training.data.records import examples_from_jsonl
 from health_training.resources import Storage, tiktoken_cache_dir
@@ -85,6 +86,9 @@ def training_dataset(
     }
     for name, data in dataset.files.items():
         storage.write_bytes(layout.dataset_split(dataset.version, name), data)
+    # The drift baseline new months are compared with (see data/drift.py).
+    profile = profile_of(dataset.rows.get("train", ()))
+    storage.write_bytes(layout.dataset_profile(dataset.version), orjson.dumps(profile.to_dict()))
     manifest_bytes = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
     storage.write_bytes(layout.dataset_manifest(dataset.version), manifest_bytes)
     history = storage.read_optional(layout.DATASET_HISTORY) or b""

@@ -12,6 +12,8 @@ from health_training import checks
 from health_training.data import layout
 from health_training.data.config import load_data_config
 from health_training.data.curation import curate
+from health_training.data.dataset import to_row
+from health_training.data.drift import Profile, compare, profile_of
 from health_training.data.ingest import ingest_month, is_input_file, quarantine_key
 from health_training.data.records import examples_from_jsonl, examples_to_jsonl
 from health_training.partitions import month_of, monthly_partitions
@@ -133,6 +135,15 @@ def raw_narratives(
     )
 
 
+def _drift_baseline(storage: Storage) -> Profile | None:
+    """The current training dataset's train-split profile, if a dataset exists yet."""
+    if not storage.exists(layout.CURRENT_DATASET):
+        return None
+    version = orjson.loads(storage.read_bytes(layout.CURRENT_DATASET))["version"]
+    raw = storage.read_optional(layout.dataset_profile(version))
+    return Profile.from_dict(orjson.loads(raw)) if raw else None
+
+
 @dg.asset(
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -149,7 +160,8 @@ def curated_narratives(
     policy = config.load()
     pseudonymize = phi.pseudonymizer() if policy.phi.pseudonymize_user_ids else None
     residual: Counter[str] = Counter()
-    per_month, kept_all = [], []
+    per_month, kept_all, drift = [], [], {}
+    baseline = _drift_baseline(storage)
     for partition_key in context.partition_keys:
         month = month_of(partition_key)
         # Keys kept by *other* months, read now so months earlier in this run are included.
@@ -178,8 +190,18 @@ def curated_narratives(
             layout.curated_summary(month), orjson.dumps(summary, option=orjson.OPT_INDENT_2)
         )
         by_category = Counter(ex.metadata.get("training_category", "unknown") for ex in result.kept)
+        month_drift = {}
+        if baseline is not None:
+            found = compare(baseline, profile_of(to_row(ex) for ex in result.kept))
+            month_drift = {
+                "drift_score": found.score,
+                "drift_components": dg.MetadataValue.json(found.components),
+            }
+            drift[month] = {"score": found.score, "threshold": found.threshold, **found.components}
+            storage.write_bytes(layout.curated_drift(month), orjson.dumps(drift[month]))
         context.add_asset_metadata(
             {
+                **month_drift,
                 "examples_in": result.examples_in,
                 "kept": len(result.kept),
                 "dropped_by_reason": dg.MetadataValue.json(
@@ -201,5 +223,5 @@ def curated_narratives(
         kept_all.extend(result.kept)
     return dg.MaterializeResult(
         metadata={"run_months": _table(("month", "in", "kept", "dropped"), per_month)},
-        check_results=checks.curated_check_results(kept_all, dict(residual)),
+        check_results=checks.curated_check_results(kept_all, dict(residual), drift),
     )

@@ -59,3 +59,12 @@ def openai_split(version: str, split: str) -> str:
 
 def openai_report(version: str) -> str:
     return f"datasets/openai/{version}/report.json"
+
+
+def dataset_profile(version: str) -> str:
+    """The train split's drift baseline (category mix, lengths, vocabulary)."""
+    return f"{DATASET_PREFIX}{version}/profile.json"
+
+
+def curated_drift(month: str) -> str:
+    return f"{CURATED_PREFIX}{month}/drift.json"

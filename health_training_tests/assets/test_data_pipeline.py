@@ -95,6 +95,7 @@ def test_two_months_end_to_end(storage):
     assert _checks(monthly) == {
         "lines_accounted_for": True,
         "quarantine_share": True,
+        "drift": True,  # no training dataset yet: nothing to drift from
         "schema": True,
         "no_residual_phi": True,
     }
@@ -254,3 +255,27 @@ def test_one_month_on_s3(s3_storage):
     assert s3_storage.exists(layout.dataset_split(version, "train"))
     assert s3_storage.exists(layout.openai_split(version, "train"))
     assert any(k.endswith(".quarantine.jsonl") for k in s3_storage.list_keys("training/"))
+
+
+def test_a_month_is_compared_with_the_training_baseline(storage):
+    """After a dataset exists, a new month is scored for drift; a shifted month warns."""
+    _write(storage, [(2025, 6)])
+    res = _resources(storage)
+    instance = dg.DagsterInstance.ephemeral()
+    assert dg.materialize(
+        MONTHLY, resources=res, instance=instance, partition_key="2025-06-01"
+    ).success
+    assert dg.materialize(DATASET, resources=res, instance=instance).success
+    _write(storage, [(2025, 7)], seed=21)
+    similar = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-07-01")
+    meta = _metadata(similar, "curated_narratives")
+    assert meta["drift_score"] < 0.15 and _checks(similar)["drift"] is True
+    # August holds only sleep data: the category mix moves far from the baseline.
+    corpus = generate_corpus([(2025, 8)], 8, 13, phi_note_share=0.0, malformed_share=0.0)
+    for key, data in corpus.files.items():
+        if "/sleep_recovery/" in key:
+            storage.write_bytes(key, data)
+    shifted = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-08-01")
+    assert shifted.success  # WARN: the run goes on
+    assert _checks(shifted)["drift"] is False
+    assert _metadata(shifted, "curated_narratives")["drift_score"] > 0.15
