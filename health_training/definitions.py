@@ -11,36 +11,22 @@ from health_training.assets.emissions import emissions_report
 from health_training.assets.model import eval_report, lora_adapter
 from health_training.assets.narratives import curated_narratives, raw_narratives
 from health_training.assets.registry import promote_model, registered_model
-from health_training.partitions import monthly_partitions
+from health_training.jobs import dataset_job, monthly_data_job, training_job
 from health_training.resources import (
     carbon_from_env,
+    feedback_from_env,
     judge_from_env,
     mlflow_from_env,
     phi_from_env,
     storage_from_env,
     training_from_env,
 )
-
-monthly_data_job = dg.define_asset_job(
-    "monthly_data",
-    selection=dg.AssetSelection.assets(raw_narratives, curated_narratives),
-    partitions_def=monthly_partitions,
-    description="Ingest and curate one month (or a range of months, in one run).",
-)
-
-dataset_job = dg.define_asset_job(
-    "dataset",
-    selection=dg.AssetSelection.assets(training_dataset, openai_chat_dataset),
-    description="Rebuild the training splits and the OpenAI export from every curated month.",
-)
-
-training_job = dg.define_asset_job(
-    "train_and_register",
-    selection=dg.AssetSelection.assets(
-        training_dataset, lora_adapter, eval_report, emissions_report, registered_model
-    ),
-    description="Splits → LoRA adapter → evaluation → emissions → MLflow registration (staging).",
-    tags={"health_training/gpu": "1"},
+from health_training.schedules import monthly_retrain_schedule
+from health_training.sensors import (
+    drift_sensor,
+    feedback_threshold_sensor,
+    monthly_retrain_sensor,
+    new_data_volume_sensor,
 )
 
 defs = dg.Definitions(
@@ -56,6 +42,13 @@ defs = dg.Definitions(
     ],
     asset_checks=[checks.min_examples_per_split, checks.split_leakage],
     jobs=[monthly_data_job, dataset_job, training_job, promote_model],
+    sensors=[
+        feedback_threshold_sensor,
+        new_data_volume_sensor,
+        drift_sensor,
+        monthly_retrain_sensor,
+    ],
+    schedules=[monthly_retrain_schedule],
     resources={
         "storage": storage_from_env(),
         "phi": phi_from_env(),
@@ -63,6 +56,7 @@ defs = dg.Definitions(
         "mlflow": mlflow_from_env(),
         "carbon": carbon_from_env(),
         "judge": judge_from_env(),
+        "feedback": feedback_from_env(),
     },
     executor=dg.in_process_executor,
 )

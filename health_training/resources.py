@@ -293,3 +293,21 @@ def judge_from_env() -> JudgeResource:
             model=os.environ.get("HEALTH_TRAINING_JUDGE_MODEL", "gpt-4o-mini"),
         )
     return JudgeResource()
+
+
+class FeedbackResource(dg.ConfigurableResource):
+    """Ratings of model answers: SQLite under HEALTH_TRAINING_HOME by default, Postgres by URL."""
+
+    url: str = Field(
+        description="SQLAlchemy URL, e.g. sqlite:////data/feedback.db or postgresql://..."
+    )
+
+    def store(self):
+        from health_training.feedback_store import FeedbackStore
+
+        return FeedbackStore(self.url)
+
+
+def feedback_from_env() -> FeedbackResource:
+    url = os.environ.get("HEALTH_TRAINING_FEEDBACK_URL") or f"sqlite:///{home() / 'feedback.db'}"
+    return FeedbackResource(url=url)

@@ -119,8 +119,10 @@ def lora_adapter(
     from health_training.ml.models import resolve_base_model
     from health_training.ml.train import load_train_config, train
 
-    if config.reason not in TRAIN_REASONS:
-        raise dg.Failure(f"reason {config.reason!r} is not one of {TRAIN_REASONS}")
+    # A sensor or schedule sets the reason as a run tag; run config is for hand-started runs.
+    reason = context.run.tags.get("health_training/reason", config.reason)
+    if reason not in TRAIN_REASONS:
+        raise dg.Failure(f"reason {reason!r} is not one of {TRAIN_REASONS}")
     dataset_dir, manifest = local_dataset(storage, training)
     cfg = load_train_config(
         config.profile or training.profile, base_model=config.base_model, max_steps=config.max_steps
@@ -196,7 +198,7 @@ def lora_adapter(
         "identity": result.identity,
         "dataset_version": manifest["version"],
         "months": manifest.get("months", []),
-        "reason": config.reason,
+        "reason": reason,
         "profile": cfg.profile,
         "base_model": result.base_model,
         "base_name": spec.name,
@@ -226,7 +228,7 @@ def lora_adapter(
             "base_model": result.base_model,
             "base_revision": result.base_revision or "",
             "profile": cfg.profile,
-            "reason": config.reason,
+            "reason": reason,
             "trainable_params": result.trainable_params,
             "total_params": result.total_params,
             "trainable_share": f"{result.trainable_params / result.total_params:.2%}",

@@ -1,0 +1,33 @@
+"""The jobs: monthly data (partitioned), dataset rebuild, and train-and-register."""
+
+import dagster as dg
+
+from health_training.assets.datasets import openai_chat_dataset, training_dataset
+from health_training.assets.emissions import emissions_report
+from health_training.assets.model import eval_report, lora_adapter
+from health_training.assets.narratives import curated_narratives, raw_narratives
+from health_training.assets.registry import registered_model
+from health_training.partitions import monthly_partitions
+
+monthly_data_job = dg.define_asset_job(
+    "monthly_data",
+    selection=dg.AssetSelection.assets(raw_narratives, curated_narratives),
+    partitions_def=monthly_partitions,
+    description="Ingest and curate one month (or a range of months, in one run).",
+)
+
+dataset_job = dg.define_asset_job(
+    "dataset",
+    selection=dg.AssetSelection.assets(training_dataset, openai_chat_dataset),
+    description="Rebuild the training splits and the OpenAI export from every curated month.",
+)
+
+training_job = dg.define_asset_job(
+    "train_and_register",
+    selection=dg.AssetSelection.assets(
+        training_dataset, lora_adapter, eval_report, emissions_report, registered_model
+    ),
+    description="Splits → LoRA adapter → evaluation → emissions → MLflow registration (staging).",
+    # The GPU launcher places runs with this tag; tag concurrency limits queue the extra ones.
+    tags={"health_training/gpu": "1"},
+)
