@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -230,6 +231,68 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Queue a train_and_register run on the Dagster instance (the daemon and the GPU launcher
+    place it), or run it here with --in-process."""
+    import subprocess
+
+    tags = {"health_training/reason": args.reason}
+    if args.in_process:
+        import dagster as dg
+
+        from health_training.definitions import defs
+
+        instance = (
+            dg.DagsterInstance.get()
+            if os.environ.get("DAGSTER_HOME")
+            else dg.DagsterInstance.ephemeral()
+        )
+        job = defs.resolve_job_def("train_and_register")
+        ok = job.execute_in_process(instance=instance, tags=tags).success
+        return 0 if ok else 1
+    dagster = str(Path(sys.executable).parent / "dagster")
+    cmd = [
+        dagster,
+        "job",
+        "launch",
+        "-m",
+        "health_training.definitions",
+        "-j",
+        "train_and_register",
+        "--tags",
+        json.dumps(tags),
+    ]
+    return subprocess.call(cmd)
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from health_training.feedback_store import add_feedback_cli, import_feedback_file
+    from health_training.resources import feedback_from_env, phi_from_env
+
+    store = feedback_from_env().store()
+    pseudonymize = phi_from_env().pseudonymizer()
+    if args.action == "add":
+        try:
+            new_id = add_feedback_cli(
+                store,
+                pseudonymize,
+                query=args.query,
+                response=args.response,
+                rating=args.rating,
+                corrected=args.corrected,
+                model_version=args.model_version,
+                user_id=args.user,
+            )
+        except ValueError as exc:
+            print(f"health-training feedback add: {exc}", file=sys.stderr)
+            return 2
+        print(f"stored feedback {new_id}")
+        return 0
+    summary = import_feedback_file(store, pseudonymize, Path(args.path))
+    print(json.dumps(summary))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="health-training",
@@ -289,6 +352,30 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("--reason", required=True)
     rb.add_argument("--by")
     reg.set_defaults(func=cmd_registry)
+
+    tr = sub.add_parser("train", help="start a train_and_register run by hand")
+    tr.add_argument(
+        "--reason",
+        default="manual",
+        choices=("manual", "monthly", "feedback_threshold", "data_volume", "drift"),
+    )
+    tr.add_argument("--in-process", action="store_true", help="run here instead of queueing it")
+    tr.set_defaults(func=cmd_train)
+
+    fb = sub.add_parser("feedback", help="record ratings of model answers")
+    fb_sub = fb.add_subparsers(dest="action", required=True)
+    add = fb_sub.add_parser("add", help="one rating")
+    add.add_argument("--query", required=True)
+    add.add_argument("--response", required=True)
+    add.add_argument("--rating", required=True, help="1-5")
+    add.add_argument("--corrected", help="the answer it should have given")
+    add.add_argument("--model-version", required=True)
+    add.add_argument("--user", required=True, help="user id (stored only as a keyed pseudonym)")
+    imp = fb_sub.add_parser(
+        "import", help="a JSONL or CSV file; bad lines are quarantined beside it"
+    )
+    imp.add_argument("path")
+    fb.set_defaults(func=cmd_feedback)
 
     rep = sub.add_parser("report", help="the latest run's evaluation table and report paths")
     rep.set_defaults(func=cmd_report)

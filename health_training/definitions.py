@@ -8,6 +8,7 @@ import dagster as dg
 from health_training import checks
 from health_training.assets.datasets import openai_chat_dataset, training_dataset
 from health_training.assets.emissions import emissions_report
+from health_training.assets.feedback import feedback_examples
 from health_training.assets.model import eval_report, lora_adapter
 from health_training.assets.narratives import curated_narratives, raw_narratives
 from health_training.assets.registry import promote_model, registered_model
@@ -31,6 +32,7 @@ from health_training.sensors import (
 
 defs = dg.Definitions(
     assets=[
+        feedback_examples,
         raw_narratives,
         curated_narratives,
         training_dataset,

@@ -4,6 +4,7 @@ import dagster as dg
 
 from health_training.assets.datasets import openai_chat_dataset, training_dataset
 from health_training.assets.emissions import emissions_report
+from health_training.assets.feedback import feedback_examples
 from health_training.assets.model import eval_report, lora_adapter
 from health_training.assets.narratives import curated_narratives, raw_narratives
 from health_training.assets.registry import registered_model
@@ -25,7 +26,12 @@ dataset_job = dg.define_asset_job(
 training_job = dg.define_asset_job(
     "train_and_register",
     selection=dg.AssetSelection.assets(
-        training_dataset, lora_adapter, eval_report, emissions_report, registered_model
+        feedback_examples,
+        training_dataset,
+        lora_adapter,
+        eval_report,
+        emissions_report,
+        registered_model,
     ),
     description="Splits → LoRA adapter → evaluation → emissions → MLflow registration (staging).",
     # The GPU launcher places runs with this tag; tag concurrency limits queue the extra ones.

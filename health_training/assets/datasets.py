@@ -52,7 +52,10 @@ def _earlier_test_keys(storage: Storage) -> set[str]:
 @dg.asset(
     group_name="data",
     kinds={"parquet"},
-    deps=[dg.AssetDep(curated_narratives, partition_mapping=dg.AllPartitionMapping())],
+    deps=[
+        dg.AssetDep(curated_narratives, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("feedback_examples"),
+    ],
 )
 def training_dataset(
     context: dg.AssetExecutionContext, config: TrainingDatasetConfig, storage: Storage
@@ -72,9 +75,12 @@ def training_dataset(
     curated = {
         m: examples_from_jsonl(storage.read_bytes(layout.curated_examples(m))) for m in months
     }
+    feedback_raw = storage.read_optional(layout.FEEDBACK_EXAMPLES)
+    feedback = examples_from_jsonl(feedback_raw) if feedback_raw else []
     dataset = build_training_dataset(
-        curated, policy.splits, frozen_test_keys=_earlier_test_keys(storage)
+        curated, policy.splits, frozen_test_keys=_earlier_test_keys(storage), train_only=feedback
     )
+
     manifest = {
         **dataset.manifest,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -84,6 +90,9 @@ def training_dataset(
             name: storage.uri(layout.dataset_split(dataset.version, name)) for name in dataset.files
         },
     }
+    manifest["feedback_examples_in_train"] = sum(
+        1 for r in dataset.rows["train"] if r["source_format"] == "feedback"
+    )
     for name, data in dataset.files.items():
         storage.write_bytes(layout.dataset_split(dataset.version, name), data)
     # The drift baseline new months are compared with (see data/drift.py).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -99,8 +99,13 @@ def build_training_dataset(
     policy: SplitPolicy,
     *,
     frozen_test_keys: Set[str] = frozenset(),
+    train_only: Sequence[Example] = (),
 ) -> TrainingDataset:
-    """Split the curated months (already chosen by the caller) into versioned Parquet files."""
+    """Split the curated months (already chosen by the caller) into versioned Parquet files.
+
+    `train_only` examples (corrections from user feedback) join the train split only, and only
+    when their content is in no other split: they can never leak into validation or test.
+    """
     months = sorted(curated)
     rows = [to_row(ex) for m in months for ex in curated[m]]
     result = assign_splits(
@@ -110,6 +115,17 @@ def build_training_dataset(
         frozen_test_keys=frozen_test_keys,
         balance=dict(policy.balance) if policy.balance else None,
     )
+    if train_only:
+        taken = {r["content_key"] for split in result.splits.values() for r in split}
+        taken |= set(frozen_test_keys)
+        extra = []
+        for ex in train_only:
+            row = to_row(ex)
+            if row["content_key"] not in taken:
+                taken.add(row["content_key"])
+                extra.append(row)
+        train = sorted([*result.splits["train"], *extra], key=lambda r: r["content_key"])
+        result = replace(result, splits={**result.splits, "train": tuple(train)})
     digest = hashlib.sha256()
     for name in sorted(result.splits):
         digest.update(name.encode())

@@ -68,3 +68,6 @@ def dataset_profile(version: str) -> str:
 
 def curated_drift(month: str) -> str:
     return f"{CURATED_PREFIX}{month}/drift.json"
+
+
+FEEDBACK_EXAMPLES = "datasets/feedback/examples.jsonl"

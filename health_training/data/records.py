@@ -7,7 +7,6 @@ so `lines_read == len(accepted) + len(quarantined)` always holds.
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -92,12 +91,10 @@ class IngestResult:
         return self.lines_read == len(self.accepted) + len(self.quarantined)
 
 
-_WS = re.compile(r"\s+")
-
-
 def normalize_text(text: str) -> str:
     """Canonical form for duplicate detection: NFKC, case-folded, white space collapsed."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    # str.split() collapses the same Unicode white space as \s+, several times faster.
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
 def content_key(instruction: str, input_: str, output: str) -> str:

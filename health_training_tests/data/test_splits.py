@@ -130,3 +130,31 @@ def test_manifest_has_counts_range_quality_and_digests():
 def test_bad_ratios_are_refused():
     with pytest.raises(ValueError, match="add up to 1.0"):
         SplitPolicy(ratios=(("train", 0.8), ("test", 0.3)))
+
+
+def test_feedback_corrections_join_train_only_and_never_leak():
+    months = {"2025-01": _month("2025-01", range(300))}
+    plain = build_training_dataset(months, SplitPolicy())
+    test_example = next(
+        ex
+        for ex in months["2025-01"]
+        if ex.metadata["content_key"] in {r["content_key"] for r in plain.rows["test"]}
+    )
+    correction = Example(
+        "Was my sleep ok?",
+        "",
+        "You slept 7 h 10 min, within the 7-9 h goal.",
+        {
+            "content_key": _key(10_000),
+            "training_category": "sleep_recovery",
+            "source_format": "feedback",
+        },
+    )
+    with_feedback = build_training_dataset(
+        months, SplitPolicy(), train_only=[correction, test_example]
+    )
+    train_keys = {r["content_key"] for r in with_feedback.rows["train"]}
+    assert _key(10_000) in train_keys
+    assert test_example.metadata["content_key"] not in train_keys  # a test example stays out
+    assert with_feedback.rows["test"] == plain.rows["test"]
+    assert len(with_feedback.rows["train"]) == len(plain.rows["train"]) + 1
