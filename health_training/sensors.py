@@ -84,9 +84,15 @@ def feedback_decision(
     description="Retrain when recent ratings average below 3.0 or 100 negatives arrive.",
 )
 def feedback_threshold_sensor(context: dg.SensorEvaluationContext, feedback: FeedbackResource):
-    state = _cursor(context, {"last_id": 0, "negatives": 0, "below": False, "trained_event": 0})
     store = feedback.store()
     max_id = store.max_id()
+    if not context.cursor:
+        # First tick: count from now on rather than scanning all history (a training is assumed
+        # to have seen it); the average needs no cursor.
+        trained = _latest_event_id(context.instance, "lora_adapter")
+        state = {"last_id": max_id, "negatives": 0, "below": False, "trained_event": trained}
+    else:
+        state = _cursor(context, {"last_id": 0, "negatives": 0, "below": False, "trained_event": 0})
     new_negatives = (
         store.count_negative_since(state["last_id"], NEGATIVE_RATING)
         if max_id > state["last_id"]

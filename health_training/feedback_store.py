@@ -1,0 +1,317 @@
+"""The feedback store: ratings of model answers in SQLite (a file, the default) or Postgres.
+
+`FeedbackStore(url)` takes a SQLAlchemy URL (`sqlite:///var/feedback/feedback.db`,
+`postgresql+psycopg2://user:pw@host/db`; a plain `postgresql://` is read as psycopg2, since
+SQLAlchemy 2.1 maps it to psycopg 3) or a file path, and creates its table if missing. Every
+write goes through `prepare_for_storage`: free text is PHI-scrubbed and user ids become
+pseudonyms before a row is built, so neither reaches the database. Ids only grow, and readers
+that sensors call (`since`, `max_id`, `recent_average`, `count_negative_since`) walk the primary
+key, so a tick costs what is new, not the whole history. `add_feedback_cli` and
+`import_feedback_file` are the command line's entry points.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from health_training.data.feedback import (
+    FeedbackRecord,
+    Pseudonymize,
+    StoredFeedback,
+    dedup_key,
+    parse_feedback_file,
+    prepare_for_storage,
+    validate_feedback,
+)
+from health_training.data.ingest import quarantine_key
+
+metadata = sa.MetaData()
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    # AUTOINCREMENT on SQLite: ids are never reused after a delete, so a sensor cursor stays valid.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("user_pseudonym", sa.String(32)),
+    sa.Column("model_version", sa.String(200), nullable=False),
+    sa.Column("rating", sa.SmallInteger, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("corrected_response", sa.Text),
+    sa.Column("context", sa.Text, nullable=False, server_default=""),
+    sa.Column("dedup_key", sa.String(64), nullable=False, unique=True),
+    sa.CheckConstraint("rating BETWEEN 1 AND 5", name="ck_feedback_rating"),
+    sqlite_autoincrement=True,
+)
+_COLUMNS = [c for c in feedback.c if c.name != "dedup_key"]
+
+
+def normalize_url(url: str | Path) -> str:
+    """A SQLAlchemy URL: a path becomes a SQLite file; `postgresql://` and `postgres://` use
+    psycopg2 (SQLAlchemy 2.1 would pick psycopg 3, which we do not install)."""
+    text = str(url)
+    if "://" not in text:
+        return f"sqlite:///{Path(text).resolve()}"
+    for scheme in ("postgresql://", "postgres://"):
+        if text.startswith(scheme):
+            return "postgresql+psycopg2://" + text[len(scheme) :]
+    return text
+
+
+def default_url(home: Path) -> str:
+    """The SQLite file under HEALTH_TRAINING_HOME."""
+    return f"sqlite:///{home / 'feedback' / 'feedback.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL: sensors read while the CLI writes; busy_timeout: a second writer waits, not fails.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class FeedbackStore:
+    """Feedback rows in one table; see the module docstring."""
+
+    def __init__(self, url: str | Path) -> None:
+        self.url = sa.make_url(normalize_url(url))
+        if self.url.get_backend_name() == "sqlite" and self.url.database not in (None, ":memory:"):
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine = sa.create_engine(self.url, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                f"{self}: the database driver is missing ({exc.name}); for Postgres run "
+                "`pip install psycopg2-binary` and use postgresql+psycopg2://..."
+            ) from exc
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def __repr__(self) -> str:
+        return f"FeedbackStore({self.url.render_as_string(hide_password=True)!r})"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def add(self, record: FeedbackRecord, pseudonymize: Pseudonymize) -> int:
+        """Store one record; its id (the existing row's id when it is a duplicate)."""
+        clean, _ = prepare_for_storage(record, pseudonymize)
+        row = self._row(clean, datetime.now(UTC))
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            added = conn.execute(self._insert().returning(feedback.c.id), row).scalar()
+            if added is not None:
+                return added
+            existing = sa.select(feedback.c.id).where(feedback.c.dedup_key == row["dedup_key"])
+            return conn.execute(existing).scalar_one()
+
+    def add_many(self, records: Iterable[FeedbackRecord], pseudonymize: Pseudonymize) -> int:
+        """Store records in one transaction; how many were new (duplicates are skipped)."""
+        return len(self._add_prepared([prepare_for_storage(r, pseudonymize)[0] for r in records]))
+
+    def _add_prepared(self, records: list[FeedbackRecord]) -> list[int]:
+        if not records:
+            return []
+        now = datetime.now(UTC)
+        rows = [self._row(r, now) for r in records]
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            return list(conn.execute(self._insert().returning(feedback.c.id), rows).scalars())
+
+    def _lock(self, conn: sa.Connection) -> None:
+        # Postgres hands out sequence values at insert time, so without this a row with a lower
+        # id could commit after a sensor has read past it. Writers queue; readers never wait.
+        # SQLite writers are serialized already.
+        if self.dialect == "postgresql":
+            conn.execute(sa.text("LOCK TABLE feedback IN EXCLUSIVE MODE"))
+
+    def _insert(self) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(feedback).on_conflict_do_nothing(index_elements=["dedup_key"])
+        if self.dialect == "sqlite":
+            return sqlite.insert(feedback).on_conflict_do_nothing(index_elements=["dedup_key"])
+        raise NotImplementedError(f"{self}: only SQLite and Postgres are supported")
+
+    @staticmethod
+    def _row(record: FeedbackRecord, now: datetime) -> dict[str, Any]:
+        return {
+            "created_at": (record.created_at or now).astimezone(UTC),
+            "user_pseudonym": record.user_id,
+            "model_version": record.model_version,
+            "rating": record.rating,
+            "query": record.query,
+            "response": record.response,
+            "corrected_response": record.corrected_response,
+            "context": record.context,
+            "dedup_key": dedup_key(record),
+        }
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def max_id(self) -> int:
+        """The newest id, 0 when empty (a sensor's starting cursor)."""
+        with self.engine.connect() as conn:
+            return conn.execute(self.statement("max_id")).scalar() or 0
+
+    def since(self, after_id: int, limit: int | None = None) -> list[StoredFeedback]:
+        """Rows with id > after_id, oldest first, at most `limit`."""
+        return self._rows(self.statement("since", after_id=after_id, limit=limit))
+
+    def recent_average(self, window: int) -> tuple[float | None, int]:
+        """Average rating of the newest `window` rows and how many there were."""
+        with self.engine.connect() as conn:
+            average, count = conn.execute(self.statement("recent_average", window=window)).one()
+        return (float(average) if average is not None else None), int(count)
+
+    def count_negative_since(self, after_id: int, threshold: int = 3) -> int:
+        """Rows with id > after_id rated below `threshold`."""
+        stmt = self.statement("count_negative_since", after_id=after_id, threshold=threshold)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def corrections(self, after_id: int = 0, max_rating: int = 2) -> list[StoredFeedback]:
+        """Rows with id > after_id rated `max_rating` or lower that carry a corrected answer."""
+        return self._rows(self.statement("corrections", after_id=after_id, max_rating=max_rating))
+
+    def statement(self, name: str, **params: Any) -> sa.Select:
+        """The exact query a reader runs, for `query_plan` and tests."""
+        if name == "max_id":
+            return sa.select(sa.func.max(feedback.c.id))
+        if name == "since":
+            stmt = sa.select(*_COLUMNS).where(feedback.c.id > params["after_id"])
+            return stmt.order_by(feedback.c.id).limit(params.get("limit"))
+        if name == "recent_average":
+            if params["window"] < 1:
+                raise ValueError(f"window must be at least 1, got {params['window']}")
+            newest = (
+                sa.select(feedback.c.rating)
+                .order_by(feedback.c.id.desc())
+                .limit(params["window"])
+                .subquery()
+            )
+            return sa.select(sa.func.avg(newest.c.rating), sa.func.count())
+        if name == "count_negative_since":
+            return sa.select(sa.func.count()).where(
+                feedback.c.id > params["after_id"], feedback.c.rating < params["threshold"]
+            )
+        if name == "corrections":
+            stmt = sa.select(*_COLUMNS).where(
+                feedback.c.id > params["after_id"],
+                feedback.c.rating <= params["max_rating"],
+                feedback.c.corrected_response.is_not(None),
+            )
+            return stmt.order_by(feedback.c.id)
+        raise ValueError(f"unknown statement {name!r}")
+
+    def query_plan(self, name: str, **params: Any) -> str:
+        """The database's plan for a reader's query: EXPLAIN QUERY PLAN (SQLite) or EXPLAIN."""
+        sql = self.statement(name, **params).compile(
+            self.engine, compile_kwargs={"literal_binds": True}
+        )
+        explain = "EXPLAIN QUERY PLAN" if self.dialect == "sqlite" else "EXPLAIN"
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(f"{explain} {sql}").all()
+        return "\n".join(str(row[-1]) for row in rows)
+
+    def _rows(self, stmt: sa.Select) -> list[StoredFeedback]:
+        with self.engine.connect() as conn:
+            return [_stored(row._mapping) for row in conn.execute(stmt)]
+
+
+def _stored(row: Any) -> StoredFeedback:
+    created = row["created_at"]
+    # SQLite hands back naive datetimes; they were stored as UTC.
+    created = created.replace(tzinfo=UTC) if created.tzinfo is None else created.astimezone(UTC)
+    return StoredFeedback(**{**row, "created_at": created})
+
+
+# --- command line entry points ------------------------------------------------------------------
+
+
+def add_feedback_cli(
+    store: FeedbackStore,
+    pseudonymize: Pseudonymize,
+    *,
+    query: str,
+    response: str,
+    rating: int | str,
+    corrected: str | None = None,
+    model_version: str,
+    user_id: str,
+) -> int:
+    """Validate one rating typed on the command line and store it; its id. Raises ValueError
+    (a FeedbackError with a reason) when a field is invalid."""
+    fields = {
+        "query": query,
+        "response": response,
+        "rating": rating,
+        "corrected_response": corrected,
+        "model_version": model_version,
+        "user_id": user_id,
+    }
+    record = validate_feedback(fields)
+    # Stamp now: two identical ratings typed a minute apart are two ratings, not a duplicate.
+    return store.add(replace(record, created_at=datetime.now(UTC)), pseudonymize)
+
+
+def import_feedback_file(store: FeedbackStore, pseudonymize: Pseudonymize, path: Path) -> dict:
+    """Import a JSONL or CSV export: valid records are stored in one transaction, the rest go to
+    `<stem>.quarantine.jsonl` beside the file (a stale one is removed when all lines pass)."""
+    path = Path(path)
+    result = parse_feedback_file(path.name, path.read_bytes())
+    phi: Counter[str] = Counter()
+    prepared = []
+    for record in result.accepted:
+        clean, counts = prepare_for_storage(record, pseudonymize)
+        prepared.append(clean)
+        phi.update(counts)
+    added = store._add_prepared(prepared)
+    qpath = path.with_name(quarantine_key(path.name))
+    if result.quarantined:
+        _write_atomic(
+            qpath, b"".join(orjson.dumps(q.to_dict()) + b"\n" for q in result.quarantined)
+        )
+    else:
+        qpath.unlink(missing_ok=True)
+    return {
+        "file": str(path),
+        "format": result.format,
+        "lines": result.lines_read,
+        "accepted": len(result.accepted),
+        "added": len(added),
+        "duplicates": len(result.accepted) - len(added),
+        "quarantined": len(result.quarantined),
+        "quarantine_reasons": result.quarantine_reasons,
+        "quarantine_file": str(qpath) if result.quarantined else None,
+        "phi_scrubbed": dict(phi.most_common()),
+    }
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    # Temp file in the same folder + rename: atomic on POSIX, no half-written files.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
