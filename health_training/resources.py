@@ -302,10 +302,15 @@ class FeedbackResource(dg.ConfigurableResource):
         description="SQLAlchemy URL, e.g. sqlite:////data/feedback.db or postgresql://..."
     )
 
-    def store(self):
-        from health_training.feedback_store import FeedbackStore
+    _store: object = PrivateAttr(default=None)
 
-        return FeedbackStore(self.url)
+    def store(self):
+        # One store (engine + schema check) per resource instance, not one per sensor tick.
+        if self._store is None:
+            from health_training.feedback_store import FeedbackStore
+
+            self._store = FeedbackStore(self.url)
+        return self._store
 
 
 def feedback_from_env() -> FeedbackResource:
