@@ -11,6 +11,7 @@ from health_training.assets.emissions import emissions_report
 from health_training.assets.feedback import feedback_examples
 from health_training.assets.model import eval_report, lora_adapter
 from health_training.assets.narratives import curated_narratives, raw_narratives
+from health_training.assets.openai_model import openai_fine_tuned_model
 from health_training.assets.registry import promote_model, registered_model
 from health_training.jobs import dataset_job, monthly_data_job, training_job
 from health_training.resources import (
@@ -18,6 +19,7 @@ from health_training.resources import (
     feedback_from_env,
     judge_from_env,
     mlflow_from_env,
+    openai_from_env,
     phi_from_env,
     storage_from_env,
     training_from_env,
@@ -41,6 +43,7 @@ defs = dg.Definitions(
         eval_report,
         emissions_report,
         registered_model,
+        openai_fine_tuned_model,
     ],
     asset_checks=[checks.min_examples_per_split, checks.split_leakage],
     jobs=[monthly_data_job, dataset_job, training_job, promote_model],
@@ -59,6 +62,7 @@ defs = dg.Definitions(
         "carbon": carbon_from_env(),
         "judge": judge_from_env(),
         "feedback": feedback_from_env(),
+        "openai": openai_from_env(),
     },
     executor=dg.in_process_executor,
 )

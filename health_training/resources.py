@@ -316,3 +316,14 @@ class FeedbackResource(dg.ConfigurableResource):
 def feedback_from_env() -> FeedbackResource:
     url = os.environ.get("HEALTH_TRAINING_FEEDBACK_URL") or f"sqlite:///{home() / 'feedback.db'}"
     return FeedbackResource(url=url)
+
+
+def openai_from_env():
+    """The OpenAI fine-tuning provider's client settings; the key only through dg.EnvVar."""
+    from health_training.assets.openai_model import OpenAIResource
+
+    if "OPENAI_API_KEY" in os.environ:
+        return OpenAIResource(
+            base_url=os.environ.get("OPENAI_BASE_URL", ""), api_key=dg.EnvVar("OPENAI_API_KEY")
+        )
+    return OpenAIResource(base_url=os.environ.get("OPENAI_BASE_URL", ""))

@@ -54,14 +54,23 @@ def _production_on_same_test_set(
     import pyarrow.parquet as pq
 
     from health_training.ml.evaluate import evaluate_adapter
-    from health_training.ml.registry import download_adapter, production_version
+    from health_training.ml.registry import download_adapter, production_version, version_metrics
 
     prod = production_version(mlflow.model_name)
     if prod is None:
         return None, None
-    adapter, meta = download_adapter(
-        mlflow.model_name, str(prod.version), training.runs_dir / "production" / str(prod.version)
-    )
+    try:
+        adapter, meta = download_adapter(
+            mlflow.model_name,
+            str(prod.version),
+            training.runs_dir / "production" / str(prod.version),
+        )
+    except FileNotFoundError:
+        # A production model without a local adapter (e.g. the OpenAI provider's): its own
+        # recorded metrics are the best comparison there is.
+        log(f"production v{prod.version} holds no adapter: comparing with its recorded metrics")
+        return str(prod.version), version_metrics(mlflow.model_name, str(prod.version))
+
     dataset_dir, _ = local_dataset(storage, training)
     rows = pq.read_table(dataset_dir / "test.parquet").to_pylist()[:n]
     base = meta.get("base_model") or latest["base_name"]
