@@ -253,9 +253,9 @@ def lora_adapter(
 
 class EvalReportConfig(dg.Config):
     max_examples: int = Field(
-        default=24, description="Test examples scored (the frozen test split's first N by key)."
+        default=20, description="Test examples scored (the frozen test split's first N by key)."
     )
-    max_new_tokens: int = Field(default=96, description="Greedy generation length per answer.")
+    max_new_tokens: int = Field(default=64, description="Greedy generation length per answer.")
 
 
 @dg.asset(group_name="training", kinds={"pytorch"}, deps=[lora_adapter])
@@ -340,7 +340,8 @@ def eval_report(
         judge_skipped_reason=skipped,
         samples=[
             {
-                "instruction": r["instruction"],
+                "category": r["category"],
+                "input": r["input"][:300],
                 "reference": r["output"][:400],
                 "base": b[:400],
                 "finetuned": f[:400],
