@@ -10,6 +10,7 @@ from health_training.sensors import TRIGGER_TAG
 
 
 @dg.schedule(
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     cron_schedule="0 2 1 * *",
     job=monthly_data_job,
     execution_timezone="UTC",

@@ -80,6 +80,7 @@ def feedback_decision(
 
 @dg.sensor(
     job=training_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Retrain when recent ratings average below 3.0 or 100 negatives arrive.",
 )
@@ -125,6 +126,7 @@ def _new_events(instance: dg.DagsterInstance, asset: str, after: int, limit: int
 
 @dg.sensor(
     job=training_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
     description="Retrain when 10,000 curated examples arrive after the adapter's data.",
 )
@@ -158,6 +160,7 @@ def new_data_volume_sensor(context: dg.SensorEvaluationContext):
 
 @dg.sensor(
     job=training_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
     description="Retrain when a curated month drifts from the training baseline.",
 )
@@ -187,6 +190,7 @@ def drift_sensor(context: dg.SensorEvaluationContext):
 
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     monitored_jobs=[monthly_data_job],
     request_job=training_job,
     description="After the monthly schedule's data run succeeds, retrain on it.",
