@@ -12,8 +12,6 @@ key, so a tick costs what is new, not the whole history. `add_feedback_cli` and
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
@@ -35,6 +33,7 @@ from health_training.data.feedback import (
     validate_feedback,
 )
 from health_training.data.ingest import quarantine_key
+from health_training.files import write_atomic
 
 metadata = sa.MetaData()
 feedback = sa.Table(
@@ -284,9 +283,7 @@ def import_feedback_file(store: FeedbackStore, pseudonymize: Pseudonymize, path:
     added = store._add_prepared(prepared)
     qpath = path.with_name(quarantine_key(path.name))
     if result.quarantined:
-        _write_atomic(
-            qpath, b"".join(orjson.dumps(q.to_dict()) + b"\n" for q in result.quarantined)
-        )
+        write_atomic(qpath, b"".join(orjson.dumps(q.to_dict()) + b"\n" for q in result.quarantined))
     else:
         qpath.unlink(missing_ok=True)
     return {
@@ -301,17 +298,3 @@ def import_feedback_file(store: FeedbackStore, pseudonymize: Pseudonymize, path:
         "quarantine_file": str(qpath) if result.quarantined else None,
         "phi_scrubbed": dict(phi.most_common()),
     }
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    # Temp file in the same folder + rename: atomic on POSIX, no half-written files.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -10,7 +10,6 @@ for MinIO) moves the data lake to S3. `HEALTH_TRAINING_ENV=production` makes the
 from __future__ import annotations
 
 import os
-import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
 from health_training.data.phi import Pseudonymizer
+from health_training.files import write_atomic
 
 # Development pseudonyms are stable but not secret; production refuses to run without a key.
 _DEV_KEY = b"health-training-development-pseudonym-key"
@@ -78,17 +78,7 @@ class LocalStorage(Storage):
     def write_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Temp file in the same folder + rename: atomic on POSIX, no half-written files.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data)
 
     def list_keys(self, prefix: str) -> list[str]:
         root = Path(self.root).resolve()

@@ -22,15 +22,15 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 import platform
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from health_training.files import write_atomic
 
 EMISSIONS_CSV = "emissions.csv"
 PHASES_CSV = "emissions_phases.csv"
@@ -459,17 +459,7 @@ def append_history(history_path: Path, record: Mapping[str, Any]) -> list[dict[s
     records = [*read_history(history_path), dict(record)]
     history_path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-    # Temp file in the same folder, then rename: atomic on POSIX (same file system).
-    fd, tmp = tempfile.mkstemp(dir=history_path.parent, prefix=f".{history_path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, history_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(history_path, text.encode())
     return records
 
 

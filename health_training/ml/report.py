@@ -15,11 +15,12 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from health_training.files import write_atomic
 
 ROLES = ("base", "finetuned")
 # (key, label, higher is better, digits); the order of the tables and charts.
@@ -205,7 +206,7 @@ class EvalReport:
         if charts_dir is not None:
             charts_dir.mkdir(parents=True, exist_ok=True)
             for name, data in pngs.items():
-                _atomic_write(charts_dir / f"{name}.png", data)
+                write_atomic(charts_dir / f"{name}.png", data)
         e = html.escape
         title = e(f"Evaluation: {self.finetuned_model} vs {self.base_model}")
         parts = [
@@ -244,9 +245,9 @@ class EvalReport:
             "md": out_dir / "eval_report.md",
             "html": out_dir / "eval_report.html",
         }
-        _atomic_write(paths["json"], self.to_json().encode("utf-8"))
-        _atomic_write(paths["md"], self.to_markdown().encode("utf-8"))
-        _atomic_write(paths["html"], self.to_html().encode("utf-8"))
+        write_atomic(paths["json"], self.to_json().encode("utf-8"))
+        write_atomic(paths["md"], self.to_markdown().encode("utf-8"))
+        write_atomic(paths["html"], self.to_html().encode("utf-8"))
         return paths
 
 
@@ -329,19 +330,6 @@ def _settings(generation: Mapping[str, Any]) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _bar_chart(
