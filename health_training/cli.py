@@ -202,10 +202,13 @@ def cmd_registry(args: argparse.Namespace) -> int:
         print(f"{name}: production restored to v{restored}")
     else:
         client = registry._client()
+        by_version: dict[str, list[str]] = {}
+        for alias, version in client.get_registered_model(name).aliases.items():
+            by_version.setdefault(str(version), []).append(alias)
         for mv in sorted(
             client.search_model_versions(f"name='{name}'"), key=lambda m: int(m.version)
         ):
-            aliases = ",".join(getattr(mv, "aliases", []) or [])
+            aliases = ",".join(sorted(by_version.get(str(mv.version), [])))
             gate = json.loads(mv.tags.get(GATE_TAG, "{}")).get("passed")
             print(
                 f"v{mv.version}\t{aliases or '-'}\tgate={gate}\treason={mv.tags.get('reason', '')}"
