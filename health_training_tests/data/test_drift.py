@@ -8,7 +8,11 @@ from health_training.data.drift import compare, js_divergence, profile_of
 
 
 def _rows(cat_counts: dict[str, int], text: str = "your mean glucose was steady overnight"):
-    return [{"category": c, "output": f"{text} {i % 7}"} for c, n in cat_counts.items() for i in range(n)]
+    return [
+        {"category": c, "output": f"{text} {i % 7}"}
+        for c, n in cat_counts.items()
+        for i in range(n)
+    ]
 
 
 def test_js_divergence_bounds():
@@ -26,8 +30,12 @@ def test_same_distribution_does_not_drift():
 
 def test_category_shift_and_new_vocabulary_drift():
     base = profile_of(_rows({"metabolic_diabetes": 90, "sleep_recovery": 10}))
-    shifted = profile_of(_rows({"metabolic_diabetes": 5, "sleep_recovery": 95},
-                               text="insulin pump occlusion alarms repeated during basal delivery"))
+    shifted = profile_of(
+        _rows(
+            {"metabolic_diabetes": 5, "sleep_recovery": 95},
+            text="insulin pump occlusion alarms repeated during basal delivery",
+        )
+    )
     result = compare(base, shifted)
     assert result.drifted
     assert result.components["category"] > 0.3 and result.components["vocabulary"] > 0.5
