@@ -64,6 +64,7 @@ fmt: install
 bench: install
 	$(BIN)/python bench/curation.py
 	$(BIN)/python bench/train_throughput.py
+	$(BIN)/python bench/sensor_tick.py
 
 clean:
 	rm -rf var .pytest_cache
