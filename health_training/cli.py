@@ -64,13 +64,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_file_summary(name: str, data: bytes, fmt: str) -> dict:
-    """Parse, validate and PHI-scan a file's bytes; writes nothing."""
+def check_file_summary(name: str, data: bytes, fmt: str, config: str | None = None) -> dict:
+    """Parse, validate and PHI-scan a file's bytes; writes nothing. `config` names the data
+    policy YAML whose vocabulary reads the ETL metadata (default: the bundled one)."""
+    from health_training.data.config import load_data_config
     from health_training.data.formats import parse_file
     from health_training.data.phi import count_phi
     from health_training.data.records import content_key
 
-    result = parse_file(name, data, fmt)
+    result = parse_file(name, data, fmt, load_data_config(config).vocabulary)
     phi: Counter[str] = Counter()
     keys: Counter[str] = Counter()
     for ex in result.accepted:
@@ -97,7 +99,7 @@ def cmd_check_file(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"health-training check-file: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
-    summary = check_file_summary(str(path), data, args.format)
+    summary = check_file_summary(str(path), data, args.format, args.config)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
@@ -321,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--format", default="auto", choices=("auto", *FORMATS))
     chk.add_argument("--json", action="store_true", help="print one JSON object")
     chk.add_argument("--strict", action="store_true", help="exit 1 on any quarantine or PHI")
+    chk.add_argument("--config", help="data policy YAML (its vocabulary); default: the bundled one")
     chk.set_defaults(func=cmd_check_file)
 
     scr = sub.add_parser("scrub", help="scrub PHI from text on stdin")

@@ -74,7 +74,8 @@ def raw_narratives(
             context.log.warning(
                 f"no input files for {month} under {storage.uri(layout.TRAINING_PREFIX)}"
             )
-        result = ingest_month(month, {k: storage.read_bytes(k) for k in keys}, policy.format)
+        contents = {k: storage.read_bytes(k) for k in keys}
+        result = ingest_month(month, contents, policy.format, policy.vocabulary)
         for summary in result.files:
             bad = [q for q in result.quarantined if q.source == summary.key]
             qkey = quarantine_key(summary.key)

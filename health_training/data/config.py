@@ -2,13 +2,61 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "data.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """How the upstream's metadata words map onto ours (the `vocabulary` section of the YAML).
+
+    `values` maps a metadata field (complexity_level, clinical_relevance) to {spelling: internal
+    value}; `fields` renames upstream metadata fields (source_s3_key -> source_key)."""
+
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def canonical(self, key: str, value: str) -> str | None:
+        """The internal value of `value` for field `key`, or None when it is not accepted."""
+        return self.values.get(key, {}).get(value)
+
+    def accepted(self, key: str) -> tuple[str, ...]:
+        """Every spelling accepted for `key`, internal values first (for error messages)."""
+        table = self.values.get(key, {})
+        return (*dict.fromkeys(table.values()), *(s for s in table if s not in table.values()))
+
+    def canonical_list(self, key: str, values: Iterable[str]) -> tuple[str, ...]:
+        """Filter settings written in either vocabulary, as internal values; unknown ones fail."""
+        out = []
+        for value in values:
+            internal = self.canonical(key, str(value))
+            if internal is None:
+                raise ValueError(
+                    f"{key} value {value!r} is not in the vocabulary; "
+                    f"accepted: {', '.join(self.accepted(key))}"
+                )
+            out.append(internal)
+        return tuple(dict.fromkeys(out))
+
+    @staticmethod
+    def from_dict(raw: Mapping[str, object]) -> Vocabulary:
+        values: dict[str, dict[str, str]] = {}
+        for key, table in raw.items():
+            if key == "fields":
+                continue
+            values[key] = {}
+            for internal, spellings in dict(table or {}).items():
+                for spelling in [internal, *(spellings or [])]:
+                    values[key][str(spelling)] = str(internal)
+        fields = {str(k): str(v) for k, v in dict(raw.get("fields") or {}).items()}
+        return Vocabulary(values, fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +103,7 @@ class OpenAIExportPolicy:
 @dataclass(frozen=True, slots=True)
 class DataConfig:
     format: str = "auto"
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
     filters: FilterPolicy = field(default_factory=FilterPolicy)
     phi: PhiPolicy = field(default_factory=PhiPolicy)
     splits: SplitPolicy = field(default_factory=SplitPolicy)
@@ -81,12 +130,20 @@ def load_data_config(path: str | Path | None = None, **overrides: Any) -> DataCo
         raw.setdefault(section, {})[key] = value
     f, p, s = raw.get("filters", {}), raw.get("phi", {}), raw.get("splits", {})
     c, o = raw.get("checks", {}), raw.get("openai", {})
+    vocabulary = Vocabulary.from_dict(raw.get("vocabulary") or {})
+    if not vocabulary.values:  # a policy file written before the vocabulary section existed
+        vocabulary = default_vocabulary()
     cfg = DataConfig(
         format=raw.get("ingest", {}).get("format", "auto"),
+        vocabulary=vocabulary,
         filters=FilterPolicy(
             min_quality_score=float(f.get("min_quality_score", 0.7)),
-            complexity_levels=tuple(f.get("complexity_levels", ("moderate", "high"))),
-            exclude_relevance=tuple(f.get("exclude_relevance", ("standard",))),
+            complexity_levels=vocabulary.canonical_list(
+                "complexity_level", f.get("complexity_levels", FilterPolicy.complexity_levels)
+            ),
+            exclude_relevance=vocabulary.canonical_list(
+                "clinical_relevance", f.get("exclude_relevance", FilterPolicy.exclude_relevance)
+            ),
             apply_to_external=bool(f.get("apply_to_external", False)),
         ),
         phi=PhiPolicy(
@@ -111,11 +168,20 @@ def load_data_config(path: str | Path | None = None, **overrides: Any) -> DataCo
     return cfg
 
 
+@cache
+def default_vocabulary() -> Vocabulary:
+    """The bundled YAML's vocabulary: what `parse_file` uses when its caller names none."""
+    raw = yaml.safe_load(DEFAULT_CONFIG.read_text()) or {}
+    return Vocabulary.from_dict(raw.get("vocabulary") or {})
+
+
 __all__ = [
     "CheckPolicy",
     "DataConfig",
     "FilterPolicy",
     "PhiPolicy",
     "SplitPolicy",
+    "Vocabulary",
+    "default_vocabulary",
     "load_data_config",
 ]

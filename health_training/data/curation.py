@@ -49,6 +49,17 @@ def filter_reason(meta: dict[str, Any], policy: FilterPolicy) -> str | None:
     return None
 
 
+def _scrub_insights(value: Any) -> Any:
+    """Every string inside the insights, whether a list (ours) or an object (ETL Module 4)."""
+    if isinstance(value, str):
+        return scrub_phi(value).text
+    if isinstance(value, list):
+        return [_scrub_insights(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_insights(v) for k, v in value.items()}
+    return value
+
+
 def _scrub_meta(meta: dict[str, Any], pseudonymize: Callable[[str], str] | None) -> dict[str, Any]:
     out = dict(meta)
     user = out.get("user_id")
@@ -97,10 +108,8 @@ def curate(
             for r in results:
                 found.update(r.counts)
             texts = [r.text for r in results]
-            if isinstance(insights, list):
-                meta["clinical_insights"] = [
-                    scrub_phi(i).text if isinstance(i, str) else i for i in insights
-                ]
+            if insights is not None:
+                meta["clinical_insights"] = _scrub_insights(insights)
         else:
             found = Counter()
         instruction, input_, output = texts

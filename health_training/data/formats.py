@@ -18,13 +18,8 @@ from typing import Any
 
 import orjson
 
-from health_training.data.records import (
-    COMPLEXITY_LEVELS,
-    RELEVANCE_LEVELS,
-    Example,
-    IngestResult,
-    Quarantined,
-)
+from health_training.data.config import Vocabulary, default_vocabulary
+from health_training.data.records import Example, IngestResult, Quarantined
 
 FORMATS: tuple[str, ...] = ("etl", "alpaca", "sharegpt", "openai")
 RAW_EXCERPT = 500  # characters of a bad line kept in quarantine: enough to debug, never 50 MB
@@ -45,6 +40,10 @@ class RecordError(ValueError):
         self.detail = detail
 
 
+# Metadata fields that mark a record as the ETL engine's (ours, the OLMo spec's, Module 4's).
+_ETL_MARKERS = ("record_type", "health_domain")
+
+
 def detect_format(record: object) -> str | None:
     """The format a decoded record is in, or None when its shape is not one we know."""
     if not isinstance(record, dict):
@@ -55,7 +54,8 @@ def detect_format(record: object) -> str | None:
         return "sharegpt"
     if any(k in record for k in _INSTRUCTION_KEYS) or any(k in record for k in _OUTPUT_KEYS):
         meta = record.get("metadata")
-        return "etl" if isinstance(meta, dict) and "record_type" in meta else "alpaca"
+        etl = isinstance(meta, dict) and any(k in meta for k in _ETL_MARKERS)
+        return "etl" if etl else "alpaca"
     return None
 
 
@@ -85,11 +85,38 @@ def _kind(value: object) -> str:
     )
 
 
-def _normalize_etl(record: Mapping[str, Any]) -> Example:
+def _etl_metadata(meta: Mapping[str, Any], vocabulary: Vocabulary) -> dict[str, Any]:
+    """The upstream's metadata in our field names and internal values; raises RecordError."""
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        ours = vocabulary.fields.get(key, key)
+        if ours != key and ours in meta and meta[ours] != value:
+            raise RecordError(
+                "bad_metadata",
+                f"metadata.{key} ({value!r}) and metadata.{ours} ({meta[ours]!r}) disagree",
+            )
+        out[ours] = value
+    for key in ("complexity_level", "clinical_relevance"):
+        value = out.get(key)
+        if value is None:
+            continue
+        internal = vocabulary.canonical(key, value) if isinstance(value, str) else None
+        if internal is None:
+            raise RecordError(
+                "bad_metadata",
+                f"metadata.{key} is {value!r}; expected one of {', '.join(vocabulary.accepted(key))}",
+            )
+        if internal != value:
+            out.setdefault("source_vocabulary", {})[key] = value
+        out[key] = internal
+    return out
+
+
+def _normalize_etl(record: Mapping[str, Any], vocabulary: Vocabulary) -> Example:
     instruction = _text(record, ("instruction",), "the task", required=True)
     input_ = _text(record, ("input",), "the context", required=False)
     output = _text(record, ("output",), "the answer", required=True)
-    meta = record["metadata"]
+    meta = _etl_metadata(record["metadata"], vocabulary)
     quality = meta.get("quality_score")
     if isinstance(quality, bool) or not isinstance(quality, int | float):
         raise RecordError(
@@ -97,17 +124,14 @@ def _normalize_etl(record: Mapping[str, Any]) -> Example:
         )
     if not 0.0 <= float(quality) <= 1.0:
         raise RecordError("bad_metadata", f"metadata.quality_score {quality} is outside 0..1")
-    for key, allowed in (
-        ("complexity_level", COMPLEXITY_LEVELS),
-        ("clinical_relevance", RELEVANCE_LEVELS),
-    ):
-        value = meta.get(key)
-        if value is not None and value not in allowed:
-            raise RecordError(
-                "bad_metadata", f"metadata.{key} is {value!r}; expected one of {', '.join(allowed)}"
-            )
     if not isinstance(meta.get("record_type"), str) or not meta["record_type"]:
         raise RecordError("bad_metadata", "metadata.record_type must be a non-empty string")
+    insights = meta.get("clinical_insights")
+    if insights is not None and not isinstance(insights, list | dict | str):
+        raise RecordError(
+            "bad_metadata",
+            f"metadata.clinical_insights must be a list, an object or text, got {_kind(insights)}",
+        )
     return Example(instruction, input_, output, {**meta, "source_format": "etl"})
 
 
@@ -176,8 +200,10 @@ def _from_turns(turns: list[tuple[str, str]], source_format: str) -> Example:
     return Example(instruction, input_, output, meta)
 
 
-def normalize_record(record: object, fmt: str) -> Example:
-    """Validate a decoded record against `fmt` and normalize it; raises RecordError."""
+def normalize_record(record: object, fmt: str, vocabulary: Vocabulary | None = None) -> Example:
+    """Validate a decoded record against `fmt` and normalize it; raises RecordError.
+
+    `vocabulary` maps the upstream's metadata words onto ours (default: the bundled YAML's)."""
     if not isinstance(record, dict):
         raise RecordError("not_an_object", f"record is {_kind(record)}, expected a JSON object")
     found = detect_format(record)
@@ -190,7 +216,7 @@ def normalize_record(record: object, fmt: str) -> Example:
     if found != fmt and not (fmt == "alpaca" and found == "etl"):
         raise RecordError("format_mismatch", f"record looks like {found} but the file is {fmt}")
     if fmt == "etl":
-        return _normalize_etl(record)
+        return _normalize_etl(record, vocabulary or default_vocabulary())
     if fmt == "alpaca":
         return _normalize_alpaca(record)
     if fmt == "sharegpt":
@@ -279,8 +305,12 @@ def _starts_array(data: bytes) -> bool:
     return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"["
 
 
-def parse_file(name: str, data: bytes, fmt: str = "auto") -> IngestResult:
-    """Parse one file's bytes. `fmt` is one of FORMATS or "auto" (decided by the records' shape)."""
+def parse_file(
+    name: str, data: bytes, fmt: str = "auto", vocabulary: Vocabulary | None = None
+) -> IngestResult:
+    """Parse one file's bytes. `fmt` is one of FORMATS or "auto" (decided by the records' shape);
+    `vocabulary` maps ETL metadata words onto ours (default: the bundled data YAML's)."""
+    vocabulary = vocabulary or default_vocabulary()
     if fmt != "auto" and fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose auto or one of {', '.join(FORMATS)}")
     data = data.removeprefix(b"\xef\xbb\xbf")
@@ -331,7 +361,7 @@ def parse_file(name: str, data: bytes, fmt: str = "auto") -> IngestResult:
             record = _decode_line(item) if raw is not None else item
             # With no recognizable record at all, each record is judged on its own shape.
             target = chosen if chosen != "unknown" else (detect_format(record) or "alpaca")
-            example = normalize_record(record, target)
+            example = normalize_record(record, target, vocabulary)
         except RecordError as err:
             excerpt = _excerpt(raw) if raw is not None else _excerpt(orjson.dumps(item))
             quarantined.append(Quarantined(name, number, err.reason, err.detail, excerpt))

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from health_training.data.config import Vocabulary
 from health_training.data.domains import canonical_domain
 from health_training.data.formats import parse_file
 from health_training.data.records import Example, IngestResult, Quarantined
@@ -64,13 +65,18 @@ def quarantine_key(key: str) -> str:
     return stem + QUARANTINE_SUFFIX
 
 
-def ingest_month(month: str, files: Mapping[str, bytes], fmt: str = "auto") -> MonthIngest:
+def ingest_month(
+    month: str,
+    files: Mapping[str, bytes],
+    fmt: str = "auto",
+    vocabulary: Vocabulary | None = None,
+) -> MonthIngest:
     """Parse every file of a month; examples get `domain` and `month` metadata."""
     summaries: list[FileSummary] = []
     accepted: list[Example] = []
     quarantined: list[Quarantined] = []
     for key in sorted(files):
-        result: IngestResult = parse_file(key, files[key], fmt)
+        result: IngestResult = parse_file(key, files[key], fmt, vocabulary)
         domain = domain_of(key)
         summaries.append(
             FileSummary(
