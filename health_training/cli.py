@@ -118,11 +118,27 @@ def cmd_check_file(args: argparse.Namespace) -> int:
 
 
 def cmd_scrub(args: argparse.Namespace) -> int:
-    from health_training.data.phi import scrub_phi
+    from health_training.data.phi import NerModelError, PhiInputError, scrub_phi
 
-    result = scrub_phi(sys.stdin.read())
+    try:
+        result = scrub_phi(sys.stdin.read())
+    except (PhiInputError, NerModelError) as exc:
+        print(f"health-training scrub: {exc}", file=sys.stderr)
+        return 2
     if args.json:
-        print(json.dumps({"text": result.text, "findings": result.counts}, ensure_ascii=False))
+        # Each span by offsets into the input, type and detector: never the span's text, so the
+        # output can be logged or shared; the user slices their own input if they need it.
+        spans = [
+            {"kind": f.kind, "start": f.start, "end": f.end, "detector": f.detector}
+            for f in result.findings
+        ]
+        summary = {
+            "text": result.text,
+            "findings": result.counts,
+            "spans": spans,
+            "ner_gate": result.gate.as_dict(),
+        }
+        print(json.dumps(summary, ensure_ascii=False))
     else:
         sys.stdout.write(result.text)
     return 0
@@ -327,7 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     chk.set_defaults(func=cmd_check_file)
 
     scr = sub.add_parser("scrub", help="scrub PHI from text on stdin")
-    scr.add_argument("--json", action="store_true", help="print the text and the findings as JSON")
+    scr.add_argument(
+        "--json",
+        action="store_true",
+        help="print the text, counts per type, and each span's offsets, type and detector as JSON",
+    )
     scr.set_defaults(func=cmd_scrub)
 
     ds = sub.add_parser("dataset", help="show the current training dataset")

@@ -212,6 +212,8 @@ def curated_narratives(
                     dict(Counter(result.phi_scrubbed).most_common())
                 ),
                 "residual_phi": dg.MetadataValue.json(result.residual_phi),
+                # NER share: texts and sentences the PHI gate sent to the spaCy model vs cleared.
+                "phi_ner_gate": dg.MetadataValue.json(result.phi_ner),
                 "by_category": _table(("category", "examples"), sorted(by_category.items())),
                 "examples": dg.MetadataValue.path(storage.uri(layout.curated_examples(month))),
             },

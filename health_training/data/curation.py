@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from health_training.data.config import FilterPolicy, PhiPolicy
-from health_training.data.phi import Pseudonymizer, find_phi, scrub_phi
+from health_training.data.phi import GateStats, Pseudonymizer, find_phi, scrub_many, scrub_phi
 from health_training.data.records import Example, content_key
 
 # A timestamp finer than a day inside a metadata value: truncated to the day like free text.
@@ -29,6 +29,9 @@ class CurationResult:
     dropped: dict[str, int]  # reason -> count
     phi_scrubbed: dict[str, int]  # kind -> count found (and replaced) in kept examples
     residual_phi: dict[str, int]  # kind -> count a second scan still finds in kept examples
+    # The PHI engine's NER gate over the scrubbed texts: how many texts and sentences it sent to
+    # the spaCy model and how many it cleared by vocabulary (GateStats.as_dict()).
+    phi_ner: dict[str, int | float] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -90,6 +93,7 @@ def curate(
     dropped: Counter[str] = Counter()
     scrubbed: Counter[str] = Counter()
     residual: Counter[str] = Counter()
+    gate = GateStats()
     kept: list[Example] = []
     kept_keys: set[str] = set()
     n = 0
@@ -103,7 +107,9 @@ def curate(
         texts = [ex.instruction, ex.input, ex.output]
         insights = meta.get("clinical_insights")
         if phi.scrub:
-            results = [scrub_phi(t) for t in texts]
+            # One call for the three texts: the NER model reads their gated sentences in a batch.
+            results = scrub_many(texts)
+            gate = sum((r.gate for r in results), gate)
             found: Counter[str] = Counter()
             for r in results:
                 found.update(r.counts)
@@ -131,4 +137,6 @@ def curate(
         if isinstance(user, str) and user and not Pseudonymizer.is_pseudonym(user):
             residual["user_id"] += 1
         kept.append(Example(instruction, input_, output, meta))
-    return CurationResult(n, tuple(kept), dict(dropped), dict(scrubbed), dict(residual))
+    return CurationResult(
+        n, tuple(kept), dict(dropped), dict(scrubbed), dict(residual), gate.as_dict()
+    )

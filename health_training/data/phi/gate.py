@@ -1,0 +1,114 @@
+"""The NER gate: which sentences of a text the statistical model must read.
+
+Running spaCy on every ETL narrative would make curation many times slower, and template text
+holds no names. A text is cut into segments (sentences and lines, long ones into pieces of at
+most `MAX_SEGMENT` characters); a segment goes to the model when any word in it with an upper-case
+letter is not known vocabulary (`lexicon.is_known`). There is no pass for sentence-initial words:
+"Maude went home" goes to the model because "Maude" is unknown, while "Glucose averaged 142 mg/dL"
+does not. Words that are given names or surnames anywhere (Grace, Will, Jackson) were removed from
+the vocabulary, so they always reach the model; so does a segment with a lower-case word that is
+a name and no English word ("tracy", "kristin"). Our own placeholders ("[NAME]") are not words.
+Adjacent segments bound for the model are merged (up to `MAX_SEGMENT`) so that it sees context.
+Every decision is counted (`GateStats`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from health_training.data.phi.findings import PLACEHOLDERS, GateStats
+from health_training.data.phi.lexicon import is_known, unambiguous_names
+
+MAX_SEGMENT = 1000  # characters; spaCy's cost is linear, this only bounds one call's memory
+
+_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*\s+|\s*\n\s*")
+_CAPITALIZED_ASCII = re.compile(r"\b[a-z0-9]*[A-Z][\w'’-]*")
+_WORD = re.compile(r"[^\W_][\w'’-]*")
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-zà-ÿ]{3,}(?![\w'’-])")
+# Letters, apostrophes and hyphens make words; everything else in ASCII separates them.
+_WORD_TABLE = str.maketrans(
+    {c: " " for c in map(chr, range(128)) if not (c.isalpha() or c in "'-")}
+)
+_PLACEHOLDER_WORDS = frozenset(p.strip("[]") for p in PLACEHOLDERS.values()) | {"DATE"}
+
+
+@dataclass(frozen=True, slots=True)
+class GatePlan:
+    """The spans of one text the model must read, and the counts behind the decision."""
+
+    spans: tuple[tuple[int, int], ...]
+    stats: GateStats
+
+
+def plan(text: str) -> GatePlan:
+    """Segments of `text` the model must read, and the counts."""
+    if text.isascii() and not _text_needs_model(text):
+        # Template text: no segment can need the model; count its segments without cutting.
+        segments = len(_BOUNDARY.findall(text.strip())) + 1 if text.strip() else 0  # ≈ sentences
+        return GatePlan((), GateStats(1, 0, segments, 0, len(text), 0))
+    spans: list[tuple[int, int]] = []
+    segments = to_model = chars_to_model = 0
+    for start, end in _segments(text):
+        segments += 1
+        if _needs_model(text, start, end):
+            to_model += 1
+            chars_to_model += end - start
+            if spans and start - spans[-1][0] <= MAX_SEGMENT and start - spans[-1][1] < 4:
+                spans[-1] = (spans[-1][0], end)  # adjacent: one call, shared context
+            else:
+                spans.append((start, end))
+    stats = GateStats(1, int(to_model > 0), segments, to_model, len(text), chars_to_model)
+    return GatePlan(tuple(spans), stats)
+
+
+def _text_needs_model(text: str) -> bool:
+    """Whole-text version of `_needs_model` for ASCII text: one C-speed split, memoized lookups."""
+    words = set(text.translate(_WORD_TABLE).split())
+    if not unambiguous_names().isdisjoint(words):
+        return True  # a lower-case name ("lilly"); capitalized words are judged below
+    for word in words:
+        if word[:1].isupper() or not word.islower():
+            word = word.strip("'-")
+            if word and not is_known(word) and word not in _PLACEHOLDER_WORDS:
+                return True
+    return False
+
+
+def _segments(text: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for m in _BOUNDARY.finditer(text):
+        _add(out, text, pos, m.start() + (1 if m[0][:1] in ".!?" else 0))
+        pos = m.end()
+    _add(out, text, pos, len(text))
+    return out
+
+
+def _add(out: list[tuple[int, int]], text: str, start: int, end: int) -> None:
+    while end - start > MAX_SEGMENT:
+        # A long run with no sentence end: cut at the last space in the window, else hard.
+        cut = text.rfind(" ", start + MAX_SEGMENT // 2, start + MAX_SEGMENT)
+        cut = cut if cut > start else start + MAX_SEGMENT
+        out.append((start, cut))
+        start = cut
+    if end > start and not text[start:end].isspace():
+        out.append((start, end))
+
+
+def _needs_model(text: str, start: int, end: int) -> bool:
+    segment = text[start:end]
+    if not unambiguous_names().isdisjoint(_LOWER_WORD.findall(segment)):
+        return True  # "the gender of lilly", "kristin crnić": a name in lower case
+    if segment.isascii():
+        words = (m for m in _CAPITALIZED_ASCII.finditer(segment))
+    else:
+        words = (m for m in _WORD.finditer(segment) if not m[0].islower())
+    for m in words:
+        word = m[0].rstrip("'’-")
+        if not any(c.isalpha() for c in word) or is_known(word):
+            continue
+        if word in _PLACEHOLDER_WORDS and segment[m.start() - 1 : m.start()] == "[":
+            continue
+        return True
+    return False
