@@ -13,7 +13,7 @@ import orjson
 
 from health_training.data import layout
 from health_training.data.dataset import read_parquet_rows
-from health_training.data.records import ETL_METADATA_FIELDS, Example
+from health_training.data.records import ETL_REQUIRED_FIELDS, Example
 from health_training.resources import Storage
 
 RAW_CHECK_SPECS = [
@@ -72,7 +72,7 @@ def raw_check_results(
 
 
 def schema_problems(examples: Sequence[Example]) -> Counter[str]:
-    """Problems by kind; ETL examples must carry every metadata field of the data contract."""
+    """Problems by kind; ETL examples must carry the data contract's required metadata."""
     problems: Counter[str] = Counter()
     for ex in examples:
         if not ex.instruction.strip() or not ex.output.strip():
@@ -81,7 +81,7 @@ def schema_problems(examples: Sequence[Example]) -> Counter[str]:
         if not isinstance(meta.get("content_key"), str) or len(meta["content_key"]) != 64:
             problems["content_key"] += 1
         if meta.get("source_format") == "etl":
-            missing = [f for f in ETL_METADATA_FIELDS if f not in meta]
+            missing = [f for f in ETL_REQUIRED_FIELDS if f not in meta]
             if missing:
                 problems["missing_metadata"] += 1
             q = meta.get("quality_score")

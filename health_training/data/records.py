@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-# Metadata fields the ETL engine writes on every example (the data contract).
+# Metadata fields our ETL writer puts on every example, in its order (`content_hash` follows).
 ETL_METADATA_FIELDS: tuple[str, ...] = (
     "source_key",
     "record_type",
@@ -25,8 +25,21 @@ ETL_METADATA_FIELDS: tuple[str, ...] = (
     "records_processed",
     "quality_score",
     "clinical_insights",
+    "facts",
     "processing_timestamp",
     "user_id",
+)
+# What every ETL record must carry after the vocabulary mapping (data.yaml): the fields the
+# OLMo spec's and Module 4's records share. Insights, facts and the user id are optional.
+ETL_REQUIRED_FIELDS: tuple[str, ...] = (
+    "source_key",
+    "record_type",
+    "training_category",
+    "complexity_level",
+    "clinical_relevance",
+    "records_processed",
+    "quality_score",
+    "processing_timestamp",
 )
 COMPLEXITY_LEVELS: tuple[str, ...] = ("low", "moderate", "high")
 RELEVANCE_LEVELS: tuple[str, ...] = ("standard", "elevated", "high")

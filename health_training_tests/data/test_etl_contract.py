@@ -12,6 +12,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from health_training.checks import schema_problems
 from health_training.data.config import FilterPolicy, PhiPolicy, load_data_config
 from health_training.data.curation import curate, filter_reason
 from health_training.data.formats import parse_file
@@ -100,6 +101,7 @@ def test_olmo_spec_record_is_accepted_mapped_and_kept():
     }
     curated = _curate(result.accepted)
     assert len(curated.kept) == 1 and curated.dropped == {}
+    assert schema_problems(curated.kept) == {}  # the blocking schema check accepts it
     # The user id inside the S3 key is pseudonymized like any other.
     assert "user_0123" not in curated.kept[0].metadata["source_key"]
 
@@ -115,7 +117,7 @@ def test_module4_record_maps_its_field_names():
     assert meta["correlation_id"] == "9f1c2e7a-etl-m4-0001"
     assert meta["clinical_insights"] == {"sleep_efficiency": 89, "duration_flag": "short_sleep"}
     curated = _curate(ingested.accepted)
-    assert len(curated.kept) == 1
+    assert len(curated.kept) == 1 and schema_problems(curated.kept) == {}
     kept = curated.kept[0].metadata
     assert Pseudonymizer.is_pseudonym(kept["user_id"])
     assert "user_0042" not in kept["source_key"]
