@@ -62,7 +62,7 @@ def emissions_report(
     total = combine_results(phases)
     eval_path = run_dir / "eval" / "eval_report.json"
     eval_loss = (
-        json.loads(eval_path.read_text())["models"]["finetuned"]["eval_loss"]
+        json.loads(eval_path.read_text())["models"]["finetuned"]["overall"]["eval_loss"]
         if eval_path.exists()
         else None
     )

@@ -6,7 +6,7 @@ there points downstream assets at the run this materialization produced.
 """
 
 import base64
-import datetime as dt
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -166,7 +166,11 @@ def lora_adapter(
             return
         eta = f", ETA {event['eta_s'] / 60:.1f} min" if event.get("eta_s") is not None else ""
         loss = f"loss {event['loss']:.4f}, " if "loss" in event else ""
-        loss += f"eval_loss {event['eval_loss']:.4f}, " if "eval_loss" in event else ""
+        loss += (
+            f"validation response-token loss {event['eval_loss']:.4f}, "
+            if "eval_loss" in event
+            else ""
+        )
         context.log.info(
             f"step {event['step']}/{event['max_steps']}: {loss}{event['tokens_per_s']:.0f} tokens/s{eta}"
         )
@@ -253,9 +257,20 @@ def lora_adapter(
 
 class EvalReportConfig(dg.Config):
     max_examples: int = Field(
-        default=20, description="Test examples scored (the frozen test split's first N by key)."
+        default=200,
+        description="Test examples scored: an equal share per health domain, by content key.",
     )
-    max_new_tokens: int = Field(default=64, description="Greedy generation length per answer.")
+    batch_size: int = Field(default=16, description="Answers generated together.")
+
+
+def _cached_base(storage: Storage):
+    from health_training.ml.evaluation import ModelAnswers
+
+    def read(key: str):
+        raw = storage.read_optional(layout.base_answers(key))
+        return ModelAnswers.from_dict(orjson.loads(raw)) if raw else None
+
+    return read
 
 
 @dg.asset(group_name="training", kinds={"pytorch"}, deps=[lora_adapter])
@@ -267,112 +282,102 @@ def eval_report(
     carbon: CarbonResource,
     judge: JudgeResource,
 ) -> dg.MaterializeResult:
-    """Base model vs fine-tuned adapter on the frozen test split: loss, perplexity, EM, token F1,
-    BLEU, ROUGE, hallucinated numbers and a PHI probe, per health domain; JSON, Markdown, HTML."""
+    """Base model vs fine-tuned adapter on a stratified sample of the frozen test split:
+    response-token loss, EM, token F1, BLEU, ROUGE, hallucinated numbers, fact accuracy and
+    recall, EOS rate and a PHI probe, per health domain, each difference with a paired
+    bootstrap 95 % interval; JSON, Markdown, HTML."""
     import pyarrow.parquet as pq
 
     from health_training.ml.emissions import track_emissions
-    from health_training.ml.evaluate import evaluate_adapter
-    from health_training.ml.judge import judge_answers
-    from health_training.ml.report import EvalReport, better_than
+    from health_training.ml.eval_run import run_evaluation
+    from health_training.ml.judge import judge_report
 
     latest = _latest(training)
     run_dir = Path(latest["run_dir"])
     dataset_dir, _ = local_dataset(storage, training)
-    rows = pq.read_table(dataset_dir / "test.parquet").to_pylist()[: config.max_examples]
-    if not rows:
-        raise dg.Failure("the test split is empty: nothing to evaluate on")
     with track_emissions(
         training.runs_dir / "emissions-staging",
         project="eval_report",
         country_iso_code=carbon.country_iso_code,
         gpu_ids=carbon.gpu_ids,
     ) as meter:
-        results = evaluate_adapter(
-            latest["base_name"],
-            run_dir / "adapter",
-            rows,
+        outcome = run_evaluation(
+            base_name=latest["base_name"],
+            adapter_dir=run_dir / "adapter",
+            test_rows=pq.read_table(dataset_dir / "test.parquet").to_pylist(),
             models_dir=training.models_dir,
-            max_length=latest["max_length"],
-            max_new_tokens=config.max_new_tokens,
+            dataset_version=latest["dataset_version"],
+            finetuned_label=f"{latest['base_name']} + LoRA {latest['identity']}",
+            n_examples=config.max_examples,
+            batch_size=config.batch_size,
+            cached_base=_cached_base(storage),
             log=context.log.info,
+        )
+    if not outcome.base_from_cache:
+        storage.write_bytes(
+            layout.base_answers(outcome.base_cache_key), orjson.dumps(outcome.base.to_dict())
         )
     (run_dir / "emissions_evaluation.json").write_text(
         json.dumps(meter.result.to_dict(), default=str)
     )
-    judged = {}
-    skipped = None
-    for role in ("base", "fine_tuned"):
-        table = [
-            {
-                "instruction": r["instruction"],
-                "input": r["input"],
-                "reference": r["output"],
-                "prediction": p,
-                "category": r["category"],
-            }
-            for r, p in zip(rows, results[role]["predictions"], strict=True)
-        ]
-        outcome = judge_answers(
-            table, base_url=judge.base_url or None, api_key=judge.api_key or None, model=judge.model
-        )
-        if outcome.skipped:
-            skipped = outcome.reason
-        else:
-            judged[role] = outcome.summary()
-    models = {
-        ("finetuned" if role == "fine_tuned" else role): {
-            "eval_loss": r["eval_loss"],
-            "perplexity": r["perplexity"],
-            **r["metrics"],
-        }
-        for role, r in results.items()
-    }
-    report = EvalReport(
-        base_model=latest["base_model"],
-        finetuned_model=f"{latest['base_name']} + LoRA {latest['identity']}",
-        dataset_version=latest["dataset_version"],
-        n_examples=len(rows),
-        models=models,
-        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        generation={"decoding": "greedy", "max_new_tokens": config.max_new_tokens},
-        judge={("finetuned" if k == "fine_tuned" else k): v for k, v in judged.items()} or None,
-        judge_skipped_reason=skipped,
-        samples=[
-            {
-                "category": r["category"],
-                "input": r["input"][:300],
-                "reference": r["output"][:400],
-                "base": b[:400],
-                "finetuned": f[:400],
-            }
-            for r, b, f in list(
-                zip(
-                    rows,
-                    results["base"]["predictions"],
-                    results["fine_tuned"]["predictions"],
-                    strict=True,
-                )
-            )[:3]
-        ],
-    )
+    report = judge_report(outcome, judge.base_url, judge.api_key, judge.model)
     paths = report.write(run_dir / "eval")
-    wins = better_than(report)
-    overall = {role: models[role]["overall"] for role in models}
-    context.log.info(f"evaluation report: {paths['html']}")
-    return dg.MaterializeResult(
-        metadata={
-            "test_examples": len(rows),
-            "eval_loss_base": models["base"]["eval_loss"],
-            "eval_loss_finetuned": models["finetuned"]["eval_loss"],
-            "f1_base": overall["base"]["f1"],
-            "f1_finetuned": overall["finetuned"]["f1"],
-            "rougeL_finetuned": overall["finetuned"]["rougeL"],
-            "hallucinated_number_rate_finetuned": overall["finetuned"]["hallucinated_number_rate"],
-            "phi_rate_finetuned": overall["finetuned"]["phi_rate"],
-            "finetuned_better": dg.MetadataValue.json(wins),
-            "judge": skipped or "scored",
-            "report": dg.MetadataValue.md(report.to_markdown()),
-            "html": dg.MetadataValue.path(str(paths["html"])),
-        },
+    (run_dir / "eval" / "answers.json").write_bytes(
+        orjson.dumps(
+            {
+                "content_keys": [r["content_key"] for r in outcome.rows],
+                "settings": outcome.settings.key(),
+                "settings_doc": dataclasses.asdict(outcome.settings),
+                "base": outcome.base.to_dict(),
+                "finetuned": outcome.finetuned.to_dict(),
+            }
+        )
     )
+    context.log.info(f"evaluation report: {paths['html']}")
+    return dg.MaterializeResult(metadata=_eval_metadata(report, outcome, paths))
+
+
+def _eval_metadata(report, outcome, paths) -> dict[str, Any]:
+    overall = {role: report.models[role]["overall"] for role in ("base", "finetuned")}
+    intervals = (report.intervals or {}).get("overall", {})
+
+    def ci(key: str) -> str:
+        iv = intervals.get(key) or {}
+        if iv.get("ci_low") is None:
+            return "n/a"
+        return f"{iv['diff']:+.3f} [{iv['ci_low']:+.3f}, {iv['ci_high']:+.3f}]"
+
+    return {
+        "test_examples": report.n_examples,
+        "max_new_tokens": outcome.settings.max_new_tokens,
+        "seconds_per_example_base": round(report.seconds_per_example["base"], 3),
+        "seconds_per_example_finetuned": round(report.seconds_per_example["finetuned"], 3),
+        "base_from_cache": outcome.base_from_cache,
+        **{
+            f"{key}_{role}": round(overall[role][key], 4)
+            for key in (
+                "eval_loss",
+                "rougeL",
+                "hallucinated_number_rate",
+                "fact_accuracy",
+                "fact_recall",
+                "eos_rate",
+                "phi_rate",
+            )
+            for role in ("base", "finetuned")
+            if overall[role].get(key) is not None
+        },
+        "rougeL_diff_ci": ci("rougeL"),
+        "fact_accuracy_diff_ci": ci("fact_accuracy"),
+        "eval_loss_diff_ci": ci("eval_loss"),
+        "finetuned_better": dg.MetadataValue.json(better_than_dict(report)),
+        "judge": report.judge_skipped_reason or "scored",
+        "report": dg.MetadataValue.md(report.to_markdown()),
+        "html": dg.MetadataValue.path(str(paths["html"])),
+    }
+
+
+def better_than_dict(report) -> dict[str, bool]:
+    from health_training.ml.report import better_than
+
+    return better_than(report)

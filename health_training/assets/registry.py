@@ -13,7 +13,17 @@ from pydantic import Field
 
 from health_training.assets.emissions import emissions_report
 from health_training.assets.model import _latest, eval_report, local_dataset, lora_adapter
+from health_training.ml.evaluation import LOSS_DEFINITION
+from health_training.ml.gate import GateDecision, evaluate_gate, load_gate_policy
 from health_training.resources import MlflowResource, Storage, TrainingResource
+
+
+def _test_rows(storage: Storage, training: TrainingResource) -> list[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    dataset_dir, _ = local_dataset(storage, training)
+    return pq.read_table(dataset_dir / "test.parquet").to_pylist()
+
 
 GATE_TAG = "gate.decision"
 
@@ -32,64 +42,59 @@ def _flat(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
 
 
 def challenger_metrics(eval_doc: dict[str, Any], role: str = "finetuned") -> dict[str, float]:
-    """The gate's metric names (ml/metrics overall + loss) from an eval report's JSON."""
+    """The gate's metric names (ml/metrics overall, response-token loss included) from an eval
+    report's JSON."""
     model = eval_doc["models"][role]
-    return {
-        "eval_loss": model["eval_loss"],
-        "perplexity": model["perplexity"],
-        **{k: v for k, v in model["overall"].items() if isinstance(v, int | float)},
-    }
+    overall = {k: v for k, v in model["overall"].items() if isinstance(v, int | float)}
+    # Reports written before the loss moved into `overall` carry it beside.
+    return {**{k: model[k] for k in ("eval_loss", "perplexity") if k in model}, **overall}
 
 
-def _production_on_same_test_set(
+def _production_answers(
     mlflow: MlflowResource,
     training: TrainingResource,
-    storage: Storage,
     latest: dict[str, Any],
-    n: int,
-    max_new_tokens: int,
+    challenger: dict[str, Any],
+    rows: list[dict[str, Any]],
     log,
-) -> tuple[str | None, dict | None]:
-    """Score the current production adapter on the challenger's test rows (same set, same decoding)."""
-    import pyarrow.parquet as pq
+):
+    """(production version, its answers to the challenger's test rows) or (None, None).
 
-    from health_training.ml.evaluate import evaluate_adapter
-    from health_training.ml.registry import download_adapter, production_version, version_metrics
+    Production's own evaluation is reused when it answered the same rows with the same decoding
+    (its `eval/answers.json` artifact); otherwise its adapter answers them now."""
+    from health_training.ml import registry
+    from health_training.ml.evaluation import DecodingSettings, ModelAnswers, answer
 
-    prod = production_version(mlflow.model_name)
+    prod = registry.production_version(mlflow.model_name)
     if prod is None:
         return None, None
+    version = str(prod.version)
+    folder = training.runs_dir / "production" / version
+    recorded = registry.download_run_file(prod.run_id, "eval/answers.json", folder)
+    if recorded is not None:
+        doc = json.loads(recorded.read_text())
+        if doc["content_keys"] == challenger["content_keys"] and (
+            doc["settings"] == challenger["settings"]
+        ):
+            log(f"production v{version} answered the same test rows: its answers are reused")
+            return version, ModelAnswers.from_dict(doc["finetuned"])
     try:
-        adapter, meta = download_adapter(
-            mlflow.model_name,
-            str(prod.version),
-            training.runs_dir / "production" / str(prod.version),
-        )
+        adapter, _ = registry.download_adapter(mlflow.model_name, version, folder)
     except FileNotFoundError:
-        # A production model without a local adapter (e.g. the OpenAI provider's): its own
-        # recorded metrics are the best comparison there is.
-        log(f"production v{prod.version} holds no adapter: comparing with its recorded metrics")
-        return str(prod.version), version_metrics(mlflow.model_name, str(prod.version))
+        log(f"production v{version} holds no adapter (an external model): no paired comparison")
+        return version, None
+    from peft import PeftModel
 
-    dataset_dir, _ = local_dataset(storage, training)
-    rows = pq.read_table(dataset_dir / "test.parquet").to_pylist()[:n]
-    base = meta.get("base_model") or latest["base_name"]
-    base = latest["base_name"] if base == latest["base_model"] else base
-    scored = evaluate_adapter(
-        base,
-        adapter,
-        rows,
-        models_dir=training.models_dir,
-        max_length=latest["max_length"],
-        max_new_tokens=max_new_tokens,
-        log=log,
+    from health_training.ml.models import load_model_and_tokenizer, resolve_base_model
+
+    base, tokenizer = load_model_and_tokenizer(
+        resolve_base_model(latest["base_name"], training.models_dir)
     )
-    tuned = scored["fine_tuned"]
-    return str(prod.version), {
-        "eval_loss": tuned["eval_loss"],
-        "perplexity": tuned["perplexity"],
-        **tuned["metrics"]["overall"],
-    }
+    model = PeftModel.from_pretrained(base, str(adapter))
+    model.merge_adapter()
+    settings = DecodingSettings(**challenger["settings_doc"])
+    log(f"scoring production v{version} on the challenger's {len(rows)} test rows")
+    return version, answer(model, tokenizer, rows, settings)
 
 
 @dg.asset(
@@ -110,6 +115,7 @@ def registered_model(
     run_dir = Path(latest["run_dir"])
     result = json.loads((run_dir / "train_result.json").read_text())
     eval_doc = json.loads((run_dir / "eval" / "eval_report.json").read_text())
+    answers = json.loads((run_dir / "eval" / "answers.json").read_text())
     carbon = json.loads((run_dir / "emissions_report.json").read_text())
     spec = resolve_base_model(latest["base_name"], training.models_dir)
     mlflow.configure()
@@ -123,6 +129,7 @@ def registered_model(
         "run_identity": latest["identity"],
         "reason": latest["reason"],
         "profile": latest["profile"],
+        "loss_definition": LOSS_DEFINITION,
     }
     params = {k: v for k, v in _flat("", latest["config"], {}).items() if v is not None}
     run_id = registry.start_training_run(
@@ -169,29 +176,35 @@ def registered_model(
         base_dir=spec.source if spec.local else None,
         bundle_base=spec.local,
         tokenizer_dir=run_dir / "adapter",
+        # Served answers get the evaluation's length cap (references' p99 + margin).
+        max_new_tokens=answers["settings_doc"]["max_new_tokens"],
     )
     registry.finish_run(run_id)
     version = registry.register(model_uri, mlflow.model_name, tags=tags)
 
-    prod_version, prod_metrics = _production_on_same_test_set(
-        mlflow,
-        training,
-        storage,
-        latest,
-        eval_doc["n_examples"],
-        eval_doc.get("generation", {}).get("max_new_tokens", 96),
-        context.log.info,
+    by_key = {r["content_key"]: r for r in _test_rows(storage, training)}
+    rows = [by_key[k] for k in answers["content_keys"]]
+    prod_version, prod_answers = _production_answers(
+        mlflow, training, latest, answers, rows, context.log.info
     )
-    policy = registry.load_gate_policy()
-    decision = registry.evaluate_gate(
+    intervals = None
+    if prod_answers is not None:
+        from health_training.ml.evaluation import ModelAnswers, compare
+
+        found = compare(rows, prod_answers, ModelAnswers.from_dict(answers["finetuned"]))
+        intervals = found["intervals"]["overall"]
+    policy = load_gate_policy()
+    decision = evaluate_gate(
         metrics,
-        prod_metrics,
         policy,
+        intervals=intervals,
         emissions_kg=carbon["emissions"]["kg_co2eq"],
         n_test=eval_doc["n_examples"],
+        compared_with=prod_version,
     )
     client = registry._client()
     client.set_model_version_tag(mlflow.model_name, version, GATE_TAG, decision.to_json())
+    client.set_model_version_tag(mlflow.model_name, version, "gate.summary", decision.summary())
     client.set_model_version_tag(
         mlflow.model_name, version, "gate.compared_with", prod_version or "none"
     )
@@ -206,7 +219,7 @@ def registered_model(
             now=_now(),
         )
         promoted = True
-    verdict = "passed" if decision.passed else "blocked: " + "; ".join(decision.reasons)
+    verdict = decision.summary()
     context.log.info(
         f"registered {mlflow.model_name} v{version} (staging); gate vs "
         f"{'v' + prod_version if prod_version else 'no production yet'}: {verdict}"
@@ -225,6 +238,7 @@ def registered_model(
             "model_uri": f"models:/{mlflow.model_name}/{version}",
             "gate_passed": decision.passed,
             "gate_reasons": dg.MetadataValue.json(decision.reasons),
+            "gate_figures": dg.MetadataValue.json(decision.per_metric),
             "compared_with_production": prod_version or "none",
             "gate_mode": policy.mode,
             "tracking_uri": mlflow.tracking_uri,
@@ -268,8 +282,7 @@ def promote_recorded(
     raw = mv.tags.get(GATE_TAG)
     decision = None
     if raw:
-        data = json.loads(raw)
-        decision = registry.GateDecision(**data, mode="human")
+        decision = GateDecision.from_json(raw)
     registry.promote(
         mlflow.model_name,
         version,

@@ -32,6 +32,7 @@ from health_training.data.clinical import (
     analyze,
 )
 from health_training.data.domains import category_for
+from health_training.data.facts import facts_of
 from health_training.data.records import COMPLEXITY_LEVELS, RELEVANCE_LEVELS
 
 __all__ = [
@@ -612,6 +613,8 @@ def write_example(
             "records_processed": analysis.readings,
             "quality_score": scores.quality_score,
             "clinical_insights": insights,
+            # What each number of the narrative reports: evaluation checks answers against it.
+            "facts": facts_of(analysis.stats, batch.record_type, analysis.excluded),
             "processing_timestamp": _timestamp(processed_at),
             "user_id": batch.user_id,
             "content_hash": content_hash(instruction, input_, output, batch.source_key),

@@ -6,6 +6,7 @@ stage/curated/{yyyy-mm}/examples.jsonl, keys.txt, summary.json   curated_narrati
 datasets/training/{version}/{split}.parquet, manifest.json       training_dataset
 datasets/training/current.json, history.jsonl                    the current version + all
 datasets/openai/{version}/{split}.jsonl, report.json             openai_chat_dataset
+evaluations/base/{key}.json                                      eval_report's base answers
 """
 
 from __future__ import annotations
@@ -71,3 +72,8 @@ def curated_drift(month: str) -> str:
 
 
 FEEDBACK_EXAMPLES = "datasets/feedback/examples.jsonl"
+
+
+def base_answers(key: str) -> str:
+    """A base model's answers to one test sample under one decoding (eval_run.base_cache_key)."""
+    return f"evaluations/base/{key}.json"

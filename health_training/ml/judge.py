@@ -207,3 +207,30 @@ def _parse(index: int, response: Any) -> JudgeScore:
             raise ValueError(f"{criterion} must be an integer 1-5, got {raw!r}")
         values[criterion] = int(value)
     return JudgeScore(index=index, rationale=str(data.get("rationale", ""))[:500], **values)
+
+
+def judge_report(outcome: Any, base_url: str, api_key: str, model: str) -> Any:
+    """The outcome's report with the judge's scores of both models (or why it was skipped)."""
+    import dataclasses
+
+    judged: dict[str, Any] = {}
+    skipped = None
+    for role, answers in (("base", outcome.base), ("finetuned", outcome.finetuned)):
+        table = [
+            {
+                "instruction": r["instruction"],
+                "input": r.get("input") or "",
+                "reference": r["output"],
+                "prediction": p,
+                "category": r.get("category") or "uncategorized",
+            }
+            for r, p in zip(outcome.rows, answers.predictions, strict=True)
+        ]
+        result = judge_answers(
+            table, base_url=base_url or None, api_key=api_key or None, model=model
+        )
+        if result.skipped:
+            skipped = result.reason
+        else:
+            judged[role] = result.summary()
+    return dataclasses.replace(outcome.report, judge=judged or None, judge_skipped_reason=skipped)

@@ -1,22 +1,10 @@
 """Text metrics for generated answers: SQuAD exact match and token F1, corpus BLEU (sacrebleu),
-ROUGE-1/2/L (rouge-score), a factual-consistency check of the numbers in an answer against its
-input, and a PHI regurgitation probe. `score_predictions` rolls them up overall and per health
-domain. Hugging Face `evaluate` is not used: its metric scripts live on the hub, which is offline
-here, and sacrebleu / rouge-score are what those scripts wrap.
-
-Factual consistency, the rule: every number in the answer (with its unit when one follows it) is
-*supported* when the input holds a number that
-  * equals it after rounding the input's value to the answer's precision (answer 142 is supported
-    by 142.0 and by 141.6; 71% by 71.3%; answer 71.3 is *not* supported by 71),
-  * and has the same unit, or a convertible one (hours and minutes: "7.8 h" is supported by
-    "467 min"), or either side has no unit. A clock time ("08:15") only matches a clock time.
-There is no list of well-known clinical values: "70" and "180" of "70-180 mg/dL" are supported
-only when the input itself holds them, and numbers the model derives by arithmetic count as
-hallucinated. Dates (2025-01-03) are ignored on both sides. "1,234" is 1234; a range "70-180" or
-"120/80 mmHg" is two numbers, the unit after the second applying to both; "7 h 47 min" is one
-duration of 467 min in the answer (the input also offers its parts, 7 h and 47 min). An unsigned
-number in the answer may restate a negative one ("fell by 1.7 ms" for a trend of -1.7 ms): the
-check does not read the direction words.
+ROUGE-1/2/L (rouge-score), number faithfulness (faithfulness.py), fact accuracy and recall
+(statements.py), a PHI regurgitation probe, the end-of-sequence rate and the reference loss.
+`example_stats` turns each answer into per-example statistics from which `aggregate` computes
+every metric of a group, and `bootstrap.py` its confidence intervals; `score_predictions` rolls
+them up overall and per health domain. Hugging Face `evaluate` is not used: its metric scripts
+live on the hub, which is offline here, and sacrebleu / rouge-score are what those scripts wrap.
 """
 
 from __future__ import annotations
@@ -25,8 +13,7 @@ import math
 import re
 import string
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -103,137 +90,6 @@ def rouge(preds: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
     return {k: v / len(preds) if preds else 0.0 for k, v in totals.items()}
 
 
-# ------------------------------------------------------------------ factual consistency
-
-
-@dataclass(frozen=True, slots=True)
-class Quantity:
-    """A number as written, with its canonical unit ("time" for a clock time in minutes after
-    midnight). `decimals` is the written precision; it does not take part in equality."""
-
-    value: float
-    unit: str | None
-    decimals: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class FactualScore:
-    numbers_in_answer: int
-    supported: int
-    hallucinated: int
-    hallucinated_rate: float  # hallucinated / numbers_in_answer; 0 when there are none
-    hallucinated_values: tuple[Quantity, ...] = ()
-
-
-# (canonical unit, spellings); the regex tries them in this order.
-_UNITS = (
-    ("mg/dL", r"mg\s?/\s?dl"),
-    ("mmHg", r"mm\s?hg"),
-    ("bpm", r"bpm|beats\s+per\s+minute|beats/min"),
-    ("ms", r"milliseconds?|msec|ms"),
-    ("%", r"%|percent|per\s+cent"),
-    ("h", r"hours?|hrs?|h"),
-    ("min", r"minutes?|mins?"),
-    ("steps", r"steps?"),
-    ("kcal", r"kcal|kilocalories|calories|cal"),
-)
-_UNIT_OF = {f"u{i}": unit for i, (unit, _) in enumerate(_UNITS)}
-_UNIT_RE = "|".join(f"(?P<u{i}>{spellings})" for i, (_, spellings) in enumerate(_UNITS))
-_TOKEN = re.compile(
-    # Dates first so that their parts never read as numbers or ranges.
-    r"(?P<date>(?<!\d)(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:19|20)\d\d-(?:0[1-9]|1[0-2]))"
-    r"(?![\d/-]))"
-    r"|(?P<time>(?<![\d:.])(?P<hh>[01]?\d|2[0-3]):(?P<mm>[0-5]\d)(?!\d|:\d)"
-    r"(?:\s?(?P<ampm>[ap])\.?m\b\.?)?)"
-    r"|(?<![\w.])(?P<sign>[-\u2212])?(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?P<frac>\.\d+)?"
-    rf"(?:st|nd|rd|th)?(?:(?:\s?|-)(?:{_UNIT_RE})(?![a-z]))?",
-    re.IGNORECASE,
-)
-_RANGE_GAP = re.compile(r"\s*(?:[-\u2212\u2013\u2014/]|to)\s*", re.IGNORECASE)
-_DURATION_GAP = re.compile(r"\s*(?:and\s+)?", re.IGNORECASE)
-_TO_MINUTES = {"h": 60.0, "min": 1.0}
-
-
-def _scan(text: str) -> list[tuple[int, int, Quantity]]:
-    """(start, end, quantity) of every number and clock time in order; dates are skipped."""
-    out: list[tuple[int, int, Quantity]] = []
-    for m in _TOKEN.finditer(text):
-        if m["date"]:
-            continue
-        if m["time"]:
-            hour = int(m["hh"])
-            if m["ampm"]:
-                hour = hour % 12 + (12 if m["ampm"].lower() == "p" else 0)
-            out.append((m.start(), m.end(), Quantity(hour * 60.0 + int(m["mm"]), "time")))
-            continue
-        value = float(m["int"].replace(",", "") + (m["frac"] or ""))
-        gap = text[out[-1][1] : m.start()] if out else "x"
-        start = m.start()
-        # "-" after a number and spaces is a range ("70 -180"), elsewhere a minus sign.
-        if m["sign"] and gap.strip():
-            value = -value
-        elif m["sign"]:
-            start = m.start("int")
-        unit = next((_UNIT_OF[k] for k, v in m.groupdict().items() if k in _UNIT_OF and v), None)
-        decimals = len(m["frac"]) - 1 if m["frac"] else 0
-        out.append((start, m.end(), Quantity(value, unit, decimals)))
-    # The unit after the second number of a range belongs to the first too: "70-180 mg/dL".
-    for i in range(len(out) - 2, -1, -1):
-        (s1, e1, q1), (s2, _, q2) = out[i], out[i + 1]
-        if q1.unit is None and q2.unit not in (None, "time") and _RANGE_GAP.fullmatch(text, e1, s2):
-            out[i] = (s1, e1, Quantity(q1.value, q2.unit, q1.decimals))
-    return out
-
-
-def _quantities(text: str, *, with_parts: bool) -> list[Quantity]:
-    """Quantities of `text`, "7 h 47 min" merged into 467 min; `with_parts` keeps 7 h and 47 min
-    as well (for the input side, so that either way of writing it is supported)."""
-    scanned = _scan(text)
-    out: list[Quantity] = []
-    i = 0
-    while i < len(scanned):
-        _, end, q = scanned[i]
-        if i + 1 < len(scanned) and q.unit == "h" and q.decimals == 0:
-            start2, _, q2 = scanned[i + 1]
-            if q2.unit == "min" and _DURATION_GAP.fullmatch(text, end, start2):
-                out.append(Quantity(q.value * 60 + q2.value, "min", q2.decimals))
-                if with_parts:
-                    out += [q, q2]
-                i += 2
-                continue
-        out.append(q)
-        i += 1
-    return out
-
-
-def extract_quantities(text: str) -> list[Quantity]:
-    """Numbers with their optional units, in order of appearance (see the module docstring)."""
-    return _quantities(text, with_parts=False)
-
-
-def _supports(source: Quantity, answer: Quantity) -> bool:
-    if (source.unit == "time") != (answer.unit == "time"):
-        return False
-    # An unsigned answer number may restate a negative one in words: "fell by 1.7 ms" for a
-    # trend of -1.7 ms. A negative answer number needs a negative source.
-    value = abs(source.value) if answer.value >= 0 else source.value
-    if source.unit and answer.unit and source.unit != answer.unit:
-        if source.unit not in _TO_MINUTES or answer.unit not in _TO_MINUTES:
-            return False
-        value = value * _TO_MINUTES[source.unit] / _TO_MINUTES[answer.unit]
-    # Within half a unit of the answer's last written digit (the epsilon absorbs float error).
-    return abs(value - answer.value) <= 0.5 * 10.0**-answer.decimals + 1e-9
-
-
-def factual_consistency(answer: str, source_input: str) -> FactualScore:
-    """How many numbers of `answer` the input supports (rule in the module docstring)."""
-    source = _quantities(source_input, with_parts=True)
-    claimed = extract_quantities(answer)
-    missing = tuple(q for q in claimed if not any(_supports(s, q) for s in source))
-    n = len(claimed)
-    return FactualScore(n, n - len(missing), len(missing), len(missing) / n if n else 0.0, missing)
-
-
 # ------------------------------------------------------------------ PHI probe
 
 
@@ -257,52 +113,151 @@ def phi_regurgitation(outputs: Sequence[str]) -> dict[str, Any]:
     }
 
 
-# ------------------------------------------------------------------ roll-up
+# ------------------------------------------------------------------ per-example statistics
 
+# Every metric is a function of per-example statistics summed over a group (see bootstrap.py):
+# means are (value, 1), pooled rates (count, total), BLEU sacrebleu's n-gram counts.
 METRIC_KEYS: tuple[str, ...] = (
-    "exact_match", "f1", "bleu", "rouge1", "rouge2", "rougeL",
-    "hallucinated_number_rate", "phi_rate",
+    "eval_loss", "exact_match", "f1", "bleu", "rouge1", "rouge2", "rougeL",
+    "hallucinated_number_rate", "fact_accuracy", "fact_recall", "phi_rate", "eos_rate",
 )  # fmt: skip
+LOWER_IS_BETTER = frozenset({"eval_loss", "perplexity", "hallucinated_number_rate", "phi_rate"})
+Stats = dict[str, tuple[float, ...]]
 
 
-def _score_group(rows: Sequence[dict[str, Any]]) -> dict[str, float | int]:
-    preds = [str(r["prediction"]) for r in rows]
-    refs = [str(r["reference"]) for r in rows]
-    n = len(rows)
-    facts = [
-        factual_consistency(p, str(r.get("input") or "")) for p, r in zip(preds, rows, strict=True)
-    ]
-    numbers = sum(f.numbers_in_answer for f in facts)
-    return {
-        "n": n,
-        "exact_match": math.fsum(map(exact_match, preds, refs)) / n if n else 0.0,
-        "f1": math.fsum(map(token_f1, preds, refs)) / n if n else 0.0,
-        "bleu": bleu(preds, refs),
-        **rouge(preds, refs),
-        # Pooled over all numbers of the group, so an answer with many numbers weighs more.
-        "hallucinated_number_rate": (
-            sum(f.hallucinated for f in facts) / numbers if numbers else 0.0
-        ),
-        "numbers_in_answers": numbers,
-        "phi_rate": phi_regurgitation(preds)["rate"],
-    }
+def _bleu_stats(preds: Sequence[str], refs: Sequence[str]) -> list[tuple[float, ...]]:
+    from sacrebleu.metrics import BLEU
+
+    if not preds:
+        return []
+    return [tuple(map(float, s)) for s in BLEU()._extract_corpus_statistics(preds, [refs])]
 
 
-def score_predictions(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """`{"overall": metrics, "per_category": {category: metrics}}` for rows holding
-    `prediction`, `reference`, `input` and `category` (missing category: "uncategorized").
+def bleu_statistic(summed: Any) -> Any:
+    """Corpus BLEU (0-100) from summed sacrebleu statistics [sys_len, ref_len, correct 1-4,
+    total 1-4]; works on one vector or a matrix of resampled sums."""
+    import numpy as np
+    from sacrebleu.metrics import BLEU
 
-    EM, F1, ROUGE are means over answers (0-1); BLEU is corpus BLEU (0-100);
-    `hallucinated_number_rate` is hallucinated numbers / numbers in answers; `phi_rate` is the
-    share of answers with any PHI finding."""
+    rows = np.atleast_2d(summed)
+    out = np.array(
+        [
+            BLEU.compute_bleu(
+                list(r[2:6]), list(r[6:10]), int(r[0]), int(r[1]), smooth_method="exp"
+            ).score
+            if r[0] > 0
+            else np.nan
+            for r in rows
+        ]
+    )
+    return out if np.ndim(summed) > 1 else out[0]
+
+
+def example_stats(rows: Sequence[Mapping[str, Any]]) -> list[Stats]:
+    """Per-example statistics of each metric for rows holding `prediction` and `reference`, and
+    optionally `instruction`/`input` (the source of numbers), `facts` (the source facts),
+    `loss_sum`/`loss_tokens` (the reference's token loss) and `ended_by_eos`."""
+    from health_training.data.phi import find_phi
+    from health_training.ml.faithfulness import factual_consistency
+    from health_training.ml.statements import score_facts
+
     for i, row in enumerate(rows):
         for key in ("prediction", "reference"):
             if key not in row:
                 raise KeyError(f"row {i}: field {key!r} is missing (have {sorted(row)})")
-    groups: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        groups[str(row.get("category") or "uncategorized")].append(row)
+    preds = [str(r["prediction"]) for r in rows]
+    refs = [str(r["reference"]) for r in rows]
+    bleus = _bleu_stats(preds, refs)
+    scorer = _rouge_scorer()
+    out: list[Stats] = []
+    for row, pred, ref, bleu_row in zip(rows, preds, refs, bleus, strict=True):
+        source = f"{row.get('instruction') or ''}\n{row.get('input') or ''}"
+        numbers = factual_consistency(pred, source)
+        rouges = scorer.score(ref, pred)  # rouge-score takes (target, prediction)
+        stats: Stats = {
+            "exact_match": (exact_match(pred, ref), 1.0),
+            "f1": (token_f1(pred, ref), 1.0),
+            "bleu": bleu_row,
+            **{k: (rouges[k].fmeasure, 1.0) for k in ("rouge1", "rouge2", "rougeL")},
+            # Pooled over all numbers of a group: an answer with many numbers weighs more.
+            "hallucinated_number_rate": (numbers.hallucinated, numbers.numbers_in_answer),
+            "phi_rate": (float(bool(find_phi(pred))), 1.0),
+        }
+        facts = row.get("facts")
+        if isinstance(facts, Mapping) and facts:
+            fs = score_facts(pred, facts, ref)
+            stats["fact_accuracy"] = (fs.correct, fs.statements)
+            stats["fact_recall"] = (fs.recalled, fs.reference_facts)
+        if row.get("loss_tokens"):
+            stats["eval_loss"] = (float(row["loss_sum"]), float(row["loss_tokens"]))
+        if row.get("ended_by_eos") is not None:
+            stats["eos_rate"] = (float(bool(row["ended_by_eos"])), 1.0)
+        out.append(stats)
+    return out
+
+
+def statistic_for(metric: str) -> Any:
+    from health_training.ml.bootstrap import ratio
+
+    return bleu_statistic if metric == "bleu" else ratio
+
+
+def aggregate(stats: Sequence[Stats]) -> dict[str, float | int | None]:
+    """Each metric over a group of examples (None when no example has it, or 0/0)."""
+    import numpy as np
+
+    out: dict[str, float | int | None] = {"n": len(stats)}
+    for metric in METRIC_KEYS:
+        rows = [s[metric] for s in stats if metric in s]
+        if not rows:
+            continue
+        value = statistic_for(metric)(np.asarray(rows, dtype=float).sum(0))
+        out[metric] = float(value) if np.isfinite(value) else None
+    if "eval_loss" in out and out["eval_loss"] is not None:
+        out["perplexity"] = math.exp(out["eval_loss"]) if out["eval_loss"] < 50 else None
+    out["numbers_in_answers"] = int(sum(s["hallucinated_number_rate"][1] for s in stats))
+    return out
+
+
+def score_predictions(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """`{"overall": metrics, "per_category": {category: metrics}}` (see `example_stats` for the
+    row fields; missing category: "uncategorized").
+
+    EM, F1, ROUGE are means over answers (0-1); BLEU is corpus BLEU (0-100);
+    `hallucinated_number_rate` is hallucinated numbers / numbers in answers; fact accuracy and
+    recall are pooled over statements and reference facts (statements.py); `phi_rate` is the
+    share of answers with any PHI finding; `eval_loss` the mean token loss of the reference
+    answers (response tokens and EOS, as in training)."""
+    stats = example_stats(rows)
+    groups: defaultdict[str, list[Stats]] = defaultdict(list)
+    for row, s in zip(rows, stats, strict=True):
+        groups[str(row.get("category") or "uncategorized")].append(s)
     return {
-        "overall": _score_group(rows),
-        "per_category": {cat: _score_group(groups[cat]) for cat in sorted(groups)},
+        "overall": aggregate(stats),
+        "per_category": {cat: aggregate(groups[cat]) for cat in sorted(groups)},
     }
+
+
+# Kept importable from here: the number rule moved to faithfulness.py.
+from health_training.ml.faithfulness import (  # noqa: E402
+    FactualScore,
+    Quantity,
+    extract_quantities,
+    factual_consistency,
+)
+
+__all__ = [
+    "METRIC_KEYS",
+    "FactualScore",
+    "Quantity",
+    "aggregate",
+    "bleu",
+    "example_stats",
+    "exact_match",
+    "extract_quantities",
+    "factual_consistency",
+    "phi_regurgitation",
+    "rouge",
+    "score_predictions",
+    "token_f1",
+]

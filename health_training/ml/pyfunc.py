@@ -90,29 +90,30 @@ class AdapterModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> list[str]:
-        import torch
-
+        from health_training.ml.decoding import decode_all
+        from health_training.ml.evaluation import eos_token_ids
         from health_training.ml.prompts import render_prompt
 
         max_new_tokens = int((params or {}).get("max_new_tokens") or self.default_max_new_tokens)
         tok = self.tokenizer
         pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        outputs = []
-        # One row at a time: no padding-side pitfalls, and serving batches are small.
-        for row in rows_of(model_input):
-            prompt = row["prompt"] or render_prompt(tok, row["instruction"], row["input"])
-            enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
-            with torch.no_grad():
-                ids = self.model.generate(
-                    **enc,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    num_beams=1,
-                    pad_token_id=pad_id,
-                )
-            new_tokens = ids[0, enc["input_ids"].shape[1] :]
-            outputs.append(tok.decode(new_tokens, skip_special_tokens=True).strip())
-        return outputs
+        # The evaluation's decoder: same template, greedy, stops at EOS, batched.
+        prompts = [
+            tok(
+                row["prompt"] or render_prompt(tok, row["instruction"], row["input"]),
+                add_special_tokens=False,
+            )["input_ids"]
+            for row in rows_of(model_input)
+        ]
+        decoded = decode_all(
+            self.model,
+            prompts,
+            None,
+            max_new_tokens=max_new_tokens,
+            eos_ids=eos_token_ids(self.model, tok),
+            pad_id=pad_id,
+        )
+        return [tok.decode(d.answer_ids, skip_special_tokens=True).strip() for d in decoded]
 
 
 def signature_and_example(max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> tuple[Any, Any]:

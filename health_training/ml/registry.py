@@ -4,28 +4,26 @@ The caller (a Dagster resource) calls `configure(tracking_uri, artifact_location
 here reads the environment. A training run is `start_training_run` → `log_step_metrics` per step →
 `log_adapter_model` (a pyfunc holding the adapter, see pyfunc.py) → `register`, which gives the new
 version the alias `staging`. Stages are deprecated in MLflow 3, so `production` is an alias too:
-`promote` moves it after `evaluate_gate` (policy in configs/promotion.yaml) and records who, when,
+`promote` moves it after `gate.evaluate_gate` (policy in configs/promotion.yaml) and records who, when,
 why and which version it replaced, so `rollback` can walk the chain back.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    from health_training.ml.gate import GateDecision
 
 DEFAULT_MODEL_NAME = "health-query-olmo"
 STAGING, PRODUCTION = "staging", "production"
 HISTORY_TAG = "promotion.history"
 HISTORY_KEEP = 50  # events kept in the registered-model tag; version tags keep the full chain
-DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "configs" / "promotion.yaml"
 
 _STATE: dict[str, str | None] = {}
 
@@ -233,168 +231,6 @@ def version_metrics(name: str, version: str) -> dict[str, float]:
     return {}
 
 
-# --- promotion gate -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MetricRule:
-    name: str
-    higher_is_better: bool
-    minimum: float | None = None  # absolute bounds, checked with or without a production model
-    maximum: float | None = None
-    max_regression: float | None = None  # how much worse than production it may be; None: no check
-    weight: float = 0.0  # share in the weighted score
-
-
-@dataclass(frozen=True, slots=True)
-class GatePolicy:
-    mode: str = "human"  # human: a person promotes; auto: promote when the gate passes
-    rules: tuple[MetricRule, ...] = ()
-    min_score_gain: float | None = 0.0  # challenger score ≥ production score + this
-    carbon_budget_kg: float | None = 3.0
-    min_test_examples: int = 20
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("human", "auto"):
-            raise ValueError(f"promotion mode must be 'human' or 'auto', got {self.mode!r}")
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    passed: bool
-    reasons: list[str]  # why it failed; empty when it passed
-    score_challenger: float
-    score_production: float | None
-    per_metric: dict[str, dict[str, Any]]
-    mode: str = "human"
-
-    @property
-    def auto_promote(self) -> bool:
-        return self.passed and self.mode == "auto"
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "passed": self.passed,
-                "reasons": self.reasons,
-                "score_challenger": self.score_challenger,
-                "score_production": self.score_production,
-                "per_metric": self.per_metric,
-            },
-            sort_keys=True,
-        )
-
-
-def load_gate_policy(path: str | Path | None = None, **overrides: Any) -> GatePolicy:
-    """Read configs/promotion.yaml (or `path`); top-level overrides win (e.g. mode="auto")."""
-    source = Path(path) if path else DEFAULT_POLICY
-    raw = {**(yaml.safe_load(source.read_text()) or {}), **overrides}
-    known = {"mode", "metrics", "min_score_gain", "carbon_budget_kg", "min_test_examples"}
-    if unknown := sorted(set(raw) - known):
-        raise ValueError(f"{source}: unknown keys {unknown}; expected {sorted(known)}")
-    rules = []
-    for name, spec in (raw.get("metrics") or {}).items():
-        better = spec.get("better")
-        if better not in ("higher", "lower"):
-            raise ValueError(f"{source}: metrics.{name}.better must be 'higher' or 'lower'")
-        rules.append(
-            MetricRule(
-                name=name,
-                higher_is_better=better == "higher",
-                minimum=_opt_float(spec.get("min")),
-                maximum=_opt_float(spec.get("max")),
-                max_regression=_opt_float(spec.get("max_regression")),
-                weight=float(spec.get("weight", 0.0)),
-            )
-        )
-    return GatePolicy(
-        mode=str(raw.get("mode", "human")),
-        rules=tuple(rules),
-        min_score_gain=_opt_float(raw.get("min_score_gain", 0.0)),
-        carbon_budget_kg=_opt_float(raw.get("carbon_budget_kg", 3.0)),
-        min_test_examples=int(raw.get("min_test_examples", 20)),
-    )
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
-
-
-def _score(rules: Iterable[MetricRule], metrics: Mapping[str, float]) -> float:
-    """Weighted sum, higher better: lower-is-better metrics count negated."""
-    return sum(
-        r.weight * (metrics[r.name] if r.higher_is_better else -metrics[r.name]) for r in rules
-    )
-
-
-def evaluate_gate(
-    challenger_metrics: Mapping[str, float],
-    production_metrics: Mapping[str, float] | None,
-    policy: GatePolicy,
-    *,
-    emissions_kg: float,
-    n_test: int,
-) -> GateDecision:
-    """Decide whether the challenger may replace production (or become the first production)."""
-    # NaN never compares: treat it as missing so it cannot slip through a bound.
-    challenger_metrics = _finite(challenger_metrics)
-    prod = _finite(production_metrics or {})
-    reasons: list[str] = []
-    per_metric: dict[str, dict[str, Any]] = {}
-    for rule in policy.rules:
-        value, base = challenger_metrics.get(rule.name), prod.get(rule.name)
-        if value is None:
-            reasons.append(f"{rule.name}: missing from the challenger's metrics")
-            per_metric[rule.name] = {"challenger": None, "production": base, "passed": False}
-            continue
-        lower, upper = rule.minimum, rule.maximum
-        if rule.max_regression is not None and base is not None:
-            if rule.higher_is_better:
-                lower = max(x for x in (lower, base - rule.max_regression) if x is not None)
-            else:
-                upper = min(x for x in (upper, base + rule.max_regression) if x is not None)
-        failed = []
-        if lower is not None and value < lower - 1e-12:
-            failed.append(f"{value:.4g} is below {lower:.4g}")
-        if upper is not None and value > upper + 1e-12:
-            failed.append(f"{value:.4g} is above {upper:.4g}")
-        if failed:
-            vs = f" (production {base:.4g})" if base is not None else ""
-            reasons.append(f"{rule.name}: {' and '.join(failed)}{vs}")
-        per_metric[rule.name] = {
-            "challenger": value,
-            "production": base,
-            "lower": lower,
-            "upper": upper,
-            "passed": not failed,
-        }
-
-    weighted = [
-        r
-        for r in policy.rules
-        if r.weight and r.name in challenger_metrics and (not prod or r.name in prod)
-    ]
-    score_c = _score(weighted, challenger_metrics)
-    score_p = _score(weighted, prod) if prod else None
-    gain = policy.min_score_gain
-    if score_p is not None and gain is not None and score_c < score_p + gain - 1e-12:
-        reasons.append(
-            f"weighted score {score_c:.4g} is below production's {score_p:.4g} + {gain:g}"
-        )
-    if policy.carbon_budget_kg is not None and emissions_kg > policy.carbon_budget_kg:
-        reasons.append(
-            f"emissions {emissions_kg:.3g} kg CO2eq exceed the budget of"
-            f" {policy.carbon_budget_kg:g} kg per run"
-        )
-    if n_test < policy.min_test_examples:
-        reasons.append(f"only {n_test} test examples; the gate needs {policy.min_test_examples}")
-    return GateDecision(not reasons, reasons, score_c, score_p, per_metric, policy.mode)
-
-
 # --- promotion and rollback -----------------------------------------------------------------
 
 
@@ -505,3 +341,21 @@ def download_adapter(name: str, version: str, dst: str | Path) -> tuple[Path, di
         raise FileNotFoundError(f"models:/{name}/{version} holds no adapter at {adapter}")
     info = mlflow.models.get_model_info(f"models:/{name}/{version}")
     return adapter, dict(info.metadata or {})
+
+
+def download_run_file(run_id: str | None, path: str, dst: str | Path) -> Path | None:
+    """One artifact file of a run on local disk, or None when the run or the file is absent."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    if not run_id:
+        return None
+    _client()
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=path, dst_path=str(dst)
+        )
+    except (MlflowException, OSError):
+        return None
+    found = Path(local)
+    return found if found.is_file() else None

@@ -1,17 +1,18 @@
 """The evaluation report: base model vs fine-tuned model on the test split.
 
-`EvalReport` holds plain values (model names, dataset version, per-model eval loss, perplexity
-and the metrics of `metrics.score_predictions`, the judge's summary or why it was skipped, the
-generation settings, a few PHI-scrubbed sample predictions) and renders them as JSON, Markdown
-and a self-contained HTML page whose charts are inline PNGs. `write` puts all three in a folder,
-each atomically. `better_than` says, per metric, whether the fine-tuned model beats the base.
+`EvalReport` holds plain values (model names, dataset version, per-model metrics of
+`metrics.aggregate` overall and per domain, the paired bootstrap 95 % interval of every
+difference, the decoding settings, seconds per example, the judge's summary or why it was
+skipped, a few PHI-scrubbed sample predictions) and renders them as JSON, Markdown and a
+self-contained HTML page whose charts are inline PNGs. `write` puts all three in a folder, each
+atomically. `better_than` says, per metric, whether the fine-tuned model beats the base: by the
+interval when there is one (its bound clears zero), else by the point values.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import math
 import os
@@ -25,7 +26,7 @@ from health_training.files import write_atomic
 ROLES = ("base", "finetuned")
 # (key, label, higher is better, digits); the order of the tables and charts.
 METRICS: tuple[tuple[str, str, bool, int], ...] = (
-    ("eval_loss", "eval loss", False, 4),
+    ("eval_loss", "response-token loss", False, 4),
     ("perplexity", "perplexity", False, 2),
     ("exact_match", "exact match", True, 3),
     ("f1", "token F1", True, 3),
@@ -34,18 +35,23 @@ METRICS: tuple[tuple[str, str, bool, int], ...] = (
     ("rouge2", "ROUGE-2", True, 3),
     ("rougeL", "ROUGE-L", True, 3),
     ("hallucinated_number_rate", "hallucinated numbers", False, 3),
+    ("fact_accuracy", "fact accuracy", True, 3),
+    ("fact_recall", "fact recall", True, 3),
+    ("eos_rate", "answers ended by EOS", True, 3),
     ("phi_rate", "answers with PHI", False, 3),
 )
 JUDGE_METRICS = ("accuracy", "safety", "clarity", "overall")  # 1-5, higher is better
-DOMAIN_COLUMNS = ("f1", "rougeL", "bleu", "hallucinated_number_rate")
+DOMAIN_COLUMNS = ("rougeL", "fact_accuracy", "fact_recall", "hallucinated_number_rate")
 _LABEL = {key: label for key, label, _, _ in METRICS}
 _DIGITS = {key: digits for key, _, _, digits in METRICS}
 
 
 @dataclass(frozen=True)
 class EvalReport:
-    """One evaluation. `models` maps "base" and "finetuned" to `{"eval_loss", "perplexity",
-    "overall": {...}, "per_category": {domain: {...}}}`; `judge` maps the same roles to
+    """One evaluation. `models` maps "base" and "finetuned" to `{"overall": {...},
+    "per_category": {domain: {...}}}` (metrics.aggregate; older reports carry eval_loss and
+    perplexity beside them); `intervals` holds `{"overall": {metric: {"diff", "ci_low",
+    "ci_high", ...}}, "per_category": {...}}` for fine-tuned − base; `judge` maps the roles to
     `JudgeResult.summary()` dicts. `samples` hold already PHI-scrubbed text (the caller's duty):
     `{"category", "input", "reference", "base", "finetuned"}`."""
 
@@ -59,6 +65,10 @@ class EvalReport:
     judge: Mapping[str, Mapping[str, Any]] | None = None
     judge_skipped_reason: str | None = None
     samples: Sequence[Mapping[str, str]] = ()
+    intervals: Mapping[str, Any] | None = None
+    seconds_per_example: Mapping[str, float] | None = None
+    loss_definition: str = ""
+    notes: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         missing = [role for role in ROLES if role not in self.models]
@@ -66,6 +76,7 @@ class EvalReport:
             raise ValueError(f"EvalReport.models needs {ROLES}; missing {missing}")
         # A tuple whichever sequence came in, so a report equals its JSON round trip.
         object.__setattr__(self, "samples", tuple(dict(s) for s in self.samples))
+        object.__setattr__(self, "notes", tuple(self.notes))
 
     # ------------------------------------------------------------ values
 
@@ -73,7 +84,7 @@ class EvalReport:
         """A headline number of one model: loss, perplexity, an overall metric, or a judge
         mean as "judge_accuracy" etc. None when absent or not finite."""
         model = self.models[role]
-        if key in ("eval_loss", "perplexity"):
+        if key in ("eval_loss", "perplexity") and key in model:
             return _number(model.get(key))
         if key.startswith("judge_"):
             means = ((self.judge or {}).get(role) or {}).get("means") or {}
@@ -85,6 +96,16 @@ class EvalReport:
 
     def _domain(self, role: str, category: str) -> Mapping[str, Any]:
         return (self.models[role].get("per_category") or {}).get(category) or {}
+
+    def interval(self, key: str, category: str | None = None) -> Mapping[str, Any] | None:
+        """The 95 % interval of fine-tuned − base for `key` (overall, or in one domain)."""
+        found = self.intervals or {}
+        table = (
+            found.get("overall")
+            if category is None
+            else found.get("per_category", {}).get(category)
+        )
+        return (table or {}).get(key)
 
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self) | {"schema_version": 1})
@@ -102,39 +123,73 @@ class EvalReport:
 
     # ------------------------------------------------------------ tables
 
+    def _verdict(self, key: str, higher: bool, category: str | None = None) -> str:
+        ci = self.interval(key, category)
+        low, high = (_number(ci.get("ci_low")), _number(ci.get("ci_high"))) if ci else (None, None)
+        if low is None or high is None:
+            return "—"
+        if (low > 0 and higher) or (high < 0 and not higher):
+            return "better"
+        if (high < 0 and higher) or (low > 0 and not higher):
+            return "worse"
+        return "no clear difference"
+
     def _headline_table(self) -> tuple[list[str], list[list[str]]]:
-        rows = [(key, label, digits) for key, label, _, digits in METRICS]
+        rows = [(key, label, higher, digits) for key, label, higher, digits in METRICS]
         if self.judge:
-            rows += [(f"judge_{m}", f"judge {m} (1-5)", 2) for m in JUDGE_METRICS]
-        wins = better_than(self)
+            rows += [(f"judge_{m}", f"judge {m} (1-5)", True, 2) for m in JUDGE_METRICS]
         body = []
-        for key, label, digits in rows:
+        for key, label, higher, digits in rows:
             base, tuned = self.value("base", key), self.value("finetuned", key)
-            mark = (
-                "—" if key not in wins else "yes" if wins[key] else "tie" if base == tuned else "no"
-            )
+            if base is None and tuned is None:
+                continue
             body.append(
-                [label, _fmt(base, digits), _fmt(tuned, digits), _delta(base, tuned, digits), mark]
+                [
+                    label,
+                    _fmt(base, digits),
+                    _fmt(tuned, digits),
+                    _delta(base, tuned, digits),
+                    _ci(self.interval(key), digits),
+                    self._verdict(key, higher),
+                ]
             )
-        return ["metric", "base", "fine-tuned", "Δ (ft − base)", "fine-tuned better"], body
+        head = ["metric", "base", "fine-tuned", "Δ (ft − base)", "95 % CI of Δ", "fine-tuned is"]
+        return head, body
 
     def _domain_table(self) -> tuple[list[str], list[list[str]]]:
         head = ["domain", "n"]
         for key in DOMAIN_COLUMNS:
-            head += [f"{_LABEL[key]} base", f"{_LABEL[key]} ft", "Δ"]
+            head += [f"{_LABEL[key]} base → ft", "Δ [95 % CI]"]
         body = []
         for cat in self.categories():
             base, tuned = self._domain("base", cat), self._domain("finetuned", cat)
             row = [cat, str(tuned.get("n", base.get("n", "")))]
             for key in DOMAIN_COLUMNS:
                 b, t, d = _number(base.get(key)), _number(tuned.get(key)), _DIGITS[key]
-                row += [_fmt(b, d), _fmt(t, d), _delta(b, t, d)]
+                row += [
+                    f"{_fmt(b, d)} → {_fmt(t, d)}",
+                    f"{_delta(b, t, d)} {_ci(self.interval(key, cat), d)}".strip(),
+                ]
             body.append(row)
         return head, body
 
     def _notes(self) -> list[str]:
         """One line each: generation settings, and the judge's coverage or why it was skipped."""
         notes = [f"Generation: {_settings(self.generation)}."]
+        if self.loss_definition:
+            notes.append(f"Loss: {self.loss_definition}.")
+        if self.seconds_per_example:
+            notes.append(
+                "Seconds per example: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in sorted(self.seconds_per_example.items()))
+                + "."
+            )
+        if self.intervals:
+            notes.append(
+                "Intervals: paired bootstrap over test examples, 1,000 seeded resamples, "
+                "percentile 95 %; a difference counts only when its interval excludes zero."
+            )
+        notes += list(self.notes)
         if self.judge_skipped_reason:
             notes.append(f"LLM judge skipped: {self.judge_skipped_reason}")
         for role, summary in (self.judge or {}).items():
@@ -171,33 +226,9 @@ class EvalReport:
 
     def charts(self) -> dict[str, bytes]:
         """PNG bytes of the charts: "metrics" (base vs fine-tuned) and "domains"."""
+        from health_training.ml.report_charts import report_charts
 
-        def scaled(role: str, key: str) -> float | None:
-            v = self.value(role, key)
-            return None if v is None else v / 100 if key == "bleu" else v
-
-        scores = {
-            "BLEU/100" if key == "bleu" else _LABEL[key]: {r: scaled(r, key) for r in ROLES}
-            for key, *_ in METRICS[2:]
-        }
-        panels = [("scores (higher is better) and error rates (lower), 0-1", scores)] + [
-            (f"{_LABEL[key]} (lower is better)", {"": {r: self.value(r, key) for r in ROLES}})
-            for key in ("eval_loss", "perplexity")
-        ]
-        by_domain = [
-            (
-                f"{_LABEL[key]} by domain ({direction} is better)",
-                {
-                    cat: {r: _number(self._domain(r, cat).get(key)) for r in ROLES}
-                    for cat in self.categories()
-                },
-            )
-            for key, direction in (("rougeL", "higher"), ("hallucinated_number_rate", "lower"))
-        ]
-        return {
-            "metrics": _bar_chart(panels, widths=[4, 1, 1]),
-            "domains": _bar_chart(by_domain, widths=[1, 1]),
-        }
+        return report_charts(self)
 
     def to_html(self, charts_dir: Path | None = None) -> str:
         """A self-contained page, charts inlined as base64 PNG; with `charts_dir` the PNGs are
@@ -252,15 +283,21 @@ class EvalReport:
 
 
 def better_than(report: EvalReport) -> dict[str, bool]:
-    """Per metric, whether the fine-tuned model is strictly better than the base (lower is
-    better for loss, perplexity, hallucinated numbers and PHI). Metrics one model lacks are
+    """Per metric, whether the fine-tuned model is better than the base (lower is better for
+    loss, perplexity, hallucinated numbers and PHI): by the 95 % interval when the report has
+    one (its bound clears zero), else strictly by the point values. Metrics one model lacks are
     left out."""
     keys = [(key, higher) for key, _, higher, _ in METRICS]
     keys += [(f"judge_{m}", True) for m in JUDGE_METRICS]
     out: dict[str, bool] = {}
     for key, higher in keys:
         base, tuned = report.value("base", key), report.value("finetuned", key)
-        if base is not None and tuned is not None:
+        if base is None or tuned is None:
+            continue
+        ci = report.interval(key)
+        if ci and _number(ci.get("ci_low")) is not None and _number(ci.get("ci_high")) is not None:
+            out[key] = report._verdict(key, higher) == "better"
+        else:
             out[key] = tuned > base if higher else tuned < base
     return out
 
@@ -268,7 +305,8 @@ def better_than(report: EvalReport) -> dict[str, bool]:
 _SAMPLE_KEYS = ("input", "reference", "base", "finetuned")
 _CSS = (
     "body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}"
-    "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;"
+    ".scroll{overflow-x:auto}table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}"
+    "td,th{border:1px solid #ccc;padding:.3rem .6rem;"
     "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}"
     "dt{font-weight:bold}dd{margin:0 0 .5rem 1rem;white-space:pre-wrap}"
 )
@@ -313,7 +351,8 @@ def _md_table(head: list[str], body: list[list[str]]) -> list[str]:
 def _html_table(head: list[str], body: list[list[str]]) -> str:
     e = html.escape
     rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in body)
-    return "<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in head) + f"</tr>{rows}</table>"
+    header = "".join(f"<th>{e(c)}</th>" for c in head)
+    return f'<div class="scroll"><table><tr>{header}</tr>{rows}</table></div>'
 
 
 def _fmt(x: float | None, digits: int) -> str:
@@ -324,41 +363,16 @@ def _delta(base: float | None, tuned: float | None, digits: int) -> str:
     return "—" if base is None or tuned is None else f"{tuned - base:+.{digits}f}"
 
 
+def _ci(interval: Mapping[str, Any] | None, digits: int) -> str:
+    if not interval:
+        return ""
+    low, high = _number(interval.get("ci_low")), _number(interval.get("ci_high"))
+    return "" if low is None or high is None else f"[{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
 def _settings(generation: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(generation.items())) or "not recorded"
 
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
-
-
-def _bar_chart(
-    panels: Sequence[tuple[str, Mapping[str, Mapping[str, float | None]]]], widths: Sequence[int]
-) -> bytes:
-    """Side-by-side panels of grouped bars, one bar per role in each group, as PNG bytes.
-    Figure + Agg canvas, not pyplot: no global backend or figure registry is touched."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(4 + 1.6 * sum(widths), 4.5), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, len(panels), width_ratios=list(widths), squeeze=False)[0]
-    colors = {"base": "#9aa5b1", "finetuned": "#2b6cb0"}
-    for ax, (title, groups) in zip(axes, panels, strict=True):
-        names = list(groups)
-        for i, role in enumerate(ROLES):
-            heights = [_nan(groups[g].get(role)) for g in names]
-            xs = [x + (i - 0.5) * 0.4 for x in range(len(names))]
-            ax.bar(xs, heights, width=0.4, label=role, color=colors[role])
-        ax.set_title(title, fontsize=10)
-        ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-        ax.grid(axis="y", alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper right", ncols=2, fontsize=8)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
-    return buf.getvalue()
-
-
-def _nan(x: float | None) -> float:
-    return math.nan if x is None else x

@@ -56,6 +56,7 @@ class TrainConfig:
     max_length: int = 1024
     packing: bool = True
     max_train_examples: int | None = None
+    stratify_sample: bool = True  # a capped sample takes an equal share of every health domain
     max_eval_examples: int | None = None
     eval_steps: int = 100
     save_steps: int = 100
@@ -150,21 +151,75 @@ class TrainResult:
         return d
 
 
+def _response_loss_trainer() -> type:
+    """transformers' Trainer whose evaluation loss is the response-token loss of the report.
+
+    The stock evaluation averages per-batch mean losses, so batches with few response tokens
+    weigh as much as full ones, and its number differs from the report's test loss on the same
+    model. Here every response token (and EOS) counts once, pooled over the whole eval set: the
+    definition of `evaluation.LOSS_DEFINITION`, summed across processes under accelerate.
+    """
+    import torch
+    from transformers import Trainer
+
+    class ResponseLossTrainer(Trainer):
+        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+            loader = self.get_eval_dataloader(eval_dataset)
+            model = self.model
+            was_training = model.training
+            model.eval()
+            totals = torch.zeros(2, dtype=torch.float64, device=self.args.device)
+            with torch.no_grad():
+                for batch in loader:
+                    batch = self._prepare_inputs(batch)
+                    logits = model(
+                        input_ids=batch["input_ids"], position_ids=batch["position_ids"]
+                    ).logits
+                    labels = batch["labels"][:, 1:]
+                    totals[0] += torch.nn.functional.cross_entropy(
+                        logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
+                        labels.reshape(-1),
+                        ignore_index=-100,
+                        reduction="sum",
+                    )
+                    totals[1] += (labels != -100).sum()
+            totals = self.accelerator.reduce(totals, reduction="sum")
+            model.train(was_training)
+            loss = float(totals[0] / totals[1]) if totals[1] > 0 else float("nan")
+            metrics = {f"{metric_key_prefix}_loss": loss}
+            self.log(metrics)
+            self.control = self.callback_handler.on_evaluate(
+                self.args, self.state, self.control, metrics
+            )
+            return metrics
+
+    return ResponseLossTrainer
+
+
 def _latest_checkpoint(folder: Path) -> Path | None:
     found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
     return found[-1] if found else None
 
 
-def _read_split(dataset_dir: Path, split: str, limit: int | None) -> list[dict[str, Any]]:
+def _read_split(
+    dataset_dir: Path, split: str, limit: int | None, *, stratify: bool = False
+) -> list[dict[str, Any]]:
+    """A split's rows; with `limit`, the first rows in content-key order, or with `stratify` an
+    equal share per health domain (small domains are not starved in a short run)."""
     import pyarrow.parquet as pq
+
+    from health_training.ml.evaluation import stratified_sample
 
     path = dataset_dir / f"{split}.parquet"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: materialize training_dataset first")
-    rows = pq.read_table(
-        path, columns=["content_key", "instruction", "input", "output"]
-    ).to_pylist()
-    return rows[:limit] if limit else rows
+    table = pq.read_table(path)
+    columns = ["content_key", "instruction", "input", "output"]
+    columns += ["category"] if "category" in table.column_names else []
+    rows = table.select(columns).to_pylist()
+    if not limit:
+        return rows
+    return list(stratified_sample(rows, limit)) if stratify else rows[:limit]
 
 
 def train(
@@ -183,7 +238,7 @@ def train(
     """
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+    from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments
 
     from health_training.ml.models import (
         count_parameters,
@@ -216,7 +271,9 @@ def train(
     pad_id = (
         tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     )
-    train_rows = _read_split(dataset_dir, "train", config.max_train_examples)
+    train_rows = _read_split(
+        dataset_dir, "train", config.max_train_examples, stratify=config.stratify_sample
+    )
     eval_rows = _read_split(dataset_dir, "validation", config.max_eval_examples)
     train_data = pack(
         encode_rows(tokenizer, train_rows), config.max_length, pad_id, packing=config.packing
@@ -324,7 +381,7 @@ def train(
         callbacks.append(
             EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)
         )
-    trainer = Trainer(
+    trainer = _response_loss_trainer()(
         model=model,
         args=args,
         train_dataset=list(train_data.rows),

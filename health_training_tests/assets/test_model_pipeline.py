@@ -57,7 +57,7 @@ TRAIN_CONFIG = {
         "lora_adapter": {
             "config": {"base_model": "tiny-random", "max_steps": 3, "reason": "manual"}
         },
-        "eval_report": {"config": {"max_examples": 6, "max_new_tokens": 8}},
+        "eval_report": {"config": {"max_examples": 6}},
     }
 }
 

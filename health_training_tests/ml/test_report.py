@@ -76,11 +76,13 @@ def make_report(**overrides: Any) -> EvalReport:
 def test_markdown_has_both_models_deltas_and_domains() -> None:
     md = make_report().to_markdown()
     assert "SmolLM2-135M-Instruct+lora-r16 vs SmolLM2-135M-Instruct" in md
-    assert "| metric | base | fine-tuned | Δ (ft − base) | fine-tuned better |" in md
-    assert "| eval loss | 2.0000 | 0.5000 | -1.5000 | yes |" in md
-    assert "| exact match | 0.000 | 1.000 | +1.000 | yes |" in md
-    assert "| hallucinated numbers | 0.500 | 0.000 | -0.500 | yes |" in md
-    assert "| answers with PHI | 0.000 | 0.000 | +0.000 | tie |" in md
+    head = "| metric | base | fine-tuned | Δ (ft − base) | 95 % CI of Δ | fine-tuned is |"
+    assert head in md
+    # Without intervals the report gives no verdict: a point difference on 2 examples is noise.
+    assert "| response-token loss | 2.0000 | 0.5000 | -1.5000 |  | — |" in md
+    assert "| exact match | 0.000 | 1.000 | +1.000 |  | — |" in md
+    assert "| hallucinated numbers | 0.500 | 0.000 | -0.500 |  | — |" in md
+    assert "| answers with PHI | 0.000 | 0.000 | +0.000 |  | — |" in md
     assert re.search(r"^\| metabolic_diabetes \| 1 \| ", md, re.M)
     assert re.search(r"^\| sleep_recovery \| 1 \| ", md, re.M)
     assert f"LLM judge skipped: {NOT_CONFIGURED}" in md
@@ -125,7 +127,7 @@ def test_judge_means_enter_the_report() -> None:
     report = make_report(judge=judge, judge_skipped_reason=None)
     assert better_than(report)["judge_accuracy"] is True
     md = report.to_markdown()
-    assert "| judge accuracy (1-5) | 2.00 | 4.50 | +2.50 | yes |" in md
+    assert "| judge accuracy (1-5) | 2.00 | 4.50 | +2.50 |  | — |" in md
     assert "LLM judge (judge-x) on base: 2 of 2 scored" in md
 
 
@@ -168,7 +170,61 @@ def test_non_finite_values_become_null() -> None:
     data = json.loads(report.to_json())
     assert data["models"]["base"]["perplexity"] is None
     assert report.value("base", "perplexity") is None
-    assert "| perplexity | — | — | — | — |" in report.to_markdown()
+    assert "| perplexity |" not in report.to_markdown()  # no model has a finite one
+
+
+def _answers(predictions: list[str], loss: float, eos: bool = True):
+    from health_training.ml.evaluation import ModelAnswers
+
+    n = len(predictions)
+    return ModelAnswers(
+        predictions=tuple(predictions),
+        loss_sum=(loss * 10,) * n,
+        loss_tokens=(10,) * n,
+        ended_by_eos=(eos,) * n,
+        new_tokens=(12,) * n,
+        seconds=1.0,
+    )
+
+
+def test_intervals_decide_the_verdict_and_show_in_every_rendering(tmp_path: Path) -> None:
+    from health_training.ml.evaluation import compare
+
+    rows = [
+        {
+            "content_key": f"k{i}",
+            "category": ("sleep_recovery", "cardiovascular_fitness")[i % 2],
+            "instruction": "Interpret this day.",
+            "input": f"Resting heart rate {60 + i} bpm, maximum {120 + i} bpm.",
+            "output": f"Resting heart rate was {60 + i} bpm. Heart rate peaked at {120 + i} bpm.",
+            "facts": {"resting_hr_bpm": 60 + i, "max_hr_bpm": 120 + i},
+        }
+        for i in range(40)
+    ]
+    base = _answers([f"Resting heart rate was {120 + i} bpm." for i in range(40)], 2.0, eos=False)
+    tuned = _answers([r["output"] for r in rows], 0.4)
+    found = compare(rows, base, tuned, resamples=200)
+    report = make_report(
+        n_examples=40,
+        models={"base": found["a"], "finetuned": found["b"]},
+        intervals=found["intervals"],
+        seconds_per_example={"base": 0.5, "finetuned": 0.4},
+        loss_definition="response-token loss",
+    )
+    assert better_than(report)["fact_accuracy"] and better_than(report)["rougeL"]
+    assert better_than(report)["eval_loss"]
+    md = report.to_markdown()
+    assert re.search(
+        r"^\| fact accuracy \| 0\.000 \| 1\.000 \| \+1\.000 \| \[\+1\.000, \+1\.000\] \| better \|",
+        md,
+        re.M,
+    )
+    assert "| answers ended by EOS | 0.000 | 1.000 |" in md
+    assert "Seconds per example: base 0.50, finetuned 0.40." in md
+    assert re.search(r"^\| sleep_recovery \| 20 \| ", md, re.M)
+    page = report.to_html()
+    assert "95 % CI of Δ" in page and "better" in page
+    assert EvalReport.from_dict(json.loads(report.to_json())) == report
 
 
 def test_report_validation_and_immutability() -> None:
