@@ -198,11 +198,10 @@ def cmd_registry(args: argparse.Namespace) -> int:
     import getpass
 
     from health_training.assets.registry import GATE_TAG, promote_recorded
-    from health_training.ml import registry
     from health_training.resources import mlflow_from_env
 
     mlflow = mlflow_from_env()
-    mlflow.configure()
+    registry = mlflow.registry()
     name = mlflow.model_name
     if args.action == "promote":
         promote_recorded(
@@ -215,11 +214,11 @@ def cmd_registry(args: argparse.Namespace) -> int:
         print(f"{name} v{args.version} is now production")
     elif args.action == "rollback":
         restored = registry.rollback(
-            name, by=args.by or getpass.getuser(), reason=args.reason, now=_now()
+            by=args.by or getpass.getuser(), reason=args.reason, now=_now()
         )
         print(f"{name}: production restored to v{restored}")
     else:
-        client = registry._client()
+        client = registry.client
         by_version: dict[str, list[str]] = {}
         for alias, version in client.get_registered_model(name).aliases.items():
             by_version.setdefault(str(version), []).append(alias)

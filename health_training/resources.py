@@ -228,11 +228,20 @@ class MlflowResource(dg.ConfigurableResource):
     experiment: str = "health-training"
     model_name: str = "health-query-olmo"
 
-    def configure(self) -> None:
-        from health_training.ml.registry import configure
+    _registry: object = PrivateAttr(default=None)
 
-        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-        configure(self.tracking_uri, self.artifact_location)
+    def registry(self):
+        """The `ml.registry.Registry` for these settings (one client per resource instance)."""
+        if self._registry is None:
+            from health_training.ml.registry import Registry
+
+            self._registry = Registry(
+                self.tracking_uri,
+                self.artifact_location or None,
+                experiment=self.experiment,
+                model_name=self.model_name,
+            )
+        return self._registry
 
 
 class CarbonResource(dg.ConfigurableResource):

@@ -128,14 +128,12 @@ def lora_adapter(
         config.profile or training.profile, base_model=config.base_model, max_steps=config.max_steps
     )
     if config.warm_start_from_production:
-        from health_training.ml.registry import download_adapter, production_version
-
-        mlflow.configure()
-        prod = production_version(mlflow.model_name)
+        registry = mlflow.registry()
+        prod = registry.production_version()
         if prod is None:
             raise dg.Failure("warm_start_from_production: there is no production version yet")
-        adapter, _ = download_adapter(
-            mlflow.model_name, str(prod.version), training.runs_dir / "warm" / str(prod.version)
+        adapter, _ = registry.download_adapter(
+            str(prod.version), training.runs_dir / "warm" / str(prod.version)
         )
         cfg = cfg.__class__(**{**cfg.__dict__, "warm_start_adapter": str(adapter)})
     spec = resolve_base_model(cfg.base_model, training.models_dir)

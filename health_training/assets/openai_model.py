@@ -132,7 +132,6 @@ def openai_fine_tuned_model(
         ),
         token_limit=export_report["train"]["token_limit"],
         experiment=mlflow.experiment,
-        registered_model=mlflow.model_name,
         base_url=openai.base_url,
         tags={
             "dagster_run_id": context.run_id,
@@ -141,7 +140,6 @@ def openai_fine_tuned_model(
             "tokenizer": tokenizer,
         },
     )
-    mlflow.configure()
     client = openai.client()
     try:
         result = oft.fine_tune(
@@ -150,6 +148,7 @@ def openai_fine_tuned_model(
             validation,
             datasheet,
             request,
+            registry=mlflow.registry(),
             count_tokens=count,
             tokenizer_name=tokenizer,
             should_stop=lambda: _stop_requested(context),

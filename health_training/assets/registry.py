@@ -62,10 +62,10 @@ def _production_answers(
 
     Production's own evaluation is reused when it answered the same rows with the same decoding
     (its `eval/answers.json` artifact); otherwise its adapter answers them now."""
-    from health_training.ml import registry
     from health_training.ml.evaluation import DecodingSettings, ModelAnswers, answer
 
-    prod = registry.production_version(mlflow.model_name)
+    registry = mlflow.registry()
+    prod = registry.production_version()
     if prod is None:
         return None, None
     version = str(prod.version)
@@ -79,7 +79,7 @@ def _production_answers(
             log(f"production v{version} answered the same test rows: its answers are reused")
             return version, ModelAnswers.from_dict(doc["finetuned"])
     try:
-        adapter, _ = registry.download_adapter(mlflow.model_name, version, folder)
+        adapter, _ = registry.download_adapter(version, folder)
     except FileNotFoundError:
         log(f"production v{version} holds no adapter (an external model): no paired comparison")
         return version, None
@@ -108,7 +108,6 @@ def registered_model(
 ) -> dg.MaterializeResult:
     """The fine-tuned adapter logged to MLflow (params, step metrics, reports, emissions, loss curve)
     and registered as a pyfunc that holds the adapter and names its base; alias `staging`."""
-    from health_training.ml import registry
     from health_training.ml.models import resolve_base_model
 
     latest = _latest(training)
@@ -118,7 +117,7 @@ def registered_model(
     answers = json.loads((run_dir / "eval" / "answers.json").read_text())
     carbon = json.loads((run_dir / "emissions_report.json").read_text())
     spec = resolve_base_model(latest["base_name"], training.models_dir)
-    mlflow.configure()
+    registry = mlflow.registry()
     tags = {
         "dagster_run_id": context.run.run_id,
         "training_dagster_run_id": latest["dagster_run_id"],
@@ -133,7 +132,6 @@ def registered_model(
     }
     params = {k: v for k, v in _flat("", latest["config"], {}).items() if v is not None}
     run_id = registry.start_training_run(
-        mlflow.experiment,
         params=params,
         tags=tags,
         run_name=f"{latest['profile']}-{latest['identity'][:8]}",
@@ -180,7 +178,7 @@ def registered_model(
         max_new_tokens=answers["settings_doc"]["max_new_tokens"],
     )
     registry.finish_run(run_id)
-    version = registry.register(model_uri, mlflow.model_name, tags=tags)
+    version = registry.register(model_uri, tags=tags)
 
     by_key = {r["content_key"]: r for r in _test_rows(storage, training)}
     rows = [by_key[k] for k in answers["content_keys"]]
@@ -202,16 +200,17 @@ def registered_model(
         n_test=eval_doc["n_examples"],
         compared_with=prod_version,
     )
-    client = registry._client()
-    client.set_model_version_tag(mlflow.model_name, version, GATE_TAG, decision.to_json())
-    client.set_model_version_tag(mlflow.model_name, version, "gate.summary", decision.summary())
-    client.set_model_version_tag(
-        mlflow.model_name, version, "gate.compared_with", prod_version or "none"
+    registry.set_version_tags(
+        version,
+        {
+            GATE_TAG: decision.to_json(),
+            "gate.summary": decision.summary(),
+            "gate.compared_with": prod_version or "none",
+        },
     )
     promoted = False
     if decision.auto_promote:
         registry.promote(
-            mlflow.model_name,
             version,
             approved_by="auto-gate",
             reason="gate passed (auto mode)",
@@ -275,16 +274,13 @@ def promote_recorded(
     mlflow: MlflowResource, version: str, *, approved_by: str, reason: str, force: bool = False
 ) -> None:
     """Promote with the gate decision recorded on the version at registration."""
-    from health_training.ml import registry
-
-    mlflow.configure()
-    mv = registry._client().get_model_version(mlflow.model_name, version)
+    registry = mlflow.registry()
+    mv = registry.version(version)
     raw = mv.tags.get(GATE_TAG)
     decision = None
     if raw:
         decision = GateDecision.from_json(raw)
     registry.promote(
-        mlflow.model_name,
         version,
         approved_by=approved_by,
         reason=reason,

@@ -9,13 +9,13 @@ to record or register what it produces. Events and checkpoint metrics go to one 
 billed cost is compared with the estimate, and the resulting model id is registered like a local
 adapter: a weightless pyfunc (`OpenAIChatModel`) under the same name with the alias `staging`.
 
-Nothing here reads the environment; the caller builds the client and configures MLflow:
+Nothing here reads the environment; the caller builds the clients:
 
-    registry.configure(tracking_uri, artifact_location)
+    registry = Registry(tracking_uri, artifact_location)
     client = openai.OpenAI(base_url=base_url or None, api_key=api_key)
     result = fine_tune(client, train_bytes, validation_bytes, load_datasheet("datasheet.yaml"),
                        FineTuneRequest(model="gpt-4o-mini-2024-07-18", base_url=base_url),
-                       count_tokens=count, tokenizer_name=name)
+                       registry=registry, count_tokens=count, tokenizer_name=name)
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import pandas as pd
 import yaml
 
 from health_training.data import openai_chat
-from health_training.ml import registry
 from health_training.ml.pyfunc import rows_of, signature_and_example
+from health_training.ml.registry import DEFAULT_EXPERIMENT, Registry
 
 logger = logging.getLogger(__name__)
 
@@ -169,8 +169,7 @@ class FineTuneRequest:
     seed: int | None = None
     poll: PollPolicy = PollPolicy()
     token_limit: int = openai_chat.DEFAULT_TOKEN_LIMIT
-    experiment: str = "health-training"
-    registered_model: str = registry.DEFAULT_MODEL_NAME
+    experiment: str = DEFAULT_EXPERIMENT
     base_url: str = ""  # recorded in the pyfunc so predict calls the same endpoint
     tags: Mapping[str, str] = field(default_factory=dict)  # dagster run, dataset version, reason
 
@@ -378,7 +377,9 @@ def _raise_unless_succeeded(job: Any) -> None:
         raise JobFailed(f"OpenAI fine-tuning job {job.id} succeeded but names no fine_tuned_model")
 
 
-def record_job(client: Any, run_id: str, job_id: str) -> tuple[int, list[dict[str, Any]]]:
+def record_job(
+    client: Any, registry: Registry, run_id: str, job_id: str
+) -> tuple[int, list[dict[str, Any]]]:
     """Every event (an artifact; metric events as step metrics) and checkpoint metrics (step
     metrics named `checkpoint.<metric>`) to the MLflow run; returns (events, checkpoints)."""
     events = [e.model_dump(mode="json") for e in client.fine_tuning.jobs.list_events(job_id)]
@@ -401,7 +402,7 @@ def record_job(client: Any, run_id: str, job_id: str) -> tuple[int, list[dict[st
         }
         if values:
             registry.log_step_metrics(run_id, values, int(ckpt["step_number"]))
-    mlflow_client = registry._client()
+    mlflow_client = registry.client
     mlflow_client.log_text(
         run_id, "".join(json.dumps(e) + "\n" for e in events), "openai/events.jsonl"
     )
@@ -463,6 +464,7 @@ class OpenAIChatModel(mlflow.pyfunc.PythonModel):
 
 
 def log_openai_model(
+    registry: Registry,
     run_id: str,
     fine_tuned_model: str,
     *,
@@ -477,8 +479,7 @@ def log_openai_model(
 
     described = {"provider": PROVIDER, "fine_tuned_model": fine_tuned_model}
     signature, _ = signature_and_example(max_new_tokens)
-    registry._client()  # sets the global URIs that mlflow.pyfunc.log_model uses
-    with registry._resumed(run_id):
+    with registry.resumed(run_id):
         # No input example: validating it would call the paid API at log time.
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -506,6 +507,7 @@ def fine_tune(
     datasheet: Datasheet | None,
     request: FineTuneRequest,
     *,
+    registry: Registry,
     count_tokens: Callable[[str], int],
     tokenizer_name: str,
     should_stop: Callable[[], bool] | None = None,
@@ -538,7 +540,7 @@ def fine_tune(
         )
     tags = {"provider": PROVIDER, "openai.model": request.model, **datasheet.tags(), **request.tags}
     run_id = registry.start_training_run(
-        request.experiment,
+        experiment=request.experiment,
         params={
             "model": request.model,
             **{f"hp.{k}": v for k, v in asdict(request.hyperparameters).items()},
@@ -562,7 +564,7 @@ def fine_tune(
         },
         0,
     )
-    mlflow_client, status, started = registry._client(), "FAILED", time.monotonic()
+    mlflow_client, status, started = registry.client, "FAILED", time.monotonic()
     mlflow_client.log_dict(run_id, datasheet.to_dict(), "datasheet.json")
     unwatched = None  # a created job that no poll loop is yet responsible for cancelling
     try:
@@ -585,7 +587,7 @@ def fine_tune(
             client, job.id, request.poll, should_stop=should_stop, log=log, sleep=sleep
         )
         try:
-            n_events, checkpoints = record_job(client, run_id, job.id)
+            n_events, checkpoints = record_job(client, registry, run_id, job.id)
         except _api_error() as exc:
             # A trained (and billed) model is registered even if its history cannot be read.
             log(f"job {job.id}: events/checkpoints not recorded ({type(exc).__name__}: {exc})")
@@ -606,6 +608,7 @@ def fine_tune(
         )
         mlflow_client.set_tag(run_id, "openai.fine_tuned_model", job.fine_tuned_model)
         model_uri = log_openai_model(
+            registry,
             run_id,
             job.fine_tuned_model,
             base_model=request.model,
@@ -626,7 +629,6 @@ def fine_tune(
         registry.finish_run(run_id, status)
     version = registry.register(
         model_uri,
-        request.registered_model,
         tags={
             **request.tags,
             "provider": PROVIDER,

@@ -109,10 +109,10 @@ def test_graph_end_to_end_then_gate_and_promote(home):
 
     import mlflow
 
-    from health_training.ml import registry
-
-    res["mlflow"].configure()
-    client = registry._client()
+    registry = res["mlflow"].registry()
+    client = registry.client
+    mlflow.set_tracking_uri(registry.tracking_uri)  # this test's own fluent load_model call
+    mlflow.set_registry_uri(registry.tracking_uri)
     mv = client.get_model_version_by_alias("health-query-olmo", "staging")
     run = client.get_run(mv.run_id)
     assert run.data.tags["reason"] == "manual" and run.data.tags["partitions"] == "2025-01"
@@ -127,7 +127,7 @@ def test_graph_end_to_end_then_gate_and_promote(home):
 
     # A person approves v1 (its gate ran with no production: recorded on the version).
     promote_recorded(res["mlflow"], "1", approved_by="dr.ops", reason="first model", force=True)
-    assert str(registry.production_version("health-query-olmo").version) == "1"
+    assert str(registry.production_version().version) == "1"
     # The next training is compared with production on the same test set.
     second = dg.materialize(
         [training_dataset, *MODEL_ASSETS], resources=res, instance=instance, run_config=TRAIN_CONFIG

@@ -25,7 +25,7 @@ from health_training.data.openai_chat import (
     to_jsonl,
 )
 from health_training.ml import openai_finetune as oft
-from health_training.ml import registry
+from health_training.ml.registry import Registry
 from health_training.resources import LocalStorage, MlflowResource
 from health_training_tests.ml.fake_openai import CHECKPOINT_METRICS, FakeOpenAI
 
@@ -67,13 +67,40 @@ def mlflow_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def names(mlflow_root: Path, request: pytest.FixtureRequest) -> dict[str, str]:
     """The shared DB, with an experiment and a registered model of this test's own."""
-    registry.configure(f"sqlite:///{mlflow_root / 'mlflow.db'}", str(mlflow_root / "artifacts"))
+    import mlflow
+
+    uri = f"sqlite:///{mlflow_root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)  # the tests' own fluent calls (load_model) read it
+    mlflow.set_registry_uri(uri)
     name = request.node.name.removeprefix("test_")[:60]
     return {"experiment": name, "registered_model": name}
 
 
+def _registry_for(names: dict[str, str]) -> Registry:
+    """A Registry on the shared DB (the `names` fixture pointed MLflow's global URI at it)."""
+    import mlflow
+
+    uri = mlflow.get_tracking_uri()
+    root = Path(uri.removeprefix("sqlite:///")).parent
+    return Registry(
+        uri,
+        str(root / "artifacts"),
+        experiment=names["experiment"],
+        model_name=names["registered_model"],
+    )
+
+
+def _client_of(mlflow_root: Path):
+    import mlflow
+
+    uri = f"sqlite:///{mlflow_root / 'mlflow.db'}"
+    return mlflow.MlflowClient(uri, uri)
+
+
 def _only_run(experiment: str):
-    client = registry._client()
+    import mlflow
+
+    client = mlflow.MlflowClient()
     [run] = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
     return run
 
@@ -96,7 +123,8 @@ def _run(
         TRAIN,
         VALIDATION,
         kwargs.pop("datasheet", DATASHEET),
-        _request(base_url=api.base_url, **names),
+        _request(base_url=api.base_url, experiment=names["experiment"]),
+        registry=_registry_for(names),
         count_tokens=COUNT,
         tokenizer_name="approximate",
         log=(logs if logs is not None else []).append,
@@ -199,6 +227,7 @@ def test_bad_exports_and_unpriced_models_are_refused_before_any_upload(
                 None,
                 DATASHEET,
                 _request(model=model),
+                registry=Registry("sqlite:///:memory:"),  # refused before MLflow is touched
                 count_tokens=COUNT,
                 tokenizer_name="approximate",
             )
@@ -209,7 +238,7 @@ def test_bad_exports_and_unpriced_models_are_refused_before_any_upload(
 def test_no_datasheet_no_job() -> None:
     with FakeOpenAI(HAPPY) as api:
         with pytest.raises(oft.DatasheetError, match="redaction"):
-            _run(api, {}, datasheet=None)
+            _run(api, {"experiment": "none", "registered_model": "none"}, datasheet=None)
         assert api.requests == []
 
 
@@ -345,7 +374,7 @@ def test_happy_path_records_registers_and_predicts(names: dict[str, str]) -> Non
     assert cost.estimated_usd == result.preflight.estimated_cost_usd > 0
     assert cost.ratio == pytest.approx(cost.actual_usd / cost.estimated_usd)
 
-    mlflow_client = registry._client()
+    mlflow_client = mlflow.MlflowClient()
     run = mlflow_client.get_run(result.run_id)
     assert run.info.status == "FINISHED"
     tags = run.data.tags
@@ -390,7 +419,9 @@ def test_a_failed_job_raises_naming_job_and_error(names: dict[str, str]) -> None
     run = _only_run(names["experiment"])
     assert run.info.status == "FAILED" and run.data.tags["openai.status"] == "failed"
     assert run.data.tags["error"].startswith("JobFailed: OpenAI fine-tuning job ftjob-1 failed")
-    versions = registry._client().search_model_versions(f"name='{names['registered_model']}'")
+    import mlflow
+
+    versions = mlflow.MlflowClient().search_model_versions(f"name='{names['registered_model']}'")
     assert versions == []
 
 
@@ -407,7 +438,8 @@ def test_an_interrupt_right_after_creation_still_cancels(names: dict[str, str]) 
                 TRAIN,
                 None,
                 DATASHEET,
-                _request(**names),
+                _request(experiment=names["experiment"]),
+                registry=_registry_for(names),
                 count_tokens=COUNT,
                 tokenizer_name="approximate",
                 log=log,
@@ -498,7 +530,7 @@ def test_asset_fine_tunes_the_current_export(tmp_path: Path, mlflow_root: Path) 
     assert meta["trained_tokens"] == 4200 and meta["price_table_version"] == PRICE_TABLE_VERSION
     assert meta["n_epochs"] == 2 and meta["cost_ratio"] > 0
 
-    run = registry._client().get_run(meta["mlflow_run_id"])
+    run = _client_of(mlflow_root).get_run(meta["mlflow_run_id"])
     assert run.data.tags["dagster_run_id"] == result.run_id
     assert run.data.tags["datasheet.source"] == "ETL journals"
 

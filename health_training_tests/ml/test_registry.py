@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from health_training.ml import registry
 from health_training.ml.gate import evaluate_gate, load_gate_policy
+from health_training.ml.registry import Registry
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -93,17 +93,34 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tracking(tmp_path_factory):
+    import mlflow
+
     root = tmp_path_factory.mktemp("mlflow")
-    registry.configure(f"sqlite:///{root / 'mlflow.db'}", str(root / "artifacts"))
+    # The tests' own fluent calls (MlflowClient(), get_model_info) read the global URI; the
+    # Registry itself never leaves one set.
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    mlflow.set_registry_uri(f"sqlite:///{root / 'mlflow.db'}")
     return root
 
 
-@pytest.fixture(scope="module")
-def logged(tiny, tracking):
-    """One training run with step metrics and a logged, bundled adapter model."""
-    run_id = registry.start_training_run(
-        "health-query", params={"lora_r": 4, "lr": 1e-3}, tags={"base": "tiny"}
+def named(tracking: Path, model_name: str = "health-query-olmo") -> Registry:
+    return Registry(
+        f"sqlite:///{tracking / 'mlflow.db'}",
+        str(tracking / "artifacts"),
+        experiment="health-query",
+        model_name=model_name,
     )
+
+
+@pytest.fixture(scope="module")
+def registry(tracking) -> Registry:
+    return named(tracking)
+
+
+@pytest.fixture(scope="module")
+def logged(tiny, registry):
+    """One training run with step metrics and a logged, bundled adapter model."""
+    run_id = registry.start_training_run(params={"lora_r": 4, "lr": 1e-3}, tags={"base": "tiny"})
     for step, loss in enumerate([2.0, 1.5, 1.2]):
         registry.log_step_metrics(run_id, {"train_loss": loss}, step=step)
     registry.log_step_metrics(run_id, {"eval_loss": 1.1, "f1": 0.4}, step=3)
@@ -119,7 +136,7 @@ def logged(tiny, tracking):
 
 
 @pytest.mark.slow
-def test_register_sets_staging_and_loads_self_contained(tiny, tracking, logged):
+def test_register_sets_staging_and_loads_self_contained(tiny, tracking, registry, logged):
     import mlflow
     import torch
 
@@ -156,18 +173,19 @@ def test_register_sets_staging_and_loads_self_contained(tiny, tracking, logged):
 
 
 @pytest.mark.slow
-def test_version_metrics_reads_the_source_run(logged):
-    version = registry.register(logged["uri"], "metrics-model")
-    metrics = registry.version_metrics("metrics-model", version)
+def test_version_metrics_reads_the_source_run(tracking, logged):
+    other = named(tracking, "metrics-model")
+    version = other.register(logged["uri"])
+    metrics = other.version_metrics(version)
     assert metrics["train_loss"] == pytest.approx(1.2)  # the latest step
     assert metrics["eval_loss"] == pytest.approx(1.1)
 
 
 @pytest.mark.slow
-def test_unbundled_base_is_named_not_copied(tiny, tracking):
+def test_unbundled_base_is_named_not_copied(tiny, tracking, registry):
     import mlflow
 
-    run_id = registry.start_training_run("health-query", params={}, tags={})
+    run_id = registry.start_training_run(params={}, tags={})
     # Another active run (dagster-mlflow starts one) must neither receive the model nor end.
     with mlflow.start_run(
         experiment_id=mlflow.get_experiment_by_name("health-query").experiment_id
@@ -191,7 +209,7 @@ def test_unbundled_base_is_named_not_copied(tiny, tracking):
     assert len(loaded.predict([{"instruction": "Summarize"}], params={"max_new_tokens": 2})) == 1
 
 
-def test_log_adapter_model_checks_its_inputs_first(tmp_path: Path):
+def test_log_adapter_model_checks_its_inputs_first(tmp_path: Path, registry):
     with pytest.raises(FileNotFoundError, match="not a PEFT adapter directory"):
         registry.log_adapter_model(
             "run", tmp_path, base_model="x", base_revision=None, bundle_base=False
@@ -217,26 +235,27 @@ PROD = {
 
 
 @pytest.mark.slow
-def test_promote_then_rollback(logged):
+def test_promote_then_rollback(tracking, logged):
     name = "promo-model"
-    v1 = registry.register(logged["uri"], name)
-    v2 = registry.register(logged["uri"], name)
-    assert registry.production_version(name) is None
+    registry = named(tracking, name)
+    v1 = registry.register(logged["uri"])
+    v2 = registry.register(logged["uri"])
+    assert registry.production_version() is None
     with pytest.raises(ValueError, match="no 'production' alias"):
-        registry.rollback(name, by="ops", reason="x", now="2025-04-01T00:00:00Z")
+        registry.rollback(by="ops", reason="x", now="2025-04-01T00:00:00Z")
 
     ok = evaluate_gate(PROD, load_gate_policy(), intervals=None, emissions_kg=0.1, n_test=200)
-    registry.promote(name, v1, approved_by="alice", reason="first", decision=ok, now="t1")
+    registry.promote(v1, approved_by="alice", reason="first", decision=ok, now="t1")
     with pytest.raises(ValueError, match="nothing to roll back to"):
-        registry.rollback(name, by="ops", reason="x", now="t1b")
+        registry.rollback(by="ops", reason="x", now="t1b")
 
     bad = evaluate_gate(PROD, load_gate_policy(), intervals=None, emissions_kg=9.0, n_test=200)
     with pytest.raises(ValueError, match="failed the promotion gate: emissions"):
-        registry.promote(name, v2, approved_by="bob", reason="r", decision=bad, now="t2")
-    registry.promote(name, v2, approved_by="bob", reason="better F1", decision=ok, now="t2")
-    registry.promote(name, v2, approved_by="bob", reason="retry", decision=ok, now="t2")  # no-op
+        registry.promote(v2, approved_by="bob", reason="r", decision=bad, now="t2")
+    registry.promote(v2, approved_by="bob", reason="better F1", decision=ok, now="t2")
+    registry.promote(v2, approved_by="bob", reason="retry", decision=ok, now="t2")  # no-op
 
-    prod = registry.production_version(name)
+    prod = registry.production_version()
     assert str(prod.version) == v2
     assert prod.tags["promotion.approved_by"] == "bob"
     assert prod.tags["promotion.at"] == "t2" and prod.tags["promotion.reason"] == "better F1"
@@ -244,8 +263,8 @@ def test_promote_then_rollback(logged):
     assert prod.tags["promotion.previous_production"] == v1
     assert json.loads(prod.tags["promotion.scores"])["passed"] is True
 
-    restored = registry.rollback(name, by="carol", reason="bad outputs", now="t3")
-    assert restored == v1 and str(registry.production_version(name).version) == v1
+    restored = registry.rollback(by="carol", reason="bad outputs", now="t3")
+    assert restored == v1 and str(registry.production_version().version) == v1
     import mlflow
 
     client = mlflow.MlflowClient()
@@ -259,14 +278,14 @@ def test_promote_then_rollback(logged):
         ("rollback", v1),
     ]
     with pytest.raises(ValueError, match="nothing to roll back to"):
-        registry.rollback(name, by="ops", reason="again", now="t4")
+        registry.rollback(by="ops", reason="again", now="t4")
 
 
 @pytest.mark.slow
-def test_forced_promotion_is_on_the_record(logged):
-    name = "forced-model"
-    v1 = registry.register(logged["uri"], name)
+def test_forced_promotion_is_on_the_record(tracking, logged):
+    registry = named(tracking, "forced-model")
+    v1 = registry.register(logged["uri"])
     bad = evaluate_gate(PROD, load_gate_policy(), intervals=None, emissions_kg=9.0, n_test=200)
-    registry.promote(name, v1, approved_by="lead", reason="ok", decision=bad, now="t", force=True)
-    tags = registry.production_version(name).tags
+    registry.promote(v1, approved_by="lead", reason="ok", decision=bad, now="t", force=True)
+    tags = registry.production_version().tags
     assert tags["promotion.forced"] == "True" and tags["promotion.gate_passed"] == "False"
