@@ -58,7 +58,7 @@ def drug_words(wheel: Path) -> set[str]:
 
 
 def template_words() -> set[str]:
-    from health_training.data.generator import generate_corpus
+    from health_training.etl.generator import generate_corpus
 
     corpus = generate_corpus([(2025, 1)], users=12, seed=7, phi_note_share=0.0, malformed_share=0.0)
     text = b"\n".join(corpus.files.values()).decode(errors="replace").lower()  # malformed lines

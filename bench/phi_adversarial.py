@@ -20,8 +20,8 @@ from pathlib import Path
 
 from phi_notes import generate
 
-from health_training.data.generator import generate_corpus
 from health_training.data.phi import find_phi, scrub_phi
+from health_training.etl.generator import generate_corpus
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MB = 2**20

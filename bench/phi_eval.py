@@ -14,13 +14,17 @@ The rule ("caught"): a labelled span is caught when none of its *identifying tok
 the scrubbed text. Tokens are alphanumeric runs (a trailing "+" kept, so "90+" is not "90");
 surviving means aligned unchanged between original and output (difflib over token lists). A
 span's identifying tokens are its tokens minus:
-- generic words that identify nothing alone: titles and degrees (Dr, Mrs, MD, B.Sc.), unit and
+- generic words that identify nothing alone: titles, degrees and suffixes (Dr, Mrs, MD, B.Sc.,
+  B.A., and those Faker uses in our nine locales: Herr, Sig.ra, DVM, III), unit and
   street-type words (Apt, Suite, Flat, Studio, Street, St, Road, Rue, Via...), articles and
   connectors (de, la, van, of, and), countries, US states and first-level regions (Safe Harbor
   lets them stay), and the generator's "nan";
 - DOB: the four-digit year (Safe Harbor keeps the year of a birth date);
 - TIMESTAMP / DATE_TIME: the date's tokens (the day is kept; only the time must go).
-A ZIP or postcode token must not survive: "627XX" is a different token from "62704". Non-PHI
+Alignment cannot tell tokens of equal value apart ("2025-08-10 08:10" scrubbed to "2025-08-10":
+which "10" survived?), so a span also counts as caught when the values that survive could all be
+tokens the rule lets stay. A ZIP or postcode token must not survive: "627XX" is a different
+token from "62704". Non-PHI
 tokens are those outside every labelled span; KEEP spans (measurements, measurement days, drugs,
 eponymous diseases, record types) are kept when all their tokens survive.
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
 import json
 import re
 import time
@@ -36,7 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from phi_notes import Note, Span, generate
+from phi_notes import LOCALES, Note, Span, generate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TOKEN = re.compile(r"[^\W_]+\+?")
@@ -45,6 +50,9 @@ PRESIDIO_TYPES = {"PHONE_NUMBER": "PHONE", "US_SSN": "SSN", "EMAIL_ADDRESS": "EM
 STRUCTURED = {"SSN", "PHONE", "EMAIL", "MRN", "DL", "CREDIT_CARD", "IBAN", "IP", "URL", "DEVICE",
               "ACCOUNT", "HEALTH_PLAN", "VIN", "ZIP", "DOB", "AGE"}  # fmt: skip
 NOT_SCORED = {"ORGANIZATION", "TITLE", "KEEP"}
+# Degrees written with dots are generic like "MD" or "PhD": tokens split "B.A." into "B" and "A".
+DEGREE = re.compile(r"\b(?:B\.A|M\.A|B\.S|M\.S|M\.D|D\.O|R\.N|Ph\.D|B\.Sc|M\.Sc|B\.Eng|M\.Eng"
+                    r"|LL\.B|LL\.M|J\.D|M\.B\.A|D\.D\.S)\.")  # fmt: skip
 _GENERIC = set(
     [
         "mr",
@@ -139,7 +147,24 @@ def _generic_words() -> set[str]:
         _GENERIC
         | {w.lower() for w in street_types()}
         | {w for place in allowed_places() for w in place.split()}
+        | _faker_titles()
     )
+
+
+def _faker_titles() -> set[str]:
+    """Tokens of the titles, degrees and suffixes Faker puts around the names of our locales
+    ("Herr", "Sig.ra", "DVM", "III"); single letters (initials) stay identifying."""
+    out: set[str] = set()
+    for locale in LOCALES:
+        try:
+            person = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except ModuleNotFoundError:  # en_CA falls back to en_US
+            continue
+        for side in ("prefixes", "suffixes"):
+            for attr in (side, f"{side}_female", f"{side}_male"):
+                for value in getattr(person, attr, ()):
+                    out.update(t.lower() for t in TOKEN.findall(value) if len(t) > 1)
+    return out
 
 
 def identifying(kind: str, tokens: list[str], generic: set[str]) -> list[int]:
@@ -164,6 +189,18 @@ def surviving(original: str, scrubbed: str) -> tuple[list[re.Match[str]], list[b
     return a, alive
 
 
+def _survives(tokens: list[re.Match[str]], alive: list[bool], idx: list[int],
+              ident: list[int]) -> bool:  # fmt: skip
+    """An identifying token survives. Token alignment cannot tell equal values apart
+    ("2025-08-10 08:10" scrubbed to "2025-08-10": which "10" is left?), so the span counts as
+    caught when the values that survive could all be the tokens the rule lets stay."""
+    if not any(alive[i] for i in ident):
+        return False
+    left = Counter(tokens[i][0] for i in idx if alive[i])
+    allowed = Counter(tokens[i][0] for i in idx if i not in ident)
+    return not left <= allowed
+
+
 class Score:
     """Counts for one engine on one data set."""
 
@@ -176,6 +213,7 @@ class Score:
 
     def add(self, note: Note, scrubbed: str, generic: set[str]) -> None:
         tokens, alive = surviving(note.text, scrubbed)
+        degrees = [m.span() for m in DEGREE.finditer(note.text)]
         inside = [False] * len(tokens)
         starts = [m.start() for m in tokens]
         for span in note.spans:
@@ -189,10 +227,11 @@ class Score:
             if span.kind in NOT_SCORED:
                 continue
             ident = [idx[j] for j in identifying(span.kind, [tokens[i][0] for i in idx], generic)]
+            ident = [i for i in ident if not any(a <= tokens[i].start() < b for a, b in degrees)]
             if not ident:
                 continue
             self.total[span.kind] += 1
-            if any(alive[i] for i in ident):
+            if _survives(tokens, alive, idx, ident):
                 self.misses.append((span.kind, note.text[span.start : span.end], scrubbed))
             else:
                 self.caught[span.kind] += 1
@@ -263,7 +302,8 @@ def presidio() -> Callable[[Sequence[str]], list[str]]:
 
 def evaluate(name: str, engine: Callable[[Sequence[str]], list[str]], notes: list[Note],
              generic: set[str]) -> tuple[Score, float]:  # fmt: skip
-    engine(["Warm-up: Dr. Alice Morgan, 12 Oak Street."])  # model loading is not timed
+    # Model loading is not timed: "Maude" is no word the rule layers replace, so the model runs.
+    engine(["Warm-up: Dr. Alice Morgan, 12 Oak Street. Maude went home."])
     started = time.perf_counter()
     outputs = engine([n.text for n in notes])
     seconds = time.perf_counter() - started

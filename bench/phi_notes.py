@@ -8,8 +8,10 @@ place them in realistic notes next to clinical content that must survive: measur
 reference ranges, measurement days, drug names, eponymous diseases, record-type words. Each
 `Note` carries labelled spans: PHI types as in `bench/phi_eval.py`, and KEEP spans for the
 clinical content. Five note shapes: a Synthea-style summary ("Patient <First Last> (MRN ...)
-..., <address>, DOB ..., Driver's licence S99912345"), a referral letter with a multi-line
-address block, a header-style discharge form, a patient's message, and a device/billing note.
+is a 94-year-old ... Lives at <address>. DOB ..., Driver's licence S99912345"; a third of the
+names numbered the way Synthea writes them, "Maude352 Wunsch128"; half the addresses on lines of
+their own, with a unit line in en_US), a referral letter with a multi-line address block, a
+header-style discharge form, a patient's message, and a device/billing note.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def _address(note: Note, fake: Faker, locale: str, multiline: bool) -> None:
     city = fake.city()
     postcode = fake.postcode()
     note.add(street, "ADDRESS").add(sep)
+    if multiline and locale == "en_US" and "Apt" not in street and "Suite" not in street:
+        note.add(fake.secondary_address(), "ADDRESS").add(sep)  # "Apt. 614" on its own line
     if locale in ("en_US", "en_CA", "en_AU"):
         region = fake.state_abbr() if locale != "en_CA" else fake.province_abbr()
         note.add(city, "LOCATION").add(", " if locale != "en_AU" else " ").add(region + " ")
@@ -103,14 +107,25 @@ def _clinical(note: Note, rng: random.Random) -> None:
     note.add(rng.choice(("May 2025", "March 2025", "June 2024")), "KEEP").add(". ")
 
 
+def _synthea_name(fake: Faker, rng: random.Random) -> str:
+    """A name as Synthea writes it about a third of the time ("Maude352 Wunsch128")."""
+    first, last = fake.first_name(), fake.last_name()
+    if rng.random() < 0.3:
+        return f"{first}{rng.randint(1, 999)} {last}{rng.randint(1, 999)}"
+    return f"{first} {last}"
+
+
 def synthea(note: Note, fake: Faker, rng: random.Random, locale: str) -> None:
-    note.add("Patient ").add(f"{fake.first_name()} {fake.last_name()}", "PERSON")
+    note.add("Patient ").add(_synthea_name(fake, rng), "PERSON")
     note.add(" (MRN ").add(_mrn(rng), "MRN").add(") is a ")
     age = rng.choice((rng.randint(25, 85), rng.randint(90, 104)))
     note.add(str(age), "AGE" if age > 89 else "KEEP").add("-year-old seen on ")
-    note.add(_day(rng), "KEEP").add(". Lives at ")
-    _address(note, fake, locale, multiline=False)
-    note.add(". DOB ").add(_dob(rng), "DOB").add(". Driver's licence ").add(_dl(rng), "DL")
+    note.add(_day(rng), "KEEP").add(". Lives at")
+    multiline = rng.random() < 0.5  # Synthea exports put the address on lines of its own
+    note.add("\n" if multiline else " ")
+    _address(note, fake, locale, multiline=multiline)
+    note.add("\nDOB " if multiline else ". DOB ").add(_dob(rng), "DOB")
+    note.add(". Driver's licence ").add(_dl(rng), "DL")
     note.add(". Phone ").add(fake.phone_number(), "PHONE").add(". ")
     _vitals(note, rng)
     _clinical(note, rng)

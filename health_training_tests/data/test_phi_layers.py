@@ -89,6 +89,32 @@ def test_addresses(text: str, street: str) -> None:
     assert "[ADDRESS]" in scrubbed
 
 
+# Address blocks (text, values that must be gone, words that must stay): a unit line makes the
+# line before it a street, bullets and "nan" are skipped, a postcode before prose is taken and
+# the prose kept, the next field's label and a state's abbreviation are no town.
+BLOCKS = [
+    ("Michael Urner\n\n11 Školní 939\n Apt. 827\n Kaplice 1\n\n Iceland 80392",
+     ["Školní", "939", "827", "Kaplice", "80392"], ["Iceland"]),
+    ("??? 48 107 Rue Abdelaziz\n??? Apt. 018\n??? El Akarit\n??? Denmark 15838",
+     ["018", "Akarit", "15838"], ["Denmark"]),
+    ("Please return to 39 79 Argyll Road\nNoorderwijk\n Portugal 76970 in case of an issue.",
+     ["76970", "Noorderwijk"], ["Portugal", "in case of an issue"]),
+    ("at 01 Korte Noordsstraat 307\nÖVERTURINGEN, nan 80815. It serves", ["Korte", "80815"], ["It"]),
+    ("now lives at\nrue Evrard\n50451 Martin-les-Bains\nand can be", ["Evrard", "Martin"], ["and"]),
+    ("I now live on the corner of Kapelaniestraat 88 and Whittaker Street", ["Whittaker"], ["corner"]),
+    ("Lives at 23 Cynthia Ridge, St. Bethton QLD 2163. DOB 1962", ["Bethton", "2163"], ["QLD"]),
+    ("Address: Vicolo Valier, 28, 55031 Costabissara\nAdmitted: 2025-06-07", ["Valier"], ["Admitted"]),
+    ("is 8214 Michael Shores Suite 750, Williamton, FL 56163. My glucose", ["750"], ["FL", "My"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "gone", "kept"), BLOCKS)
+def test_address_blocks(text: str, gone: list[str], kept: list[str]) -> None:
+    scrubbed = scrub_phi(text).text
+    assert [v for v in gone if v in scrubbed] == []
+    assert [v for v in kept if v not in scrubbed] == []
+
+
 def test_address_block_keeps_state_country_and_coarse_zip() -> None:
     text = "Lives at 12 Oak Street\nSpringfield, IL 62704\nUnited States"
     assert scrub_phi(text).text == "Lives at [ADDRESS]\n[CITY], IL 627XX\nUnited States"
@@ -136,6 +162,35 @@ def test_clinical_content_survives(text: str) -> None:
 )
 def test_names_outside_the_rule_cues(text: str, name: str) -> None:
     assert name not in scrub_phi(text).text
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("billing address: tracy sukhorukova\n 23 8 wressle road", "sukhorukova"),
+        ("kristin crnić\n\n98 árpád fejedelem útja 45.", "crnić"),
+        ("john had given shamhan his address: 46 velký průhon 426", "john"),
+        ("john had given shamhan his address: 46 velký průhon 426", "shamhan"),
+        ("This song by ex-Zombie Jonak is a perfect example.", "Jonak"),
+        ("Marisca, can I please speak to your boss?", "Marisca"),
+        ("Patient Maude352 Wunsch128 (MRN 0012345) was seen.", "Wunsch"),
+    ],
+)
+def test_names_in_lower_case_addressed_or_numbered(text: str, name: str) -> None:
+    assert name not in scrub_phi(text).text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The removal of part of a lump, lymph node, or sample of tissue.",
+        "Treatment Options for Resectable Gastrointestinal Stromal Tumors",
+        "Covid19 and Omega3 levels; BRCA1 and CD34 on 2025-01-03.",
+        "Overall, can we say more? Hello, is it me?",
+    ],
+)
+def test_name_rules_leave_vocabulary_alone(text: str) -> None:
+    assert scrub_phi(text).text == text
 
 
 def test_gate_skips_template_text_and_sends_unknown_capitalized_words() -> None:

@@ -5,7 +5,9 @@ can be logged); `scrub_phi` replaces them; `scrub_many` does the same for a batc
 feeds the NER model in batches. Four layers find PHI, resolved by a stated priority (`engine.py`):
 the regex + lexicon Safe Harbor rules (`rules.py`), validated structured identifiers
 (`identifiers.py`), an address grammar (`addresses.py`) and spaCy's NER model (`ner.py`), which
-sees only the sentences that a cheap vocabulary gate (`gate.py`) cannot clear. Direct identifiers
+sees only the sentences that a cheap vocabulary gate (`gate.py`) cannot clear and whose unknown
+words the other layers have not already replaced; name rules (`names.py`) back the model up on
+those sentences. Direct identifiers
 become placeholders ("[NAME]", "[PHONE]", ...); what Safe Harbor allows in coarser form is
 coarsened: ZIP 62704 -> "627XX", a birth date -> its year, an age over 89 -> "90+", a timestamp ->
 its day, a city -> "[CITY]" (the state stays). The output is scanned again until a pass finds

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from health_training.data.phi.findings import PLACEHOLDERS
-from health_training.data.phi.lexicon import allowed_places, is_english, safe_words, street_types
-from health_training.data.phi.rules import zip3
+from health_training.data.phi.address_blocks import add_street, unit_lines
+from health_training.data.phi.lexicon import is_english, safe_words, street_types
+from health_training.data.phi.prechecks import may_hold_glued_street, may_hold_number_first_street
 
 Hit = tuple[int, int, str, str]
 
@@ -35,7 +35,8 @@ _ROMANCE = (
     r"|piazza|piazzale|corso|largo|vicolo|calle|c/|avenida|avda\.?|plaza|paseo|carrer|camino|rua"
     r"|travessa|praça|estrada|alameda|callejón|cuesta|ronda|travesía|glorieta|pasaje|rambla"
     r"|urbanización|carretera|bulevar|vía|contrada|borgo|rotonda|strada|stretto|lungomare"
-    r"|salita|traversa|vico|galleria|πλατεία|οδός|λεωφόρος"
+    r"|salita|traversa|vico|galleria|acceso|cañada|pasadizo|vial|calzada|cerrada|andador|privada"
+    r"|prolongación|retorno|circuito|incrocio|canale|c\.(?=\s+de\b)|πλατεία|οδός|λεωφόρος"
 )
 _ARTICLES = (
     r"(?:(?:de|du|des|de la|de l'|d'|del|della|dei|di|da|do|dos|das|la|le|les|el|los|las)\s*)"
@@ -50,81 +51,23 @@ _NUM = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
 _CUE = (
     r"(?i:\b(?:address(?:es)?|addr|lives?|living|lived|resides?|residing|located|locates|moved"
     r"|move|return|send|ship|mail|deliver|station|restaurant|office|home)\b[^\n\d]{0,24}?"
-    r"(?:\b(?:at|on|to|in|is|:)\s*))"
+    r"(?:\b(?:at|on|to|in|is|with|:)\s*))"
 )
-_SEP = re.compile(r"[ \t]*(?:[\n,;][ \t]*)+|[ \t]+")
-_PIECE_END = re.compile(r"[,\n;]|\.\s|\.$|[:!?()]")
-_PARTICLES = frozenset(
-    [
-        "de",
-        "la",
-        "le",
-        "les",
-        "du",
-        "des",
-        "del",
-        "della",
-        "di",
-        "da",
-        "do",
-        "dos",
-        "das",
-        "van",
-        "von",
-        "der",
-        "den",
-        "het",
-        "ter",
-        "am",
-        "an",
-        "im",
-        "sur",
-        "sous",
-        "upon",
-        "on",
-        "nad",
-        "pod",
-        "y",
-    ]
-)
-_NULL_PIECES = frozenset({"nan", "none", "null", "n/a", "na", "-"})
 
 
 _DIGIT = re.compile(r"\d")
-_ROMANCE_WORDS = frozenset(w.strip("\\.") for w in re.sub(r"[\\.?]", "", _ROMANCE).split("|")) | {
+_ROMANCE_WORDS = frozenset(w for w in re.sub(r"[\\.?]", "", _ROMANCE).split("|") if w.isalpha()) | {
     "c",
     "av",
     "bd",
     "pl",
     "avda",
 }
-_CUE_WORDS = frozenset(
-    [
-        "address",
-        "addresses",
-        "addr",
-        "live",
-        "lives",
-        "living",
-        "lived",
-        "reside",
-        "resides",
-        "residing",
-        "located",
-        "locates",
-        "moved",
-        "move",
-        "return",
-        "send",
-        "ship",
-        "mail",
-        "deliver",
-        "station",
-        "restaurant",
-        "office",
-        "home",
-    ]
-)
+_CUE_WORDS = frozenset([
+    "address", "addresses", "addr", "live", "lives", "living", "lived", "reside", "resides",
+    "residing", "located", "locates", "moved", "move", "return", "send", "ship", "mail",
+    "deliver", "station", "restaurant", "office", "home"
+])  # fmt: skip
 _BOX_WORDS = frozenset(["box", "postfach", "boite", "boîte", "bp", "apartado", "casilla"])
 
 
@@ -144,11 +87,12 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
         rf"(?:\s+{compass}\b\.?)?(?:\s+{_NUM}\b)?{_UNIT}?"
     )
     glued = re.compile(
-        rf"(?<![\w/.,-])(?:{_NUM}\s+){{0,2}}(?P<words>)"
+        rf"(?<![\w/.,-])(?:{_NUM}\s+){{0,2}}(?P<words>(?:[^\W\d_a-z][\w'’-]*[ \t]+){{0,2}})"
         rf"(?P<type>[^\W\d_][\w'’-]*?(?i:{_GLUED}))(?![\w])\s*{_NUM}\b\.?{_UNIT}?"
     )
     romance = re.compile(
-        rf"(?<![\w/.-])(?:(?P<n1>{_NUM}),?\s+(?:(?:bis|ter)\s+)?)?(?P<type>(?i:{_ROMANCE}))\s+"
+        rf"(?<![\w/.-])(?:(?P<n1>{_NUM}(?:\s+{_NUM})?),?\s+(?:(?:bis|ter)\s+)?)?"
+        rf"(?P<type>(?i:{_ROMANCE}))\s+"
         rf"{_ARTICLES}*(?P<words>{_WORD}(?:[ \t]+{_ARTICLES}*{_WORD}){{0,3}}?)"
         rf"(?:,?[ \t]+(?P<n2>{_NUM})\b|(?=\s*(?:[,;.\n]|$))){_UNIT}?"
     )
@@ -161,13 +105,6 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
         r"|apartado(?:\s+de\s+correos)?|casilla)\s*\d[\d ]{0,8}\d?\b)"
     )
     return number_first, glued, romance, cued, po_box
-
-
-_PIECE_WORDS = re.compile(r"[^\W\d_][\w'’.-]*|\d[\w-]*")
-_US_ZIP = re.compile(r"\d{5}(?:-\d{4})?")
-_POSTCODE = re.compile(r"(?:[A-Z]{1,2}-?)?\d{3,6}(?:[- ]?\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
-                       r"|\d{4}\s?[A-Z]{2}"
-                       r"|[A-Z]\d[A-Z]\s?\d[A-Z]\d")  # fmt: skip
 
 
 def detect(text: str, words: frozenset[str]) -> list[Hit]:
@@ -183,32 +120,65 @@ def detect(text: str, words: frozenset[str]) -> list[Hit]:
     matches: list[re.Match[str]] = []
     # Number-first streets are searched only in windows around the street-type words found:
     # template text says "walk" or "light" often, and a whole-text scan would cost far more.
-    for lo, hi in _windows(low, words & _types()):
-        matches.extend(number_first.finditer(text, lo, hi))
+    # The prechecks (`prechecks.py`) say at C speed when a shape cannot keep anything here.
+    if not words.isdisjoint(_types()) and may_hold_number_first_street(text, low, words):
+        for lo, hi in _windows(low, words & _types()):
+            matches.extend(number_first.finditer(text, lo, hi))
     for lo, hi in _windows(low, words & _ROMANCE_WORDS, number_after=True):
         matches.extend(romance.finditer(text, lo, hi))
-    for at in _glued_hints(low):  # "...straße 5": the word before, and the number after
-        matches.extend(glued.finditer(text, max(0, at - 60), at + 40))
+    if may_hold_glued_street(text, low, words, _GLUED_ENDS):
+        for at in _glued_hints(low):  # "...straße 5": the word before, and the number after
+            matches.extend(glued.finditer(text, max(0, at - 60), at + 40))
     for m in matches:
-        if m.re is glued and is_english(m["type"]):
-            continue  # "Spring 2025", "Monitoring 24": English words, not "Hauptstraße 5"
+        start = m.start()
+        if m.re is glued:
+            if is_english(m["type"]):
+                continue  # "Spring 2025", "Monitoring 24": English words, not "Hauptstraße 5"
+            if any(is_english(w) for w in m["words"].split()):
+                start = m.start("type")  # "The Hauptstraße 5": the street starts at its name
         if _plausible(m, m.re is romance):
-            _add_street(text, m.start(), m.end(), hits)
+            add_street(text, start, m.end(), hits)
     if not words.isdisjoint(_CUE_WORDS):
         for m in cued.finditer(text):
             if _unknown_words(m["v"]):
-                _add_street(text, m.start("v"), m.end(), hits)
+                add_street(text, m.start("v"), m.end(), hits)
     if not words.isdisjoint(_BOX_WORDS):
         for m in po_box.finditer(text):
-            _add_street(text, *m.span(), hits)
+            add_street(text, *m.span(), hits)
+    if "\n" in text and not words.isdisjoint(_UNIT_WORDS):
+        unit_lines(text, hits)  # "11 Školní 939\n Apt. 827": the unit line makes the street
+    if not words.isdisjoint(_CORNER_WORDS):
+        # "the corner of Kapelaniestraat 88 and Whittaker Street": streets with no number
+        for m in _corner().finditer(text):
+            for group in ("a", "v"):
+                if m[group] and _unknown_words(m[group]):
+                    hits.append((*m.span(group), "street_address", "[ADDRESS]"))
     return hits
 
 
+_UNIT_WORDS = frozenset(["apt", "apartment", "suite", "ste", "unit", "flat", "room", "rm", "bldg",
+                         "building", "floor"])  # fmt: skip
+_CORNER_WORDS = frozenset(["corner", "intersection", "junction", "crossing"])
+
+
+@cache
+def _corner() -> re.Pattern[str]:
+    """A street named without a house number on either side of "corner of ... and ..."."""
+    suffix = "|".join(re.escape(w) for w in sorted(street_types(), key=len, reverse=True))
+    street = rf"(?:[^\W\d_a-z][\w'’.-]*[ \t]+){{1,3}}(?i:{suffix})\b\.?"
+    return re.compile(
+        rf"(?i:\b(?:corner|intersection|junction|crossing)\s+of\s+)(?:(?P<a>{street})"
+        rf"|[^\n]{{0,60}}?)\s+(?i:and|&)\s+(?P<v>{street})"
+    )
+
+
+_POSTCODE_LINE = re.compile(r"[ \t]*\n[ \t]*\d{4,5}[ \t]+[^\W\d_]")
 _NUMBER_THEN_WORD = re.compile(r"\d[a-z]?,?[ \t\n]+[^\W\d_]|[^\W\d_],?[ \t]+\d")
 
 
 _GLUED_NEEDLES = (*(n.replace("\\.", ".") for n in _GLUED.split("|") if "(" not in n and ")" not in n),
                   "strasse", "straße")  # fmt: skip
+_GLUED_ENDS = tuple(n.rstrip(".") for n in _GLUED_NEEDLES)
 
 
 def _glued_hints(low: str) -> list[int]:
@@ -241,7 +211,10 @@ def _windows(
             )
             reach = end + (70 if number_after else 12)  # "Via de Alejandra Ayuso 18"
             if whole and _NUMBER_THEN_WORD.search(low, max(0, i - 90), reach):
-                spans.append((max(0, i - 90), min(len(low), end + 60)))
+                hi = end + 60
+                while hi < len(low) and (low[hi].isalnum() or low[hi] == "_"):
+                    hi += 1  # end on a word boundary: a cut "Street|car" is no "Street"
+                spans.append((max(0, i - 90), min(len(low), hi)))
             i = low.find(word, end)
     spans.sort()
     merged: list[tuple[int, int]] = []
@@ -255,9 +228,10 @@ def _windows(
 
 def _plausible(m: re.Match[str], romance: bool) -> bool:
     """Street words that are capitalized or unknown to English ("8 wressle road" yes, "2 weeks
-    on the road" no); a type-first street needs a house number on one side."""
+    on the road" no); a type-first street needs a house number on one side, or a postcode
+    starting the next line."""
     if romance and not (m["n1"] or m["n2"]):
-        return False
+        return bool(_POSTCODE_LINE.match(m.string, m.end()))  # "rue Evrard\n50451 Martin"
     words = m["words"].split()
     if not words and not m["type"][:1].isupper() and not romance:
         return bool(re.search(r"\d", m["type"])) or m["type"].lower() not in safe_words()
@@ -265,62 +239,5 @@ def _plausible(m: re.Match[str], romance: bool) -> bool:
 
 
 def _unknown_words(value: str) -> bool:
-    words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", value)]
+    words = re.findall(r"(?<!\w)[^\W\d_][\w'’-]*", value)  # not the "a" of "26a"
     return bool(words) and all(w[:1].isupper() or w.lower() not in safe_words() for w in words)
-
-
-def _add_street(text: str, start: int, end: int, hits: list[Hit]) -> None:
-    end = end - 1 if text[end - 1 : end] in ",;" else end
-    hits.append((start, end, "street_address", PLACEHOLDERS["street_address"]))
-    _block(text, end, hits)
-
-
-def _block(text: str, pos: int, hits: list[Hit]) -> None:
-    """The pieces after a street line that belong to its address block: up to five, each short,
-    made of capitalized words, postcodes and data placeholders like "nan"."""
-    for _ in range(5):
-        sep = _SEP.match(text, pos)
-        if not sep:
-            return
-        start = sep.end()
-        stop = _PIECE_END.search(text, start, start + 80)
-        piece = text[start : stop.start() if stop else min(len(text), start + 80)].rstrip()
-        if not piece:
-            return
-        if piece.lower() not in _NULL_PIECES and not _piece_hits(
-            piece, start, "\n" in sep[0], hits
-        ):
-            return
-        pos = start + len(piece)
-
-
-def _piece_hits(piece: str, offset: int, newline: bool, hits: list[Hit]) -> bool:
-    """Hits for one block piece; False when the piece is prose, which ends the block."""
-    tokens = list(_PIECE_WORDS.finditer(piece))
-    if not tokens or len(tokens) > 6:
-        return False
-    words = [t for t in tokens if not t[0][0].isdigit()]
-    words = [w for w in words if w[0].lower() not in _PARTICLES]  # "de Lutte", "nad Labem"
-    if any(w[0].islower() and not newline for w in words):
-        return False  # same-line lower case is prose: "..., upstairs"
-    if any(w[0].lower() in safe_words() and w[0].islower() for w in words):
-        return False  # a lower-case English word: prose, not a place
-    keep = allowed_places()
-    run: list[re.Match[str]] = []
-    if " ".join(w[0] for w in words).lower() in keep:
-        words = []  # "United States": the whole piece is a country
-    for t in [*tokens, None]:
-        if t is not None and not t[0][0].isdigit() and t[0].lower().strip(".") not in keep:
-            if words:
-                run.append(t)
-            continue
-        if run:
-            hits.append((offset + run[0].start(), offset + run[-1].end(), "location", "[CITY]"))
-            run = []
-        if t is not None and t[0][0].isdigit():
-            value = t[0]
-            if _US_ZIP.fullmatch(value):  # the rule layer's convention: three digits stay
-                hits.append((offset + t.start(), offset + t.end(), "zip", zip3(value)))
-            elif _POSTCODE.fullmatch(value) or value.isdigit():
-                hits.append((offset + t.start(), offset + t.end(), "zip", PLACEHOLDERS["zip"]))
-    return True

@@ -2,10 +2,8 @@
 
 Layers (each returns unresolved (start, end, kind, replacement) hits): `rules` (Safe Harbor regex
 + lexicon rules), `identifiers` (validated structured ids), `addresses` (street grammar) and `ner`
-(spaCy, on the segments `gate` sends it). Overlaps are resolved by `PRIORITY` (the most specific
-identifier wins: "MRN 555-123-4567" is an MRN, a validated card number beats a phone shape,
-a street address beats the person NER saw in "Nelson Mandela Drive"); same-kind hits merge into
-their union; a lower-priority placeholder hit that is only partly covered keeps its uncovered part.
+(spaCy, on the segments `gate` sends it, less those whose only unknown words the other three
+layers already replaced: `_plan`). Overlaps are resolved by priority (`overlaps.py`).
 After replacing, the output is scanned again by the same layers until a pass finds nothing: a
 replacement can free a cue ("4567I'm Alice" -> "[PHONE]I'm Alice"), and what curation's
 `no_residual_phi` check reads is exactly such a pass. Placeholders are never found again.
@@ -14,33 +12,40 @@ Bad input: a non-str is refused (`PhiInputError`, reason "not_text"), as is a te
 `MAX_CHARS`; texts over `CHUNK` characters are scrubbed chunk by chunk (cut at a paragraph, line,
 sentence or space), so every rule, the overlap resolution and the model see bounded pieces and time
 grows linearly with size.
+
+Cost: curation calls this once per example with three short texts, most of them template text
+with nothing to find, so the per-call path below avoids per-text Python work it does not need
+(no chunking of short texts, no gate arithmetic, no empty tagging loops); see bench/README.md.
 """
 
 from __future__ import annotations
 
-import bisect
 import hashlib
+import re
 from collections.abc import Sequence
+from typing import cast
 
-from health_training.data.phi import addresses, gate, identifiers, names, ner, rules
+from health_training.data.phi import addresses, gate, identifiers, names, ner, prechecks, rules
 from health_training.data.phi.findings import GateStats, PhiFinding, PhiInputError, ScrubResult
-from health_training.data.phi.lexicon import words_of
+from health_training.data.phi.lexicon import is_known, words_of
+from health_training.data.phi.overlaps import PRIORITY, Hit, absorb, apply, resolve
+
+__all__ = [
+    "CHUNK",
+    "MAX_CHARS",
+    "PRIORITY",
+    "check",
+    "chunks",
+    "clear_caches",
+    "find",
+    "resolve",
+    "scrub_many",
+]
 
 MAX_CHARS = 256 * 2**20  # refuse above this: 256 Mi characters is no narrative
 CHUNK = 65_536  # characters per independently scrubbed piece of a long text
 MAX_PASSES = 8  # re-scans of one chunk; each must cover more, two are the rule
-
-# Higher wins when findings overlap.
-PRIORITY = {
-    "email": 30, "url": 29, "ip": 28, "credit_card": 27, "iban": 27, "ssn": 26, "mrn": 25,
-    "account": 25, "health_plan": 25, "license": 25, "device_id": 25, "vehicle_id": 25,
-    "fax": 24, "phone": 24, "birth_date": 22, "timestamp": 21, "street_address": 20, "zip": 19,
-    "age_over_89": 18, "name": 17, "location": 16, "organization": 15,
-}  # fmt: skip
-# Kinds whose replacement keeps part of the value: never trimmed or merged, only kept or dropped.
-_COARSENED = frozenset({"zip", "birth_date", "timestamp", "age_over_89"})
-
-Hit = tuple[int, int, str, str, str]  # start, end, kind, replacement, detector
+_NO_GATE = GateStats()
 
 
 def check(text: object) -> str:
@@ -62,6 +67,8 @@ def check(text: object) -> str:
 
 def find(text: str, *, ner: bool = True) -> list[PhiFinding]:
     check(text)
+    if len(text) <= CHUNK and _key(text, ner) in _CLEAN:
+        return []  # the residual scan of a text already found clean
     pieces = chunks(text)
     hits, _ = _detect_many([piece for _, piece in pieces], ner)
     return [
@@ -72,11 +79,21 @@ def find(text: str, *, ner: bool = True) -> list[PhiFinding]:
 
 
 def scrub_many(texts: Sequence[str], *, ner: bool = True) -> list[ScrubResult]:
+    texts = [check(text) for text in texts]
+    if all(len(text) <= CHUNK for text in texts):
+        # One chunk each (the rule): the gate's counts of a chunk are already the text's.
+        outs, hits, stats = _scrub_chunks(texts, ner)
+        return [
+            ScrubResult(out, tuple(PhiFinding(k, s, e, d) for s, e, k, _, d in h), g)
+            if h
+            else ScrubResult(text, (), g if ner else _NO_GATE)
+            for text, out, h, g in zip(texts, outs, hits, stats, strict=True)
+        ]
     owners: list[int] = []
     offsets: list[int] = []
     pieces: list[str] = []
     for i, text in enumerate(texts):
-        for offset, piece in chunks(check(text)):
+        for offset, piece in chunks(text):
             owners.append(i)
             offsets.append(offset)
             pieces.append(piece)
@@ -125,8 +142,12 @@ def _scrub_chunks(
     pieces: list[str], use_ner: bool
 ) -> tuple[list[str], list[list[Hit]], list[GateStats]]:
     hits, stats = _detect_many(pieces, use_ner)
-    outs = [_apply(p, h) if h else p for p, h in zip(pieces, hits, strict=True)]
     pending = [i for i, h in enumerate(hits) if h]
+    if not pending:
+        return pieces, hits, stats
+    outs = list(pieces)
+    for i in pending:
+        outs[i] = apply(pieces[i], hits[i])
     for _ in range(MAX_PASSES):
         if not pending:
             break
@@ -135,178 +156,132 @@ def _scrub_chunks(
         for i, more in zip(pending, again, strict=True):
             if not more:
                 continue
-            merged = _absorb(pieces[i], hits[i], more)
+            merged = absorb(pieces[i], hits[i], more)
             if merged == hits[i]:
                 continue  # nothing new to cover: stop here, the residual scan will report it
-            hits[i], outs[i] = merged, _apply(pieces[i], merged)
+            hits[i], outs[i] = merged, apply(pieces[i], merged)
             still.append(i)
         pending = still
     return outs, hits, stats
 
 
-# Digests of texts a full scan found clean, with the gate's counts. Template narratives repeat
-# (instructions, insights) and curation scans every kept text twice (scrub, then the residual
-# check); the scan is a pure function of the text, so a clean verdict is reused. 16-byte BLAKE2b
-# digests: a collision is far less likely than any detector's error.
-_CLEAN: dict[tuple[bytes, bool], GateStats] = {}
+# Texts a full scan found clean, by 16-byte BLAKE2b digest (+ b"n" when the model took part),
+# with the gate's counts. Template narratives repeat (instructions, insights) and curation scans
+# every kept text twice (scrub, then the residual check); the scan is a pure function of the
+# text, so a clean verdict is reused. A collision is far less likely than any detector's error.
+_CLEAN: dict[bytes, GateStats] = {}
 CLEAN_CACHE_SIZE = 200_000
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+def clear_caches() -> None:
+    """Forget every verdict and memo the engine keeps between calls (benchmarks, tests)."""
+    _CLEAN.clear()
+    ner.clear_cache()
+    gate.clear_memo()
+    prechecks.clear_memos()
+    is_known.cache_clear()
+
+
+def _key(text: str, use_ner: bool) -> bytes:
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return digest + b"n" if use_ner else digest
 
 
 def _detect_many(texts: list[str], use_ner: bool) -> tuple[list[list[Hit]], list[GateStats]]:
-    keys = [(_digest(t), use_ner) for t in texts]
-    todo = [i for i, key in enumerate(keys) if key not in _CLEAN]
-    if len(todo) < len(texts):
-        hits, stats = _detect_uncached([texts[i] for i in todo], use_ner)
-        out_hits: list[list[Hit]] = [[] for _ in texts]
-        out_stats = [_CLEAN.get(key, GateStats()) for key in keys]
-        for i, h, s in zip(todo, hits, stats, strict=True):
-            out_hits[i], out_stats[i] = h, s
-        return out_hits, out_stats
-    hits, stats = _detect_uncached(texts, use_ner)
-    if len(_CLEAN) > CLEAN_CACHE_SIZE:
+    keys = [_key(t, use_ner) for t in texts]
+    cached = [_CLEAN.get(key) for key in keys]
+    out_hits: list[list[Hit]] = [[] for _ in texts]
+    if None not in cached:
+        return out_hits, cast(list[GateStats], cached)  # all clean, counts known
+    todo = [i for i, s in enumerate(cached) if s is None]
+    hits, fresh = _detect_uncached([texts[i] for i in todo] if len(todo) < len(texts) else texts,
+                                   use_ner)  # fmt: skip
+    if len(_CLEAN) + len(todo) > CLEAN_CACHE_SIZE:
         _CLEAN.clear()
-    for key, h, s in zip(keys, hits, stats, strict=True):
+    for i, h, s in zip(todo, hits, fresh, strict=True):
+        out_hits[i], cached[i] = h, s
         if not h:
-            _CLEAN[key] = s
-    return hits, stats
+            _CLEAN[keys[i]] = s
+    return out_hits, cast(list[GateStats], cached)
 
 
 def _detect_uncached(texts: list[str], use_ner: bool) -> tuple[list[list[Hit]], list[GateStats]]:
     found: list[list[Hit]] = []
     for text in texts:
-        hits = [(*h, "rules") for h in rules.detect(text)]
         words = words_of(text)
-        hits += [(*h, "identifiers") for h in identifiers.detect(text, words)]
-        hits += [(*h, "address") for h in addresses.detect(text, words)]
+        hits = [(*h, "rules") for h in rules.detect(text)]
+        more = identifiers.detect(text, words)
+        if more:
+            hits += [(*h, "identifiers") for h in more]
+        more = addresses.detect(text, words)
+        if more:
+            hits += [(*h, "address") for h in more]
         found.append(hits)
-    stats = [GateStats() for _ in texts]
+    stats = [_NO_GATE] * len(texts)
     if use_ner:
-        plans = [gate.plan(text) for text in texts]
+        plans = [_plan(text, hits) for text, hits in zip(texts, found, strict=True)]
         stats = [p.stats for p in plans]
-        model_hits = ner.detect_many(texts, [p.spans for p in plans])
-        for text, hits, more, p in zip(texts, found, model_hits, plans, strict=True):
-            hits.extend((*h, "ner") for h in more)
-            hits.extend((*h, "names") for h in names.detect(text, p.spans))
-    resolved = []
-    for text, hits in zip(texts, found, strict=True):
+        if any(p.spans for p in plans):
+            model_hits = ner.detect_many(texts, [p.spans for p in plans])
+            for text, hits, more, p in zip(texts, found, model_hits, plans, strict=True):
+                if p.spans:
+                    hits += [(*h, "ner") for h in more]
+                    hits += [(*h, "names") for h in names.detect(text, p.spans)]
+    for i, (text, hits) in enumerate(zip(texts, found, strict=True)):
+        if not hits:
+            continue
         hits = resolve(text, hits)
         spans = [(h[0], h[1]) for h in hits if h[2] == "name"]
         if spans:  # a name found once is replaced wherever its words stand alone
             more = [(*h, "names") for h in names.propagate(text, spans)]
             hits = resolve(text, hits + more) if more else hits
-        resolved.append(hits)
-    return resolved, stats
+        found[i] = hits
+    return found, stats
 
 
-def resolve(text: str, hits: list[Hit]) -> list[Hit]:
-    """Sorted, non-overlapping hits: clusters of overlapping hits resolved one by one."""
-    if len(hits) < 2:
-        return hits
-    hits = sorted(hits)
-    out: list[Hit] = []
-    cluster = [hits[0]]
-    reach = hits[0][1]
-    for hit in hits[1:]:
-        if hit[0] < reach:
-            cluster.append(hit)
-            reach = max(reach, hit[1])
-        else:
-            out.extend(_resolve_cluster(text, cluster))
-            cluster, reach = [hit], hit[1]
-    out.extend(_resolve_cluster(text, cluster))
-    return out
+def _plan(text: str, hits: list[Hit]) -> gate.GatePlan:
+    """The gate's plan, less the pieces whose only unknown words the other layers already
+    replaced ("Dr. Ingrid Kowalski" after a title): the model reads a piece for words nothing
+    else has covered, and reads it with the same neighbours as before, so its answer on what it
+    reads does not change. The counts are those of the sentences that needed it."""
+    full = gate.plan(text)
+    if not full.spans or not hits:
+        return full
+    need = gate.plan(_covered(text, hits))
+    spans = tuple(s for s in full.spans if any(a < s[1] and s[0] < b for a, b in need.spans))
+    return gate.GatePlan(spans, need.stats)
 
 
-def _resolve_cluster(text: str, cluster: list[Hit]) -> list[Hit]:
-    if len(cluster) == 1:
-        return cluster
-    merged: list[Hit] = []
-    for hit in cluster:  # sorted by start: same-kind placeholder hits become their union
-        same = next((j for j in range(len(merged) - 1, -1, -1) if merged[j][2] == hit[2]), None)
-        if same is not None and hit[2] not in _COARSENED and hit[0] < merged[same][1]:
-            s, e, k, r, d = merged[same]
-            merged[same] = (s, max(e, hit[1]), k, r, d)
-        else:
-            merged.append(hit)
-    chosen: list[tuple[int, int]] = []
-    out: list[Hit] = []
-    for hit in sorted(merged, key=lambda h: (-PRIORITY[h[2]], h[0] - h[1], h[0])):
-        free = _subtract(hit[0], hit[1], chosen)
-        if free == [(hit[0], hit[1])]:
-            new = [hit]
-        elif hit[2] in _COARSENED:
-            continue
-        else:
-            # Partly covered: keep the uncovered words ("Dr. Alice Morgan MRN" -> the name part).
-            new = [(*_strip(text, s, e), *hit[2:]) for s, e in free]
-            new = [h for h in new if h[0] < h[1]]
-        out.extend(new)
-        chosen = sorted(chosen + [(h[0], h[1]) for h in new])
-    return sorted(out)
+_ALNUM = re.compile(r"[^\W_]")
+_CONTINUES = re.compile(
+    r"[ \t]+(?:(?:van|von|de|du|da|der|den|del|della|di|la|le|ter|ten|en|y)[ \t]+)*([^\W\d_])"
+)
 
 
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    """`start, end` narrowed to begin and end on a letter or digit (empty if it holds none)."""
-    while start < end and not text[start].isalnum():
-        start += 1
-    while end > start and not text[end - 1].isalnum():
-        end -= 1
-    return start, end
-
-
-def _subtract(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    free = []
-    pos = start
-    for s, e in taken:
-        if e <= pos or s >= end:
-            continue
-        if s > pos:
-            free.append((pos, s))
-        pos = max(pos, e)
-    if pos < end:
-        free.append((pos, end))
-    return free
-
-
-def _apply(text: str, hits: list[Hit]) -> str:
-    parts: list[str] = []
+def _covered(text: str, hits: list[Hit]) -> str:
+    """`text` with the letters and digits of `hits` turned into "#" (no longer words), except
+    hits that end inside a word. Same length, same punctuation and white space, so the gate
+    cuts the same sentences."""
+    parts = []
     pos = 0
-    for start, end, _, replacement, _ in hits:
-        parts += (text[pos:start], replacement)
-        pos = end
+    for start, end, kind, *_ in sorted(hits):
+        if _glued(text, start - 1, -1) or _glued(text, end, 1):
+            continue  # "Sig" of "Sig.ra Rosalia": the word goes on, so it is not covered
+        if (
+            kind in ("name", "location")
+            and (more := _CONTINUES.match(text, end))
+            and more[1].isupper()
+        ):
+            continue  # "Frank" of "Frank Day", "Collet" of "Collet du Gilbert": it may go on
+        start = max(start, pos)
+        if start < end:
+            parts += (text[pos:start], _ALNUM.sub("#", text[start:end]))
+            pos = end
     parts.append(text[pos:])
     return "".join(parts)
 
 
-def _absorb(text: str, hits: list[Hit], again: list[Hit]) -> list[Hit]:
-    """Findings of a later pass (offsets in the scrubbed text) moved onto the original, each
-    widened over the earlier replacements it touches, which it supersedes."""
-    out_starts: list[int] = []
-    shift_after: list[int] = []
-    shift = 0
-    for start, end, _, replacement, _ in hits:
-        out_starts.append(start + shift)
-        shift += len(replacement) - (end - start)
-        shift_after.append(shift)
-
-    def original(pos: int, is_end: bool) -> int:
-        j = bisect.bisect_left(out_starts, pos) - 1
-        if j < 0:
-            return pos
-        start, end, _, replacement, _ = hits[j]
-        if pos < out_starts[j] + len(replacement):
-            return end if is_end else start
-        return pos - shift_after[j]
-
-    moved = resolve(text, [(original(s, False), original(e, True), *h) for s, e, *h in again])
-    starts = [m[0] for m in moved]
-
-    def overlaps(h: Hit) -> bool:
-        j = bisect.bisect_left(starts, h[1]) - 1
-        return j >= 0 and moved[j][1] > h[0]
-
-    return sorted([h for h in hits if not overlaps(h)] + moved)
+def _glued(text: str, i: int, step: int) -> bool:
+    """A letter or digit at `i`, or a dot, hyphen or apostrophe there with one right after."""
+    c = text[i : i + 1] if i >= 0 else ""
+    return c.isalnum() or (c in (".", "-", "'", "’") and text[i + step : i + step + 1].isalnum())

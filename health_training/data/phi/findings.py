@@ -66,7 +66,15 @@ class GateStats:
     chars_to_model: int = 0
 
     def __add__(self, other: GateStats) -> GateStats:
-        return GateStats(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
+        # Summed once per curated example: field by field, no tuples in between.
+        return GateStats(
+            self.texts + other.texts,
+            self.texts_to_model + other.texts_to_model,
+            self.segments + other.segments,
+            self.segments_to_model + other.segments_to_model,
+            self.chars + other.chars,
+            self.chars_to_model + other.chars_to_model,
+        )
 
     def as_tuple(self) -> tuple[int, ...]:
         return (self.texts, self.texts_to_model, self.segments, self.segments_to_model,

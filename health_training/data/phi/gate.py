@@ -7,18 +7,29 @@ letter is not known vocabulary (`lexicon.is_known`). There is no pass for senten
 "Maude went home" goes to the model because "Maude" is unknown, while "Glucose averaged 142 mg/dL"
 does not. Words that are given names or surnames anywhere (Grace, Will, Jackson) were removed from
 the vocabulary, so they always reach the model; so does a segment with a lower-case word that is
-a name and no English word ("tracy", "kristin"). Our own placeholders ("[NAME]") are not words.
-Adjacent segments bound for the model are merged (up to `MAX_SEGMENT`) so that it sees context.
-Every decision is counted (`GateStats`).
+a name and no English word ("kristin", "lilly"), and, in a text without a single capital letter,
+a segment with any listed name ("john had given shamhan his address"). Our own placeholders
+("[NAME]") are not words. Adjacent segments bound for the model are merged (up to `MAX_SEGMENT`)
+so that it sees context. Every decision is counted (`GateStats`). The engine leaves out the
+segments whose only unknown words the other layers already replaced (`engine._plan`).
+
+Cost: for ASCII text the whole-text test runs first, at C speed (a byte split, set operations,
+a memo of the words already cleared), and template narratives never reach the per-segment loop.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from health_training.data.phi.findings import PLACEHOLDERS, GateStats
-from health_training.data.phi.lexicon import is_known, unambiguous_names
+from health_training.data.phi.lexicon import (
+    function_words,
+    is_known,
+    person_names,
+    unambiguous_names,
+)
 
 MAX_SEGMENT = 1000  # characters; spaCy's cost is linear, this only bounds one call's memory
 
@@ -26,10 +37,13 @@ _BOUNDARY = re.compile(r"[.!?]+[\"')\]]*\s+|\s*\n\s*")
 _CAPITALIZED_ASCII = re.compile(r"\b[a-z0-9]*[A-Z][\w'’-]*")
 _WORD = re.compile(r"[^\W_][\w'’-]*")
 _LOWER_WORD = re.compile(r"(?<![\w'’-])[a-zà-ÿ]{3,}(?![\w'’-])")
-# Letters, apostrophes and hyphens make words; everything else in ASCII separates them.
-_WORD_TABLE = str.maketrans(
-    {c: " " for c in map(chr, range(128)) if not (c.isalpha() or c in "'-")}
+# Letters, apostrophes and hyphens make words; every other byte of ASCII text separates them.
+_WORD_TABLE = bytes(
+    b if b < 128 and (chr(b).isalpha() or chr(b) in "'-") else 32 for b in range(256)
 )
+# For counting sentence ends in ASCII text without a newline (see `_sentence_ends`).
+_END_TABLE = bytes(46 if chr(b) in ".!?" else 32 if chr(b).isspace() else 97 for b in range(256))
+_CLOSERS = b"\"')]"
 _PLACEHOLDER_WORDS = frozenset(p.strip("[]") for p in PLACEHOLDERS.values()) | {"DATE"}
 
 
@@ -45,13 +59,16 @@ def plan(text: str) -> GatePlan:
     """Segments of `text` the model must read, and the counts."""
     if text.isascii() and not _text_needs_model(text):
         # Template text: no segment can need the model; count its segments without cutting.
-        segments = len(_BOUNDARY.findall(text.strip())) + 1 if text.strip() else 0  # ≈ sentences
+        body = text.strip()
+        ends = _sentence_ends(body) if "\n" not in body else len(_BOUNDARY.findall(body))
+        segments = ends + 1 if body else 0  # ≈ sentences
         return GatePlan((), GateStats(1, 0, segments, 0, len(text), 0))
     spans: list[tuple[int, int]] = []
     segments = to_model = chars_to_model = 0
+    lower_case = text == text.lower()
     for start, end in _segments(text):
         segments += 1
-        if _needs_model(text, start, end):
+        if _needs_model(text, start, end, lower_case):
             to_model += 1
             chars_to_model += end - start
             if spans and start - spans[-1][0] <= MAX_SEGMENT and start - spans[-1][1] < 4:
@@ -63,15 +80,64 @@ def plan(text: str) -> GatePlan:
 
 
 def _text_needs_model(text: str) -> bool:
-    """Whole-text version of `_needs_model` for ASCII text: one C-speed split, memoized lookups."""
-    words = set(text.translate(_WORD_TABLE).split())
-    if not unambiguous_names().isdisjoint(words):
+    """Whole-text version of `_needs_model` for ASCII text: one C-speed split, and a set
+    difference against the words already cleared, so only words never seen before are judged."""
+    data = text.encode()
+    words = set(data.translate(_WORD_TABLE).split())
+    if not _unambiguous_bytes().isdisjoint(words):
         return True  # a lower-case name ("lilly"); capitalized words are judged below
-    for word in words:
-        if word[:1].isupper() or not word.islower():
-            word = word.strip("'-")
-            if word and not is_known(word) and word not in _PLACEHOLDER_WORDS:
-                return True
+    if data == data.lower() and not _all_names_bytes().isdisjoint(words):
+        return True  # no capitals anywhere: "john had given ..." may name anyone
+    new = words.difference(_CLEARED)
+    for word in new:
+        if _word_needs_model(word.decode()):
+            return True
+    if len(_CLEARED) + len(new) > CLEARED_SIZE:
+        _CLEARED.clear()
+    _CLEARED.update(new)
+    return False
+
+
+# Words (ASCII bytes) `_word_needs_model` cleared. Its verdict is a pure function of the word;
+# the tests that depend on the whole text (a listed name in lower case) run before the memo is
+# consulted. Template text repeats a few hundred words, so after warm-up the difference above
+# is empty and no Python loop runs.
+_CLEARED: set[bytes] = set()
+CLEARED_SIZE = 200_000
+
+
+def clear_memo() -> None:
+    _CLEARED.clear()
+
+
+@cache
+def _unambiguous_bytes() -> frozenset[bytes]:
+    return frozenset(n.encode() for n in unambiguous_names() if n.isascii())
+
+
+@cache
+def _all_names() -> frozenset[str]:
+    """Every listed name of three letters or more that is no function word: in a text without
+    capitals ("john had given shamhan his address") these too send a sentence to the model."""
+    return frozenset(n for n in person_names() if len(n) > 2) - function_words()
+
+
+@cache
+def _all_names_bytes() -> frozenset[bytes]:
+    return frozenset(n.encode() for n in _all_names() if n.isascii())
+
+
+def _sentence_ends(body: str) -> int:
+    r"""`len(_BOUNDARY.findall(body))` for ASCII `body` without a newline, at C speed. Only the
+    first branch can match, once per run of [.!?"')\]] that holds one of .!? and is followed by
+    white space: once the closers are dropped, that is one ". " per such run."""
+    return body.encode().translate(_END_TABLE, _CLOSERS).count(b". ")
+
+
+def _word_needs_model(word: str) -> bool:
+    if word[:1].isupper() or not word.islower():
+        word = word.strip("'-")
+        return bool(word) and not is_known(word) and word not in _PLACEHOLDER_WORDS
     return False
 
 
@@ -96,9 +162,10 @@ def _add(out: list[tuple[int, int]], text: str, start: int, end: int) -> None:
         out.append((start, end))
 
 
-def _needs_model(text: str, start: int, end: int) -> bool:
+def _needs_model(text: str, start: int, end: int, lower_case: bool) -> bool:
     segment = text[start:end]
-    if not unambiguous_names().isdisjoint(_LOWER_WORD.findall(segment)):
+    names = _all_names() if lower_case else unambiguous_names()
+    if not names.isdisjoint(_LOWER_WORD.findall(segment)):
         return True  # "the gender of lilly", "kristin crnić": a name in lower case
     if segment.isascii():
         words = (m for m in _CAPITALIZED_ASCII.finditer(segment))

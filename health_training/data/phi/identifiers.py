@@ -17,6 +17,7 @@ import re
 import phonenumbers
 
 from health_training.data.phi.findings import PLACEHOLDERS
+from health_training.data.phi.prechecks import may_hold_phone
 
 Hit = tuple[int, int, str, str]  # start, end, kind, replacement
 
@@ -40,7 +41,8 @@ _NOT_PHONE = re.compile(
     r"|\d{5}-\d{4}$"  # ZIP+4
 )
 _CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
-_CARD_IIN = re.compile(r"[2-6]")  # ISO/IEC 7812 major industry: 2-6 are banking and finance
+# ISO/IEC 7812 major industry: 2-6 are banking and finance; JCB's 15-digit cards start 1800.
+_CARD_IIN = re.compile(r"[2-6]|1800")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
 _VIN = re.compile(r"\b[A-HJ-NPR-Z0-9]{17}\b")
 _VIN_CUE = re.compile(r"(?i:\bvin|vehicle\s+(?:id(?:entification)?|number))\W{0,4}$")
@@ -65,7 +67,6 @@ _SHAPE_TABLE = bytes.maketrans(
 )
 _PHONE_HINTS = (b"0000", b"+0", b"(0", b"00 00 00", b"00.00.00", b"00-00-00", b"000 000", b"000.000",
                 b"000-000")  # fmt: skip
-_CARD_HINTS = (b"0000 0000", b"0000-0000", b"00000000")
 _UK_POSTCODE = re.compile(r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?)\s?\d[ABD-HJLNP-UW-Z]{2}\b")
 _CA_POSTCODE = re.compile(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\s?\d[ABCEGHJ-NPRSTV-Z]\d\b")
 
@@ -78,10 +79,13 @@ def detect(text: str, words: frozenset[str]) -> list[Hit]:
         return hits
     # The text's shape (digits -> "0", capitals -> "A", small letters -> "a") answers "could a
     # card, an IBAN, a phone be here?" with C-speed substring tests before any regex runs.
-    shape = text.encode("utf-8", "surrogatepass").translate(_SHAPE_TABLE)
-    if any(hint in shape for hint in _PHONE_HINTS):
+    data = text.encode("utf-8", "surrogatepass")
+    shape = data.translate(_SHAPE_TABLE)
+    if may_hold_phone(text, data) and any(hint in shape for hint in _PHONE_HINTS):
         _phones(text, hits)
-    if b"0000" in shape and any(hint in shape for hint in _CARD_HINTS):
+    if b"0000" in shape and (
+        b"0000 0000" in shape or b"0000-0000" in shape or b"00000000" in shape
+    ):
         _cards(text, hits)
     cues = words & _CUE_WORDS
     if "DL" in text:  # upper case only: "mg/dL" is everywhere in our narratives

@@ -62,6 +62,20 @@ _CLINICAL_FORM = re.compile(
     r"|adeno|oligo|medullo|rhabdo|leiomyo|myo|hemato|haemato|thrombo|broncho|pneumo)\w{4,})"
 )
 _POSSESSIVE = re.compile(r"['’]s?$")
+# Synthea's generated patients carry a number on each name ("Maude352 Wunsch128"): a capitalized
+# word with a few digits glued on is judged by its letters. Gene and stage names ("BRCA1",
+# "CD34", "HbA1c") are in capitals or mixed case and do not match.
+_SYNTHEA = re.compile(r"([^\W\d_]{3,}(?:-[^\W\d_]+)*)\d{1,3}")
+
+
+def synthea_letters(word: str) -> str | None:
+    """The name of a Synthea-numbered word ("Maude352" -> "Maude", "Ernst-Otto35"), else None."""
+    m = _SYNTHEA.fullmatch(word)
+    if m and all(p[:1].isupper() and p[1:].islower() for p in m[1].split("-")):
+        return m[1]
+    return None
+
+
 # Inflections WordNet's lemma list leaves out: "admitted", "monitoring", "carefully".
 _INFLECTIONS = (("ied", ("y",)), ("ies", ("y",)), ("ing", ("", "e")), ("ed", ("", "e")),
                 ("ly", ("", "le")), ("er", ("", "e")), ("est", ("", "e")))  # fmt: skip
@@ -128,6 +142,10 @@ def is_known(word: str) -> bool:
     """`word` (any case) is vocabulary, not a name: listed, a listed acronym, the plural or
     possessive of a listed word, or a hyphenated compound of listed words."""
     word = _POSSESSIVE.sub("", word)  # "NCI's", "Parkinson's": the word before it decides
+    if letters := synthea_letters(word):
+        if letters.lower() in person_names():
+            return False  # "Max193": a listed name that Synthea numbered
+        word = letters  # "Wunsch128": the letters decide
     if word in acronyms() or len(word) <= 1 or any(c.isdigit() for c in word):
         return True  # an initial alone, "CD34", "NF1": no name has a digit
     if _ROMAN.fullmatch(word):
@@ -186,8 +204,8 @@ def is_name_word(word: str) -> bool:
         return False
     if "-" in bare and all(p in eponyms() or is_known(p) for p in bare.split("-") if p):
         return False  # "Epstein-Barr", "Hippel-Lindau"
-    if "-" in bare and all(p in eponyms() or is_known(p) for p in bare.split("-") if p):
-        return False  # "Epstein-Barr", "Hippel-Lindau"
+    if letters := synthea_letters(word):
+        word = letters  # "Wunsch128"
     if (word.isupper() and len(word) <= 4) or any(c.isdigit() for c in word):
         return False
     return not is_known(word)
