@@ -8,15 +8,15 @@ from collections import Counter
 import orjson
 import pytest
 
-from health_training.data.clinical import Reading, SleepStage
 from health_training.data.domains import CATEGORIES, RECORD_TYPES
-from health_training.data.generator import (
+from health_training.data.records import ETL_METADATA_FIELDS, content_key
+from health_training.etl.clinical_types import Reading, SleepStage
+from health_training.etl.generator import (
     generate_batches,
     generate_corpus,
     generate_journal_files,
-    make_profile,
 )
-from health_training.data.records import ETL_METADATA_FIELDS, content_key
+from health_training.etl.profiles import make_profile
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 KEY = re.compile(r"training/(\w+)/(\d{4})/(\d{2})/health_journal_\2_\3\.jsonl")
