@@ -1,9 +1,9 @@
 """GPU leases: a tiny process that holds one `flock` per device while its command runs.
 
-`GpuPoolRunLauncher` (health_training/launcher.py) wraps every GPU run in this holder; it is also
-usable by hand. Standard library only, so it starts in a few milliseconds and never imports dagster:
+`GpuPoolRunLauncher` (health_training/launcher/pool.py) wraps every GPU run in this holder; it is
+also usable by hand:
 
-    python -m health_training.gpu_lease hold --lease-dir /var/lib/gpu-leases --devices 0,1 \
+    python -m health_training.launcher.leases hold --lease-dir /var/lib/gpu-leases --devices 0,1 \
         [--count 1] [--wait 0] [--run-id ID] [--kill-after 60] -- python train.py
 
 The holder takes an exclusive, non-blocking `flock` on `<lease-dir>/gpu-<device>.lock` for the first
@@ -11,7 +11,9 @@ free device(s), writes who holds it into the file, runs the command with `CUDA_V
 and exits with the command's code. The kernel drops the lock when the holder ends, however it ends
 (SIGKILL included), so a lease can never outlive its holder. On Linux the command gets SIGKILL when
 the holder dies (`PR_SET_PDEATHSIG`), so it cannot keep using a GPU whose lease is gone. With no
-free device the holder exits 75 (EX_TEMPFAIL) at once, or after `--wait` seconds.
+free device the holder exits 75 (EX_TEMPFAIL) at once, or after `--wait` seconds (saying on stderr
+that it waits). Standard library only, and nothing from health_training: the launcher runs this
+file by its path under `python -I`, so it starts in milliseconds and never imports dagster.
 """
 
 from __future__ import annotations
@@ -106,13 +108,20 @@ def acquire(
     run_id: str | None = None,
     wait_seconds: float = 0.0,
     poll_seconds: float = 0.5,
+    on_busy: Callable[[], None] = lambda: None,
 ) -> Lease | None:
-    """`try_acquire`, retried every `poll_seconds` for up to `wait_seconds`."""
+    """`try_acquire`, retried every `poll_seconds` for up to `wait_seconds`; `on_busy` runs once,
+    when the first try finds the pool full and there is time left to wait."""
     deadline = time.monotonic() + wait_seconds
+    busy_reported = False
     while True:
         lease = try_acquire(lease_dir, devices, count, run_id)
         if lease is not None or time.monotonic() >= deadline:
             return lease
+        if not busy_reported:
+            busy_reported = True
+            on_busy()
+        # flock has no "wait for any of these files", so poll; each try costs a few syscalls.
         time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
 
 
@@ -217,7 +226,16 @@ def hold(args: argparse.Namespace) -> int:
         if not args.command:
             raise ValueError("no command given after '--'")
         lease_dir = Path(args.lease_dir)
-        lease = acquire(lease_dir, devices, args.count, args.run_id, args.wait)
+
+        def say_busy() -> None:
+            # For people reading the daemon's log while a run waits for a device.
+            sys.stderr.write(
+                f"GPU lease holder: run {args.run_id} waits up to {args.wait:g}s for {args.count} "
+                f"of devices {','.join(devices)} ({describe_holders(lease_dir, devices)})\n"
+            )
+            sys.stderr.flush()
+
+        lease = acquire(lease_dir, devices, args.count, args.run_id, args.wait, on_busy=say_busy)
     except (ValueError, OSError) as exc:
         message = f"GPU lease holder: {exc}"
         sys.stderr.write(message + "\n")
@@ -249,7 +267,7 @@ def hold(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m health_training.gpu_lease")
+    parser = argparse.ArgumentParser(prog="python -m health_training.launcher.leases")
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("hold", help="lease GPU(s), run a command on them, release on exit")
     p.add_argument("--lease-dir", required=True, help="local directory of the gpu-<n>.lock files")

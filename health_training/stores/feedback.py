@@ -6,20 +6,18 @@ SQLAlchemy 2.1 maps it to psycopg 3) or a file path, and creates its table if mi
 write goes through `prepare_for_storage`: free text is PHI-scrubbed and user ids become
 pseudonyms before a row is built, so neither reaches the database. Ids only grow, and readers
 that sensors call (`since`, `max_id`, `recent_average`, `count_negative_since`) walk the primary
-key, so a tick costs what is new, not the whole history. `add_feedback_cli` and
-`import_feedback_file` are the command line's entry points.
+key, so a tick costs what is new, not the whole history. The command line's entry points are in
+`feedback_cli.py`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -28,12 +26,8 @@ from health_training.data.feedback import (
     Pseudonymize,
     StoredFeedback,
     dedup_key,
-    parse_feedback_file,
     prepare_for_storage,
-    validate_feedback,
 )
-from health_training.data.ingest import quarantine_key
-from health_training.files import write_atomic
 
 metadata = sa.MetaData()
 feedback = sa.Table(
@@ -120,9 +114,22 @@ class FeedbackStore:
             existing = sa.select(feedback.c.id).where(feedback.c.dedup_key == row["dedup_key"])
             return conn.execute(existing).scalar_one()
 
-    def add_many(self, records: Iterable[FeedbackRecord], pseudonymize: Pseudonymize) -> int:
-        """Store records in one transaction; how many were new (duplicates are skipped)."""
-        return len(self._add_prepared([prepare_for_storage(r, pseudonymize)[0] for r in records]))
+    def add_many(
+        self,
+        records: Iterable[FeedbackRecord],
+        pseudonymize: Pseudonymize,
+        *,
+        phi_counts: Counter[str] | None = None,
+    ) -> int:
+        """Store records in one transaction; how many were new (duplicates are skipped).
+        `phi_counts`, when given, is increased by what the scrub replaced, per kind."""
+        prepared = []
+        for record in records:
+            clean, counts = prepare_for_storage(record, pseudonymize)
+            prepared.append(clean)
+            if phi_counts is not None:
+                phi_counts.update(counts)
+        return len(self._add_prepared(prepared))
 
     def _add_prepared(self, records: list[FeedbackRecord]) -> list[int]:
         if not records:
@@ -238,63 +245,3 @@ def _stored(row: Any) -> StoredFeedback:
     # SQLite hands back naive datetimes; they were stored as UTC.
     created = created.replace(tzinfo=UTC) if created.tzinfo is None else created.astimezone(UTC)
     return StoredFeedback(**{**row, "created_at": created})
-
-
-# --- command line entry points ------------------------------------------------------------------
-
-
-def add_feedback_cli(
-    store: FeedbackStore,
-    pseudonymize: Pseudonymize,
-    *,
-    query: str,
-    response: str,
-    rating: int | str,
-    corrected: str | None = None,
-    model_version: str,
-    user_id: str,
-) -> int:
-    """Validate one rating typed on the command line and store it; its id. Raises ValueError
-    (a FeedbackError with a reason) when a field is invalid."""
-    fields = {
-        "query": query,
-        "response": response,
-        "rating": rating,
-        "corrected_response": corrected,
-        "model_version": model_version,
-        "user_id": user_id,
-    }
-    record = validate_feedback(fields)
-    # Stamp now: two identical ratings typed a minute apart are two ratings, not a duplicate.
-    return store.add(replace(record, created_at=datetime.now(UTC)), pseudonymize)
-
-
-def import_feedback_file(store: FeedbackStore, pseudonymize: Pseudonymize, path: Path) -> dict:
-    """Import a JSONL or CSV export: valid records are stored in one transaction, the rest go to
-    `<stem>.quarantine.jsonl` beside the file (a stale one is removed when all lines pass)."""
-    path = Path(path)
-    result = parse_feedback_file(path.name, path.read_bytes())
-    phi: Counter[str] = Counter()
-    prepared = []
-    for record in result.accepted:
-        clean, counts = prepare_for_storage(record, pseudonymize)
-        prepared.append(clean)
-        phi.update(counts)
-    added = store._add_prepared(prepared)
-    qpath = path.with_name(quarantine_key(path.name))
-    if result.quarantined:
-        write_atomic(qpath, b"".join(orjson.dumps(q.to_dict()) + b"\n" for q in result.quarantined))
-    else:
-        qpath.unlink(missing_ok=True)
-    return {
-        "file": str(path),
-        "format": result.format,
-        "lines": result.lines_read,
-        "accepted": len(result.accepted),
-        "added": len(added),
-        "duplicates": len(result.accepted) - len(added),
-        "quarantined": len(result.quarantined),
-        "quarantine_reasons": result.quarantine_reasons,
-        "quarantine_file": str(qpath) if result.quarantined else None,
-        "phi_scrubbed": dict(phi.most_common()),
-    }

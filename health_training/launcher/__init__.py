@@ -1,0 +1,50 @@
+"""Running Dagster runs on devices: a local GPU pool, and the tags for Kubernetes and ECS GPUs.
+
+- `pool.py`: `GpuPoolRunLauncher`, the run launcher dagster.yaml names as
+  `module: health_training.launcher`, `class: GpuPoolRunLauncher`; it leases local GPUs per run.
+- `holders.py`: the launcher's side of a lease holder process (start it, read its status, watch it).
+- `leases.py`: flock-based device leases and the holder itself,
+  `python -m health_training.launcher.leases hold ... -- command`.
+- `cloud.py`: `k8s_run_tags` / `ecs_run_tags` for `K8sRunLauncher` / `EcsRunLauncher` in production.
+
+The names below are re-exported here. `GPU_TAG` is defined in `health_training.tags`, shared with
+the jobs and assets that set it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Each public name and the module that defines it. They load on first use (PEP 562), not when the
+# package is imported: `python -m health_training.launcher.leases` imports this package first, and
+# the lease holder must start in milliseconds, without dagster. Type checkers see Any for these.
+_EXPORTS = {
+    "GpuPoolRunLauncher": "health_training.launcher.pool",
+    "DEVICES_ENV": "health_training.launcher.pool",
+    "DEVICES_TAG": "health_training.launcher.pool",
+    "HOST_TAG": "health_training.launcher.pool",
+    "PID_TAG": "health_training.launcher.pool",
+    "gpus_requested": "health_training.launcher.pool",
+    "resolve_devices": "health_training.launcher.pool",
+    "GPU_TAG": "health_training.tags",
+    "K8S_CONFIG_TAG": "health_training.launcher.cloud",
+    "ECS_CONTAINER_OVERRIDES_TAG": "health_training.launcher.cloud",
+    "NVIDIA_GPU": "health_training.launcher.cloud",
+    "GPU_PRODUCT_LABEL": "health_training.launcher.cloud",
+    "k8s_run_tags": "health_training.launcher.cloud",
+    "ecs_run_tags": "health_training.launcher.cloud",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
