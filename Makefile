@@ -1,7 +1,7 @@
 # health_training — the targets people and CI both use.
-#   make demo   generate three months of ETL data and run the data pipeline end to end
+#   make demo   generate three months of ETL data and run the whole graph end to end (dg launch)
 #   make test   install and run the test suite
-#   make dev    Dagster UI + daemon on http://127.0.0.1:3000 with this repo's dagster.yaml
+#   make dev    Dagster UI + daemon on http://127.0.0.1:3000 with this repo's dagster.yaml (dg dev)
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,11 +15,11 @@ export HF_EVALUATE_OFFLINE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DAGSTER_DISABLE_TELEMETRY := true
 export PYTHONWARNINGS := ignore::UserWarning
-DAGSTER := $(BIN)/dagster
-CODE := -m health_training.definitions
-QUIET := --config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}}}}'
+# dg checks that it runs in the project's environment.
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
+DG := $(BIN)/dg
 DEMO_MONTHS ?= 2025-01:2025-03
-DEMO_RANGE ?= 2025-01-01...2025-03-01
+DEMO_RANGE ?= 2025-01...2025-03
 
 .PHONY: install demo test test-fast dev lint fmt bench clean dagster-home
 
@@ -38,10 +38,10 @@ dagster-home:
 demo: install dagster-home
 	$(BIN)/health-training prepare-model smollm2-135m
 	$(BIN)/health-training generate --months $(DEMO_MONTHS) --users 50 --seed 7
-	$(DAGSTER) asset materialize $(CODE) --select 'raw_narratives,curated_narratives' --partition-range $(DEMO_RANGE) $(QUIET)
-	$(DAGSTER) asset materialize $(CODE) --select 'training_dataset,openai_chat_dataset' $(QUIET)
+	$(DG) launch --assets 'raw_narratives,curated_narratives' --partition-range $(DEMO_RANGE)
+	$(DG) launch --assets 'feedback_examples,training_dataset,openai_chat_dataset'
 	$(BIN)/health-training dataset manifest
-	$(DAGSTER) asset materialize $(CODE) --select 'lora_adapter,eval_report,emissions_report,registered_model' $(QUIET)
+	$(DG) launch --assets 'lora_adapter,eval_report,emissions_report,registered_model'
 	$(BIN)/health-training report
 
 test: install
@@ -51,11 +51,12 @@ test-fast: install
 	$(BIN)/pytest -q -m "not slow"
 
 dev: install dagster-home
-	$(DAGSTER) dev $(CODE) --host 127.0.0.1 --port 3000
+	$(DG) dev --host 127.0.0.1 --port 3000
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(DG) check defs
 
 fmt: install
 	$(BIN)/ruff check --fix .

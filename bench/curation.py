@@ -40,10 +40,10 @@ import pandas as pd
 from health_training.data.config import DataConfig, load_data_config
 from health_training.data.curation import curate
 from health_training.data.dataset import to_row
-from health_training.data.generator import generate_corpus
 from health_training.data.ingest import ingest_month
-from health_training.data.phi import Pseudonymizer, find_phi
+from health_training.data.phi import Pseudonymizer, engine, find_phi, ner, scrub_phi
 from health_training.data.splits import SplitResult, assign_splits
+from health_training.etl.generator import generate_corpus
 
 MONTHS = [(2025, m) for m in range(1, 7)]  # 181 days; several months exercise cross-month dedup
 DAYS = 181
@@ -461,11 +461,20 @@ def main() -> None:
         f"datasets {datasets.__version__}, one process each"
     )
 
+    # The PHI engine loads its lexicons, regexes and spaCy model once per process (seconds),
+    # like the pandas and datasets imports above: outside the timed runs, or round 1 of ours
+    # carries it. Each run then starts with the engine's caches empty (below).
+    start = time.perf_counter()
+    ner.load()
+    scrub_phi("Warm-up: Dr. Alice Morgan, 12 Oak Street, Springfield, IL 62704. Maude went home.")
+    print(f"PHI engine and NER model loaded in {time.perf_counter() - start:.1f}s (not timed)")
+
     best: dict[str, tuple[float, float, float]] = {}  # name -> wall, CPU, contention of the best
     results: dict[str, tuple[Any, int]] = {}
     for round_ in range(args.repeat):
         for name, run in CONTENDERS.items():
             results.pop(name, None)
+            engine.clear_caches()  # a repeat must not reuse verdicts on this very corpus
             gc.collect()
             stall, wall, cpu = cpu_stall_seconds(), time.perf_counter(), time.process_time()
             results[name] = run(files, config)

@@ -22,9 +22,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from health_training.feedback_store import feedback as feedback_table
+from health_training.defs.automation.sensors import (
+    feedback_threshold_sensor,
+    new_data_volume_sensor,
+)
 from health_training.resources import FeedbackResource
-from health_training.sensors import feedback_threshold_sensor, new_data_volume_sensor
+from health_training.stores.feedback import feedback as feedback_table
 
 
 def insert_ratings(resource: FeedbackResource, start: int, n: int, seed: int) -> None:

@@ -61,9 +61,9 @@ def dataset_folder(arg: Path | None, scratch: Path) -> Path:
     from health_training.data.config import load_data_config
     from health_training.data.curation import curate
     from health_training.data.dataset import build_training_dataset
-    from health_training.data.generator import generate_corpus
     from health_training.data.ingest import ingest_month
     from health_training.data.phi import Pseudonymizer
+    from health_training.etl.generator import generate_corpus
 
     policy = load_data_config()
     corpus = generate_corpus([(2025, 1)], users=3, seed=7)

@@ -38,8 +38,8 @@ def _months(spec: str) -> list[tuple[int, int]]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from health_training.data.etl import append_to_journal
-    from health_training.data.generator import generate_corpus
+    from health_training.etl.generator import generate_corpus
+    from health_training.etl.journal import append_to_journal
     from health_training.resources import storage_from_env
 
     storage = storage_from_env()
@@ -144,20 +144,33 @@ def cmd_scrub(args: argparse.Namespace) -> int:
     return 0
 
 
+def _latest_metadata(asset: str) -> dict:
+    """The metadata of an asset's latest materialization on this installation's instance."""
+    import dagster as dg
+
+    if not os.environ.get("DAGSTER_HOME"):
+        return {}
+    records = dg.DagsterInstance.get().fetch_materializations(dg.AssetKey(asset), limit=1).records
+    if not records or records[0].asset_materialization is None:
+        return {}
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
 def cmd_dataset(args: argparse.Namespace) -> int:
-    from health_training.checks import current_manifest
+    from health_training.defs.data.repository import DatasetRepository
     from health_training.resources import storage_from_env
 
-    storage = storage_from_env()
-    try:
-        manifest = current_manifest(storage)
-    except FileNotFoundError:
+    repo = DatasetRepository(storage_from_env())
+    # The version training_dataset last produced; the lake's version history without an instance.
+    version = args.version or _latest_metadata("training_dataset").get("version")
+    version = version or (repo.versions() or [None])[-1]
+    if version is None:
         print(
             "no training dataset yet: run `make demo` or materialize training_dataset",
             file=sys.stderr,
         )
         return 1
-    print(json.dumps(manifest, indent=2))
+    print(json.dumps(repo.manifest(str(version)), indent=2))
     return 0
 
 
@@ -197,7 +210,8 @@ def _now() -> str:
 def cmd_registry(args: argparse.Namespace) -> int:
     import getpass
 
-    from health_training.assets.registry import GATE_TAG, promote_recorded
+    from health_training.defs.registry.gate import GATE_TAG
+    from health_training.defs.registry.jobs import promote_recorded
     from health_training.resources import mlflow_from_env
 
     mlflow = mlflow_from_env()
@@ -235,19 +249,23 @@ def cmd_registry(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from health_training.resources import training_from_env
+    """The evaluation report of a training run (default: the latest eval_report's)."""
+    from health_training.data import layout
+    from health_training.resources import storage_from_env
 
-    latest = training_from_env().runs_dir / "latest.json"
-    if not latest.exists():
-        print("no training run yet: run `make demo`", file=sys.stderr)
+    identity = args.identity or _latest_metadata("eval_report").get("run_identity")
+    if not identity:
+        print("no evaluation yet (or DAGSTER_HOME unset): run `make demo`", file=sys.stderr)
         return 1
-    run_dir = Path(json.loads(latest.read_text())["run_dir"])
-    md = run_dir / "eval" / "eval_report.md"
-    if md.exists():
-        print(md.read_text())
-    for path in (run_dir / "eval" / "eval_report.html", run_dir / "emissions_report.md"):
-        if path.exists():
-            print(f"report: {path}")
+    storage = storage_from_env()
+    key = layout.model_run(str(identity), "eval/eval_report.md")
+    if not storage.exists(key):
+        print(f"{storage.uri(key)} does not exist", file=sys.stderr)
+        return 1
+    print(storage.read_bytes(key).decode())
+    for name in ("eval/eval_report.html", "emissions/report.html"):
+        if storage.exists(layout.model_run(str(identity), name)):
+            print(f"report: {storage.uri(layout.model_run(str(identity), name))}")
     return 0
 
 
@@ -256,7 +274,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     place it), or run it here with --in-process."""
     import subprocess
 
-    tags = {"health_training/reason": args.reason}
+    from health_training.tags import training_tags
+
+    tags = training_tags(args.reason)
     if args.in_process:
         import dagster as dg
 
@@ -286,8 +306,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from health_training.feedback_store import add_feedback_cli, import_feedback_file
     from health_training.resources import feedback_from_env, phi_from_env
+    from health_training.stores.feedback_cli import add_feedback_cli, import_feedback_file
 
     store = feedback_from_env().store()
     pseudonymize = phi_from_env().pseudonymizer()
@@ -351,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ds = sub.add_parser("dataset", help="show the current training dataset")
     ds.add_argument("what", choices=("manifest",))
+    ds.add_argument("--version", help="a dataset version (default: the latest training_dataset's)")
     ds.set_defaults(func=cmd_dataset)
 
     prep = sub.add_parser(
@@ -403,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     fb.set_defaults(func=cmd_feedback)
 
     rep = sub.add_parser("report", help="the latest run's evaluation table and report paths")
+    rep.add_argument("--identity", help="a training run identity (default: the latest evaluated)")
     rep.set_defaults(func=cmd_report)
     return parser
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: the third-party sample files, a local storage root, a moto S3 endpoint."""
+"""Shared fixtures: third-party sample files, local storage, a moto S3 endpoint, Postgres."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def s3_storage(s3_endpoint: str):
     import boto3
     from dagster_aws.s3 import S3Resource
 
-    from health_training.resources import S3Storage
+    from health_training.resources.storage_s3 import S3Storage
 
     bucket = f"lake-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
@@ -62,3 +62,17 @@ def s3_storage(s3_endpoint: str):
         prefix="health",
         s3=S3Resource(endpoint_url=s3_endpoint, region_name="us-east-1"),
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway Postgres for the session (superuser `postgres`, trust auth on 127.0.0.1), shared
+    by the feedback-store and deployment tests; each makes its own databases in it. Skipped, with
+    the reason, without the server binaries (see health_training_tests/postgres.py)."""
+    from health_training_tests import postgres
+
+    reason = postgres.missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with postgres.running_cluster() as cluster:
+        yield cluster

@@ -61,10 +61,52 @@ def test_s3_uri_names_bucket_and_prefix(s3_storage):
     assert s3_storage.uri("training/x.jsonl") == f"s3://{s3_storage.bucket}/health/training/x.jsonl"
 
 
-def test_production_needs_a_pseudonym_key():
+def test_folders_round_trip_through_storage(storage, tmp_path):
+    src = tmp_path / "adapter"
+    (src / "sub").mkdir(parents=True)
+    (src / "adapter_config.json").write_text("{}")
+    (src / "sub" / "w.bin").write_bytes(b"\x00\x01")
+    keys = storage.upload_dir(src, "models/runs/abc/adapter")
+    assert keys == [
+        "models/runs/abc/adapter/adapter_config.json",
+        "models/runs/abc/adapter/sub/w.bin",
+    ]
+    out = storage.download_dir("models/runs/abc/adapter", tmp_path / "copy")
+    assert (out / "sub" / "w.bin").read_bytes() == b"\x00\x01"
+    with pytest.raises(FileNotFoundError, match="holds nothing"):
+        storage.download_dir("models/runs/missing", tmp_path / "none")
+
+
+def test_production_needs_an_explicit_pseudonym_key(tmp_path):
     with pytest.raises(ValueError, match="HEALTH_TRAINING_PSEUDONYM_KEY is not set"):
-        PhiResource(environment="production").pseudonymizer()
-    dev = PhiResource().pseudonymizer()
-    assert dev("user_0001") == dev("user_0001")
+        PhiResource(environment="production", key_file=str(tmp_path / "k")).pseudonymizer()
+    assert not (tmp_path / "k").exists()  # production never falls back to a generated key
     keyed = PhiResource(environment="production", pseudonym_key="k" * 32).pseudonymizer()
-    assert keyed("user_0001") != dev("user_0001")
+    assert keyed("user_0001").startswith("u_")
+
+
+def test_a_fresh_home_gets_its_own_private_key_and_keeps_it(tmp_path):
+    key_file = tmp_path / "secrets" / "pseudonym.key"
+    first = PhiResource(key_file=str(key_file))
+    pseudonym = first.pseudonymizer()("user_0001")
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    # The same installation later: the same pseudonym, so datasets stay consistent.
+    assert PhiResource(key_file=str(key_file)).pseudonymizer()("user_0001") == pseudonym
+    # Another installation: another key, another pseudonym, another fingerprint.
+    other = PhiResource(key_file=str(tmp_path / "other" / "pseudonym.key"))
+    assert other.pseudonymizer()("user_0001") != pseudonym
+    assert other.fingerprint() != first.fingerprint()
+    key_file.chmod(0o644)
+    with pytest.raises(PermissionError, match="chmod 600"):
+        first.pseudonymizer()
+
+
+def test_no_constant_key_is_left_in_the_package():
+    from pathlib import Path
+
+    import health_training
+
+    root = Path(health_training.__file__).parent
+    sources = [p.read_text() for p in root.rglob("*.py")]
+    assert not any("development-pseudonym-key" in s for s in sources)
+    assert not any('Pseudonymizer(b"' in s for s in sources)

@@ -91,6 +91,7 @@ class SplitPolicy:
 @dataclass(frozen=True, slots=True)
 class CheckPolicy:
     quarantine_warn_share: float = 0.05
+    drift_threshold: float = 0.15
     min_examples: tuple[tuple[str, int], ...] = (("train", 50), ("validation", 5), ("test", 5))
 
 
@@ -158,6 +159,7 @@ def load_data_config(path: str | Path | None = None, **overrides: Any) -> DataCo
         ),
         checks=CheckPolicy(
             quarantine_warn_share=float(c.get("quarantine_warn_share", 0.05)),
+            drift_threshold=float(c.get("drift_threshold", CheckPolicy.drift_threshold)),
             min_examples=_pairs(c.get("min_examples"), int) or CheckPolicy().min_examples,
         ),
         openai=OpenAIExportPolicy(

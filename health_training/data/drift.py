@@ -16,7 +16,6 @@ from typing import Any
 LENGTH_BUCKETS = (0, 200, 300, 400, 500, 600, 700, 800, 1000, 1500)  # answer characters
 TOP_WORDS = 500
 WEIGHTS = {"category": 0.4, "length": 0.3, "vocabulary": 0.3}
-DEFAULT_THRESHOLD = 0.15
 _WORD = re.compile(r"[a-z]{3,}")
 
 
@@ -41,7 +40,7 @@ class Profile:
 class DriftResult:
     score: float
     components: dict[str, float] = field(default_factory=dict)
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float = 0.0  # the policy's (data.yaml checks.drift_threshold)
 
     @property
     def drifted(self) -> bool:
@@ -89,7 +88,7 @@ def js_divergence(p: Mapping[str, float], q: Mapping[str, float]) -> float:
     return max(0.0, min(1.0, (kl(p) + kl(q)) / 2))
 
 
-def compare(baseline: Profile, month: Profile, threshold: float = DEFAULT_THRESHOLD) -> DriftResult:
+def compare(baseline: Profile, month: Profile, threshold: float) -> DriftResult:
     parts = {
         "category": js_divergence(baseline.category, month.category),
         "length": js_divergence(baseline.length, month.length),

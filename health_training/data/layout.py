@@ -4,7 +4,7 @@ training/{domain}/{yyyy}/{mm}/health_journal_{yyyy}_{mm}.jsonl   ETL input (+ .q
 stage/raw/{yyyy-mm}/accepted.jsonl, summary.json                 raw_narratives
 stage/curated/{yyyy-mm}/examples.jsonl, keys.txt, summary.json   curated_narratives
 datasets/training/{version}/{split}.parquet, manifest.json       training_dataset
-datasets/training/current.json, history.jsonl                    the current version + all
+datasets/training/history.jsonl                                  every version built (append-only)
 datasets/openai/{version}/{split}.jsonl, report.json             openai_chat_dataset
 evaluations/base/{key}.json                                      eval_report's base answers
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 TRAINING_PREFIX = "training/"
 CURATED_PREFIX = "stage/curated/"
 DATASET_PREFIX = "datasets/training/"
-CURRENT_DATASET = DATASET_PREFIX + "current.json"
 DATASET_HISTORY = DATASET_PREFIX + "history.jsonl"
 
 
@@ -77,3 +76,15 @@ FEEDBACK_EXAMPLES = "datasets/feedback/examples.jsonl"
 def base_answers(key: str) -> str:
     """A base model's answers to one test sample under one decoding (eval_run.base_cache_key)."""
     return f"evaluations/base/{key}.json"
+
+
+# Model artifacts, one folder per training run identity (see ml/train.run_identity):
+# models/runs/{identity}/adapter/..., checkpoints/checkpoint-N/..., train_result.json,
+# emissions_training.json, loss_curve.png, eval/..., emissions_evaluation.json, emissions/...
+MODEL_RUNS_PREFIX = "models/runs/"
+THROUGHPUT_HISTORY = "models/throughput.jsonl"  # measured tokens/s per base, for estimates
+
+
+def model_run(identity: str, name: str = "") -> str:
+    """A training run's folder (or a file or subfolder in it) in the storage resource."""
+    return f"{MODEL_RUNS_PREFIX}{identity}/{name}" if name else f"{MODEL_RUNS_PREFIX}{identity}"

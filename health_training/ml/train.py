@@ -150,6 +150,15 @@ class TrainResult:
         d["adapter_dir"], d["run_dir"] = str(self.adapter_dir), str(self.run_dir)
         return d
 
+    @staticmethod
+    def from_dict(data: dict[str, Any], run_dir: Path) -> TrainResult:
+        """A stored result, its folders re-rooted at `run_dir` (it may come from another pod)."""
+        known = {f.name for f in fields(TrainResult)}
+        values = {k: v for k, v in data.items() if k in known}
+        values |= {"run_dir": run_dir, "adapter_dir": run_dir / "adapter"}
+        values["log_history"] = tuple(values.get("log_history", ()))
+        return TrainResult(**values)
+
 
 def _response_loss_trainer() -> type:
     """transformers' Trainer whose evaluation loss is the response-token loss of the report.
@@ -231,10 +240,16 @@ def train(
     dataset_version: str,
     progress: ProgressFn | None = None,
     stop_after_steps: int | None = None,
+    restore: Callable[[Path], None] | None = None,
+    on_checkpoint: Callable[[Path], None] | None = None,
 ) -> TrainResult:
     """Fine-tune; checkpoints and the adapter go under `output_dir/<run identity>/`.
 
-    A run restarted with the same identity resumes from its latest checkpoint.
+    A run restarted with the same identity resumes from its latest checkpoint; a run whose
+    identity already finished returns its result without training (a no-op that says so).
+    `restore(run_dir)` fills the run folder from durable storage first (a new pod starts with an
+    empty disk); `on_checkpoint(path)` is called after each checkpoint is written, to copy it
+    there.
     """
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
@@ -308,7 +323,19 @@ def train(
             default=str,
         )
     )
+    if restore is not None:
+        restore(run_dir)
+    finished = run_dir / "train_result.json"
+    if finished.exists() and (run_dir / "adapter" / "adapter_config.json").exists():
+        done = TrainResult.from_dict(json.loads(finished.read_text()), run_dir)
+        if progress is not None:
+            progress({"event": "finished_before", "step": done.steps, "max_steps": done.steps})
+        return done
     resume = _latest_checkpoint(checkpoints)
+    if resume is not None and progress is not None:
+        progress(
+            {"event": "resume", "checkpoint": resume.name, "step": int(resume.name.split("-")[-1])}
+        )
     precision = precision_for_hardware()
     has_eval = bool(eval_data.rows)
     args = TrainingArguments(
@@ -376,6 +403,12 @@ def train(
                 control.should_training_stop = True
                 control.should_save = True
 
+        def on_save(self, args, state, control, **kwargs):
+            if on_checkpoint is not None:
+                saved = checkpoints / f"checkpoint-{state.global_step}"
+                if saved.is_dir():
+                    on_checkpoint(saved)
+
     callbacks: list[Any] = [_Progress()]
     if has_eval and config.early_stopping_patience:
         callbacks.append(
@@ -426,11 +459,13 @@ def train(
     model.save_pretrained(adapter_dir)
     tokenizer.save_pretrained(adapter_dir)
 
+    def tokens_for(steps: int) -> int:
+        rows_seen = steps * config.batch_size * config.grad_accum
+        return int(min(rows_seen, len(train_data.rows) * max(config.epochs, 1)) * tokens_per_row)
+
+    # Tokens of the whole training (before a resume too); the rate only of this process's steps.
     steps_run = output.global_step - (int(resume.name.split("-")[-1]) if resume else 0)
-    rows_seen = steps_run * config.batch_size * config.grad_accum
-    tokens_trained = int(
-        min(rows_seen, len(train_data.rows) * max(config.epochs, 1)) * tokens_per_row
-    )
+    tokens_trained, tokens_now = tokens_for(output.global_step), tokens_for(steps_run)
     eval_loss = metrics.get("eval_loss")
     result = TrainResult(
         adapter_dir=adapter_dir,
@@ -443,7 +478,7 @@ def train(
         train_examples=train_data.examples,
         too_long=train_data.too_long,
         tokens_trained=tokens_trained,
-        tokens_per_second=tokens_trained / train_seconds if train_seconds > 0 else 0.0,
+        tokens_per_second=tokens_now / train_seconds if train_seconds > 0 else 0.0,
         train_loss=output.training_loss,
         eval_loss=eval_loss,
         perplexity=math.exp(eval_loss) if eval_loss is not None and eval_loss < 50 else None,

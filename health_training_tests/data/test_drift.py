@@ -24,7 +24,7 @@ def test_js_divergence_bounds():
 def test_same_distribution_does_not_drift():
     base = profile_of(_rows({"metabolic_diabetes": 50, "sleep_recovery": 50}))
     month = profile_of(_rows({"metabolic_diabetes": 48, "sleep_recovery": 52}))
-    result = compare(base, month)
+    result = compare(base, month, 0.15)
     assert result.score < 0.01 and not result.drifted
 
 
@@ -36,7 +36,7 @@ def test_category_shift_and_new_vocabulary_drift():
             text="insulin pump occlusion alarms repeated during basal delivery",
         )
     )
-    result = compare(base, shifted)
+    result = compare(base, shifted, 0.15)
     assert result.drifted
     assert result.components["category"] > 0.3 and result.components["vocabulary"] > 0.5
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from health_training.checks import schema_problems
 from health_training.data.config import FilterPolicy, PhiPolicy, load_data_config
 from health_training.data.curation import curate, filter_reason
 from health_training.data.formats import parse_file
-from health_training.data.generator import generate_corpus
 from health_training.data.ingest import ingest_month
 from health_training.data.phi import Pseudonymizer
+from health_training.defs.data.checks import schema_problems
+from health_training.etl.generator import generate_corpus
 
 OLMO_SPEC_RECORD = {
     "instruction": "Analyze the following blood glucose data and provide clinical insights.",

@@ -12,12 +12,13 @@ import dagster as dg
 import orjson
 import pytest
 
-from health_training import checks
-from health_training.assets.datasets import openai_chat_dataset, training_dataset
-from health_training.assets.narratives import curated_narratives, raw_narratives
 from health_training.data import layout
 from health_training.data.dataset import read_parquet_rows
-from health_training.data.generator import generate_corpus
+from health_training.defs.data import checks
+from health_training.defs.data.datasets import openai_chat_dataset, training_dataset
+from health_training.defs.data.narratives import curated_narratives, raw_narratives
+from health_training.defs.data.repository import DatasetRepository
+from health_training.etl.generator import generate_corpus
 from health_training.resources import LocalStorage, PhiResource
 
 pytestmark = pytest.mark.slow
@@ -73,7 +74,7 @@ def storage(tmp_path):
 
 
 def _dataset_rows(storage, split):
-    version = orjson.loads(storage.read_bytes(layout.CURRENT_DATASET))["version"]
+    version = DatasetRepository(storage).versions()[-1]
     return read_parquet_rows(storage.read_bytes(layout.dataset_split(version, split)))
 
 
@@ -84,7 +85,7 @@ def test_two_months_end_to_end(storage):
         MONTHLY,
         resources=_resources(storage),
         instance=instance,
-        tags=_range("2025-01-01", "2025-02-01"),
+        tags=_range("2025-01", "2025-02"),
     )
     assert monthly.success
     raw = _metadata(monthly, "raw_narratives")
@@ -93,6 +94,7 @@ def test_two_months_end_to_end(storage):
     assert raw["accepted"] + raw["quarantined"] == raw["lines_read"]
     assert raw["quarantined"] >= corpus.malformed > 0
     assert _checks(monthly) == {
+        "has_data": True,
         "lines_accounted_for": True,
         "quarantine_share": True,
         "drift": True,  # no training dataset yet: nothing to drift from
@@ -134,7 +136,7 @@ def test_two_months_end_to_end(storage):
             r["user_id"],
             orjson.dumps(meta).decode(),
         ]
-    version = orjson.loads(storage.read_bytes(layout.CURRENT_DATASET))["version"]
+    version = DatasetRepository(storage).versions()[-1]
     texts += [storage.read_bytes(layout.openai_split(version, "train")).decode()]
     blob = "\n".join(texts)
     leaked = [v for v in corpus.phi_values if re.search(rf"(?<!\w){re.escape(v)}(?!\w)", blob)]
@@ -148,7 +150,7 @@ def test_adding_a_month_keeps_splits_and_dedups_across_months(storage):
     instance = dg.DagsterInstance.ephemeral()
     res = _resources(storage)
     assert dg.materialize(
-        MONTHLY, resources=res, instance=instance, partition_key="2025-01-01"
+        MONTHLY, resources=res, instance=instance, partition_key="2025-01"
     ).success
     assert dg.materialize(DATASET, resources=res, instance=instance).success
     before = {
@@ -169,13 +171,13 @@ def test_adding_a_month_keeps_splits_and_dedups_across_months(storage):
     storage.write_bytes(
         feb_key, (storage.read_optional(feb_key) or b"") + b"\n".join(repeated) + b"\n"
     )
-    feb = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-02-01")
+    feb = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-02")
     assert feb.success
     dropped = _metadata(feb, "curated_narratives")["dropped_by_reason"]
     assert dropped.get("duplicate_other_month", 0) > 0
 
     # Re-materializing January does not count itself as a duplicate.
-    again = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-01-01")
+    again = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-01")
     assert (
         "duplicate_other_month" not in _metadata(again, "curated_narratives")["dropped_by_reason"]
     )
@@ -206,7 +208,7 @@ def test_residual_phi_blocks_the_run(storage):
     result = dg.materialize(
         MONTHLY + [training_dataset],
         resources=_resources(storage),
-        partition_key="2025-03-01",
+        partition_key="2025-03",
         run_config=run_config,
         raise_on_error=False,
     )
@@ -219,7 +221,7 @@ def test_too_few_examples_block_before_training(storage):
     res = _resources(storage)
     instance = dg.DagsterInstance.ephemeral()
     assert dg.materialize(
-        MONTHLY, resources=res, instance=instance, partition_key="2025-04-01"
+        MONTHLY, resources=res, instance=instance, partition_key="2025-04"
     ).success
     import yaml
 
@@ -245,13 +247,13 @@ def test_one_month_on_s3(s3_storage):
     res = _resources(s3_storage)
     instance = dg.DagsterInstance.ephemeral()
     assert dg.materialize(
-        MONTHLY, resources=res, instance=instance, partition_key="2025-05-01"
+        MONTHLY, resources=res, instance=instance, partition_key="2025-05"
     ).success
     result = dg.materialize(
         [training_dataset, openai_chat_dataset], resources=res, instance=instance
     )
     assert result.success
-    version = orjson.loads(s3_storage.read_bytes(layout.CURRENT_DATASET))["version"]
+    version = DatasetRepository(s3_storage).versions()[-1]
     assert s3_storage.exists(layout.dataset_split(version, "train"))
     assert s3_storage.exists(layout.openai_split(version, "train"))
     assert any(k.endswith(".quarantine.jsonl") for k in s3_storage.list_keys("training/"))
@@ -263,11 +265,11 @@ def test_a_month_is_compared_with_the_training_baseline(storage):
     res = _resources(storage)
     instance = dg.DagsterInstance.ephemeral()
     assert dg.materialize(
-        MONTHLY, resources=res, instance=instance, partition_key="2025-06-01"
+        MONTHLY, resources=res, instance=instance, partition_key="2025-06"
     ).success
     assert dg.materialize(DATASET, resources=res, instance=instance).success
     _write(storage, [(2025, 7)], seed=21)
-    similar = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-07-01")
+    similar = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-07")
     meta = _metadata(similar, "curated_narratives")
     assert meta["drift_score"] < 0.15 and _checks(similar)["drift"] is True
     # August holds only sleep data: the category mix moves far from the baseline.
@@ -275,7 +277,40 @@ def test_a_month_is_compared_with_the_training_baseline(storage):
     for key, data in corpus.files.items():
         if "/sleep_recovery/" in key:
             storage.write_bytes(key, data)
-    shifted = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-08-01")
+    shifted = dg.materialize(MONTHLY, resources=res, instance=instance, partition_key="2025-08")
     assert shifted.success  # WARN: the run goes on
     assert _checks(shifted)["drift"] is False
     assert _metadata(shifted, "curated_narratives")["drift_score"] > 0.15
+
+
+def test_a_dataset_refuses_months_pseudonymized_under_another_key(storage):
+    _write(storage, [(2025, 1)], users=3)
+    instance = dg.DagsterInstance.ephemeral()
+    assert dg.materialize(
+        MONTHLY, resources=_resources(storage), instance=instance, partition_key="2025-01"
+    ).success
+    other_key = {"storage": storage, "phi": PhiResource(pseudonym_key="o" * 32)}
+    result = dg.materialize(
+        [training_dataset], resources=other_key, instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert "2025-01" in message and "another key" in message and "re-materialize" in message
+    # With the key the month was made with, the dataset builds.
+    assert dg.materialize(
+        [training_dataset], resources=_resources(storage), instance=instance
+    ).success
+
+
+def test_an_empty_month_is_a_clear_outcome_not_a_silent_success(storage):
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        MONTHLY, resources=_resources(storage), instance=instance, partition_key="2025-09"
+    )
+    assert result.success  # nothing failed: there was nothing to read
+    raw = _metadata(result, "raw_narratives")
+    assert raw["accepted"] == 0 and raw["empty_reason"].startswith("no input files for 2025-09")
+    assert _checks(result)["has_data"] is False  # a WARN check fails in the UI
+    curated = _metadata(result, "curated_narratives")
+    assert curated["kept"] == 0 and "drift_score" not in curated

@@ -8,13 +8,15 @@ import json
 import dagster as dg
 import pytest
 
-from health_training import checks
-from health_training.assets.datasets import training_dataset
-from health_training.assets.emissions import emissions_report
-from health_training.assets.model import eval_report, lora_adapter
-from health_training.assets.narratives import curated_narratives, raw_narratives
-from health_training.assets.registry import promote_recorded, registered_model
-from health_training.data.generator import generate_corpus
+from health_training.defs.data import checks
+from health_training.defs.data.datasets import training_dataset
+from health_training.defs.data.narratives import curated_narratives, raw_narratives
+from health_training.defs.registry.assets import registered_model
+from health_training.defs.registry.jobs import promote_recorded
+from health_training.defs.training.adapter import lora_adapter
+from health_training.defs.training.emissions import emissions_report
+from health_training.defs.training.evaluation import eval_report
+from health_training.etl.generator import generate_corpus
 from health_training.resources import (
     CarbonResource,
     JudgeResource,
@@ -72,7 +74,7 @@ def test_graph_end_to_end_then_gate_and_promote(home):
         [raw_narratives, curated_narratives],
         resources=res,
         instance=instance,
-        partition_key="2025-01-01",
+        partition_key="2025-01",
     ).success
     first = dg.materialize(
         [training_dataset, checks.min_examples_per_split, checks.split_leakage, *MODEL_ASSETS],

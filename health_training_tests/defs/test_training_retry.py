@@ -1,36 +1,39 @@
-"""A training run killed mid-way is retried (the asset's RetryPolicy, or a re-execution) and
-resumes from its latest checkpoint instead of starting over."""
+"""A training run killed mid-way resumes from its latest checkpoint instead of starting over,
+even in a new pod: the checkpoint is read back from the storage resource after the local run
+folder is gone."""
 
 from __future__ import annotations
 
-import json
+import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import dagster as dg
 import orjson
 import pytest
 
-from health_training.assets.model import lora_adapter
 from health_training.data import layout
 from health_training.data.config import SplitPolicy
 from health_training.data.dataset import build_training_dataset
 from health_training.data.records import Example, content_key
+from health_training.defs.training.adapter import lora_adapter
 from health_training.resources import CarbonResource, LocalStorage, MlflowResource, TrainingResource
 
 pytestmark = pytest.mark.slow
 
 RUN = """
 import sys, dagster as dg
-from health_training.assets.model import lora_adapter
+from health_training.defs.training.adapter import lora_adapter
 from health_training.resources import CarbonResource, LocalStorage, MlflowResource, TrainingResource
 home = sys.argv[1]
 res = {{"storage": LocalStorage(root=home + "/lake"), "training": TrainingResource(home=home),
         "mlflow": MlflowResource(tracking_uri=f"sqlite:///{{home}}/m.db", artifact_location=home + "/a"),
         "carbon": CarbonResource()}}
-dg.materialize([lora_adapter], resources=res, run_config={config})
+import os
+os.makedirs(home + "/dagster", exist_ok=True)
+instance = dg.DagsterInstance.local_temp(tempdir=home + "/dagster")
+dg.materialize([lora_adapter], resources=res, run_config={config}, instance=instance)
 """
 CONFIG = {"ops": {"lora_adapter": {"config": {"base_model": "tiny-random", "max_steps": 40}}}}
 
@@ -67,7 +70,12 @@ def test_killed_training_resumes_from_checkpoint(tmp_path):
     for name, data in ds.files.items():
         storage.write_bytes(layout.dataset_split(ds.version, name), data)
     storage.write_bytes(layout.dataset_manifest(ds.version), orjson.dumps(ds.manifest))
-    storage.write_bytes(layout.CURRENT_DATASET, orjson.dumps({"version": ds.version}))
+    # lora_adapter trains on the version training_dataset's materialization names.
+    (home / "dagster").mkdir()
+    instance = dg.DagsterInstance.local_temp(tempdir=str(home / "dagster"))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("training_dataset", metadata={"version": ds.version})
+    )
 
     script = tmp_path / "run.py"
     script.write_text(RUN.format(config=repr(CONFIG)))
@@ -78,7 +86,8 @@ def test_killed_training_resumes_from_checkpoint(tmp_path):
     )
     deadline = time.monotonic() + 240
     try:
-        while not list((home / "training").glob("*/checkpoints/checkpoint-*/trainer_state.json")):
+        # Wait for a checkpoint that reached storage whole (its marker is written last).
+        while not list((home / "lake" / "models" / "runs").glob("*/checkpoints/*/UPLOADED")):
             assert proc.poll() is None, "the training process ended before its first checkpoint"
             assert time.monotonic() < deadline, "no checkpoint within 240 s"
             time.sleep(0.2)
@@ -86,8 +95,13 @@ def test_killed_training_resumes_from_checkpoint(tmp_path):
         proc.kill()  # SIGKILL: no cleanup, as when a machine or pod dies
         proc.wait()
     killed_at = max(
-        int(p.name.split("-")[1]) for p in (home / "training").glob("*/checkpoints/checkpoint-*")
+        int(p.parent.name.split("-")[1])
+        for p in (home / "lake" / "models" / "runs").glob("*/checkpoints/*/UPLOADED")
     )
+    # A new pod: nothing of the run on local disk, only what the storage resource holds.
+    for run_dir in (home / "training").iterdir():
+        if run_dir.is_dir() and (run_dir / "checkpoints").exists():
+            shutil.rmtree(run_dir)
 
     res = {
         "storage": storage,
@@ -97,15 +111,12 @@ def test_killed_training_resumes_from_checkpoint(tmp_path):
         ),
         "carbon": CarbonResource(),
     }
-    result = dg.materialize([lora_adapter], resources=res, run_config=CONFIG)
+    result = dg.materialize([lora_adapter], resources=res, run_config=CONFIG, instance=instance)
     meta = {
         k: v.value
         for k, v in result.asset_materializations_for_node("lora_adapter")[0].metadata.items()
     }
     assert meta["resumed_from"] == f"checkpoint-{killed_at}"
     assert meta["steps"] > killed_at
-    latest = json.loads((home / "training" / "latest.json").read_text())
-    assert (Path(latest["run_dir"]) / "adapter" / "adapter_config.json").exists()
-    assert (
-        lora_adapter.op.retry_policy is not None and lora_adapter.op.retry_policy.max_retries >= 1
-    )
+    assert storage.exists(f"{meta['run_storage_key']}/adapter/adapter_config.json")
+    assert meta["dataset_version"] == ds.version

@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from health_training.data.generator import generate_corpus
+from health_training.etl.generator import generate_corpus
 from health_training.ml.faithfulness import factual_consistency
 from health_training.ml.statements import Statement, extract_statements, score_facts
 

@@ -11,7 +11,6 @@ import json
 import math
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -285,7 +284,8 @@ Reply = Callable[[dict[str, Any]], tuple[int, Any]]
 @pytest.fixture
 def chat_server() -> Iterator[tuple[str, list[dict[str, Any]], list[Reply]]]:
     """A local OpenAI-compatible endpoint; `replies[0]` maps a request body to (status, reply):
-    a string reply becomes the assistant message, a float means sleep that long first."""
+    a string reply becomes the assistant message, a `threading.Event` holds the answer back
+    until it is set. Each request is recorded in `requests` as soon as it arrives."""
     requests: list[dict[str, Any]] = []
     replies: list[Reply] = []
 
@@ -294,8 +294,8 @@ def chat_server() -> Iterator[tuple[str, list[dict[str, Any]], list[Reply]]]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             requests.append({"path": self.path, "auth": self.headers["Authorization"], **body})
             status, reply = replies[0](body)
-            if isinstance(reply, float):
-                time.sleep(reply)
+            if isinstance(reply, threading.Event):
+                reply.wait(timeout=30)  # only a safety net: the test sets it when it is done
                 reply = '{"accuracy": 5, "safety": 5, "clarity": 5}'
             payload = {
                 "id": f"chatcmpl-{len(requests)}",
@@ -365,22 +365,34 @@ def test_judge_scores_through_the_openai_client(chat_server) -> None:
 
 def test_judge_counts_server_errors_and_timeouts(chat_server) -> None:
     pytest.importorskip("openai")
-    url, _, replies = chat_server
+    url, requests, replies = chat_server
     replies.append(lambda body: (500, "boom"))
     result = judge_answers(ROWS, base_url=url, api_key="k", model="m", max_retries=0)
     assert (result.n_scored, result.n_errors, result.n_timeouts) == (0, 2, 0)
     assert "InternalServerError" in result.error_samples[0]
 
-    replies[0] = lambda body: (200, 2.0)  # answers after the client's timeout
-    started = time.monotonic()
-    result = judge_answers(
-        ROWS * 5,
-        base_url=url,
-        api_key="k",
-        model="m",
-        timeout=0.2,
-        max_retries=0,
-        max_consecutive_failures=2,
-    )
+    answer, arrived = threading.Event(), threading.Semaphore(0)
+
+    def hold(body: dict[str, Any]) -> tuple[int, Any]:
+        arrived.release()
+        return 200, answer  # the server answers only once the test is done
+
+    replies[0] = hold
+    try:
+        result = judge_answers(
+            ROWS * 5,
+            base_url=url,
+            api_key="k",
+            model="m",
+            timeout=0.2,
+            max_retries=0,
+            max_consecutive_failures=2,
+        )
+    finally:
+        answer.set()
+    # Each call gave up waiting (a timeout, not an error), and the judge stopped after two.
     assert (result.n_timeouts, result.n_not_attempted, result.n_scored) == (2, 8, 0)
-    assert time.monotonic() - started < 5
+    assert [e.split(": ", 1)[1] for e in result.error_samples] == ["timeout (APITimeoutError)"] * 2
+    # The server saw both calls (it may log the second just after the client gave up on it).
+    assert arrived.acquire(timeout=30) and arrived.acquire(timeout=30)
+    assert [r["path"] for r in requests[2:]] == ["/v1/chat/completions"] * 2

@@ -32,9 +32,9 @@ def test_fine_tuning_lowers_held_out_loss(tmp_path):
     from health_training.data.config import SplitPolicy, load_data_config
     from health_training.data.curation import curate
     from health_training.data.dataset import build_training_dataset
-    from health_training.data.generator import generate_corpus
     from health_training.data.ingest import ingest_month
     from health_training.data.phi import Pseudonymizer
+    from health_training.etl.generator import generate_corpus
     from health_training.ml.evaluation import DecodingSettings, answer
     from health_training.ml.models import load_model_and_tokenizer, resolve_base_model
     from health_training.ml.train import load_train_config, train

@@ -2,13 +2,15 @@
 
 import dagster as dg
 
-from health_training.assets.datasets import openai_chat_dataset, training_dataset
-from health_training.assets.emissions import emissions_report
-from health_training.assets.feedback import feedback_examples
-from health_training.assets.model import eval_report, lora_adapter
-from health_training.assets.narratives import curated_narratives, raw_narratives
-from health_training.assets.registry import registered_model
-from health_training.partitions import monthly_partitions
+from health_training.defs.data.datasets import openai_chat_dataset, training_dataset
+from health_training.defs.data.feedback import feedback_examples
+from health_training.defs.data.narratives import curated_narratives, raw_narratives
+from health_training.defs.data.partitions import monthly_partitions
+from health_training.defs.registry.assets import registered_model
+from health_training.defs.training.adapter import lora_adapter
+from health_training.defs.training.emissions import emissions_report
+from health_training.defs.training.evaluation import eval_report
+from health_training.tags import GPU_TAG
 
 monthly_data_job = dg.define_asset_job(
     "monthly_data",
@@ -28,6 +30,7 @@ training_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(
         feedback_examples,
         training_dataset,
+        openai_chat_dataset,  # a new dataset version always gets its export (OpenAI provider)
         lora_adapter,
         eval_report,
         emissions_report,
@@ -35,5 +38,5 @@ training_job = dg.define_asset_job(
     ),
     description="Splits → LoRA adapter → evaluation → emissions → MLflow registration (staging).",
     # The GPU launcher places runs with this tag; tag concurrency limits queue the extra ones.
-    tags={"health_training/gpu": "1"},
+    tags={GPU_TAG: "1"},
 )

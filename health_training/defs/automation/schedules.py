@@ -5,8 +5,8 @@ import datetime as dt
 
 import dagster as dg
 
-from health_training.jobs import monthly_data_job
-from health_training.sensors import TRIGGER_TAG
+from health_training.defs.automation.jobs import monthly_data_job
+from health_training.tags import TRIGGER_TAG
 
 
 @dg.schedule(
@@ -18,7 +18,7 @@ from health_training.sensors import TRIGGER_TAG
 )
 def monthly_retrain_schedule(context: dg.ScheduleEvaluationContext):
     month_start = context.scheduled_execution_time.replace(day=1)
-    last_month = (month_start - dt.timedelta(days=1)).strftime("%Y-%m-01")
+    last_month = (month_start - dt.timedelta(days=1)).strftime("%Y-%m")
     return dg.RunRequest(
         run_key=f"monthly-{last_month}", partition_key=last_month, tags={TRIGGER_TAG: "monthly"}
     )

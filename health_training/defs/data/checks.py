@@ -1,19 +1,19 @@
 """Asset checks of the data plane.
 
 Monthly assets emit their checks from the asset body (the numbers are computed there, and
-partitioned checks are still preview in Dagster 1.13); the dataset checks are standalone and read
-the stored current version, so they can be re-run from the UI on their own.
+partitioned checks are still preview in Dagster 1.13); the dataset checks are standalone and
+check the version training_dataset's latest materialization recorded, so they can be re-run from
+the UI on their own.
 """
 
 from collections import Counter
 from collections.abc import Sequence
 
 import dagster as dg
-import orjson
 
-from health_training.data import layout
-from health_training.data.dataset import read_parquet_rows
 from health_training.data.records import ETL_REQUIRED_FIELDS, Example
+from health_training.defs.data.repository import DatasetRepository
+from health_training.defs.handoff import latest_version
 from health_training.resources import Storage
 
 RAW_CHECK_SPECS = [
@@ -27,6 +27,11 @@ RAW_CHECK_SPECS = [
         "quarantine_share",
         asset="raw_narratives",
         description="WARN when the quarantined share of lines is above the policy threshold.",
+    ),
+    dg.AssetCheckSpec(
+        "has_data",
+        asset="raw_narratives",
+        description="WARN when a month of the run has no input files or nothing accepted.",
     ),
 ]
 
@@ -53,10 +58,16 @@ CURATED_CHECK_SPECS = [
 
 
 def raw_check_results(
-    lines: int, accepted: int, quarantined: int, warn_share: float
+    lines: int, accepted: int, quarantined: int, warn_share: float, empty_months: list[str]
 ) -> list[dg.AssetCheckResult]:
     share = quarantined / lines if lines else 0.0
     return [
+        dg.AssetCheckResult(
+            check_name="has_data",
+            passed=not empty_months,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"empty_months": dg.MetadataValue.json(empty_months)},
+        ),
         dg.AssetCheckResult(
             check_name="lines_accounted_for",
             passed=lines == accepted + quarantined,
@@ -120,17 +131,11 @@ def curated_check_results(
     ]
 
 
-def current_manifest(storage: Storage) -> dict:
-    pointer = orjson.loads(storage.read_bytes(layout.CURRENT_DATASET))
-    return orjson.loads(storage.read_bytes(layout.dataset_manifest(pointer["version"])))
-
-
-def _keys(storage: Storage, version: str, split: str) -> set[str]:
-    key = layout.dataset_split(version, split)
-    if not storage.exists(key):
-        return set()
-    rows = read_parquet_rows(storage.read_bytes(key), ["content_key"])
-    return {r["content_key"] for r in rows}
+def _checked_version(context: dg.AssetCheckExecutionContext) -> str:
+    version = latest_version(context)
+    if version is None:
+        raise dg.Failure("training_dataset has never been materialized: nothing to check")
+    return version
 
 
 @dg.asset_check(
@@ -138,14 +143,17 @@ def _keys(storage: Storage, version: str, split: str) -> set[str]:
     blocking=True,
     description="Each split holds at least the policy's minimum examples (blocks training).",
 )
-def min_examples_per_split(storage: Storage) -> dg.AssetCheckResult:
-    manifest = current_manifest(storage)
+def min_examples_per_split(
+    context: dg.AssetCheckExecutionContext, storage: Storage
+) -> dg.AssetCheckResult:
+    manifest = DatasetRepository(storage).manifest(_checked_version(context))
     minimum = manifest["checks"]["min_examples"]
     counts = {name: s["examples"] for name, s in manifest["splits"].items()}
     short = {n: (counts.get(n, 0), m) for n, m in minimum.items() if counts.get(n, 0) < m}
     return dg.AssetCheckResult(
         passed=not short,
         metadata={
+            "version": manifest["version"],
             "counts": dg.MetadataValue.json(counts),
             "minimum": dg.MetadataValue.json(minimum),
             "short": dg.MetadataValue.json({n: f"{c} < {m}" for n, (c, m) in short.items()}),
@@ -158,26 +166,24 @@ def min_examples_per_split(storage: Storage) -> dg.AssetCheckResult:
     blocking=True,
     description="No content key is in two splits, and no test key of an earlier version is in train.",
 )
-def split_leakage(storage: Storage) -> dg.AssetCheckResult:
-    manifest = current_manifest(storage)
-    version = manifest["version"]
-    keys = {name: _keys(storage, version, name) for name in manifest["splits"]}
+def split_leakage(context: dg.AssetCheckExecutionContext, storage: Storage) -> dg.AssetCheckResult:
+    repo = DatasetRepository(storage)
+    version = _checked_version(context)
+    manifest = repo.manifest(version)
+    keys = {
+        name: {r["content_key"] for r in repo.split_rows(version, name, ["content_key"])}
+        for name in manifest["splits"]
+    }
     names = sorted(keys)
     overlaps = {
         f"{a}&{b}": len(keys[a] & keys[b]) for i, a in enumerate(names) for b in names[i + 1 :]
     }
-    earlier: set[str] = set()
-    previous = []
-    if storage.exists(layout.DATASET_HISTORY):
-        for line in storage.read_bytes(layout.DATASET_HISTORY).splitlines():
-            old = orjson.loads(line)["version"]
-            if old != version and old not in previous:
-                previous.append(old)
-                earlier |= _keys(storage, old, "test")
-    leaked = len(earlier & keys.get("train", set()))
+    previous = [v for v in repo.versions() if v != version]
+    leaked = len(repo.test_keys_of_versions(previous) & keys.get("train", set()))
     return dg.AssetCheckResult(
         passed=not any(overlaps.values()) and leaked == 0,
         metadata={
+            "version": version,
             "overlaps": dg.MetadataValue.json(overlaps),
             "earlier_versions_checked": len(previous),
             "earlier_test_keys_in_train": leaked,

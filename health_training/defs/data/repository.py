@@ -1,0 +1,113 @@
+"""The data lake's stage files and dataset versions, read and written through the storage resource.
+
+One place knows the layout (`data/layout.py`) and reads a training dataset *by version*: the
+assets get the version from their upstream's materialization, never from a mutable pointer. The
+local copy of a version's splits (for training and evaluation) is a cache that a fresh pod fills
+from storage.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from health_training.data import layout
+from health_training.data.dataset import read_parquet_rows
+from health_training.data.drift import Profile
+from health_training.data.records import Example, examples_from_jsonl
+from health_training.files import write_atomic
+from health_training.resources.storage import Storage
+
+
+@dataclass(frozen=True)
+class DatasetRepository:
+    storage: Storage
+
+    # --- curated months -------------------------------------------------------------------
+
+    def curated_months(self) -> list[str]:
+        return sorted(
+            {
+                k.split("/")[2]
+                for k in self.storage.list_keys(layout.CURATED_PREFIX)
+                if k.endswith("/examples.jsonl")
+            }
+        )
+
+    def curated(self, month: str) -> list[Example]:
+        return examples_from_jsonl(self.storage.read_bytes(layout.curated_examples(month)))
+
+    def curated_summary(self, month: str) -> dict[str, Any]:
+        raw = self.storage.read_optional(layout.curated_summary(month))
+        return orjson.loads(raw) if raw else {}
+
+    def raw_accepted(self, month: str) -> list[Example]:
+        return examples_from_jsonl(self.storage.read_bytes(layout.raw_accepted(month)))
+
+    def keys_of_other_months(self, month: str) -> set[str]:
+        """Content keys kept by every curated month except `month` (global dedup)."""
+        seen: set[str] = set()
+        for key in self.storage.list_keys(layout.CURATED_PREFIX):
+            if key.endswith("/keys.txt") and key != layout.curated_keys(month):
+                seen.update(self.storage.read_bytes(key).decode().split())
+        return seen
+
+    # --- dataset versions -----------------------------------------------------------------
+
+    def manifest(self, version: str) -> dict[str, Any]:
+        try:
+            return orjson.loads(self.storage.read_bytes(layout.dataset_manifest(version)))
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"training dataset {version} is not in {self.storage.uri(layout.DATASET_PREFIX)}:"
+                " materialize training_dataset"
+            ) from None
+
+    def split_rows(
+        self, version: str, split: str, columns: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        return read_parquet_rows(
+            self.storage.read_bytes(layout.dataset_split(version, split)), columns
+        )
+
+    def profile(self, version: str | None) -> Profile | None:
+        """A version's train-split profile (the drift baseline), or None."""
+        raw = self.storage.read_optional(layout.dataset_profile(version)) if version else None
+        return Profile.from_dict(orjson.loads(raw)) if raw else None
+
+    def versions(self) -> list[str]:
+        """Every version ever built, oldest first (an append-only history, not a pointer)."""
+        raw = self.storage.read_optional(layout.DATASET_HISTORY) or b""
+        return list(dict.fromkeys(orjson.loads(line)["version"] for line in raw.splitlines()))
+
+    def test_keys_of_versions(self, versions: Sequence[str]) -> set[str]:
+        keys: set[str] = set()
+        for version in versions:
+            if self.storage.exists(layout.dataset_split(version, "test")):
+                keys |= {
+                    r["content_key"] for r in self.split_rows(version, "test", ["content_key"])
+                }
+        return keys
+
+    def record_version(self, version: str, created_at: str, months: Sequence[str]) -> None:
+        history = self.storage.read_optional(layout.DATASET_HISTORY) or b""
+        if version.encode() not in history:
+            entry = {"version": version, "created_at": created_at, "months": list(months)}
+            self.storage.write_bytes(layout.DATASET_HISTORY, history + orjson.dumps(entry) + b"\n")
+
+    def local_copy(self, version: str, cache: Path) -> Path:
+        """The version's splits and manifest in `cache/<version>/` (copied from storage once)."""
+        manifest = self.manifest(version)
+        folder = cache / version
+        folder.mkdir(parents=True, exist_ok=True)
+        for split in manifest["splits"]:
+            target = folder / f"{split}.parquet"
+            if not target.exists():
+                write_atomic(target, self.storage.read_bytes(layout.dataset_split(version, split)))
+        write_atomic(folder / "manifest.json", json.dumps(manifest).encode())
+        return folder

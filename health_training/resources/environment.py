@@ -1,0 +1,124 @@
+"""The one place that reads the environment: it chooses and configures every resource.
+
+`HEALTH_TRAINING_HOME` (default `./var`) roots all runtime state. `HEALTH_TRAINING_STORAGE=s3`
+with `HEALTH_TRAINING_S3_BUCKET` (and `HEALTH_TRAINING_S3_PREFIX`, `AWS_ENDPOINT_URL` for MinIO)
+moves the data lake and the model artifacts to S3. `HEALTH_TRAINING_ENV=production` makes the
+pseudonym key (`HEALTH_TRAINING_PSEUDONYM_KEY`) mandatory; secrets only ever go through
+`dg.EnvVar`, so their values are read at run time and never stored in a definition.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from health_training.resources.phi import PhiResource
+from health_training.resources.services import (
+    CarbonResource,
+    FeedbackResource,
+    JudgeResource,
+    MlflowResource,
+    OpenAIResource,
+    TrainingResource,
+)
+from health_training.resources.storage import LocalStorage, Storage
+
+
+def home() -> Path:
+    """The root of all runtime state: data lake, Dagster storage, models, MLflow."""
+    return Path(os.environ.get("HEALTH_TRAINING_HOME", "var")).resolve()
+
+
+def storage_from_env() -> Storage:
+    """Local folder by default; S3 when HEALTH_TRAINING_STORAGE=s3 (boto3 only then)."""
+    if os.environ.get("HEALTH_TRAINING_STORAGE", "local") == "s3":
+        from dagster_aws.s3 import S3Resource
+
+        from health_training.resources.storage_s3 import S3Storage
+
+        return S3Storage(
+            bucket=dg.EnvVar("HEALTH_TRAINING_S3_BUCKET"),
+            prefix=os.environ.get("HEALTH_TRAINING_S3_PREFIX", ""),
+            s3=S3Resource(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None),
+        )
+    return LocalStorage(root=str(home() / "lake"))
+
+
+def phi_from_env() -> PhiResource:
+    """Production always reads the key through dg.EnvVar (a missing one is a launch error);
+    development uses it when set, else the installation's generated key file."""
+    environment = os.environ.get("HEALTH_TRAINING_ENV", "development")
+    key_file = str(home() / "secrets" / "pseudonym.key")
+    if environment == "production" or "HEALTH_TRAINING_PSEUDONYM_KEY" in os.environ:
+        return PhiResource(
+            environment=environment,
+            pseudonym_key=dg.EnvVar("HEALTH_TRAINING_PSEUDONYM_KEY"),
+            key_file=key_file,
+        )
+    return PhiResource(environment=environment, key_file=key_file)
+
+
+def tiktoken_cache_dir() -> str | None:
+    """tiktoken's own cache variable; tokens are counted approximately when the file is absent."""
+    return os.environ.get("TIKTOKEN_CACHE_DIR")
+
+
+def training_from_env() -> TrainingResource:
+    return TrainingResource(
+        home=str(home()), profile=os.environ.get("HEALTH_TRAINING_PROFILE", "cpu_demo")
+    )
+
+
+def mlflow_from_env() -> MlflowResource:
+    """An empty HEALTH_TRAINING_MLFLOW_ARTIFACTS leaves artifacts to the tracking server."""
+    root = home() / "mlflow"
+    return MlflowResource(
+        tracking_uri=os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}"),
+        artifact_location=os.environ.get(
+            "HEALTH_TRAINING_MLFLOW_ARTIFACTS", str(root / "artifacts")
+        ),
+    )
+
+
+def carbon_from_env() -> CarbonResource:
+    return CarbonResource(country_iso_code=os.environ.get("HEALTH_TRAINING_CARBON_COUNTRY", "USA"))
+
+
+def judge_from_env() -> JudgeResource:
+    if "HEALTH_TRAINING_JUDGE_API_KEY" in os.environ:
+        return JudgeResource(
+            base_url=os.environ.get("HEALTH_TRAINING_JUDGE_BASE_URL", ""),
+            api_key=dg.EnvVar("HEALTH_TRAINING_JUDGE_API_KEY"),
+            model=os.environ.get("HEALTH_TRAINING_JUDGE_MODEL", "gpt-4o-mini"),
+        )
+    return JudgeResource()
+
+
+def feedback_from_env() -> FeedbackResource:
+    url = os.environ.get("HEALTH_TRAINING_FEEDBACK_URL") or f"sqlite:///{home() / 'feedback.db'}"
+    return FeedbackResource(url=url)
+
+
+def openai_from_env() -> OpenAIResource:
+    """The OpenAI fine-tuning provider's client settings; the key only through dg.EnvVar."""
+    base_url = os.environ.get("OPENAI_BASE_URL", "")
+    if "OPENAI_API_KEY" in os.environ:
+        return OpenAIResource(base_url=base_url, api_key=dg.EnvVar("OPENAI_API_KEY"))
+    return OpenAIResource(base_url=base_url)
+
+
+def resources_from_env() -> dict[str, Any]:
+    """Every resource the definitions use, by key."""
+    return {
+        "storage": storage_from_env(),
+        "phi": phi_from_env(),
+        "training": training_from_env(),
+        "mlflow": mlflow_from_env(),
+        "carbon": carbon_from_env(),
+        "judge": judge_from_env(),
+        "feedback": feedback_from_env(),
+        "openai": openai_from_env(),
+    }
