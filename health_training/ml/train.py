@@ -6,11 +6,15 @@ Runs without Dagster:
         --dataset var/lake/datasets/training/<version> --output var/runs/demo \
         --models-dir var/models
     accelerate launch -m health_training.ml.train CONFIG ...   # several GPUs: same code path
+    python -m health_training.ml.train cpu_demo --dataset ... --output ... \
+        --feedback sqlite:///var/feedback/feedback.db     # + the preference stage on ratings
 
 Model → tokenizer → data → trainer → save, in that order. A run identity (base model and
 revision, dataset version, training config, prompt format) names the checkpoint folder: a
 restarted run resumes from its latest checkpoint only when the identity matches. Warm-starting
-from another adapter (e.g. production's) is a separate, explicit option.
+from another adapter (e.g. production's) is a separate, explicit option. When the profile has an
+enabled `preference:` section and rated answers are given, a DPO or KTO pass follows SFT
+(`train_with_preference`, code in ml/preference/) as its own run with its own identity.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from health_training.ml.preference.config import PreferenceSettings, parse_preference
 
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "configs" / "training"
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -67,6 +73,7 @@ class TrainConfig:
     seed: int = 42
     warm_start_adapter: str | None = None  # explicit: start from another adapter's weights
     profile: str = "custom"
+    preference: PreferenceSettings | None = None  # DPO/KTO after SFT (ml/preference/config.py)
 
 
 def load_train_config(path_or_profile: str | Path, **overrides: Any) -> TrainConfig:
@@ -83,6 +90,7 @@ def load_train_config(path_or_profile: str | Path, **overrides: Any) -> TrainCon
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ValueError(f"{path}: unknown training settings {unknown}")
+    preference = parse_preference(raw.pop("preference", None), str(path))
     lora = raw.pop("lora", {}) or {}
     if isinstance(lora, dict):
         lora = LoraSettings(
@@ -92,7 +100,7 @@ def load_train_config(path_or_profile: str | Path, **overrides: Any) -> TrainCon
             }
         )
     raw.setdefault("profile", path.stem)
-    return TrainConfig(lora=lora, **raw)
+    return TrainConfig(lora=lora, preference=preference, **raw)
 
 
 def precision_for_hardware() -> str:
@@ -113,11 +121,15 @@ def run_identity(
     prompt_format: str,
 ) -> str:
     """What decides whether a checkpoint may be resumed: same base, data, config and prompt."""
+    settings = asdict(replace(config, profile=""))
+    # The preference stage has its own identity (ml/preference/stage.py): tuning it never
+    # invalidates a finished SFT run, which stays a no-op.
+    settings.pop("preference", None)
     doc = {
         "base": base,
         "revision": revision,
         "dataset": dataset_version,
-        "config": asdict(replace(config, profile="")),
+        "config": settings,
         "prompt_format": prompt_format,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -144,6 +156,7 @@ class TrainResult:
     duration_s: float
     precision: str
     log_history: tuple[dict[str, Any], ...]
+    preference: dict[str, Any] | None = None  # what the preference stage did (or why not)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -492,6 +505,50 @@ def train(
     return result
 
 
+# --- preference stage (health_training.ml.preference): after SFT, when the profile asks -------
+
+
+def train_with_preference(
+    config: TrainConfig,
+    dataset_dir: Path,
+    output_dir: Path,
+    *,
+    preference_data: Any = None,
+    **kwargs: Any,
+) -> TrainResult:
+    """`train` (SFT), then a DPO or KTO pass on `preference_data` (an
+    `ml.preference.examples.PreferenceDataset`) when the profile's `preference:` section is
+    enabled. The result is the final adapter's run; its `preference` field says what ran."""
+    sft = train(config, dataset_dir, output_dir, **kwargs)
+    if preference_data is None or config.preference is None or not config.preference.enabled:
+        return sft
+    from health_training.ml.preference.stage import run_preference_stage
+
+    return run_preference_stage(
+        sft,
+        config,
+        preference_data,
+        output_dir,
+        models_dir=kwargs["models_dir"],
+        progress=kwargs.get("progress"),
+        restore=kwargs.get("restore"),
+        on_checkpoint=kwargs.get("on_checkpoint"),
+    )
+
+
+def _preference_data(args: argparse.Namespace) -> Any:
+    from health_training.ml.preference.store import (
+        preference_dataset_from_store,
+        read_preference_dataset,
+    )
+
+    if args.preference:
+        return read_preference_dataset(args.preference)
+    if args.feedback:
+        return preference_dataset_from_store(args.feedback, args.dataset)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m health_training.ml.train",
@@ -508,6 +565,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, type=Path)
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))
     parser.add_argument("--base-model", help="override the config's base model")
+    rated = parser.add_mutually_exclusive_group()
+    rated.add_argument(
+        "--feedback",
+        metavar="URL",
+        help="feedback store (e.g. sqlite:///var/feedback/feedback.db): its rated answers feed "
+        "the profile's preference stage",
+    )
+    rated.add_argument(
+        "--preference",
+        type=Path,
+        metavar="DIR",
+        help="a preference_dataset version folder (examples.jsonl + manifest.json) instead",
+    )
     args = parser.parse_args(argv)
 
     from tqdm import tqdm
@@ -520,6 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(unit="step")
 
     def show(event: dict[str, Any]) -> None:
+        if event.get("event") == "preference":
+            bar.write(event["message"])
+            return
         if event.get("event") == "plan":
             bar.write(
                 f"training {event['train_examples']} examples ({event['too_long']} too long, left out), "
@@ -531,10 +604,11 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_postfix(loss=event.get("loss"), tok_s=round(event["tokens_per_s"]))
         bar.refresh()
 
-    result = train(
+    result = train_with_preference(
         config,
         args.dataset,
         args.output,
+        preference_data=_preference_data(args),
         models_dir=args.models_dir,
         dataset_version=version,
         progress=show,

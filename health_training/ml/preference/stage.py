@@ -1,0 +1,182 @@
+"""The preference stage: after SFT, a DPO or KTO pass on rated answers, as its own resumable run.
+
+    sft = train(config, dataset_dir, output_dir, models_dir=..., dataset_version=...)
+    final = run_preference_stage(sft, config, preference_dataset, output_dir, models_dir=...)
+
+`ml.train.train_with_preference` (and so `python -m health_training.ml.train` and the
+`lora_adapter` asset) calls it when the profile's `preference:` section is enabled. Its run
+identity hashes the SFT run's identity, the preference data version and the settings: the same
+three resume its latest checkpoint or, finished, return without training (a no-op that says so);
+new ratings make a new data version and so a new run, while the SFT run stays a no-op. The result
+is a `TrainResult` of the preference run (its folder holds the final adapter), with
+`preference` telling what ran; too few train-split examples skip the stage and return the SFT
+result with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from health_training.ml.preference.examples import PreferenceDataset
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+def preference_identity(sft_identity: str, data_version: str, settings: Any) -> str:
+    """What decides whether a preference checkpoint may be resumed: SFT run, data, settings."""
+    doc = {"sft": sft_identity, "preference_data": data_version, "settings": asdict(settings)}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _newest_checkpoint(folder: Path) -> Path | None:
+    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return found[-1] if found else None
+
+
+def _tell(progress: ProgressFn | None, message: str) -> None:
+    # One event kind for the stage's notices: progress consumers print `message` as it is.
+    if progress is not None:
+        progress({"event": "preference", "message": message})
+
+
+def run_preference_stage(
+    sft: Any,
+    config: Any,
+    data: PreferenceDataset,
+    output_dir: Path,
+    *,
+    models_dir: Path,
+    progress: ProgressFn | None = None,
+    restore: Callable[[Path], None] | None = None,
+    on_checkpoint: Callable[[Path], None] | None = None,
+) -> Any:
+    """The preference run on top of the SFT result `sft` (an `ml.train.TrainResult`)."""
+    import torch
+    from peft import PeftModel
+
+    from health_training.ml.models import (
+        count_parameters,
+        load_model_and_tokenizer,
+        resolve_base_model,
+    )
+    from health_training.ml.preference.trainer import fit, fits, preference_rows
+    from health_training.ml.train import TrainResult, precision_for_hardware
+
+    settings = config.preference
+    started = time.monotonic()
+    summary: dict[str, Any] = {
+        "method": settings.method,
+        "data_version": data.version,
+        "sft_identity": sft.identity,
+        "sft_run_dir": str(sft.run_dir),
+    }
+    rows = preference_rows(data.train(), settings.method, seed=settings.seed)
+    if len(rows) < settings.min_examples:
+        reason = (
+            f"{len(rows)} train-split {settings.method} examples in preference data "
+            f"{data.version}, fewer than preference.min_examples={settings.min_examples}"
+        )
+        _tell(progress, f"preference stage skipped: {reason}")
+        return replace(sft, preference={**summary, "skipped": reason})
+
+    identity = preference_identity(sft.identity, data.version, settings)
+    run_dir = output_dir / identity
+    checkpoints = run_dir / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    (run_dir / "identity.json").write_text(
+        json.dumps(
+            {"identity": identity, "stage": "preference", **summary, "settings": asdict(settings)},
+            indent=2,
+            default=str,
+        )
+    )
+    if restore is not None:
+        restore(run_dir)
+    finished = run_dir / "train_result.json"
+    if finished.exists() and (run_dir / "adapter" / "adapter_config.json").exists():
+        done = TrainResult.from_dict(json.loads(finished.read_text()), run_dir)
+        _tell(
+            progress,
+            f"preference run {identity} already finished ({done.steps} steps): its adapter is "
+            "reused, nothing is trained (new ratings make a new preference data version)",
+        )
+        return done
+
+    torch.manual_seed(settings.seed)
+    spec = resolve_base_model(config.base_model, models_dir)
+    model, tokenizer = load_model_and_tokenizer(spec, quantization=config.quantization)
+    model = PeftModel.from_pretrained(model, str(sft.adapter_dir), is_trainable=True)
+    kept = [r for r in rows if fits(tokenizer, r, config.max_length)]
+    kept = kept[: settings.max_examples] if settings.max_examples else kept
+    resume = _newest_checkpoint(checkpoints)
+    _tell(
+        progress,
+        f"preference plan: {settings.method} on {len(kept)} train-split examples of preference "
+        f"data {data.version} ({len(rows) - len(kept)} longer than {config.max_length} tokens "
+        f"left out), starting from SFT run {sft.identity}"
+        + (f", resuming from {resume.name}" if resume else ""),
+    )
+    precision = precision_for_hardware()
+    t_train = time.monotonic()
+    trainer, output = fit(
+        model,
+        tokenizer,
+        kept,
+        settings,
+        checkpoints_dir=str(checkpoints),
+        max_length=config.max_length,
+        gradient_checkpointing=config.gradient_checkpointing,
+        precision=precision,
+        resume_from=str(resume) if resume else None,
+        progress=progress,
+        on_checkpoint=(lambda path, _step: on_checkpoint(Path(path))) if on_checkpoint else None,
+    )
+    train_seconds = time.monotonic() - t_train
+    adapter_dir = run_dir / "adapter"
+    # Only the trained adapter: TRL's frozen `ref` copy is the SFT adapter, already stored.
+    model.save_pretrained(adapter_dir, selected_adapters=["default"])
+    tokenizer.save_pretrained(adapter_dir)
+
+    history = tuple(trainer.state.log_history)
+    tokens = max((float(h.get("num_tokens", 0)) for h in history), default=0.0)
+    steps_run = output.global_step - (int(resume.name.split("-")[-1]) if resume else 0)
+    share = steps_run / output.global_step if output.global_step else 0.0
+    trainable, total = count_parameters(model)
+    labels = [r.label for r in kept]
+    result = TrainResult(
+        adapter_dir=adapter_dir,
+        run_dir=run_dir,
+        identity=identity,
+        base_model=spec.source,
+        base_revision=spec.revision,
+        trainable_params=trainable,
+        total_params=total,
+        train_examples=len(kept),
+        too_long=len(rows) - len(kept),
+        tokens_trained=int(tokens),
+        tokens_per_second=tokens * share / train_seconds if train_seconds > 0 else 0.0,
+        train_loss=output.training_loss,
+        eval_loss=None,
+        perplexity=None,
+        steps=output.global_step,
+        resumed_from=resume.name if resume else None,
+        duration_s=time.monotonic() - started,
+        precision=precision,
+        log_history=history,
+        preference={
+            **summary,
+            "examples": len(kept),
+            "desirable": sum(1 for x in labels if x is True),
+            "undesirable": sum(1 for x in labels if x is False),
+            "pairs": sum(1 for x in labels if x is None),
+            "settings": asdict(settings),
+        },
+    )
+    finished.write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    return result

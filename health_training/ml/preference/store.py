@@ -1,0 +1,94 @@
+"""A preference dataset for a run without Dagster: from a feedback store, or from files.
+
+    data = preference_dataset_from_store("sqlite:///var/feedback/feedback.db", dataset_dir)
+    data = read_preference_dataset(Path("var/lake/datasets/preference/<version>"))
+
+From a store, the held-out prompts and the split ratios come from the SFT dataset folder (its
+validation and test Parquet files and its manifest's split policy), exactly as the
+`preference_dataset` asset takes them from the training dataset version.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from health_training.ml.preference.examples import (
+    PreferenceDataset,
+    build_preference_dataset,
+    data_version,
+    held_out_prompts,
+)
+
+EXAMPLES_FILE = "examples.jsonl"
+MANIFEST_FILE = "manifest.json"
+
+
+def split_policy_of(manifest: dict[str, Any]) -> tuple[tuple[tuple[str, float], ...], str]:
+    """(ratios, salt) a training dataset's manifest records."""
+    policy = manifest.get("split_policy") or {}
+    ratios = tuple((str(k), float(v)) for k, v in (policy.get("ratios") or {}).items())
+    return ratios or (("train", 0.8), ("validation", 0.1), ("test", 0.1)), str(
+        policy.get("salt", "v1")
+    )
+
+
+def held_out_of_folder(dataset_dir: Path) -> dict[str, str]:
+    """Held-out prompt keys of a training dataset folder's validation and test splits."""
+    import pyarrow.parquet as pq
+
+    splits = {}
+    for split in ("validation", "test"):
+        path = dataset_dir / f"{split}.parquet"
+        if path.exists():
+            splits[split] = pq.read_table(path, columns=["instruction", "input"]).to_pylist()
+    if "test" not in splits:
+        raise FileNotFoundError(
+            f"{dataset_dir / 'test.parquet'} is missing: without the frozen test split, test "
+            "prompts could train; point --dataset at a training_dataset version folder"
+        )
+    return held_out_prompts(splits)
+
+
+def preference_dataset_from_store(url: str, dataset_dir: Path) -> PreferenceDataset:
+    """Every rated answer of the store at `url`, built against the SFT dataset's splits."""
+    from health_training.stores.feedback import FeedbackStore
+
+    manifest_path = dataset_dir / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    ratios, salt = split_policy_of(manifest)
+    store = FeedbackStore(url)
+    try:
+        rows = store.since(0)
+    finally:
+        store.dispose()
+    return build_preference_dataset(
+        rows, ratios=ratios, salt=salt, held_out=held_out_of_folder(dataset_dir)
+    )
+
+
+def write_preference_dataset(data: PreferenceDataset, folder: Path) -> Path:
+    """`folder/<version>/examples.jsonl` and `manifest.json`; the version folder."""
+    out = folder / data.version
+    out.mkdir(parents=True, exist_ok=True)
+    (out / EXAMPLES_FILE).write_bytes(data.to_jsonl())
+    (out / MANIFEST_FILE).write_text(json.dumps(data.manifest(), indent=2))
+    return out
+
+
+def read_preference_dataset(folder: Path) -> PreferenceDataset:
+    """A preference dataset version folder (as the asset or `write_preference_dataset` wrote)."""
+    examples, manifest = folder / EXAMPLES_FILE, folder / MANIFEST_FILE
+    if not examples.exists() or not manifest.exists():
+        raise FileNotFoundError(
+            f"{folder}: expected {EXAMPLES_FILE} and {MANIFEST_FILE} (a preference_dataset version)"
+        )
+    version = str(json.loads(manifest.read_text())["version"])
+    dataset = PreferenceDataset.from_jsonl(version, examples.read_bytes())
+    if data_version(dataset.examples) != version:
+        raise ValueError(
+            f"{examples}: its examples hash to {data_version(dataset.examples)}, not to the "
+            f"version {version} its manifest names: rebuild the preference dataset"
+        )
+    return dataset
