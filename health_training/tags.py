@@ -13,6 +13,7 @@ TRIGGER_TAG = "health_training/trigger"  # what started a data run ("monthly": t
 DRIFT_MONTH_TAG = "health_training/drift_month"  # the month whose drift requested a retrain
 REQUESTED_BY_TAG = "health_training/requested_by"  # who asked (a person, a server API key id)
 PREFERENCE_COUNT_TAG = "health_training/preference_examples"  # new rated answers behind a retrain
+CORRECTION_COUNT_TAG = "health_training/corrections"  # new corrected answers behind a retrain
 
 TRAIN_REASONS: tuple[str, ...] = (
     "monthly",

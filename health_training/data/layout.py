@@ -6,6 +6,7 @@ stage/curated/{yyyy-mm}/examples.jsonl, keys.txt, summary.json   curated_narrati
 datasets/training/{version}/{split}.parquet, manifest.json       training_dataset
 datasets/training/history.jsonl                                  every version built (append-only)
 datasets/openai/{version}/{split}.jsonl, report.json             openai_chat_dataset
+datasets/preference/{version}/examples.jsonl, manifest.json      preference_dataset
 evaluations/base/{key}.json                                      eval_report's base answers
 """
 
@@ -71,6 +72,16 @@ def curated_drift(month: str) -> str:
 
 
 FEEDBACK_EXAMPLES = "datasets/feedback/examples.jsonl"
+PREFERENCE_PREFIX = "datasets/preference/"
+
+
+def preference_examples(version: str) -> str:
+    """A preference dataset version's KTO examples and DPO pairs (ml/preference/examples.py)."""
+    return f"{PREFERENCE_PREFIX}{version}/examples.jsonl"
+
+
+def preference_manifest(version: str) -> str:
+    return f"{PREFERENCE_PREFIX}{version}/manifest.json"
 
 
 def base_answers(key: str) -> str:

@@ -191,6 +191,20 @@ class FeedbackStore:
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
+    def count_preference_since(
+        self, after_id: int, desirable_min: int, undesirable_max: int
+    ) -> int:
+        """Rows with id > after_id a preference stage can learn from: rated `desirable_min` or
+        higher, `undesirable_max` or lower, or carrying a corrected answer."""
+        stmt = self.statement(
+            "count_preference_since",
+            after_id=after_id,
+            desirable_min=desirable_min,
+            undesirable_max=undesirable_max,
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
     def corrections(self, after_id: int = 0, max_rating: int = 2) -> list[StoredFeedback]:
         """Rows with id > after_id rated `max_rating` or lower that carry a corrected answer."""
         return self._rows(self.statement("corrections", after_id=after_id, max_rating=max_rating))
@@ -215,6 +229,15 @@ class FeedbackStore:
         if name == "count_negative_since":
             return sa.select(sa.func.count()).where(
                 feedback.c.id > params["after_id"], feedback.c.rating < params["threshold"]
+            )
+        if name == "count_preference_since":
+            return sa.select(sa.func.count()).where(
+                feedback.c.id > params["after_id"],
+                sa.or_(
+                    feedback.c.rating >= params["desirable_min"],
+                    feedback.c.rating <= params["undesirable_max"],
+                    feedback.c.corrected_response.is_not(None),
+                ),
             )
         if name == "corrections":
             stmt = sa.select(*_COLUMNS).where(

@@ -16,6 +16,9 @@ class FeedbackCounts:
     average: float | None  # of the recent window
     window_n: int  # ratings in the recent window
     corrections_since_training: int  # what a retrain could learn from
+    # Rated answers a preference stage can learn from (>= 4, <= 2 or corrected) since the last
+    # tick; the cursor adds them up until a training or a retrain request resets the sum.
+    new_preference: int = 0
 
 
 def feedback_decision(
@@ -24,6 +27,7 @@ def feedback_decision(
     """(new cursor state, the run key of a requested retrain or None, the numbers in words)."""
     state = dict(state)
     state["negatives"] += counts.new_negatives
+    state["preference"] = state.get("preference", 0) + counts.new_preference
     state["last_id"] = counts.max_id
     below = (
         counts.average is not None
@@ -34,14 +38,17 @@ def feedback_decision(
         f"average {counts.average:.2f} over the last {counts.window_n} ratings (threshold "
         f"{policy.average_below}), {state['negatives']} negative since the last training "
         f"(threshold {policy.negatives_since_training}), {counts.corrections_since_training} "
-        "corrections since the last training"
+        f"corrections and {state['preference']} rated answers to learn from since the last "
+        f"training (threshold {policy.preference_examples})"
         if counts.average is not None
         else "no ratings yet"
     )
+    # Enough rated answers retrain on their own: the preference stage learns from them.
+    enough = 0 < policy.preference_examples <= state["preference"]
     wants = state["negatives"] >= policy.negatives_since_training or (below and not state["below"])
-    if wants and counts.corrections_since_training == 0:
-        # Ratings alone change no training example: a retrain would reproduce the same model.
-        # The crossing stays armed, so the retrain comes when something to learn from does.
+    if wants and counts.corrections_since_training == 0 and not enough:
+        # Too few ratings to tune on and no correction: a retrain would reproduce the same
+        # model. The crossing stays armed, so the retrain comes when something to learn from does.
         state["below"] = False
         return (
             state,
@@ -50,8 +57,15 @@ def feedback_decision(
         )
     # A crossing fires once; the average must come back above the threshold to re-arm it.
     state["below"] = below
-    if not wants:
+    if not (wants or enough):
         return state, None, numbers
-    key = "negatives" if state["negatives"] >= policy.negatives_since_training else "average"
-    state["negatives"] = 0
+    key = (
+        "negatives"
+        if state["negatives"] >= policy.negatives_since_training
+        else "average"
+        if wants
+        else "preference"
+    )
+    # The request takes what arrived so far: the same ratings never ask for a second retrain.
+    state["negatives"] = state["preference"] = 0
     return state, f"feedback-{key}-{counts.max_id}", numbers

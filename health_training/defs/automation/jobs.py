@@ -6,6 +6,7 @@ from health_training.defs.data.datasets import openai_chat_dataset, training_dat
 from health_training.defs.data.feedback import feedback_examples
 from health_training.defs.data.narratives import curated_narratives, raw_narratives
 from health_training.defs.data.partitions import monthly_partitions
+from health_training.defs.data.preference import preference_dataset
 from health_training.defs.registry.assets import registered_model
 from health_training.defs.training.adapter import lora_adapter
 from health_training.defs.training.emissions import emissions_report
@@ -31,12 +32,16 @@ training_job = dg.define_asset_job(
         feedback_examples,
         training_dataset,
         openai_chat_dataset,  # a new dataset version always gets its export (OpenAI provider)
+        preference_dataset,  # rated answers for the profile's preference stage
         lora_adapter,
         eval_report,
         emissions_report,
         registered_model,
     ),
-    description="Splits → LoRA adapter → evaluation → emissions → MLflow registration (staging).",
+    description=(
+        "Splits and preference data → LoRA adapter (SFT, then DPO/KTO on ratings when the "
+        "profile asks) → evaluation → emissions → MLflow registration (staging)."
+    ),
     # The GPU launcher places runs with this tag; tag concurrency limits queue the extra ones.
     tags={GPU_TAG: "1"},
 )

@@ -19,6 +19,7 @@ class AutomationPolicy:
     average_below: float = 3.0
     negative_below: int = 3
     negatives_since_training: int = 100
+    preference_examples: int = 250  # rated answers to learn from since the last training
     new_curated_examples: int = 10_000
 
 
@@ -32,5 +33,6 @@ def automation_policy(path: Path = POLICY) -> AutomationPolicy:
         average_below=float(feedback["average_below"]),
         negative_below=int(feedback["negative_below"]),
         negatives_since_training=int(feedback["negatives_since_training"]),
+        preference_examples=int(feedback["preference_examples"]),
         new_curated_examples=int(volume["new_curated_examples"]),
     )

@@ -3,7 +3,8 @@ so nothing fires twice for one reason (thresholds in configs/automation.yaml):
 
 - `feedback_threshold_sensor`: the average rating of the recent window falls below its threshold,
   or enough negative ratings arrive since the last training — and there is something a retrain
-  can learn from (new corrections since that training); else the skip reason says why.
+  can learn from (new corrections, or enough rated answers for the preference stage, since that
+  training); else the skip reason says why. Enough rated answers also retrain on their own.
 - `new_data_volume_sensor`: enough curated examples arrive since the adapter's training.
 - `drift_sensor`: a curated month drifts from the training baseline (score above the threshold
   the month recorded; a month that kept nothing has no score and triggers nothing).
@@ -21,8 +22,15 @@ import dagster as dg
 from health_training.defs.automation.feedback_logic import FeedbackCounts, feedback_decision
 from health_training.defs.automation.jobs import monthly_data_job, training_job
 from health_training.defs.automation.policy import automation_policy
+from health_training.ml.preference.examples import DESIRABLE_MIN_RATING, UNDESIRABLE_MAX_RATING
 from health_training.resources import FeedbackResource
-from health_training.tags import DRIFT_MONTH_TAG, TRIGGER_TAG, training_tags
+from health_training.tags import (
+    CORRECTION_COUNT_TAG,
+    DRIFT_MONTH_TAG,
+    PREFERENCE_COUNT_TAG,
+    TRIGGER_TAG,
+    training_tags,
+)
 
 
 def _cursor(context: dg.SensorEvaluationContext, default: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +60,10 @@ def training_request(reason: str, run_key: str, **tags: str) -> dg.RunRequest:
     job=training_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description="Retrain when recent ratings are poor and there is something to learn from.",
+    description=(
+        "Retrain when recent ratings are poor and there is something to learn from, or when "
+        "enough rated answers arrived for the preference stage."
+    ),
 )
 def feedback_threshold_sensor(context: dg.SensorEvaluationContext, feedback: FeedbackResource):
     policy, store = automation_policy(), feedback.store()
@@ -63,23 +74,36 @@ def feedback_threshold_sensor(context: dg.SensorEvaluationContext, feedback: Fee
     default = {"last_id": max_id, "negatives": 0, "below": False, "trained_event": trained}
     state = _cursor(context, default | {"trained_feedback_id": max_id if trained else 0})
     if trained != state["trained_event"]:  # a training happened: count from its data on
-        state.update(trained_event=trained, negatives=0, trained_feedback_id=state["last_id"])
+        state.update(
+            trained_event=trained, negatives=0, preference=0, trained_feedback_id=state["last_id"]
+        )
     average, window_n = store.recent_average(policy.window)
+    new = max_id > state["last_id"]
     counts = FeedbackCounts(
         new_negatives=store.count_negative_since(state["last_id"], policy.negative_below)
-        if max_id > state["last_id"]
+        if new
         else 0,
         max_id=max_id,
         average=average,
         window_n=window_n,
         corrections_since_training=len(store.corrections(after_id=state["trained_feedback_id"])),
+        new_preference=store.count_preference_since(
+            state["last_id"], DESIRABLE_MIN_RATING, UNDESIRABLE_MAX_RATING
+        )
+        if new
+        else 0,
     )
+    rated = state.get("preference", 0) + counts.new_preference  # before a request resets it
     state, request, numbers = feedback_decision(state, counts, policy)
     context.update_cursor(json.dumps(state))
     if request is None:
         return dg.SkipReason(f"no retrain: {numbers}")
     context.log.info(f"retrain requested: {numbers}")
-    return training_request("feedback_threshold", request)
+    tags = {
+        PREFERENCE_COUNT_TAG: str(rated),
+        CORRECTION_COUNT_TAG: str(counts.corrections_since_training),
+    }
+    return training_request("feedback_threshold", request, **tags)
 
 
 @dg.sensor(

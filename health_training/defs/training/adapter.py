@@ -9,6 +9,11 @@ import dagster as dg
 from pydantic import Field
 
 from health_training.defs.data.datasets import training_dataset
+from health_training.defs.data.preference import (
+    preference_dataset,
+    preference_for_training,
+    preference_stage_metadata,
+)
 from health_training.defs.data.repository import DatasetRepository
 from health_training.defs.handoff import upstream
 from health_training.defs.training.training_run import adapter_metadata, run_training, warm_started
@@ -33,7 +38,7 @@ class LoraAdapterConfig(dg.Config):
 @dg.asset(
     group_name="training",
     kinds={"pytorch", "peft"},
-    deps=[training_dataset],
+    deps=[training_dataset, preference_dataset],
     pool="gpu",
     op_tags={GPU_TAG: "1"},
 )
@@ -46,7 +51,8 @@ def lora_adapter(
     carbon: CarbonResource,
 ) -> dg.MaterializeResult:
     """A LoRA (or QLoRA) adapter fine-tuned on the dataset version training_dataset produced,
-    CodeCarbon tracking the training. Progress (step, loss, tokens/s, ETA) goes to the run log;
+    then, when the profile asks, tuned on rated answers (the version preference_dataset
+    produced: DPO or KTO, ml/preference), CodeCarbon tracking the training. Progress (step, loss, tokens/s, ETA) goes to the run log;
     the adapter and checkpoints go to the storage resource."""
     from health_training.ml.train import load_train_config
 
@@ -62,9 +68,19 @@ def lora_adapter(
     )
     if config.warm_start_from_production:
         cfg = warm_started(cfg, mlflow, training)
+    preference, note = (None, "the profile has no enabled preference: section")
+    if cfg.preference is not None and cfg.preference.enabled:
+        preference, note = preference_for_training(context, storage)
     try:
         result, spec = run_training(
-            context, cfg, dataset_dir, version, storage=storage, training=training, carbon=carbon
+            context,
+            cfg,
+            dataset_dir,
+            version,
+            storage=storage,
+            training=training,
+            carbon=carbon,
+            preference=preference,
         )
     except Exception as exc:  # an interrupt (termination) is no Exception: it is never retried
         if context.retry_number >= RETRIES:
@@ -72,6 +88,13 @@ def lora_adapter(
         raise dg.RetryRequested(max_retries=RETRIES, seconds_to_wait=10) from exc
     return dg.MaterializeResult(
         metadata=adapter_metadata(
-            result, spec, cfg, storage, dataset_version=version, months=months, reason=reason
+            result,
+            spec,
+            cfg,
+            storage,
+            dataset_version=version,
+            months=months,
+            reason=reason,
+            **preference_stage_metadata(result, note),
         )
     )

@@ -51,6 +51,8 @@ def progress_logger(
             log(plan_line(event, max_length, estimate(event["tokens_planned"])))
         elif kind == "resume":
             log(f"resuming from {event['checkpoint']} (step {event['step']})")
+        elif kind == "preference":  # the preference stage's plan, skip or no-op, in words
+            log(event["message"])
         elif kind == "finished_before":
             log(
                 f"this run identity already finished ({event['step']} steps): its adapter is "

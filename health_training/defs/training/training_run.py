@@ -75,11 +75,13 @@ def run_training(
     storage: Storage,
     training: TrainingResource,
     carbon: CarbonResource,
+    preference: Any = None,
 ) -> tuple[Any, Any]:
-    """Train (or find the finished run) under CodeCarbon; publish the run to storage."""
+    """Train (or find the finished run) under CodeCarbon, then the preference stage when the
+    profile asks and `preference` data is given; publish the run(s) to storage."""
     from health_training.ml.emissions import country_carbon_intensity, track_emissions
     from health_training.ml.models import resolve_base_model
-    from health_training.ml.train import train
+    from health_training.ml.train import train_with_preference
 
     spec = resolve_base_model(cfg.base_model, training.models_dir)
     history = throughput_history(storage, spec.source)
@@ -94,10 +96,11 @@ def run_training(
         country_iso_code=carbon.country_iso_code,
         gpu_ids=carbon.gpu_ids,
     ) as meter:
-        result = train(
+        result = train_with_preference(
             cfg,
             dataset_dir,
             training.runs_dir,
+            preference_data=preference,
             models_dir=training.models_dir,
             dataset_version=dataset_version,
             progress=progress,
@@ -120,6 +123,9 @@ def run_training(
                 "tokens_per_second": result.tokens_per_second,
             },
         )
+    if result.preference and result.run_dir != Path(result.preference["sft_run_dir"]):
+        # The SFT run under the preference run: stored too, so a new pod finds it finished.
+        artifacts.publish(Path(result.preference["sft_run_dir"]))
     artifacts.publish(result.run_dir)
     return result, spec
 

@@ -10,7 +10,8 @@ Rules, in order:
     scrub existed, exactly as `data.feedback.feedback_examples` does).
   * The *prompt* is the user turn the model saw (`prompts.user_message(query, context)`); its key
     is the SHA-256 of that text normalized like every content key, so a prompt keeps its key
-    whether a server stored the instruction and the facts apart or as one message.
+    whether the instruction and the facts were stored apart (`feedback import`) or as one message
+    (the server: `query` is the last user turn, `context` the rest of the conversation).
   * KTO: the same answer to the same prompt counts once, with the mean of its ratings: desirable
     when that mean is >= 4, undesirable when <= 2; anything between (a single 3, or a 2 and a 4
     that disagree) is ignored.
@@ -19,7 +20,8 @@ Rules, in order:
     best-rated desirable one as chosen. Pairs are deduplicated by their normalized texts.
   * Split: by the prompt key, with the SFT data's ratios and salt (`data.splits.split_for`), and
     a prompt that the SFT dataset holds in test or validation is pinned there, so a prompt of the
-    frozen test split never trains. Only `split == "train"` examples train; the rest are held out.
+    frozen test split never trains. A held-out prompt is recognised by the whole prompt and by the
+    query alone (a served question after a system turn). Only `split == "train"` examples train.
 """
 
 from __future__ import annotations
@@ -192,9 +194,9 @@ def build_preference_dataset(
 
     splits: dict[str, str] = {}
     pinned = 0
-    for key in prompts:
+    for key, (instruction, _) in prompts.items():
         natural = split_for(key, ratios, salt)
-        splits[key] = held.get(key, natural)
+        splits[key] = held.get(key) or held.get(prompt_key(instruction)) or natural
         pinned += splits[key] != natural
 
     found: dict[str, PreferenceExample] = {}

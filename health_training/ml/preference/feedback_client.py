@@ -1,11 +1,12 @@
 """Post ratings to a model server's `POST /v1/feedback`: the path people's ratings take too.
 
     client = FeedbackClient("http://127.0.0.1:8000", api_key="...")
-    client.post(response_id, rating=1, corrected_response="Your resting heart rate was 58 bpm.")
+    client.post(response_id, rating=1, corrected_answer="Your resting heart rate was 58 bpm.")
     rate_served(client, SimulatedClinic(), served)      # the simulated clinic, answer by answer
 
-The body is `{"response_id", "rating", "corrected_response"?}`; the server ties the id to the model
-version, prompt and answer and stores the rating through the feedback store. Errors come back as
+The body is `{"response_id", "rating", "corrected_answer"?}` (health_training.serving's
+FeedbackRequest); the server ties the id to the model version, prompt and answer and stores the
+rating through the feedback store. Errors come back as
 `FeedbackPostError` with the server's status and message (OpenAI-style `{"error": {"message"}}`).
 """
 
@@ -65,14 +66,14 @@ class FeedbackClient:
         self._http.close()
 
     def post(
-        self, response_id: str, rating: int, corrected_response: str | None = None
+        self, response_id: str, rating: int, corrected_answer: str | None = None
     ) -> dict[str, Any]:
         """Rate one served answer; the server's JSON reply."""
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
             raise ValueError(f"rating must be a whole number 1-5, got {rating!r}")
         body: dict[str, Any] = {"response_id": response_id, "rating": rating}
-        if corrected_response is not None:
-            body["corrected_response"] = corrected_response
+        if corrected_answer is not None:
+            body["corrected_answer"] = corrected_answer
         reply = self._http.post(FEEDBACK_PATH, json=body)
         if reply.status_code >= 400:
             raise FeedbackPostError(reply.status_code, _error_message(reply))

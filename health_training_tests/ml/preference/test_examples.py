@@ -92,12 +92,15 @@ def test_a_prompt_of_the_frozen_test_split_never_trains():
     )
     rows = [_row(1, 5, query=ASK), _row(2, 1, BAD, query=ASK, corrected_response=GOOD)]
     rows += [_row(3, 5, query="x", context=""), _row(4, 5)]
+    # as a server stores it: the last user turn, the system turn as context
+    served = user_message(ASK, FACTS)
+    rows += [_row(5, 5, query=served, context="system: Answer briefly.")]
     data = _all_train(rows, held_out=held)
     splits = {(e.instruction, e.kind): e.split for e in data.examples}
     assert splits[(ASK, "kto")] == "test" and splits[(ASK, "dpo")] == "test"
-    assert splits[("x", "kto")] == "validation"
+    assert splits[("x", "kto")] == "validation" and splits[(served, "kto")] == "test"
     assert {e.instruction for e in data.train()} == {f"{ASK} (day 4)"}
-    assert data.stats["pinned_to_held_out"] == 2
+    assert data.stats["pinned_to_held_out"] == 3
 
 
 def test_the_prompt_key_is_the_user_turn_however_it_was_stored():
