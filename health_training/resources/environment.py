@@ -110,6 +110,14 @@ def openai_from_env() -> OpenAIResource:
     return OpenAIResource(base_url=base_url)
 
 
+def serving_keys_from_env() -> tuple[tuple[str, ...], str | None]:
+    """The model server's API keys (HEALTH_TRAINING_API_KEYS, comma-separated) and its admin key
+    (HEALTH_TRAINING_ADMIN_KEY). The server hashes them at once and keeps only the hashes."""
+    keys = tuple(k.strip() for k in os.environ.get("HEALTH_TRAINING_API_KEYS", "").split(","))
+    admin = os.environ.get("HEALTH_TRAINING_ADMIN_KEY", "").strip()
+    return tuple(k for k in keys if k), admin or None
+
+
 def resources_from_env() -> dict[str, Any]:
     """Every resource the definitions use, by key."""
     return {

@@ -1,0 +1,253 @@
+"""One answer, from a validated request to the response: lease the model, look in the cache,
+generate (whole or streamed), run the number guard, remember the response id for feedback,
+count it, log it by hashes. Chat and legacy completions share all of it; only shapes differ
+(shapes.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from health_training.serving import shapes
+from health_training.serving.cache import CachedAnswer
+from health_training.serving.errors import OpenAIError
+from health_training.serving.generation import (
+    DecodingParams,
+    Delta,
+    Finished,
+    Prompt,
+    cache_key,
+)
+from health_training.serving.guard import GuardResult, check_numbers
+from health_training.serving.responses import AnsweredRequest, ResponseLog
+
+log = logging.getLogger("health_training.serving")
+# Logs carry keyed hashes: equal prompts correlate within one process, and nothing can be looked
+# up in a dictionary of likely prompts.
+_HASH_KEY = secrets.token_bytes(16)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), key=_HASH_KEY, digest_size=8).hexdigest()
+
+
+def decoding_params(body: Any, settings: Any) -> DecodingParams:
+    wanted = body.wanted_tokens()
+    if wanted is not None and wanted > settings.max_new_tokens:
+        raise OpenAIError(
+            400,
+            f"max_tokens is {wanted}; this server generates at most {settings.max_new_tokens}",
+            param="max_tokens",
+            code="invalid_value",
+        )
+    return DecodingParams(
+        max_new_tokens=wanted or settings.max_new_tokens,
+        temperature=body.temperature if body.temperature is not None else 0.0,
+        top_p=body.top_p if body.top_p is not None else 1.0,
+        stops=body.stops(),
+        seed=body.seed,
+    )
+
+
+class Answerer:
+    """The per-request flow; one per app (holds the services, no per-request state)."""
+
+    def __init__(self, services: Any) -> None:
+        self.s = services
+
+    async def respond(self, caller: Any, body: Any, prompt: Prompt) -> Any:
+        settings = self.s.settings
+        if len(prompt.source_text()) > settings.max_prompt_chars:
+            raise OpenAIError(
+                400,
+                f"the prompt has {len(prompt.source_text()):,} characters; the limit is "
+                f"{settings.max_prompt_chars:,}",
+                param="messages" if prompt.kind == "chat" else "prompt",
+                code="context_length_exceeded",
+            )
+        decoding = decoding_params(body, settings)
+        lease_cm = self.s.pool.lease(body.model)
+        lease = lease_cm.__enter__()  # held until the answer (or the stream) ends
+        ctx = _Context(
+            response_id=ResponseLog.new_id(prompt.kind),
+            caller=caller,
+            prompt=prompt,
+            decoding=decoding,
+            lease=lease,
+            model_id=lease.served.model_id(settings.model_name),
+            created=int(time.time()),
+            started=time.monotonic(),
+        )
+        headers = {
+            "X-Request-Id": ctx.response_id,
+            "X-Model-Version": lease.served.label,
+            "X-Model-Alias": lease.alias,
+        }
+        try:
+            if body.stream:
+                usage = bool(body.stream_options and body.stream_options.include_usage)
+                stream = self._stream(ctx, usage, lease_cm)
+                lease_cm = None  # the stream releases it
+                return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+            answer = await self._answer(ctx)
+            guard = self._guard(ctx, answer)
+            if not guard.grounded and settings.refuse_ungrounded:
+                raise _refusal(guard)
+            self._remember(ctx, answer)
+            body_doc = shapes.whole(ctx, answer, self._extra(ctx, guard))
+            return JSONResponse(body_doc, headers=headers)
+        finally:
+            if lease_cm is not None:
+                lease_cm.__exit__(None, None, None)
+
+    def _cached(self, ctx: _Context) -> CachedAnswer | None:
+        if not ctx.decoding.deterministic:
+            return None
+        hit = self.s.cache.get(ctx.cache_key)
+        self.s.metrics.cache.labels(result="hit" if hit else "miss").inc()
+        ctx.cached = hit is not None
+        return hit
+
+    async def _generate(self, ctx: _Context) -> AsyncIterator[Delta | CachedAnswer]:
+        """The backend's deltas, then the whole answer (cached when deterministic)."""
+        parts, finished = [], None
+        async for event in self.s.backend.generate(ctx.lease.served.key, ctx.prompt, ctx.decoding):
+            if isinstance(event, Delta):
+                parts.append(event.text)
+                yield event
+            elif isinstance(event, Finished):
+                finished = event
+        if finished is None:
+            raise OpenAIError(502, "the backend ended without finishing the answer", "server_error")
+        answer = CachedAnswer(
+            "".join(parts), finished.reason, finished.prompt_tokens, finished.completion_tokens
+        )
+        if ctx.decoding.deterministic:
+            self.s.cache.put(ctx.cache_key, answer)
+        yield answer
+
+    async def _answer(self, ctx: _Context) -> CachedAnswer:
+        hit = self._cached(ctx)
+        if hit is not None:
+            return hit
+        async for event in self._generate(ctx):
+            if isinstance(event, CachedAnswer):
+                return event
+        raise AssertionError("unreachable: _generate ends with the answer")
+
+    async def _stream(self, ctx: _Context, usage: bool, lease_cm: Any) -> AsyncIterator[bytes]:
+        # Deltas go out as they come, unless the guard may still refuse the answer: then they
+        # are held until it has read the whole answer.
+        refuse = self.s.settings.refuse_ungrounded
+        held: list[str] = []
+        try:
+            yield _sse(shapes.first_chunk(ctx))
+            answer = self._cached(ctx)
+            if answer is not None:
+                held.append(answer.text)
+            else:
+                async for event in self._generate(ctx):
+                    if isinstance(event, CachedAnswer):
+                        answer = event
+                    elif refuse:
+                        held.append(event.text)
+                    else:
+                        yield _sse(shapes.delta_chunk(ctx, event.text))
+            assert answer is not None
+            guard = self._guard(ctx, answer)
+            if not guard.grounded and refuse:
+                yield _sse(_refusal(guard).body())
+                self._finish(ctx, answer, "refused")
+                return
+            for text in held:
+                yield _sse(shapes.delta_chunk(ctx, text))
+            self._remember(ctx, answer)
+            yield _sse(shapes.last_chunk(ctx, answer, self._extra(ctx, guard)))
+            if usage:
+                yield _sse(shapes.usage_chunk(ctx, answer))
+            yield b"data: [DONE]\n\n"
+        except OpenAIError as exc:  # after the 200 went out: an error event, as OpenAI sends
+            yield _sse(exc.body())
+            self._finish(ctx, None, f"error {exc.status}")
+        finally:
+            lease_cm.__exit__(None, None, None)
+
+    def _guard(self, ctx: _Context, answer: CachedAnswer) -> GuardResult:
+        guard = check_numbers(answer.text, ctx.prompt.source_text())
+        if not guard.grounded:
+            action = "refused" if self.s.settings.refuse_ungrounded else "flagged"
+            self.s.metrics.guard.labels(action=action).inc()
+        ctx.guard = guard
+        return guard
+
+    def _extra(self, ctx: _Context, guard: GuardResult) -> dict:
+        return {
+            "model_version": ctx.lease.served.label,
+            "alias": ctx.lease.alias,
+            "backend": self.s.backend.name,
+            "cached": ctx.cached,
+            **guard.as_dict(),
+        }
+
+    def _remember(self, ctx: _Context, answer: CachedAnswer) -> None:
+        self.s.responses.record(
+            ctx.response_id,
+            AnsweredRequest(
+                model_version=ctx.lease.served.label,
+                alias=ctx.lease.alias,
+                question=ctx.prompt.question(),
+                context=ctx.prompt.context(),
+                answer=answer.text,
+                answered_at=datetime.now(UTC),
+            ),
+        )
+        self._finish(ctx, answer, "ok")
+
+    def _finish(self, ctx: _Context, answer: CachedAnswer | None, status: str) -> None:
+        seconds = time.monotonic() - ctx.started
+        self.s.metrics.latency.labels(route=f"/v1/{ctx.prompt.kind}").observe(seconds)
+        log.info(
+            "request %s caller=%s model=%s alias=%s prompt=%s answer=%s tokens=%s/%s cached=%s "
+            "grounded=%s status=%s",
+            ctx.response_id,
+            ctx.caller.key_id,
+            ctx.model_id,
+            ctx.lease.alias,
+            text_hash(ctx.prompt.canonical()),
+            text_hash(answer.text) if answer else "-",
+            answer.prompt_tokens if answer else "-",
+            answer.completion_tokens if answer else "-",
+            ctx.cached,
+            ctx.guard.grounded if ctx.guard else "-",
+            status,
+        )
+
+
+class _Context:
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+        self.cached = False
+        self.guard: GuardResult | None = None
+        self.cache_key = cache_key(self.lease.served.key, self.prompt, self.decoding)
+
+
+def _refusal(guard: GuardResult) -> OpenAIError:
+    return OpenAIError(
+        422,
+        "the answer holds numbers the request does not support ("
+        + ", ".join(guard.unsupported)
+        + "); this server refuses ungrounded answers",
+        code="ungrounded_answer",
+    )
+
+
+def _sse(doc: dict) -> bytes:
+    return b"data: " + json.dumps(doc, ensure_ascii=False).encode() + b"\n\n"

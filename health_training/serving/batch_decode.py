@@ -1,0 +1,113 @@
+"""One batch of concurrent requests decoded together, token by token, on one model.
+
+The same technique as the evaluation's decoder (ml/decoding.py): prompts are left-padded so all
+end at one position, positions count real tokens only (a padded row sees what it would alone),
+the KV cache is a preallocated StaticCache, and rows that finish leave the batch and its cost.
+What serving adds: each row has its own length limit and sampling settings (greedy, or
+temperature + top-p with the row's own seeded generator), and every new token is handed to
+`emit(row, token)` at once, which returns False to end the row (a stop sequence, its length
+limit, a client that went away). `emit(row, None)` says the row produced EOS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(slots=True)
+class Row:
+    prompt_ids: Sequence[int]
+    max_new_tokens: int
+    temperature: float = 0.0
+    top_p: float = 1.0
+    generator: Any = None  # torch.Generator for sampled rows
+
+
+def _pick(logits: Any, rows: Sequence[Row]) -> Any:
+    """The next token of each row: argmax for greedy rows, a top-p sample for the others."""
+    import torch
+
+    chosen = logits.argmax(-1)
+    for i, row in enumerate(rows):
+        if row.temperature <= 0.0:
+            continue
+        probs = torch.softmax(logits[i].float() / row.temperature, -1)
+        if row.top_p < 1.0:
+            sorted_p, order = probs.sort(descending=True)
+            # Keep the smallest prefix whose mass reaches top_p (the top token always stays).
+            drop = sorted_p.cumsum(-1) - sorted_p >= row.top_p
+            sorted_p[drop] = 0.0
+            probs = torch.zeros_like(probs).scatter(0, order, sorted_p)
+        chosen[i] = torch.multinomial(probs, 1, generator=row.generator)[0]
+    return chosen
+
+
+def decode_rows(
+    model: Any,
+    rows: Sequence[Row],
+    *,
+    eos_ids: Sequence[int],
+    pad_id: int,
+    emit: Callable[[int, int | None], bool],
+) -> int:
+    """Decode every row until it ends; returns how many tokens were generated in all."""
+    import torch
+    from transformers import StaticCache
+
+    n = len(rows)
+    device = next(model.parameters()).device
+    p_len = max(len(r.prompt_ids) for r in rows)
+    total = p_len + max(r.max_new_tokens for r in rows)
+    ids = torch.full((n, p_len), pad_id, dtype=torch.long)
+    mask = torch.zeros((n, total), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, p_len - len(row.prompt_ids) :] = torch.tensor(list(row.prompt_ids))
+        mask[i, p_len - len(row.prompt_ids) : p_len] = 1
+    ids, mask = ids.to(device), mask.to(device)
+    prompt_lengths = torch.tensor([len(r.prompt_ids) for r in rows], device=device)
+    positions = (mask[:, :p_len].cumsum(1) - 1).clamp(min=0)
+    cache = StaticCache(config=model.config, max_cache_len=total)
+    eos = set(eos_ids)
+    generated = 0
+    with torch.no_grad():
+        out = model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        alive = list(range(n))
+        next_token = _pick(out.logits[:, -1], rows)
+        del out
+        for step in range(max(r.max_new_tokens for r in rows)):
+            keep = []
+            for slot, (row, token) in enumerate(zip(alive, next_token.tolist(), strict=True)):
+                if token in eos:
+                    emit(row, None)
+                    continue
+                generated += 1
+                if emit(row, token) and step + 1 < rows[row].max_new_tokens:
+                    keep.append(slot)
+            if not keep:
+                break
+            if len(keep) < len(alive):
+                index = torch.tensor(keep, device=device)
+                alive = [alive[k] for k in keep]
+                next_token, mask = next_token[index], mask[index]
+                for layer in cache.layers:  # finished rows leave the batch and its cost
+                    layer.keys, layer.values = layer.keys[index], layer.values[index]
+            mask[:, p_len + step] = 1
+            out = model(
+                input_ids=next_token[:, None],
+                attention_mask=mask,
+                position_ids=(prompt_lengths[alive] + step)[:, None],
+                past_key_values=cache,
+                use_cache=True,
+            )
+            next_token = _pick(out.logits[:, -1], [rows[r] for r in alive])
+            del out
+    return generated

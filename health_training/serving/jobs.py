@@ -1,0 +1,112 @@
+"""Training and evaluation runs started from the admin API, through Dagster's GraphQL client
+(`dagster_graphql.DagsterGraphQLClient`) against the webserver of the installation (`dg dev`,
+or the deployment's webserver). Runs carry the same tags as any other training run
+(tags.training_tags: the GPU tag and the reason `manual`) plus who asked, so the run queue, the
+GPU launcher and MLflow treat them like the CLI's `health-training train`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from health_training.serving.errors import OpenAIError
+from health_training.tags import REASON_TAG, REQUESTED_BY_TAG, training_tags
+
+TRAIN_JOB = "train_and_register"
+EVALUATE_JOB = "evaluate_version"
+ADMIN_JOBS = (TRAIN_JOB, EVALUATE_JOB)
+
+_RUNS_QUERY = """
+query AdminRuns($filter: RunsFilter, $limit: Int) {
+  runsOrError(filter: $filter, limit: $limit) {
+    __typename
+    ... on Runs {
+      results { runId jobName status creationTime startTime endTime tags { key value } }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+class DagsterJobs:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+    def _client(self) -> Any:
+        from dagster_graphql import DagsterGraphQLClient
+
+        return DagsterGraphQLClient(self.host, port_number=self.port, timeout=30)
+
+    def _call(self, what: str, fn: Any) -> Any:
+        from dagster_graphql import DagsterGraphQLClientError
+
+        try:
+            return fn(self._client())
+        except DagsterGraphQLClientError as exc:
+            text = str(exc)
+            status = 503 if "connecting to url" in text else 502
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise OpenAIError(
+                status,
+                f"Dagster at {self.host}:{self.port} could not {what}: {first}",
+                "server_error",
+                code="dagster_unavailable" if status == 503 else "dagster_error",
+            ) from None
+
+    def launch_training(self, requested_by: str) -> str:
+        tags = training_tags("manual", **{REQUESTED_BY_TAG: requested_by})
+        return self._call(
+            f"launch {TRAIN_JOB}", lambda c: c.submit_job_execution(TRAIN_JOB, tags=tags)
+        )
+
+    def launch_evaluation(self, version: str, max_examples: int, requested_by: str) -> str:
+        config = {
+            "ops": {
+                "evaluate_registered_version": {
+                    "config": {
+                        "version": version,
+                        "max_examples": max_examples,
+                        "requested_by": requested_by,
+                    }
+                }
+            }
+        }
+        tags = {REASON_TAG: "manual", REQUESTED_BY_TAG: requested_by}
+        return self._call(
+            f"launch {EVALUATE_JOB}",
+            lambda c: c.submit_job_execution(EVALUATE_JOB, run_config=config, tags=tags),
+        )
+
+    def list_runs(self, limit: int) -> list[dict[str, Any]]:
+        variables = {"filter": {"pipelineName": None}, "limit": limit}
+        runs: list[dict[str, Any]] = []
+        for job in ADMIN_JOBS:
+            variables["filter"] = {"pipelineName": job}
+            found = self._call("list runs", lambda c, v=dict(variables): c._execute(_RUNS_QUERY, v))
+            result = found["runsOrError"]
+            if result["__typename"] != "Runs":
+                raise OpenAIError(502, f"Dagster: {result.get('message', result)}", "server_error")
+            runs.extend(_run(r) for r in result["results"])
+        runs.sort(key=lambda r: r["created_at"] or 0, reverse=True)
+        return runs[:limit]
+
+    def status(self, run_id: str) -> str:
+        return self._call("read the run", lambda c: c.get_run_status(run_id).value)
+
+    def cancel(self, run_id: str) -> None:
+        self._call("cancel the run", lambda c: c.terminate_run(run_id))
+
+
+def _run(raw: dict[str, Any]) -> dict[str, Any]:
+    tags = {t["key"]: t["value"] for t in raw.get("tags") or []}
+    return {
+        "run_id": raw["runId"],
+        "job": raw["jobName"],
+        "status": raw["status"],
+        "created_at": raw.get("creationTime"),
+        "started_at": raw.get("startTime"),
+        "ended_at": raw.get("endTime"),
+        "reason": tags.get(REASON_TAG),
+        "requested_by": tags.get(REQUESTED_BY_TAG),
+    }

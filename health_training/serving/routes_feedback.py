@@ -1,0 +1,89 @@
+"""`POST /v1/feedback`: a rating (1-5, optional corrected answer) of an answer this server gave,
+named by its response id. The record is built from what the id ties to (model version, the
+question, its context, the answer) and stored through the feedback store, whose writes scrub
+PHI and pseudonymize the user; the feedback sensor reads it on its next tick.
+
+`created_at` is when the answer was given: posting the same rating of the same answer twice
+(a client retry) stores it once, while two answers rated alike stay two rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.exc import SQLAlchemyError
+
+from health_training.data.feedback import FeedbackError, validate_feedback
+from health_training.serving.errors import OpenAIError
+from health_training.serving.routes_openai import QueryCaller, services
+from health_training.serving.schemas import FeedbackRequest
+
+router = APIRouter()
+log = logging.getLogger("health_training.serving")
+
+
+@router.post("/v1/feedback")
+async def post_feedback(body: FeedbackRequest, request: Request, caller: QueryCaller) -> Any:
+    svc = services(request)
+    answered = svc.responses.get(body.response_id)
+    if answered is None:
+        raise OpenAIError(
+            404,
+            f"unknown response id '{body.response_id}': ratings are taken for answers this "
+            "server gave recently (ids are kept in memory, bounded by count and age)",
+            "not_found_error",
+            param="response_id",
+            code="response_not_found",
+        )
+    try:
+        record = validate_feedback(
+            {
+                "query": answered.question,
+                # An empty answer is still an answer to rate; the store needs non-empty text.
+                "response": answered.answer if answered.answer.strip() else "(empty answer)",
+                "rating": body.rating,
+                "model_version": answered.model_version,
+                "user_id": body.user or f"api-key:{caller.key_id}",
+                "corrected_response": body.corrected_answer,
+                "context": answered.context,
+                "created_at": answered.answered_at.isoformat(),
+            }
+        )
+    except FeedbackError as exc:
+        raise OpenAIError(400, exc.detail, param=_param(exc), code=exc.reason) from None
+    try:
+        feedback_id = await asyncio.to_thread(svc.feedback_store.add, record, svc.pseudonymize)
+    except SQLAlchemyError as exc:  # the database is down: a 503 tells the client to retry
+        log.error("feedback store write failed: %s", type(exc).__name__)
+        raise OpenAIError(
+            503,
+            f"the feedback store is unavailable ({type(exc).__name__}); retry later",
+            "server_error",
+            code="feedback_store_unavailable",
+        ) from None
+    svc.metrics.feedback.labels(rating=str(body.rating)).inc()
+    log.info(
+        "feedback %s for %s rating=%d version=%s caller=%s",
+        feedback_id,
+        body.response_id,
+        body.rating,
+        answered.model_version,
+        caller.key_id,
+    )
+    return {
+        "object": "feedback",
+        "id": feedback_id,
+        "response_id": body.response_id,
+        "model_version": answered.model_version,
+        "rating": body.rating,
+    }
+
+
+def _param(exc: FeedbackError) -> str | None:
+    text = exc.detail
+    if "corrected_response" in text:
+        return "corrected_answer"
+    return "user" if "user_id" in text else None
