@@ -44,14 +44,14 @@ class DagsterJobs:
         try:
             return fn(self._client())
         except DagsterGraphQLClientError as exc:
-            text = str(exc)
-            status = 503 if "connecting to url" in text else 502
-            first = text.splitlines()[0] if text else type(exc).__name__
+            causes = _causes(exc)
+            unreachable = any("Connection" in type(c).__name__ for c in causes)
+            detail = str(causes[-1]).splitlines()[0][:300] if str(causes[-1]) else "no detail"
             raise OpenAIError(
-                status,
-                f"Dagster at {self.host}:{self.port} could not {what}: {first}",
+                503 if unreachable else 502,
+                f"Dagster at {self.host}:{self.port} could not {what}: {detail}",
                 "server_error",
-                code="dagster_unavailable" if status == 503 else "dagster_error",
+                code="dagster_unavailable" if unreachable else "dagster_error",
             ) from None
 
     def launch_training(self, requested_by: str) -> str:
@@ -96,6 +96,14 @@ class DagsterJobs:
 
     def cancel(self, run_id: str) -> None:
         self._call("cancel the run", lambda c: c.terminate_run(run_id))
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what caused it, outermost first (the client wraps transport errors)."""
+    chain = [exc]
+    while chain[-1].__cause__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__cause__)
+    return chain
 
 
 def _run(raw: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,107 @@
+"""`POST /v1/feedback`: a rating tied to the answer's model version, question and answer, stored
+PHI-scrubbed and pseudonymized through the feedback store, and counted by the feedback sensor's
+next tick (evaluated with dagster's build_sensor_context)."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import httpx
+import openai
+import pytest
+
+from health_training.data.phi import scrub_phi
+from health_training.defs.automation.sensors import feedback_threshold_sensor
+from health_training.serving.background import BackgroundServer
+from health_training.tags import REASON_TAG
+from health_training_tests.serving.conftest import MODEL
+
+PHI_QUESTION = "Call Dr. Alice Morgan at 555-123-4567: was my glucose of 142 mg/dL on day {n} ok?"
+
+
+@pytest.fixture
+def server(stack):
+    with BackgroundServer(stack.app()) as running:
+        yield running
+
+
+def _tick(stack, cursor):
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(),
+        cursor=cursor,
+        resources={"feedback": stack.feedback},
+    )
+    return feedback_threshold_sensor(context), context.cursor
+
+
+def test_ratings_are_stored_scrubbed_and_counted_by_the_next_tick(stack, server):
+    c = openai.OpenAI(base_url=f"{server.url}/v1", api_key="k", max_retries=0)
+    first, cursor = _tick(stack, None)
+    assert isinstance(first, dg.SkipReason) and "no ratings yet" in first.skip_message
+    answers = [
+        c.chat.completions.create(
+            model=MODEL,
+            messages=[{"role": "user", "content": PHI_QUESTION.format(n=n)}],
+            max_tokens=8,
+        )
+        for n in range(20)
+    ]
+    ids = []
+    for a in answers:
+        reply = httpx.post(
+            f"{server.url}/v1/feedback",
+            json={
+                "response_id": a.id,
+                "rating": 1,
+                "corrected_answer": "Your glucose averaged 142 mg/dL; call Alice Morgan.",
+                "user": "user_0042",
+            },
+        )
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["model_version"] == "base"
+        ids.append(reply.json()["id"])
+    assert len(set(ids)) == 20
+
+    rows = stack.feedback.store().since(0)
+    assert [r.id for r in rows] == ids
+    row = rows[0]
+    assert row.model_version == "base" and row.rating == 1
+    given = answers[0].choices[0].message.content
+    assert row.response == scrub_phi(given if given.strip() else "(empty answer)").text
+    for text in (row.query, row.corrected_response):
+        assert "Alice Morgan" not in text and "555-123-4567" not in text  # scrubbed
+        assert "142 mg/dL" in text  # the measurement is kept
+    assert row.user_pseudonym.startswith("u_") and "0042" not in row.user_pseudonym
+
+    result, cursor = _tick(stack, cursor)
+    # 20 ratings of 1 with corrections: the window's average crossed below 3.0 -> a retrain.
+    assert isinstance(result, dg.RunRequest), result
+    assert result.tags[REASON_TAG] == "feedback_threshold"
+    assert json.loads(cursor)["last_id"] == ids[-1]
+
+
+def test_feedback_requests_are_validated(stack, server):
+    c = openai.OpenAI(base_url=f"{server.url}/v1", api_key="k", max_retries=0)
+    a = c.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "How did I sleep?"}], max_tokens=4
+    )
+    url = f"{server.url}/v1/feedback"
+    for body, status, param in [
+        ({"response_id": "chatcmpl-unknown", "rating": 3}, 404, "response_id"),
+        ({"response_id": a.id, "rating": 6}, 400, "rating"),
+        ({"response_id": a.id, "rating": "5"}, 400, "rating"),
+        ({"response_id": a.id}, 400, "rating"),
+        ({"response_id": a.id, "rating": 2, "corrected_answer": "a\x00b"}, 400, "corrected_answer"),
+        ({"response_id": a.id, "rating": 2, "mood": "bad"}, 400, "mood"),
+    ]:
+        reply = httpx.post(url, json=body)
+        assert reply.status_code == status, (body, reply.text)
+        assert reply.json()["error"]["param"] == param
+    assert stack.feedback.store().max_id() == 0  # nothing bad was stored
+    once = httpx.post(url, json={"response_id": a.id, "rating": 4}).json()
+    again = httpx.post(url, json={"response_id": a.id, "rating": 4}).json()
+    assert once["id"] == again["id"]  # a client's retry stores the rating once
+    assert (
+        'health_serving_feedback_total{rating="4"} 2.0' in httpx.get(f"{server.url}/metrics").text
+    )
