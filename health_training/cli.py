@@ -4,6 +4,7 @@ health-training generate --months 2025-01:2025-03 --users 50 --seed 7
 health-training check-file PATH [--format auto|etl|alpaca|sharegpt|openai] [--json]
 echo "Call Dr. Alice Morgan at 555-123-4567" | health-training scrub [--json]
 health-training dataset manifest
+health-training serve [--host 127.0.0.1] [--port 8000] [--backend inprocess|upstream]
 """
 
 from __future__ import annotations
@@ -333,6 +334,25 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The registered model behind an OpenAI-compatible API (health_training/serving)."""
+    from health_training.serving.server import run_server, settings_from_env
+
+    try:
+        settings = settings_from_env(
+            host=args.host,
+            port=args.port,
+            backend=args.backend,
+            upstream_url=args.upstream_url or "",
+            refuse_ungrounded=args.refuse_ungrounded,
+        )
+    except (PermissionError, ValueError) as exc:
+        print(f"health-training serve: {exc}", file=sys.stderr)
+        return 2
+    run_server(settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="health-training",
@@ -422,6 +442,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("path")
     fb.set_defaults(func=cmd_feedback)
+
+    srv = sub.add_parser("serve", help="serve the registered model (OpenAI-compatible API)")
+    srv.add_argument("--host", default="127.0.0.1", help="other than loopback needs API keys")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--backend", choices=("inprocess", "upstream"), default="inprocess")
+    srv.add_argument("--upstream-url", help="OpenAI-compatible server, e.g. http://gpu:8001/v1")
+    srv.add_argument(
+        "--refuse-ungrounded",
+        action="store_true",
+        help="answer 422 instead of an answer whose numbers the request does not support",
+    )
+    srv.set_defaults(func=cmd_serve)
 
     rep = sub.add_parser("report", help="the latest run's evaluation table and report paths")
     rep.add_argument("--identity", help="a training run identity (default: the latest evaluated)")
