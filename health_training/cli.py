@@ -345,6 +345,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             backend=args.backend,
             upstream_url=args.upstream_url or "",
             refuse_ungrounded=args.refuse_ungrounded,
+            dagster_host=args.dagster.rpartition(":")[0] or "127.0.0.1",
+            dagster_port=int(args.dagster.rpartition(":")[2]),
         )
     except (PermissionError, ValueError) as exc:
         print(f"health-training serve: {exc}", file=sys.stderr)
@@ -452,6 +454,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--refuse-ungrounded",
         action="store_true",
         help="answer 422 instead of an answer whose numbers the request does not support",
+    )
+    srv.add_argument(
+        "--dagster",
+        default="127.0.0.1:3000",
+        help="HOST:PORT of the Dagster webserver the admin API starts runs on",
     )
     srv.set_defaults(func=cmd_serve)
 

@@ -89,8 +89,13 @@ class ModelPool:
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load what the aliases name (the base when none) and start watching them."""
-        self.refresh()
+        """Load what the aliases name (the base when none) and start watching them. A registry
+        that cannot be reached at start leaves the base serving (said in /health) until it can."""
+        try:
+            self.refresh()
+        except Exception as exc:  # MLflow down: serve the base, keep asking
+            self.registry_error = f"{type(exc).__name__}: {exc}"
+            log.warning("registry unreachable at start, serving the base: %s", self.registry_error)
         if self._base is None:  # no version anywhere: the configured base, bare
             self.backend.ensure_base(self.settings.base_model, None)
             self._base = ServedModel(BASE, None, self.settings.base_model)
