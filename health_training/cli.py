@@ -14,7 +14,9 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from health_training.data.formats import FORMATS
 
@@ -76,7 +78,7 @@ def check_file_summary(name: str, data: bytes, fmt: str, config: str | None = No
     result = parse_file(name, data, fmt, load_data_config(config).vocabulary)
     phi: Counter[str] = Counter()
     keys: Counter[str] = Counter()
-    for ex in result.accepted:
+    for ex in _progress(result.accepted, len(data), "PHI scan"):
         for text in (ex.instruction, ex.input, ex.output):
             phi.update(count_phi(text))
         keys[content_key(ex.instruction, ex.input, ex.output)] += 1
@@ -90,7 +92,22 @@ def check_file_summary(name: str, data: bytes, fmt: str, config: str | None = No
         "phi_findings": dict(phi.most_common()),
         "duplicates": sum(n - 1 for n in keys.values()),
         "first_problems": [q.message() for q in result.quarantined[:10]],
+        "empty": result.lines_read == 0,
     }
+
+
+T = TypeVar("T")
+PROGRESS_FROM_BYTES = 16 * 2**20  # smaller files finish before a progress bar would help
+
+
+def _progress(items: Sequence[T], size: int, what: str) -> Iterable[T]:
+    """`items`, with a progress bar on stderr for large files (never on stdout: --json stays
+    clean)."""
+    if size < PROGRESS_FROM_BYTES:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=what, unit="record", file=sys.stderr, mininterval=1.0)
 
 
 def cmd_check_file(args: argparse.Namespace) -> int:
@@ -114,7 +131,9 @@ def cmd_check_file(args: argparse.Namespace) -> int:
             print(f"  PHI {kind}: {n}")
         for line in summary["first_problems"]:
             print(f"  {line}")
-    problems = summary["quarantined"] or summary["phi_findings"]
+    if summary["empty"]:
+        print(f"health-training check-file: {path} holds no records (empty file)", file=sys.stderr)
+    problems = summary["quarantined"] or summary["phi_findings"] or summary["empty"]
     return 1 if args.strict and problems else 0
 
 
@@ -329,7 +348,11 @@ def cmd_feedback(args: argparse.Namespace) -> int:
             return 2
         print(f"stored feedback {new_id}")
         return 0
-    summary = import_feedback_file(store, pseudonymize, Path(args.path))
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"health-training feedback import: cannot read {path}: no such file", file=sys.stderr)
+        return 2
+    summary = import_feedback_file(store, pseudonymize, path)
     print(json.dumps(summary))
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import sys
 import pytest
 
 from health_training.cli import main
+from health_training.data.formats import parse_file
 from health_training_tests.conftest import shared_file
 
 
@@ -61,7 +63,8 @@ def test_check_file_finds_phi_and_duplicates(tmp_path, capsys):
     [
         (b'{"instruction": "x", "output": ', "invalid_json"),
         (b'{\n  "a": {"b": 1}\n}\n', "json_object_file"),
-        (bytes(range(256)) * 40, "not_utf8"),
+        (bytes(range(256)) * 40, "binary"),
+        (bytes(range(1, 256)) * 40, "binary"),
         (b'[{"instruction": "x", "output": "y"}, ', "invalid_json"),
     ],
 )
@@ -81,6 +84,46 @@ def test_check_file_on_a_50_mb_line(tmp_path, capsys):
     summary = _check(capsys, path)
     assert (summary["lines"], summary["accepted"], summary["quarantined"]) == (2, 1, 1)
     assert len(summary["first_problems"][0]) < 2000
+
+
+def test_a_binary_file_is_one_quarantined_record(tmp_path, capsys):
+    path = tmp_path / "journal.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"instruction": "a", "output": "b"}\n' * 2000))
+    summary = _check(capsys, path)
+    assert (summary["lines"], summary["quarantined"]) == (1, 1)
+    assert summary["quarantine_reasons"] == {"binary": 1}
+
+
+def test_one_bad_line_of_jsonl_is_judged_alone(tmp_path, capsys):
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b'{"instruction": "a", "output": "b"}\n\xff\xfe oops\n')
+    summary = _check(capsys, path)
+    assert (summary["lines"], summary["accepted"], summary["quarantine_reasons"]) == (
+        2,
+        1,
+        {"not_utf8": 1},
+    )
+
+
+def test_an_empty_file_is_said_to_be_empty(tmp_path, capsys):
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    assert main(["check-file", str(path), "--strict"]) == 1
+    assert "holds no records (empty file)" in capsys.readouterr().err
+
+
+def test_a_line_over_the_record_limit_is_quarantined_unread():
+    line = b'{"instruction": "a", "output": "' + b"y" * 5000 + b'"}'
+    result = parse_file("x.jsonl", line + b"\n" + line[:100] + b'"}\n', max_record_bytes=1000)
+    assert [q.reason for q in result.quarantined] == ["record_too_large"]
+    assert "5,0" in result.quarantined[0].detail and len(result.accepted) == 1
+
+
+def test_feedback_import_of_a_missing_file_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HEALTH_TRAINING_HOME", str(tmp_path))
+    assert main(["feedback", "import", str(tmp_path / "nope.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "Traceback" not in err
 
 
 def test_check_file_missing_path_is_a_clear_error(tmp_path, capsys):

@@ -23,6 +23,10 @@ from health_training.data.records import Example, IngestResult, Quarantined
 
 FORMATS: tuple[str, ...] = ("etl", "alpaca", "sharegpt", "openai")
 RAW_EXCERPT = 500  # characters of a bad line kept in quarantine: enough to debug, never 50 MB
+# A record line over this is quarantined unread: no instruction record is 64 MiB, and the bound
+# keeps one hostile line from costing minutes of PHI scanning downstream.
+MAX_RECORD_BYTES = 64 * 2**20
+_BINARY_PROBE = 8192  # bytes looked at for NULs, as git and grep decide "binary"
 
 _INSTRUCTION_KEYS = ("instruction", "question", "prompt")
 _OUTPUT_KEYS = ("output", "answer", "response", "completion")
@@ -305,8 +309,24 @@ def _starts_array(data: bytes) -> bool:
     return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"["
 
 
+def _is_binary(data: bytes) -> bool:
+    """NULs near the start, or bytes that are not UTF-8 with no line of JSON among the first 50:
+    one unreadable record, not thousands of "lines" that a newline byte happened to cut."""
+    if b"\x00" in data[:_BINARY_PROBE]:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return not any(_is_json(line) for _, line in _take(_json_lines(data), 50))
+    return False
+
+
 def parse_file(
-    name: str, data: bytes, fmt: str = "auto", vocabulary: Vocabulary | None = None
+    name: str,
+    data: bytes,
+    fmt: str = "auto",
+    vocabulary: Vocabulary | None = None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> IngestResult:
     """Parse one file's bytes. `fmt` is one of FORMATS or "auto" (decided by the records' shape);
     `vocabulary` maps ETL metadata words onto ours (default: the bundled data YAML's)."""
@@ -316,7 +336,13 @@ def parse_file(
     data = data.removeprefix(b"\xef\xbb\xbf")
     is_array = _starts_array(data)
     whole_file: RecordError | None = None
-    if is_array:
+    if _is_binary(data):
+        whole_file = RecordError(
+            "binary",
+            "file is binary, not JSON or JSONL text (NUL bytes, or no line is UTF-8 JSON): "
+            "was it compressed, or written as UTF-16?",
+        )
+    elif is_array:
         try:
             data.decode("utf-8")
             orjson.loads(data)
@@ -357,6 +383,14 @@ def parse_file(
     for number, item in records:
         lines += 1
         raw = item if isinstance(item, bytes) else None
+        if raw is not None and len(raw) > max_record_bytes:
+            detail = (
+                f"line of {len(raw):,} bytes is over the {max_record_bytes:,}-byte record limit"
+            )
+            quarantined.append(
+                Quarantined(name, number, "record_too_large", detail, _excerpt(raw[:RAW_EXCERPT]))
+            )
+            continue
         try:
             record = _decode_line(item) if raw is not None else item
             # With no recognizable record at all, each record is judged on its own shape.
