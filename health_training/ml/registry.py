@@ -31,6 +31,25 @@ HISTORY_TAG = "promotion.history"
 HISTORY_KEEP = 50  # events kept in the registered-model tag; version tags keep the full chain
 
 
+@contextmanager
+def _sqlite_schema_lock(tracking_uri: str) -> Iterator[None]:
+    """An exclusive lock beside a `sqlite:///` tracking file (other URIs: nothing to lock)."""
+    path = tracking_uri.removeprefix("sqlite:///")
+    if not tracking_uri.startswith("sqlite:///") or path in ("", ":memory:"):
+        yield
+        return
+    import fcntl
+
+    db = Path(path)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".schema.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 class Registry:
     """One tracking server / registry (SQLite, Postgres or an MLflow server URI)."""
 
@@ -51,6 +70,12 @@ class Registry:
         self.experiment = experiment
         self.model_name = model_name
         self.client = mlflow.MlflowClient(tracking_uri, tracking_uri)
+        with _sqlite_schema_lock(tracking_uri):
+            # MLflow creates (migrates) a SQLite schema on the first call; two trainings that
+            # register at once into a fresh file would both run the migration and one fails
+            # ("Online migration expected to match one row"). One at a time, then it is a no-op.
+            self.client.search_experiments(max_results=1)
+            self.client.search_registered_models(max_results=1)
 
     def __repr__(self) -> str:
         return f"Registry({self.tracking_uri!r}, model_name={self.model_name!r})"
