@@ -6,8 +6,8 @@ emissions_report must agree on the run identity."""
 import dagster as dg
 
 from health_training.defs.handoff import upstream
-from health_training.defs.registry.gate import decide, production_answers
-from health_training.defs.registry.tracking import challenger_metrics, log_and_register, run_tags
+from health_training.defs.registry.gate import gate_new_version, version_metadata
+from health_training.defs.registry.tracking import log_and_register, run_tags
 from health_training.defs.training.artifacts import RunArtifacts
 from health_training.defs.training.emissions import emissions_report
 from health_training.resources import MlflowResource, Storage, TrainingResource
@@ -31,9 +31,10 @@ def registered_model(
     identities = {str(m["run_identity"]) for m in (adapter, evaluated, carbon)}
     if len(identities) != 1:
         raise dg.Failure(f"lora_adapter, eval_report and emissions_report disagree: {identities}")
-    run_dir = RunArtifacts(storage, training.runs_dir).fetch(str(adapter["run_identity"]))
-    RunArtifacts(storage, training.runs_dir).fetch_folder(str(adapter["run_identity"]), "eval")
-    RunArtifacts(storage, training.runs_dir).fetch_folder(str(adapter["run_identity"]), "emissions")
+    artifacts = RunArtifacts(storage, training.runs_dir)
+    run_dir = artifacts.fetch(str(adapter["run_identity"]))
+    for folder in ("eval", "emissions"):
+        artifacts.fetch_folder(str(adapter["run_identity"]), folder)
     spec = resolve_base_model(str(adapter["base_name"]), training.models_dir)
     registry = mlflow.registry()
     run_id, version, eval_doc, answers = log_and_register(
@@ -44,42 +45,30 @@ def registered_model(
         {k: carbon[k] for k in ("kg_co2eq", "energy_kwh")},
         base_dir=spec.source if spec.local else None,
     )
-    by_key = {
+    test_rows = {
         r["content_key"]: r
         for r in DatasetRepository(storage).split_rows(str(adapter["dataset_version"]), "test")
     }
-    rows = [by_key[k] for k in answers["content_keys"]]
-    production = production_answers(
-        registry,
-        str(adapter["base_name"]),
-        training.models_dir,
-        training.runs_dir,
-        answers,
-        rows,
-        context.log.info,
-    )
-    decision = decide(
+    decision, compared_with = gate_new_version(
         registry,
         version,
-        challenger_metrics(eval_doc),
+        eval_doc,
         answers,
-        rows,
-        production,
+        test_rows,
+        base_name=str(adapter["base_name"]),
+        models_dir=training.models_dir,
+        cache=training.runs_dir,
         emissions_kg=float(carbon["kg_co2eq"]),
+        log=context.log.info,
     )
     context.log.info(f"registered {mlflow.model_name} v{version}; gate: {decision.summary()}")
     return dg.MaterializeResult(
-        metadata={
-            "model_name": mlflow.model_name,
-            "version": version,
-            "alias": "production" if decision.auto_promote else "staging",
-            "run_identity": str(adapter["run_identity"]),
-            "mlflow_run_id": run_id,
-            "model_uri": f"models:/{mlflow.model_name}/{version}",
-            "gate_passed": decision.passed,
-            "gate_reasons": dg.MetadataValue.json(decision.reasons),
-            "gate_figures": dg.MetadataValue.json(decision.per_metric),
-            "compared_with_production": production[0] or "none",
-            "gate_mode": "auto" if decision.auto_promote else "human",
-        },
+        metadata=version_metadata(
+            mlflow.model_name,
+            version,
+            decision,
+            str(adapter["run_identity"]),
+            run_id,
+            compared_with,
+        )
     )

@@ -101,6 +101,63 @@ def decide(
     return decision
 
 
+def gate_new_version(
+    registry: Any,
+    version: str,
+    eval_doc: dict[str, Any],
+    answers: dict[str, Any],
+    test_rows: dict[str, dict[str, Any]],
+    *,
+    base_name: str,
+    models_dir: Path,
+    cache: Path,
+    emissions_kg: float,
+    log: Any,
+) -> tuple[GateDecision, str | None]:
+    """The whole gate for a just-registered version: production answers the same test rows
+    (`test_rows` by content key), then `decide`. Returns (decision, production version)."""
+    from health_training.defs.registry.tracking import challenger_metrics
+
+    rows = [test_rows[k] for k in answers["content_keys"]]
+    production = production_answers(registry, base_name, models_dir, cache, answers, rows, log)
+    decision = decide(
+        registry,
+        version,
+        challenger_metrics(eval_doc),
+        answers,
+        rows,
+        production,
+        emissions_kg=emissions_kg,
+    )
+    return decision, production[0]
+
+
 def recorded_decision(registry: Any, version: str) -> GateDecision | None:
     raw = registry.version(version).tags.get(GATE_TAG)
     return GateDecision.from_json(raw) if raw else None
+
+
+def version_metadata(
+    model_name: str,
+    version: str,
+    decision: GateDecision,
+    run_identity: str,
+    mlflow_run_id: str,
+    compared_with: str | None,
+) -> dict[str, Any]:
+    """What `registered_model` records for people: the version, its alias and the gate."""
+    import dagster as dg
+
+    return {
+        "model_name": model_name,
+        "version": version,
+        "alias": "production" if decision.auto_promote else "staging",
+        "run_identity": run_identity,
+        "mlflow_run_id": mlflow_run_id,
+        "model_uri": f"models:/{model_name}/{version}",
+        "gate_passed": decision.passed,
+        "gate_reasons": dg.MetadataValue.json(decision.reasons),
+        "gate_figures": dg.MetadataValue.json(decision.per_metric),
+        "compared_with_production": compared_with or "none",
+        "gate_mode": "auto" if decision.auto_promote else "human",
+    }
