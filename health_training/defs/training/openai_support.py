@@ -119,7 +119,7 @@ def result_metadata(
         "estimated_cost_usd": cost.estimated_usd,
         "cost_usd": cost.actual_usd,
         "cost_difference_usd": cost.difference_usd,
-        "cost_ratio": cost.ratio,
+        "cost_ratio": round(cost.ratio, 3) if cost.ratio is not None else "—",
         "price_table_version": cost.price_table_version,
         "checkpoints": md_table(("step", "train loss", "valid loss"), checkpoints),
         "events": result.n_events,
