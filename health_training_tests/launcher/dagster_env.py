@@ -117,17 +117,29 @@ class DagsterEnv:
         assert isinstance(launcher, GpuPoolRunLauncher)
         return launcher
 
-    def create_run(self, tags: dict[str, str], hold: bool = False) -> str:
+    def create_run(
+        self,
+        tags: dict[str, str],
+        hold: bool = False,
+        *,
+        job_name: str = "sleepy",
+        run_config: dict | None = None,
+        asset_selection: set[dg.AssetKey] | None = None,
+    ) -> str:
+        """A run of `job_name` as the UI creates one: the job's own tags plus `tags`; with
+        `asset_selection`, only those assets (what "Materialize selected" does)."""
         location = self.context.create_request_context().get_code_location("gpu_test")
         repo = next(iter(location.get_repositories().values()))
         selector = JobSubsetSelector(
             location_name=location.name,
             repository_name=repo.name,
-            job_name="sleepy",
+            job_name=job_name,
             op_selection=None,
+            asset_selection=asset_selection,
         )
         job = location.get_job(selector)
-        run_config = {"ops": {"report_device": {"config": {"hold": hold}}}}
+        if run_config is None:
+            run_config = {"ops": {"report_device": {"config": {"hold": hold}}}}
         plan = location.get_execution_plan(
             job, run_config, step_keys_to_execute=None, known_state=None, instance=self.instance
         )
@@ -147,7 +159,7 @@ class DagsterEnv:
             parent_job_snapshot=job.parent_job_snapshot,
             remote_job_origin=job.get_remote_origin(),
             job_code_origin=job.get_python_origin(),
-            asset_selection=None,
+            asset_selection=frozenset(asset_selection) if asset_selection else None,
             asset_check_selection=None,
             asset_graph=repo.asset_graph,
         )
@@ -208,12 +220,14 @@ class DagsterEnv:
 
 
 @contextlib.contextmanager
-def dagster_env(root: Path, devices: tuple[str, ...]) -> Iterator[DagsterEnv]:
+def dagster_env(
+    root: Path, devices: tuple[str, ...], jobs_py: str = JOBS_PY
+) -> Iterator[DagsterEnv]:
     home, out = root / "home", root / "out"
     home.mkdir()
     out.mkdir()
     (home / "dagster.yaml").write_text(DAGSTER_YAML)
-    (root / "jobs.py").write_text(textwrap.dedent(JOBS_PY))
+    (root / "jobs.py").write_text(textwrap.dedent(jobs_py))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DAGSTER_HOME", str(home))
         mp.setenv("GPU_TEST_OUT", str(out))

@@ -156,6 +156,19 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(models_dir, dataset_dir,
     )
     assert resumed.resumed_from == "checkpoint-2"
     assert resumed.steps == 6
+    # the same identity again, finished: a no-op that says so, never a step past the plan
+    events: list[dict] = []
+    again = train(
+        _config(max_steps=6),
+        dataset_dir,
+        out,
+        models_dir=models_dir,
+        dataset_version="v1",
+        progress=events.append,
+    )
+    assert again.identity == resumed.identity and again.steps == 6
+    assert events == [{"event": "finished_before", "step": 6, "max_steps": 6}]
+    assert not (again.run_dir / "checkpoints" / "checkpoint-7").exists()
     # another dataset version is another identity: it starts fresh, never from that checkpoint
     other = train(
         _config(max_steps=2), dataset_dir, out, models_dir=models_dir, dataset_version="v2"
