@@ -87,15 +87,14 @@ def test_run_containers_get_the_app_environment():
 
 
 def test_every_setting_resources_reads_is_deployed():
-    """resources.py is the configuration surface: each variable it reads has a place in both."""
-    # resources.py, or the resources/ package it is becoming: whichever is there.
-    files = [*(ROOT / "health_training").glob("resources.py")]
-    files += sorted((ROOT / "health_training" / "resources").rglob("*.py"))
+    """The resources package is the configuration surface: each variable it reads has a place
+    in both."""
+    files = sorted((ROOT / "health_training" / "resources").rglob("*.py"))
     source = "".join(path.read_text() for path in files)
     names = set(
         re.findall(r"\"((?:HEALTH_TRAINING|MLFLOW|AWS|OPENAI|TIKTOKEN|HF)_[A-Z0-9_]+)\"", source)
     )
-    assert "HEALTH_TRAINING_HOME" in names  # the pattern still matches how resources.py reads
+    assert "HEALTH_TRAINING_HOME" in names  # the pattern still matches how the environment is read
     compose = (DOCKER / ".env.example").read_text() + (DOCKER / "docker-compose.yml").read_text()
     k8s = "".join(p.read_text() for p in (DEPLOY / "k8s").rglob("*.yaml"))
     for where, text in (("docker/.env.example", compose), ("deploy/k8s", k8s)):
