@@ -501,7 +501,11 @@ def train(
         precision=precision,
         log_history=tuple(trainer.state.log_history),
     )
-    (run_dir / "train_result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    # A run stopped on purpose before its plan (`stop_after_steps`) is unfinished: the next call
+    # resumes it. Only a finished one (its plan, or early stopping) becomes a no-op next time.
+    stopped_early = stop_after_steps is not None and output.global_step < trainer.state.max_steps
+    if not stopped_early:
+        finished.write_text(json.dumps(result.to_dict(), indent=2, default=str))
     return result
 
 
