@@ -23,7 +23,7 @@ from health_training.resources import LocalStorage
 from health_training.tags import GPU_TAG, REASON_TAG
 from health_training_tests.defs.handoff_env import prepare_data, resources, run_config
 from health_training_tests.events import wait_until
-from health_training_tests.launcher.dagster_env import DAGSTER_YAML
+from health_training_tests.launcher.dagster_env import DAGSTER_YAML, create_run
 
 pytestmark = pytest.mark.slow
 POOL = ("0", "1")
@@ -53,43 +53,8 @@ class Env:
         self.instance, self.context = instance, context
 
     def create_run(self, job_name: str, config: dict, tags: dict, assets=None) -> str:
-        from dagster._core.definitions.selector import JobSubsetSelector
-
-        location = self.context.create_request_context().get_code_location("handoffs")
-        repo = next(iter(location.get_repositories().values()))
-        keys = frozenset(dg.AssetKey(a) for a in assets) if assets else None
-        selector = JobSubsetSelector(
-            location_name=location.name,
-            repository_name=repo.name,
-            job_name=job_name,
-            op_selection=None,
-            asset_selection=keys,
-        )
-        job = location.get_job(selector)
-        plan = location.get_execution_plan(
-            job, config, step_keys_to_execute=None, known_state=None, instance=self.instance
-        )
-        run = self.instance.create_run(
-            job_name=job.name,
-            run_id=None,
-            run_config=config,
-            resolved_op_selection=None,
-            step_keys_to_execute=None,
-            op_selection=None,
-            status=None,
-            root_run_id=None,
-            parent_run_id=None,
-            tags={**job.tags, **tags},
-            job_snapshot=job.job_snapshot,
-            execution_plan_snapshot=plan.execution_plan_snapshot,
-            parent_job_snapshot=job.parent_job_snapshot,
-            remote_job_origin=job.get_remote_origin(),
-            job_code_origin=job.get_python_origin(),
-            asset_selection=keys,
-            asset_check_selection=None,
-            asset_graph=repo.asset_graph,
-        )
-        return run.run_id
+        keys = {dg.AssetKey(a) for a in assets} if assets else None
+        return create_run(self.instance, self.context, "handoffs", job_name, config, tags, keys)
 
     def launch(self, run_id: str) -> None:
         self.instance.launch_run(run_id, self.context.create_request_context())

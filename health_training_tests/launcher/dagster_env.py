@@ -128,42 +128,11 @@ class DagsterEnv:
     ) -> str:
         """A run of `job_name` as the UI creates one: the job's own tags plus `tags`; with
         `asset_selection`, only those assets (what "Materialize selected" does)."""
-        location = self.context.create_request_context().get_code_location("gpu_test")
-        repo = next(iter(location.get_repositories().values()))
-        selector = JobSubsetSelector(
-            location_name=location.name,
-            repository_name=repo.name,
-            job_name=job_name,
-            op_selection=None,
-            asset_selection=asset_selection,
-        )
-        job = location.get_job(selector)
         if run_config is None:
             run_config = {"ops": {"report_device": {"config": {"hold": hold}}}}
-        plan = location.get_execution_plan(
-            job, run_config, step_keys_to_execute=None, known_state=None, instance=self.instance
+        return create_run(
+            self.instance, self.context, "gpu_test", job_name, run_config, tags, asset_selection
         )
-        run = self.instance.create_run(
-            job_name=job.name,
-            run_id=None,
-            run_config=run_config,
-            resolved_op_selection=None,
-            step_keys_to_execute=None,
-            op_selection=None,
-            status=None,
-            root_run_id=None,
-            parent_run_id=None,
-            tags={**job.tags, **tags},
-            job_snapshot=job.job_snapshot,
-            execution_plan_snapshot=plan.execution_plan_snapshot,
-            parent_job_snapshot=job.parent_job_snapshot,
-            remote_job_origin=job.get_remote_origin(),
-            job_code_origin=job.get_python_origin(),
-            asset_selection=frozenset(asset_selection) if asset_selection else None,
-            asset_check_selection=None,
-            asset_graph=repo.asset_graph,
-        )
-        return run.run_id
 
     def launch(self, run_id: str) -> None:
         """As the queue daemon does: straight to the run launcher."""
@@ -217,6 +186,54 @@ class DagsterEnv:
         if lease is not None:
             leases.release(lease)
         return lease is not None
+
+
+def create_run(
+    instance: dg.DagsterInstance,
+    context: WorkspaceProcessContext,
+    location_name: str,
+    job_name: str,
+    run_config: dict,
+    tags: dict[str, str],
+    asset_selection: set[dg.AssetKey] | None = None,
+) -> str:
+    """A run of `job_name` in the code location, created the way the UI creates one (the job's
+    own tags plus `tags`; with `asset_selection`, only those assets); returns its id."""
+    location = context.create_request_context().get_code_location(location_name)
+    repo = next(iter(location.get_repositories().values()))
+    keys = frozenset(asset_selection) if asset_selection else None
+    selector = JobSubsetSelector(
+        location_name=location.name,
+        repository_name=repo.name,
+        job_name=job_name,
+        op_selection=None,
+        asset_selection=keys,
+    )
+    job = location.get_job(selector)
+    plan = location.get_execution_plan(
+        job, run_config, step_keys_to_execute=None, known_state=None, instance=instance
+    )
+    run = instance.create_run(
+        job_name=job.name,
+        run_id=None,
+        run_config=run_config,
+        resolved_op_selection=None,
+        step_keys_to_execute=None,
+        op_selection=None,
+        status=None,
+        root_run_id=None,
+        parent_run_id=None,
+        tags={**job.tags, **tags},
+        job_snapshot=job.job_snapshot,
+        execution_plan_snapshot=plan.execution_plan_snapshot,
+        parent_job_snapshot=job.parent_job_snapshot,
+        remote_job_origin=job.get_remote_origin(),
+        job_code_origin=job.get_python_origin(),
+        asset_selection=keys,
+        asset_check_selection=None,
+        asset_graph=repo.asset_graph,
+    )
+    return run.run_id
 
 
 @contextlib.contextmanager
