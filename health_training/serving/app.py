@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -53,6 +54,15 @@ class Services:
         self.cache = ResponseCache(s.cache_entries, s.cache_ttl_s)
         self.responses = ResponseLog(s.responses_kept, s.responses_ttl_s)
         self.answerer = Answerer(self)
+
+
+def _warm_phi_engine() -> None:
+    from health_training.data.phi import ner
+
+    try:
+        ner.load()
+    except ner.NerModelError as exc:  # feedback posts will say so; the server still answers
+        log.warning("PHI engine not ready: %s", exc)
 
 
 def make_backend(settings: ServingSettings, metrics: ServingMetrics) -> Any:
@@ -125,6 +135,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The feedback store's PHI scrub loads a spaCy model on first use (seconds): load it
+        # now, beside the model, so the first rating is not the one that waits.
+        threading.Thread(target=_warm_phi_engine, name="phi-warm-up", daemon=True).start()
         await asyncio.to_thread(services.pool.start)
         default = services.pool.default()
         log.info(

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from health_training.data.feedback import FeedbackError, validate_feedback
+from health_training.data.phi import NerModelError, PhiInputError
 from health_training.serving.errors import OpenAIError
 from health_training.serving.routes_openai import QueryCaller, services
 from health_training.serving.schemas import FeedbackRequest
@@ -56,6 +57,13 @@ async def post_feedback(body: FeedbackRequest, request: Request, caller: QueryCa
         raise OpenAIError(400, exc.detail, param=_param(exc), code=exc.reason) from None
     try:
         feedback_id = await asyncio.to_thread(svc.feedback_store.add, record, svc.pseudonymize)
+    except PhiInputError as exc:  # e.g. over the scrubber's size limit
+        raise OpenAIError(400, f"the rating cannot be stored: {exc}", code=exc.reason) from None
+    except NerModelError as exc:  # stored unscrubbed never: refused until the engine works
+        log.error("PHI engine unavailable: %s", exc)
+        raise OpenAIError(
+            503, "the PHI engine is unavailable; retry later", "server_error", code="phi_engine"
+        ) from None
     except SQLAlchemyError as exc:  # the database is down: a 503 tells the client to retry
         log.error("feedback store write failed: %s", type(exc).__name__)
         raise OpenAIError(

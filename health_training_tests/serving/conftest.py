@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -17,6 +18,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 MODEL = "health-query-olmo"
 PSEUDONYM_KEY = b"serving-tests-key-" * 2
 ADMIN_KEY = "admin-secret-key"
+# Plain HTTP calls wait as long as the openai client does: a loaded machine is slow, not broken
+# (the first feedback post loads the PHI engine's NER model).
+HTTP = httpx.Client(timeout=300)
 API_KEY = "query-secret-key"
 
 
@@ -137,9 +141,7 @@ def module_stack(tmp_path_factory, tiny_base) -> Stack:
 
 
 def serving_version(url: str) -> str | None:
-    import httpx
-
-    return httpx.get(f"{url}/health", timeout=30).json().get("version")
+    return HTTP.get(f"{url}/health").json().get("version")
 
 
 @pytest.fixture

@@ -20,7 +20,9 @@ from health_training.serving.auth import hash_key
 from health_training.serving.background import BackgroundServer
 from health_training.serving.jobs import DagsterJobs
 from health_training_tests.events import wait_until
-from health_training_tests.serving.conftest import ADMIN_KEY, API_KEY, MODEL
+from health_training_tests.serving.conftest import ADMIN_KEY, API_KEY, HTTP, MODEL
+
+pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)
 
 ADMIN_CALLS = [
     ("post", "/admin/train", {}),
@@ -41,7 +43,7 @@ def keyed(stack, **overrides):
 
 def call(url: str, method: str, path: str, body, key: str | None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.request(method, f"{url}{path}", json=body, headers=headers, timeout=60)
+    return HTTP.request(method, f"{url}{path}", json=body, headers=headers)
 
 
 def test_keys_are_required_and_admin_needs_the_admin_key(stack):
@@ -65,7 +67,7 @@ def test_keys_are_required_and_admin_needs_the_admin_key(stack):
         for key in (API_KEY, ADMIN_KEY):
             c = openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0)
             assert MODEL in {m.id for m in c.models.list()}
-        health = httpx.get(f"{server.url}/health").json()
+        health = HTTP.get(f"{server.url}/health").json()
         assert health["access"] == "api keys"
         assert API_KEY not in str(health) and ADMIN_KEY not in str(health)
     open_admin = stack.settings()  # no admin key configured: the admin API is closed
@@ -131,7 +133,7 @@ def dagster_webserver(tmp_path):
     def answering() -> bool:
         assert process.poll() is None, "dagster-webserver exited"
         try:
-            return httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=5).status_code == 200
+            return HTTP.get(f"http://127.0.0.1:{port}/server_info", timeout=5).status_code == 200
         except httpx.TransportError:
             return False
 
@@ -143,7 +145,6 @@ def dagster_webserver(tmp_path):
         process.wait(timeout=60)
 
 
-@pytest.mark.slow
 def test_training_and_evaluation_runs_start_through_dagster(two_versions, dagster_webserver):
     stack = two_versions
     jobs = DagsterJobs("127.0.0.1", dagster_webserver)

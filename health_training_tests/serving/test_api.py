@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 
-import httpx
 import openai
 import pytest
 
 from health_training.serving.background import BackgroundServer
-from health_training_tests.serving.conftest import MODEL
+from health_training_tests.serving.conftest import HTTP, MODEL
+
+pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)
 
 QUESTION = "Zebrafinch-4417: my glucose averaged 142 mg/dL. How stable was it?"
 
@@ -25,7 +26,7 @@ def server(module_stack):
 
 def metric(server, line_start: str) -> float:
     """A sample's value from /metrics (0 when absent)."""
-    for line in httpx.get(f"{server.url}/metrics").text.splitlines():
+    for line in HTTP.get(f"{server.url}/metrics").text.splitlines():
         if line.startswith(line_start + " "):
             return float(line.split()[-1])
     return 0.0
@@ -113,17 +114,17 @@ def test_bad_requests_get_openai_errors(server, kwargs, status, param):
 
 def test_oversized_and_malformed_bodies(server):
     big = {"model": MODEL, "messages": [{"role": "user", "content": "x" * 300_000}]}
-    reply = httpx.post(f"{server.url}/v1/chat/completions", json=big)
+    reply = HTTP.post(f"{server.url}/v1/chat/completions", json=big)
     assert reply.status_code == 413
     assert reply.json()["error"]["code"] == "request_too_large"
-    reply = httpx.post(
+    reply = HTTP.post(
         f"{server.url}/v1/chat/completions",
         content=b"{not json",
         headers={"content-type": "application/json"},
     )
     assert reply.status_code == 400 and "JSON" in reply.json()["error"]["message"]
     long_prompt = {"model": MODEL, "messages": [{"role": "user", "content": "glucose " * 3000}]}
-    reply = httpx.post(f"{server.url}/v1/chat/completions", json=long_prompt)
+    reply = HTTP.post(f"{server.url}/v1/chat/completions", json=long_prompt)
     assert reply.status_code == 400
     assert reply.json()["error"]["code"] == "context_length_exceeded"
 
@@ -152,7 +153,7 @@ def test_number_guard_flags_and_refuses(stack):
             list(c.completions.create(model=MODEL, prompt=prompt, max_tokens=8, stream=True))
         assert (
             'health_serving_guard_flags_total{action="refused"} 2.0'
-            in httpx.get(f"{server.url}/metrics").text
+            in HTTP.get(f"{server.url}/metrics").text
         )
 
 
@@ -161,7 +162,7 @@ def test_logs_carry_ids_and_hashes_never_prompt_text(server, caplog):
     c = client(server)
     answer = ask(c)
     list(ask(c, stream=True, temperature=0.5))
-    httpx.post(f"{server.url}/v1/feedback", json={"response_id": answer.id, "rating": 2})
+    HTTP.post(f"{server.url}/v1/feedback", json={"response_id": answer.id, "rating": 2})
     logged = caplog.text
     assert answer.id in logged  # the request was logged, by id
     assert "Zebrafinch" not in logged and "142" not in logged
@@ -172,12 +173,12 @@ def test_health_and_metrics(server):
     before = metric(server, route)
     ask(client(server))
     assert metric(server, route) == before + 1
-    health = httpx.get(f"{server.url}/health").json()
+    health = HTTP.get(f"{server.url}/health").json()
     assert health["status"] == "ok" and health["version"] == "base"
     assert health["backend"] == "inprocess" and health["device"] == "cpu"
     assert health["registry"]["reachable"] and health["feedback_store"]["reachable"]
     assert health["access"] == "loopback only, no keys"
-    metrics = httpx.get(f"{server.url}/metrics").text
+    metrics = HTTP.get(f"{server.url}/metrics").text
     for name in (
         "health_serving_request_seconds_bucket",
         "health_serving_generated_tokens_total",

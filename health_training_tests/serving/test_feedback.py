@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import dagster as dg
-import httpx
 import openai
 import pytest
 
@@ -15,7 +14,9 @@ from health_training.data.phi import scrub_phi
 from health_training.defs.automation.sensors import feedback_threshold_sensor
 from health_training.serving.background import BackgroundServer
 from health_training.tags import REASON_TAG
-from health_training_tests.serving.conftest import MODEL
+from health_training_tests.serving.conftest import HTTP, MODEL
+
+pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)
 
 PHI_QUESTION = "Call Dr. Alice Morgan at 555-123-4567: was my glucose of 142 mg/dL on day {n} ok?"
 
@@ -49,7 +50,7 @@ def test_ratings_are_stored_scrubbed_and_counted_by_the_next_tick(stack, server)
     ]
     ids = []
     for a in answers:
-        reply = httpx.post(
+        reply = HTTP.post(
             f"{server.url}/v1/feedback",
             json={
                 "response_id": a.id,
@@ -95,13 +96,11 @@ def test_feedback_requests_are_validated(stack, server):
         ({"response_id": a.id, "rating": 2, "corrected_answer": "a\x00b"}, 400, "corrected_answer"),
         ({"response_id": a.id, "rating": 2, "mood": "bad"}, 400, "mood"),
     ]:
-        reply = httpx.post(url, json=body)
+        reply = HTTP.post(url, json=body)
         assert reply.status_code == status, (body, reply.text)
         assert reply.json()["error"]["param"] == param
     assert stack.feedback.store().max_id() == 0  # nothing bad was stored
-    once = httpx.post(url, json={"response_id": a.id, "rating": 4}).json()
-    again = httpx.post(url, json={"response_id": a.id, "rating": 4}).json()
+    once = HTTP.post(url, json={"response_id": a.id, "rating": 4}).json()
+    again = HTTP.post(url, json={"response_id": a.id, "rating": 4}).json()
     assert once["id"] == again["id"]  # a client's retry stores the rating once
-    assert (
-        'health_serving_feedback_total{rating="4"} 2.0' in httpx.get(f"{server.url}/metrics").text
-    )
+    assert 'health_serving_feedback_total{rating="4"} 2.0' in HTTP.get(f"{server.url}/metrics").text

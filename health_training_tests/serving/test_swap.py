@@ -8,14 +8,13 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
-import httpx
 import openai
 import pytest
 
 from health_training.defs.registry.jobs import promote_recorded
 from health_training.serving.background import BackgroundServer
 from health_training_tests.events import wait_until
-from health_training_tests.serving.conftest import MODEL, register, serving_version
+from health_training_tests.serving.conftest import HTTP, MODEL, register, serving_version
 
 pytestmark = pytest.mark.slow
 MESSAGES = [{"role": "user", "content": "How did I sleep last night? I slept 6 h 40 min."}]
@@ -93,10 +92,10 @@ def test_promote_during_concurrent_requests_fails_none(two_versions):
             assert versions == sorted(versions), versions
             for version, text in answers:
                 assert text == expected[version]  # no answer mixed two versions
-        health = httpx.get(f"{server.url}/health").json()
+        health = HTTP.get(f"{server.url}/health").json()
         assert health["version"] == "2" and health["alias"] == "production"
         wait_until(
-            lambda: httpx.get(f"{server.url}/health").json()["loaded"] == ["2"],
+            lambda: HTTP.get(f"{server.url}/health").json()["loaded"] == ["2"],
             "v1 to be detached once no request holds it",
         )
 
@@ -114,9 +113,9 @@ def test_in_flight_request_keeps_its_version_until_it_ends(two_versions):
             promote_recorded(stack.mlflow, "2", approved_by="test", reason="in flight")
             wait_until(lambda: serving_version(server.url) == "2", "the swap")
             assert answer(c)[0] == "2"  # new requests get the new version...
-            health = httpx.get(f"{server.url}/health").json()
+            health = HTTP.get(f"{server.url}/health").json()
             assert health["loaded"] == ["1", "2"]  # ...while v1 stays for the one in flight
             assert answer(c, f"{MODEL}/1") == before  # and it still answers as v1
-        assert httpx.get(f"{server.url}/health").json()["loaded"] == ["2"]
+        assert HTTP.get(f"{server.url}/health").json()["loaded"] == ["2"]
         with pytest.raises(openai.NotFoundError):
             answer(c, f"{MODEL}/1")

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import httpx
 import openai
 import pytest
 
 from health_training.serving.background import BackgroundServer
-from health_training_tests.serving.conftest import MODEL, register
+from health_training_tests.serving.conftest import HTTP, MODEL, register
 
 pytestmark = pytest.mark.slow
 MESSAGES = [{"role": "user", "content": "Steps: 9,412 on Tuesday. How active was I?"}]
@@ -45,12 +44,10 @@ def test_upstream_forwards_generation_and_keeps_the_rest(stack, adapters):
             assert chunks[-1].model_extra["health_training"]["model_version"] == "1"
             base = c.completions.create(model=f"{MODEL}@base", prompt="Glucose 142", max_tokens=5)
             assert base.model_extra["health_training"]["model_version"] == "base"
-            reply = httpx.post(
-                f"{front.url}/v1/feedback", json={"response_id": got.id, "rating": 5}
-            )
+            reply = HTTP.post(f"{front.url}/v1/feedback", json={"response_id": got.id, "rating": 5})
             assert reply.status_code == 200
             assert stack.feedback.store().since(0)[0].model_version == "1"
-            health = httpx.get(f"{front.url}/health").json()
+            health = HTTP.get(f"{front.url}/health").json()
             assert health["backend"] == "upstream" and health["device"].startswith("upstream")
         # The upstream gone: a clear 502, not a hang or a 500.
         gone = dataclasses.replace(settings, upstream_url="http://127.0.0.1:9/v1")
