@@ -69,11 +69,11 @@ class Registry:
         self.artifact_location = artifact_location
         self.experiment = experiment
         self.model_name = model_name
-        self.client = mlflow.MlflowClient(tracking_uri, tracking_uri)
         with _sqlite_schema_lock(tracking_uri):
-            # MLflow creates (migrates) a SQLite schema on the first call; two trainings that
-            # register at once into a fresh file would both run the migration and one fails
-            # ("Online migration expected to match one row"). One at a time, then it is a no-op.
+            # MLflow creates (migrates) a SQLite schema when a client first opens it; two
+            # trainings that register at once into a fresh file would both run the migration and
+            # one fails ("table latest_metrics already exists"). One at a time, then a no-op.
+            self.client = mlflow.MlflowClient(tracking_uri, tracking_uri)
             self.client.search_experiments(max_results=1)
             self.client.search_registered_models(max_results=1)
 
