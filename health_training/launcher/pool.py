@@ -154,6 +154,11 @@ class GpuPoolRunLauncher(RunLauncher, ConfigurableClass):
             default=0,
         )
 
+    def _holds_lease(self, run: dg.DagsterRun) -> bool:
+        """Placed on a GPU lease by this launcher: asked for by run tag, or by op tag (a UI
+        materialization), which the holder's pid tag records."""
+        return bool(gpus_requested(run.tags, self.gpu_tag)) or PID_TAG in run.tags
+
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.dagster_run
         count = gpus_requested(run.tags, self.gpu_tag) or self._gpus_of_ops(run)
@@ -224,7 +229,7 @@ class GpuPoolRunLauncher(RunLauncher, ConfigurableClass):
         run = self._instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
             return False
-        if not gpus_requested(run.tags, self.gpu_tag):
+        if not self._holds_lease(run):
             return self._default.terminate(run_id)
         self._instance.report_run_canceling(run)
         pid = run.tags.get(PID_TAG)
@@ -248,7 +253,7 @@ class GpuPoolRunLauncher(RunLauncher, ConfigurableClass):
         return True
 
     def check_run_worker_health(self, run: dg.DagsterRun) -> CheckRunHealthResult:
-        if not gpus_requested(run.tags, self.gpu_tag):
+        if not self._holds_lease(run):
             # Same as DefaultRunLauncher, which offers no health check: only start, cancel and
             # max-runtime timeouts apply to runs executed by the code server.
             return CheckRunHealthResult(WorkerStatus.RUNNING, "not checked (code-server run)")
@@ -270,7 +275,7 @@ class GpuPoolRunLauncher(RunLauncher, ConfigurableClass):
     def get_run_worker_debug_info(
         self, run: dg.DagsterRun, include_container_logs: bool | None = True
     ) -> str | None:
-        if not gpus_requested(run.tags, self.gpu_tag):
+        if not self._holds_lease(run):
             return None
         return (
             f"GPU lease holder pid {run.tags.get(PID_TAG)} on {run.tags.get(HOST_TAG)}, "
