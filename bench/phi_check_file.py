@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 from curation import RULES, TEXT_COLUMNS, generate
 
-from health_training.cli import check_file_summary
+from health_training.commands.data import check_file_summary
 from health_training.data.phi import engine, ner
 
 

@@ -13,155 +13,18 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
-from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TypeVar
 
+from health_training.commands.data import (
+    check_file_summary,
+    cmd_check_file,
+    cmd_generate,
+    cmd_scrub,
+    months_spec,
+)
 from health_training.data.formats import FORMATS
 
-
-def _months(spec: str) -> list[tuple[int, int]]:
-    """`2025-01:2025-03` → [(2025, 1), (2025, 2), (2025, 3)]; a single `2025-02` works too."""
-    start, _, end = spec.partition(":")
-    try:
-        y, m = (int(p) for p in start.split("-"))
-        ey, em = (int(p) for p in (end or start).split("-"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"months must look like 2025-01:2025-03, got {spec!r}"
-        ) from None
-    if not (1 <= m <= 12 and 1 <= em <= 12) or (ey, em) < (y, m):
-        raise argparse.ArgumentTypeError(f"bad month range {spec!r}")
-    out = []
-    while (y, m) <= (ey, em):
-        out.append((y, m))
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    from health_training.etl.generator import generate_corpus
-    from health_training.etl.journal import append_to_journal
-    from health_training.resources import storage_from_env
-
-    storage = storage_from_env()
-    corpus = generate_corpus(
-        args.months,
-        args.users,
-        args.seed,
-        phi_note_share=args.phi_share,
-        malformed_share=args.malformed_share,
-    )
-    added = skipped = 0
-    for key, data in sorted(corpus.files.items()):
-        result = append_to_journal(storage.read_optional(key), data.splitlines())
-        if result.added:
-            storage.write_bytes(key, result.data)
-        added, skipped = added + result.added, skipped + result.skipped
-    print(
-        f"generated {corpus.examples} examples ({corpus.malformed} malformed lines) in "
-        f"{len(corpus.files)} files under {storage.uri('training/')}: {added} lines added, "
-        f"{skipped} already present"
-    )
-    return 0
-
-
-def check_file_summary(name: str, data: bytes, fmt: str, config: str | None = None) -> dict:
-    """Parse, validate and PHI-scan a file's bytes; writes nothing. `config` names the data
-    policy YAML whose vocabulary reads the ETL metadata (default: the bundled one)."""
-    from health_training.data.config import load_data_config
-    from health_training.data.formats import parse_file
-    from health_training.data.phi import count_phi
-    from health_training.data.records import content_key
-
-    result = parse_file(name, data, fmt, load_data_config(config).vocabulary)
-    phi: Counter[str] = Counter()
-    keys: Counter[str] = Counter()
-    for ex in _progress(result.accepted, len(data), "PHI scan"):
-        for text in (ex.instruction, ex.input, ex.output):
-            phi.update(count_phi(text))
-        keys[content_key(ex.instruction, ex.input, ex.output)] += 1
-    return {
-        "file": name,
-        "format": result.format,
-        "lines": result.lines_read,
-        "accepted": len(result.accepted),
-        "quarantined": len(result.quarantined),
-        "quarantine_reasons": result.quarantine_reasons,
-        "phi_findings": dict(phi.most_common()),
-        "duplicates": sum(n - 1 for n in keys.values()),
-        "first_problems": [q.message() for q in result.quarantined[:10]],
-        "empty": result.lines_read == 0,
-    }
-
-
-T = TypeVar("T")
-PROGRESS_FROM_BYTES = 16 * 2**20  # smaller files finish before a progress bar would help
-
-
-def _progress(items: Sequence[T], size: int, what: str) -> Iterable[T]:
-    """`items`, with a progress bar on stderr for large files (never on stdout: --json stays
-    clean)."""
-    if size < PROGRESS_FROM_BYTES:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=what, unit="record", file=sys.stderr, mininterval=1.0)
-
-
-def cmd_check_file(args: argparse.Namespace) -> int:
-    path = Path(args.path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        print(f"health-training check-file: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return 2
-    summary = check_file_summary(str(path), data, args.format, args.config)
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
-    else:
-        print(
-            f"{path}: {summary['format']} — {summary['lines']} lines, {summary['accepted']} accepted, "
-            f"{summary['quarantined']} quarantined, {summary['duplicates']} duplicates"
-        )
-        for reason, n in summary["quarantine_reasons"].items():
-            print(f"  quarantined {reason}: {n}")
-        for kind, n in summary["phi_findings"].items():
-            print(f"  PHI {kind}: {n}")
-        for line in summary["first_problems"]:
-            print(f"  {line}")
-    if summary["empty"]:
-        print(f"health-training check-file: {path} holds no records (empty file)", file=sys.stderr)
-    problems = summary["quarantined"] or summary["phi_findings"] or summary["empty"]
-    return 1 if args.strict and problems else 0
-
-
-def cmd_scrub(args: argparse.Namespace) -> int:
-    from health_training.data.phi import NerModelError, PhiInputError, scrub_phi
-
-    try:
-        result = scrub_phi(sys.stdin.read())
-    except (PhiInputError, NerModelError) as exc:
-        print(f"health-training scrub: {exc}", file=sys.stderr)
-        return 2
-    if args.json:
-        # Each span by offsets into the input, type and detector: never the span's text, so the
-        # output can be logged or shared; the user slices their own input if they need it.
-        spans = [
-            {"kind": f.kind, "start": f.start, "end": f.end, "detector": f.detector}
-            for f in result.findings
-        ]
-        summary = {
-            "text": result.text,
-            "findings": result.counts,
-            "spans": spans,
-            "ner_gate": result.gate.as_dict(),
-        }
-        print(json.dumps(summary, ensure_ascii=False))
-    else:
-        sys.stdout.write(result.text)
-    return 0
+__all__ = ["build_parser", "check_file_summary", "main"]
 
 
 def _latest_metadata(asset: str) -> dict:
@@ -387,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write realistic ETL training JSONL for users × months")
-    gen.add_argument("--months", type=_months, required=True, help="e.g. 2025-01:2025-03")
+    gen.add_argument("--months", type=months_spec, required=True, help="e.g. 2025-01:2025-03")
     gen.add_argument("--users", type=int, default=50)
     gen.add_argument("--seed", type=int, default=7)
     gen.add_argument(

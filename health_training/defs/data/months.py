@@ -144,9 +144,7 @@ def curated_month_metadata(
         "examples": dg.MetadataValue.path(storage.uri(layout.curated_examples(month))),
     }
     if drift is not None:
-        components = {
-            k: round(v, 4) for k, v in drift.items() if k not in ("score", "threshold")
-        }
+        components = {k: round(v, 4) for k, v in drift.items() if k not in ("score", "threshold")}
         meta |= {
             "drift_score": round(drift["score"], 4),
             "drift_threshold": drift["threshold"],

@@ -1,0 +1,1 @@
+"""The `health-training` subcommands, by area; `health_training.cli` is the entry point."""
