@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 
 from health_training.data.feedback import StoredFeedback
-from health_training.data.phi import scrub_phi
+from health_training.data.phi import scrub_many
 from health_training.data.records import normalize_text
 from health_training.data.splits import split_for
 from health_training.ml.prompts import user_message
@@ -162,20 +162,17 @@ def build_preference_dataset(
 ) -> PreferenceDataset:
     """KTO examples and DPO pairs of the rated answers (rules in the module docstring)."""
     held = held_out or {}
-    phi: Counter[str] = Counter()
-
-    def scrub(text: str) -> str:
-        result = scrub_phi(text)
-        phi.update(result.counts)
-        return result.text
-
+    rows = sorted(rows, key=lambda r: r.id)
+    scrub = _Scrubber(
+        t for r in rows for t in (r.query, r.context, r.response, r.corrected_response or "")
+    )
     prompts: dict[str, tuple[str, str]] = {}
     answers: dict[str, dict[str, _Answer]] = defaultdict(dict)
     corrections: list[tuple[str, str, str, StoredFeedback]] = []
     by_rating: Counter[int] = Counter()
     by_version: Counter[str] = Counter()
     rows_read = 0
-    for row in sorted(rows, key=lambda r: r.id):
+    for row in rows:
         rows_read += 1
         by_rating[row.rating] += 1
         by_version[row.model_version] += 1
@@ -277,9 +274,25 @@ def build_preference_dataset(
         "by_split": dict(sorted(Counter(e.split for e in examples).items())),
         "ignored_neutral": ignored,
         "pinned_to_held_out": pinned,
-        "phi_replaced": dict(sorted(phi.items())),
+        "phi_replaced": dict(sorted(scrub.replaced.items())),
     }
     return PreferenceDataset(data_version(examples), examples, stats)
+
+
+class _Scrubber:
+    """Scrubbed text by original text: every distinct text scrubbed once, in one batch
+    (`scrub_many`); prompts and contexts repeat across ratings."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        distinct = list(dict.fromkeys(t for t in texts if t))
+        results = scrub_many(distinct)
+        self.clean = {t: r.text for t, r in zip(distinct, results, strict=True)}
+        self.replaced: Counter[str] = Counter()
+        for result in results:
+            self.replaced.update(result.counts)
+
+    def __call__(self, text: str) -> str:
+        return self.clean.get(text, text)
 
 
 def kind_label(example: PreferenceExample) -> str:
