@@ -23,7 +23,10 @@ from health_training.data.records import Example, content_key
 from health_training.defs.automation.policy import automation_policy
 from health_training.defs.automation.sensors import feedback_threshold_sensor
 from health_training.defs.data.preference import preference_dataset
+from health_training.defs.registry.assets import registered_model
 from health_training.defs.training.adapter import lora_adapter
+from health_training.defs.training.emissions import emissions_report
+from health_training.defs.training.evaluation import eval_report
 from health_training.ml.preference.clinic import SimulatedClinic
 from health_training.ml.preference.examples import prompt_key
 from health_training.ml.preference.feedback_client import (
@@ -35,6 +38,7 @@ from health_training.ml.preference.feedback_client import (
 from health_training.resources import (
     CarbonResource,
     FeedbackResource,
+    JudgeResource,
     LocalStorage,
     MlflowResource,
     TrainingResource,
@@ -275,7 +279,7 @@ def test_preference_dataset_keeps_test_prompts_out_of_training(lake, feedback):
 
 
 @pytest.mark.slow
-def test_lora_adapter_runs_the_preference_stage_on_that_data_version(lake, feedback, tmp_path):
+def test_the_preference_tuned_adapter_is_evaluated_and_registered(lake, feedback, tmp_path):
     from health_training.ml.tiny import build_tiny_model
 
     storage, instance, ds = lake
@@ -284,14 +288,21 @@ def test_lora_adapter_runs_the_preference_stage_on_that_data_version(lake, feedb
         "feedback": feedback,
         "storage": storage,
         "training": TrainingResource(home=str(tmp_path), profile="cpu_demo"),
-        "mlflow": MlflowResource(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}"),
+        "mlflow": MlflowResource(
+            tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+            artifact_location=str(tmp_path / "artifacts"),
+        ),
         "carbon": CarbonResource(country_iso_code="USA"),
+        "judge": JudgeResource(),
     }
     run_config = {
-        "ops": {"lora_adapter": {"config": {"base_model": "tiny-random", "max_steps": 2}}}
+        "ops": {
+            "lora_adapter": {"config": {"base_model": "tiny-random", "max_steps": 2}},
+            "eval_report": {"config": {"max_examples": 4}},
+        }
     }
     result = dg.materialize(
-        [preference_dataset, lora_adapter],
+        [preference_dataset, lora_adapter, eval_report, emissions_report, registered_model],
         resources=resources,
         instance=instance,
         run_config=run_config,
@@ -306,6 +317,15 @@ def test_lora_adapter_runs_the_preference_stage_on_that_data_version(lake, feedb
     for identity in (adapter["run_identity"], adapter["sft_run_identity"]):
         assert storage.exists(layout.model_run(identity, "train_result.json"))
     assert storage.exists(layout.model_run(adapter["run_identity"], "adapter/adapter_config.json"))
+    # the registry holds the preference-tuned adapter, its data version among the run's tags
+    registered = _metadata(result, "registered_model")
+    assert registered["run_identity"] == adapter["run_identity"]
+    assert registered["alias"] == "staging"
+    client = resources["mlflow"].registry().client
+    version = client.get_model_version("health-query-olmo", registered["version"])
+    run = client.get_run(version.run_id)
+    assert run.data.tags["preference_data_version"] == data["version"]
+    assert "eval_loss" in run.data.metrics and "kg_co2eq" in run.data.metrics
 
 
 def test_the_count_walks_only_the_new_ids(feedback):

@@ -38,6 +38,8 @@ def run_tags(adapter: dict[str, Any], dagster_run_id: str) -> dict[str, str]:
         "base_model": str(adapter["base_model"]),
         "base_revision": str(adapter.get("base_revision") or ""),
         "run_identity": str(adapter["run_identity"]),
+        # the rated answers behind a preference-tuned adapter ("" when no preference stage ran)
+        "preference_data_version": str(adapter.get("preference_data_version") or ""),
         "reason": str(adapter["reason"]),
         "profile": str(adapter["profile"]),
         "loss_definition": LOSS_DEFINITION,
