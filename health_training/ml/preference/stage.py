@@ -106,19 +106,21 @@ def run_preference_stage(
             f"preference run {identity} already finished ({done.steps} steps): its adapter is "
             "reused, nothing is trained (new ratings make a new preference data version)",
         )
-        return done
+        # The SFT run may have been restored into another folder (another pod): point there.
+        return replace(done, preference={**(done.preference or {}), **summary})
 
     torch.manual_seed(settings.seed)
     spec = resolve_base_model(config.base_model, models_dir)
     model, tokenizer = load_model_and_tokenizer(spec, quantization=config.quantization)
     model = PeftModel.from_pretrained(model, str(sft.adapter_dir), is_trainable=True)
     kept = [r for r in rows if fits(tokenizer, r, config.max_length)]
+    too_long = len(rows) - len(kept)
     kept = kept[: settings.max_examples] if settings.max_examples else kept
     resume = _newest_checkpoint(checkpoints)
     _tell(
         progress,
         f"preference plan: {settings.method} on {len(kept)} train-split examples of preference "
-        f"data {data.version} ({len(rows) - len(kept)} longer than {config.max_length} tokens "
+        f"data {data.version} ({too_long} longer than {config.max_length} tokens "
         f"left out), starting from SFT run {sft.identity}"
         + (f", resuming from {resume.name}" if resume else ""),
     )
@@ -158,7 +160,7 @@ def run_preference_stage(
         trainable_params=trainable,
         total_params=total,
         train_examples=len(kept),
-        too_long=len(rows) - len(kept),
+        too_long=too_long,
         tokens_trained=int(tokens),
         tokens_per_second=tokens * share / train_seconds if train_seconds > 0 else 0.0,
         train_loss=output.training_loss,

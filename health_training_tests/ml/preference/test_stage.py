@@ -151,6 +151,26 @@ def test_kto_moves_the_loss_saves_the_adapter_and_is_a_no_op_when_finished(
     assert not any("loss" in e for e in events)  # nothing trained: neither SFT nor preference
 
 
+def test_an_interrupted_preference_run_resumes_from_its_checkpoint(
+    models_dir, dataset_dir, tmp_path
+):
+    import shutil
+
+    data = _preference_data(dataset_dir)
+    kw = dict(models_dir=models_dir, dataset_version="v1", preference_data=data)
+    first = train_with_preference(_config(), dataset_dir, tmp_path, **kw)
+    # as a run killed after its step-2 checkpoint leaves it: no adapter, no result, no step 4
+    for name in ("adapter", "train_result.json", "checkpoints/checkpoint-4"):
+        path = first.run_dir / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    events: list[dict] = []
+    resumed = train_with_preference(_config(), dataset_dir, tmp_path, progress=events.append, **kw)
+    assert resumed.identity == first.identity and resumed.resumed_from == "checkpoint-2"
+    assert resumed.steps == KTO.max_steps
+    assert [e["step"] for e in events if "loss" in e] == [3, 4]  # only the missing steps ran
+    assert (resumed.adapter_dir / "adapter_model.safetensors").exists()
+
+
 def test_the_run_identity_holds_the_preference_data_version_and_settings():
     same = preference_identity("sft", "data1", KTO)
     assert preference_identity("sft", "data1", KTO) == same
