@@ -310,15 +310,16 @@ def _starts_array(data: bytes) -> bool:
 
 
 def _is_binary(data: bytes) -> bool:
-    """NULs near the start, or bytes that are not UTF-8 with no line of JSON among the first 50:
-    one unreadable record, not thousands of "lines" that a newline byte happened to cut."""
-    if b"\x00" in data[:_BINARY_PROBE]:
-        return True
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return not any(_is_json(line) for _, line in _take(_json_lines(data), 50))
-    return False
+    """NULs near the start or bytes that are not UTF-8, with no line of JSON among the first 50:
+    one unreadable record, not thousands of "lines" that a newline byte happened to cut. A JSONL
+    file with one corrupt line stays line by line."""
+    if b"\x00" not in data[:_BINARY_PROBE]:
+        try:
+            data.decode("utf-8")
+            return False
+        except UnicodeDecodeError:
+            pass
+    return not any(_is_json(line) for _, line in _take(_json_lines(data), 50))
 
 
 def parse_file(
