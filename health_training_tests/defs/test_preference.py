@@ -19,7 +19,6 @@ from health_training.data.config import SplitPolicy
 from health_training.data.dataset import build_training_dataset
 from health_training.data.feedback import FeedbackRecord
 from health_training.data.phi import Pseudonymizer
-from health_training.data.records import Example, content_key
 from health_training.defs.automation.policy import automation_policy
 from health_training.defs.automation.sensors import feedback_threshold_sensor
 from health_training.defs.data.preference import preference_dataset
@@ -44,6 +43,7 @@ from health_training.resources import (
     TrainingResource,
 )
 from health_training.tags import CORRECTION_COUNT_TAG, PREFERENCE_COUNT_TAG, REASON_TAG
+from health_training_tests.tiny_training import glucose_examples
 
 PSEUDO = Pseudonymizer(b"k" * 32)
 _SEQ = iter(range(10**9))
@@ -208,25 +208,12 @@ def test_the_clinic_posts_ratings_that_the_sensor_counts(feedback, feedback_serv
 # --- the assets -----------------------------------------------------------------------------------
 
 
-def _examples(n: int) -> list[Example]:
-    out = []
-    for i in range(n):
-        ins, inp = "Summarize my glucose day.", f"Mean {100 + i} mg/dL over {90 + i % 7} readings."
-        outp = f"Your mean glucose was {100 + i} mg/dL, based on {90 + i % 7} readings."
-        meta = {
-            "content_key": content_key(ins, inp, outp),
-            "training_category": "metabolic_diabetes",
-        }
-        out.append(Example(ins, inp, outp, meta))
-    return out
-
-
 @pytest.fixture
 def lake(tmp_path, feedback):
     """A stored training dataset version, its materialization, and ratings of answers to every
     one of its prompts (test prompts included): right answers 5, wrong numbers 1."""
     storage = LocalStorage(root=str(tmp_path / "lake"))
-    ds = build_training_dataset({"2025-01": _examples(80)}, SplitPolicy())
+    ds = build_training_dataset({"2025-01": glucose_examples(80)}, SplitPolicy())
     for split, data in ds.files.items():
         storage.write_bytes(layout.dataset_split(ds.version, split), data)
     storage.write_bytes(layout.dataset_manifest(ds.version), json.dumps(ds.manifest).encode())

@@ -2,58 +2,28 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from health_training.data.config import SplitPolicy
-from health_training.data.dataset import build_training_dataset
-from health_training.data.records import Example, content_key
 from health_training.ml.packing import pack
 from health_training.ml.prompts import IGNORE_INDEX, Encoded
 from health_training.ml.train import TrainConfig, load_train_config, run_identity, train
+from health_training_tests.tiny_training import glucose_examples, tiny_models_dir, write_dataset_dir
 
 pytestmark = pytest.mark.slow
 
 
-def _examples(n: int) -> list[Example]:
-    out = []
-    for i in range(n):
-        ins, inp = "Summarize my glucose day.", f"Mean {100 + i} mg/dL over {90 + i % 7} readings."
-        outp = f"Your mean glucose was {100 + i} mg/dL, based on {90 + i % 7} readings."
-        out.append(
-            Example(
-                ins,
-                inp,
-                outp,
-                {
-                    "content_key": content_key(ins, inp, outp),
-                    "training_category": "metabolic_diabetes",
-                    "quality_score": 0.9,
-                },
-            )
-        )
-    return out
-
-
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory) -> Path:
-    from health_training.ml.tiny import build_tiny_model
-
-    root = tmp_path_factory.mktemp("models")
-    build_tiny_model(root / "tiny-random")
-    return root
+    return tiny_models_dir(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("dataset")
-    ds = build_training_dataset({"2025-01": _examples(120)}, SplitPolicy())
-    for name, data in ds.files.items():
-        (folder / f"{name}.parquet").write_bytes(data)
-    (folder / "manifest.json").write_text(json.dumps(ds.manifest))
-    return folder
+    return write_dataset_dir(
+        tmp_path_factory.mktemp("dataset"), glucose_examples(120, quality_score=0.9)
+    )
 
 
 def _config(**over) -> TrainConfig:

@@ -11,16 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from health_training.data.config import SplitPolicy
-from health_training.data.dataset import build_training_dataset, read_parquet_rows
+from health_training.data.dataset import read_parquet_rows
 from health_training.data.feedback import FeedbackRecord, StoredFeedback
 from health_training.data.phi import Pseudonymizer
-from health_training.data.records import Example, content_key
 from health_training.ml.preference.config import PreferenceSettings
 from health_training.ml.preference.examples import build_preference_dataset
 from health_training.ml.preference.stage import preference_identity
 from health_training.ml.preference.store import held_out_of_folder, split_policy_of
 from health_training.ml.train import TrainConfig, main, train, train_with_preference
+from health_training_tests.tiny_training import glucose_examples, tiny_models_dir, write_dataset_dir
 
 pytestmark = pytest.mark.slow
 
@@ -37,36 +36,14 @@ KTO = PreferenceSettings(
 )
 
 
-def _examples(n: int) -> list[Example]:
-    out = []
-    for i in range(n):
-        ins, inp = "Summarize my glucose day.", f"Mean {100 + i} mg/dL over {90 + i % 7} readings."
-        outp = f"Your mean glucose was {100 + i} mg/dL, based on {90 + i % 7} readings."
-        meta = {
-            "content_key": content_key(ins, inp, outp),
-            "training_category": "metabolic_diabetes",
-        }
-        out.append(Example(ins, inp, outp, meta))
-    return out
-
-
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory) -> Path:
-    from health_training.ml.tiny import build_tiny_model
-
-    root = tmp_path_factory.mktemp("models")
-    build_tiny_model(root / "tiny-random")
-    return root
+    return tiny_models_dir(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("dataset")
-    ds = build_training_dataset({"2025-01": _examples(80)}, SplitPolicy())
-    for name, data in ds.files.items():
-        (folder / f"{name}.parquet").write_bytes(data)
-    (folder / "manifest.json").write_text(json.dumps(ds.manifest))
-    return folder
+    return write_dataset_dir(tmp_path_factory.mktemp("dataset"), glucose_examples(80))
 
 
 def _records(dataset_dir: Path, n: int = 24) -> list[FeedbackRecord]:
