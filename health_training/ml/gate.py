@@ -12,6 +12,9 @@ metric, both values and the paired bootstrap 95 % interval of challenger − pro
     difference is neither;
   * with a production version the challenger must be better on at least `min_better` metrics
     and worse on none; without one, the bounds alone decide;
+  * users' verdicts: with enough held-out rated prompts (`rated_prompts:`, ml/rated_prompts.py)
+    both models answer them and the same better / worse rules apply to `rated_prompts.<metric>`;
+    a better one counts towards `min_better`; too few prompts are reported, not decided on;
   * emissions within the carbon budget, and enough test examples for the intervals to mean
     something.
 """
@@ -47,6 +50,9 @@ class GatePolicy:
     min_better: int = 1
     carbon_budget_kg: float | None = 3.0
     min_test_examples: int = 200
+    rated_rules: tuple[MetricRule, ...] = ()  # on held-out rated prompts
+    min_rated_prompts: int = 20  # fewer: the figures are shown, not decided on
+    max_rated_prompts: int = 200  # the gate answers at most this many (both models)
 
     def __post_init__(self) -> None:
         if self.mode not in ("human", "auto"):
@@ -108,13 +114,30 @@ def load_gate_policy(path: str | Path | None = None, **overrides: Any) -> GatePo
     source = Path(path) if path else DEFAULT_POLICY
     raw = {**(yaml.safe_load(source.read_text()) or {}), **overrides}
     known = {"mode", "metrics", "min_better", "carbon_budget_kg", "min_test_examples"}
+    known |= {"rated_prompts"}
     if unknown := sorted(set(raw) - known):
         raise ValueError(f"{source}: unknown keys {unknown}; expected {sorted(known)}")
+    rated = raw.get("rated_prompts") or {}
+    if unknown := sorted(set(rated) - {"min_prompts", "max_prompts", "metrics"}):
+        raise ValueError(f"{source}: unknown keys under rated_prompts: {unknown}")
+    return GatePolicy(
+        mode=str(raw.get("mode", "human")),
+        rules=_rules(raw.get("metrics"), source, "metrics"),
+        min_better=int(raw.get("min_better", 1)),
+        carbon_budget_kg=_opt_float(raw.get("carbon_budget_kg", 3.0)),
+        min_test_examples=int(raw.get("min_test_examples", 200)),
+        rated_rules=_rules(rated.get("metrics"), source, "rated_prompts.metrics"),
+        min_rated_prompts=int(rated.get("min_prompts", 20)),
+        max_rated_prompts=int(rated.get("max_prompts", 200)),
+    )
+
+
+def _rules(specs: Mapping[str, Any] | None, source: Path, where: str) -> tuple[MetricRule, ...]:
     rules = []
-    for name, spec in (raw.get("metrics") or {}).items():
+    for name, spec in (specs or {}).items():
         better = spec.get("better")
         if better not in ("higher", "lower"):
-            raise ValueError(f"{source}: metrics.{name}.better must be 'higher' or 'lower'")
+            raise ValueError(f"{source}: {where}.{name}.better must be 'higher' or 'lower'")
         rules.append(
             MetricRule(
                 name=name,
@@ -125,13 +148,7 @@ def load_gate_policy(path: str | Path | None = None, **overrides: Any) -> GatePo
                 max_regression=_opt_float(spec.get("max_regression")),
             )
         )
-    return GatePolicy(
-        mode=str(raw.get("mode", "human")),
-        rules=tuple(rules),
-        min_better=int(raw.get("min_better", 1)),
-        carbon_budget_kg=_opt_float(raw.get("carbon_budget_kg", 3.0)),
-        min_test_examples=int(raw.get("min_test_examples", 200)),
-    )
+    return tuple(rules)
 
 
 def _opt_float(value: Any) -> float | None:
@@ -163,6 +180,33 @@ def _verdict(rule: MetricRule, interval: Mapping[str, Any] | None) -> str | None
     return None
 
 
+def _judge(
+    rule: MetricRule, value: float | None, interval: Mapping[str, Any] | None, compared: bool
+) -> tuple[dict[str, Any], list[str], str | None]:
+    """(the figures recorded for one metric, why it fails, its verdict vs production)."""
+    entry: dict[str, Any] = {"challenger": value}
+    if interval:
+        entry |= {k: interval.get(k) for k in ("diff", "ci_low", "ci_high")}
+        entry["production"] = interval.get("a")
+    failed = []
+    if value is None:
+        failed.append("missing from the challenger's metrics")
+    else:
+        if rule.minimum is not None and value < rule.minimum - 1e-12:
+            failed.append(f"{value:.4g} is below the bound {rule.minimum:g}")
+        if rule.maximum is not None and value > rule.maximum + 1e-12:
+            failed.append(f"{value:.4g} is above the bound {rule.maximum:g}")
+    verdict = _verdict(rule, interval) if compared else None
+    if verdict == "worse" and interval:
+        failed.append(
+            f"worse than production beyond {rule.max_regression:g} "
+            f"(Δ {interval['diff']:+.4g}, 95 % CI [{interval['ci_low']:+.4g}, "
+            f"{interval['ci_high']:+.4g}])"
+        )
+    entry |= {"verdict": verdict or "no clear difference", "passed": not failed}
+    return entry, failed, verdict
+
+
 def evaluate_gate(
     challenger: Mapping[str, Any],
     policy: GatePolicy,
@@ -171,40 +215,49 @@ def evaluate_gate(
     emissions_kg: float,
     n_test: int,
     compared_with: str | None = None,
+    rated: Mapping[str, Mapping[str, Any]] | None = None,
+    n_rated: int = 0,
 ) -> GateDecision:
     """Decide on the challenger's overall metrics and, with a production version, the intervals
     of challenger − production on the same examples (`evaluation.compare(...)["intervals"]
-    ["overall"]`, production as a and the challenger as b)."""
+    ["overall"]`, production as a and the challenger as b); `rated`: the same on `n_rated`
+    held-out rated prompts (`rated_prompts.compare_rated`), None when not compared."""
     reasons: list[str] = []
     per_metric: dict[str, dict[str, Any]] = {}
     better: list[str] = []
     for rule in policy.rules:
-        value = _finite(challenger.get(rule.name))
         interval = (intervals or {}).get(rule.name)
-        entry: dict[str, Any] = {"challenger": value}
-        if interval:
-            entry |= {k: interval.get(k) for k in ("diff", "ci_low", "ci_high")}
-            entry["production"] = interval.get("a")
-        failed = []
-        if value is None:
-            failed.append("missing from the challenger's metrics")
-        else:
-            if rule.minimum is not None and value < rule.minimum - 1e-12:
-                failed.append(f"{value:.4g} is below the bound {rule.minimum:g}")
-            if rule.maximum is not None and value > rule.maximum + 1e-12:
-                failed.append(f"{value:.4g} is above the bound {rule.maximum:g}")
-        verdict = _verdict(rule, interval) if intervals is not None else None
-        if verdict == "worse":
-            failed.append(
-                f"worse than production beyond {rule.max_regression:g} "
-                f"(Δ {interval['diff']:+.4g}, 95 % CI [{interval['ci_low']:+.4g}, "
-                f"{interval['ci_high']:+.4g}])"
-            )
-        if verdict == "better":
-            better.append(rule.name)
-        entry |= {"verdict": verdict or "no clear difference", "passed": not failed}
+        entry, failed, verdict = _judge(
+            rule, _finite(challenger.get(rule.name)), interval, intervals is not None
+        )
+        better += [rule.name] if verdict == "better" else []
         per_metric[rule.name] = entry
         reasons += [f"{rule.name}: {f}" for f in failed]
+    for rule in policy.rated_rules:
+        name = f"rated_prompts.{rule.name}"
+        if rated is None or n_rated < policy.min_rated_prompts:
+            why = (
+                "no production version or rated prompts"
+                if rated is None
+                else (
+                    f"{n_rated} held-out rated prompts; deciding needs {policy.min_rated_prompts}"
+                )
+            )
+            shown = (rated or {}).get(rule.name) or {}
+            per_metric[name] = {
+                "challenger": _finite(shown.get("b")),
+                **{k: shown.get(k) for k in ("diff", "ci_low", "ci_high")},
+                "verdict": f"not scored: {why}",
+                "passed": True,
+                "prompts": n_rated,
+            }
+            continue
+        interval = rated.get(rule.name)
+        value = _finite((interval or {}).get("b"))
+        entry, failed, verdict = _judge(rule, value, interval, True)
+        better += [name] if verdict == "better" else []
+        per_metric[name] = entry | {"prompts": n_rated}
+        reasons += [f"{name}: {f}" for f in failed]
     if intervals is not None and len(better) < policy.min_better:
         reasons.append(
             f"better than production on {len(better)} metric(s) ({', '.join(better) or 'none'}); "

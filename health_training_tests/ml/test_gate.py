@@ -113,3 +113,50 @@ def test_decision_round_trips_and_summarizes_its_figures():
     auto = GatePolicy(mode="auto", rules=(MetricRule("acc", higher_is_better=True),))
     d = evaluate_gate({"acc": 0.9}, auto, intervals=None, emissions_kg=0, n_test=200)
     assert d.auto_promote
+
+
+# --- users' verdicts: held-out rated prompts ----------------------------------------------------
+
+RATED_NEUTRAL = {
+    "rated_agreement": iv(0.0, -0.01, 0.01),
+    "hallucinated_number_rate": iv(0.0, -0.01, 0.01, a=0.0),
+}
+
+
+def test_rated_prompts_count_towards_better_and_block_when_worse():
+    # Neutral on the test split, clearly closer to what users liked on their held-out prompts.
+    liked = RATED_NEUTRAL | {"rated_agreement": iv(0.3, 0.2, 0.4, a=-0.5)}
+    d = gate(intervals=NEUTRAL, compared_with="3", rated=liked, n_rated=40)
+    assert d.passed and d.better == ["rated_prompts.rated_agreement"], d.reasons
+    entry = d.per_metric["rated_prompts.rated_agreement"]
+    assert entry["verdict"] == "better" and entry["prompts"] == 40
+    assert entry["challenger"] == pytest.approx(-0.2) and entry["production"] == -0.5
+    # More made-up numbers on users' own questions block, whatever the test split says.
+    worse = liked | {"hallucinated_number_rate": iv(0.1, 0.05, 0.15, a=0.0)}
+    d = gate(intervals=NEUTRAL, compared_with="3", rated=worse, n_rated=40)
+    assert not d.passed
+    assert any(r.startswith("rated_prompts.hallucinated_number_rate: worse") for r in d.reasons)
+
+
+def test_too_few_rated_prompts_are_shown_not_decided_on():
+    worse = RATED_NEUTRAL | {"rated_agreement": iv(-0.5, -0.7, -0.3)}
+    d = gate(intervals=NEUTRAL | {"rougeL": iv(0.05, 0.02, 0.08)}, rated=worse, n_rated=5)
+    assert d.passed and d.better == ["rougeL"], d.reasons
+    entry = d.per_metric["rated_prompts.rated_agreement"]
+    assert entry["verdict"].startswith("not scored: 5 held-out rated prompts; deciding needs 20")
+    assert entry["diff"] == -0.5  # the figures are still there for people
+    none = gate(intervals=NEUTRAL | {"rougeL": iv(0.05, 0.02, 0.08)})
+    assert none.per_metric["rated_prompts.rated_agreement"]["verdict"] == (
+        "not scored: no production version or rated prompts"
+    )
+    assert "rated_prompts.rated_agreement" in d.summary()
+
+
+def test_policy_reads_the_rated_prompts_section(tmp_path: Path):
+    policy = load_gate_policy()
+    assert policy.min_rated_prompts == 20 and policy.max_rated_prompts == 200
+    assert [r.name for r in policy.rated_rules] == ["rated_agreement", "hallucinated_number_rate"]
+    path = tmp_path / "p.yaml"
+    path.write_text("rated_prompts:\n  min_prompt: 5\n")
+    with pytest.raises(ValueError, match="unknown keys under rated_prompts"):
+        load_gate_policy(path)

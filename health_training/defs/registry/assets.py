@@ -1,12 +1,17 @@
 """`registered_model`: one MLflow run per training, the adapter registered as a pyfunc with the
-alias `staging`, and the promotion gate against `production` on the same test rows. It registers
+alias `staging`, and the promotion gate against `production` on the same test rows and the
+held-out rated prompts of its preference data. It registers
 exactly the adapter its upstream evaluation scored: lora_adapter, eval_report and
 emissions_report must agree on the run identity."""
 
 import dagster as dg
 
 from health_training.defs.handoff import upstream
-from health_training.defs.registry.gate import gate_new_version, version_metadata
+from health_training.defs.registry.gate import (
+    gate_new_version,
+    rated_prompts_of,
+    version_metadata,
+)
 from health_training.defs.registry.tracking import log_and_register, run_tags
 from health_training.defs.training.artifacts import RunArtifacts
 from health_training.defs.training.emissions import emissions_report
@@ -60,6 +65,8 @@ def registered_model(
         cache=training.runs_dir,
         emissions_kg=float(carbon["kg_co2eq"]),
         log=context.log.info,
+        rated_prompts=rated_prompts_of(storage, adapter.get("preference_data_version")),
+        challenger_adapter=run_dir / "adapter",
     )
     context.log.info(f"registered {mlflow.model_name} v{version}; gate: {decision.summary()}")
     return dg.MaterializeResult(

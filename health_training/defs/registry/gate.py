@@ -1,15 +1,19 @@
 """The promotion gate for a newly registered version (the second half of `registered_model`):
 production answers the challenger's test rows (its recorded answers are reused when they match),
+both answer the held-out rated prompts of the adapter's preference data (ml/rated_prompts.py),
 both are compared with paired bootstrap intervals, and `ml.gate` decides; the decision and its
 figures are recorded on the version."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from health_training.data import layout
 from health_training.ml.gate import GateDecision, evaluate_gate, load_gate_policy
+from health_training.ml.rated_prompts import RatedPrompt, compare_rated, held_out_rated_prompts
 
 GATE_TAG = "gate.decision"
 
@@ -57,6 +61,61 @@ def production_answers(
     return version, answer(model, tokenizer, rows, DecodingSettings(**challenger["settings_doc"]))
 
 
+def rated_prompts_of(storage: Any, preference_version: str | None) -> list[RatedPrompt]:
+    """The held-out rated prompts of a preference data version (none without one), at most the
+    policy's `max_prompts`."""
+    if not preference_version:
+        return []
+    from health_training.ml.preference.examples import PreferenceDataset
+
+    raw = storage.read_bytes(layout.preference_examples(preference_version))
+    examples = PreferenceDataset.from_jsonl(preference_version, raw).examples
+    return held_out_rated_prompts(examples, limit=load_gate_policy().max_rated_prompts)
+
+
+def rated_comparison(
+    registry: Any,
+    prod_version: str | None,
+    prompts: Sequence[RatedPrompt],
+    challenger_adapter: Path | None,
+    *,
+    base_name: str,
+    models_dir: Path,
+    cache: Path,
+    settings_doc: dict[str, Any],
+    log: Any,
+) -> dict[str, dict[str, Any]] | None:
+    """Production vs the challenger on held-out rated prompts: intervals per metric, or None
+    (no production adapter, no prompts)."""
+    if prod_version is None or not prompts or challenger_adapter is None:
+        return None
+    try:
+        prod_adapter, _ = registry.download_adapter(
+            prod_version, cache / "production" / prod_version
+        )
+    except FileNotFoundError:
+        return None
+    from peft import PeftModel
+
+    from health_training.ml.evaluation import DecodingSettings, answer
+    from health_training.ml.models import load_model_and_tokenizer, resolve_base_model
+
+    base, tokenizer = load_model_and_tokenizer(resolve_base_model(base_name, models_dir))
+    model = PeftModel.from_pretrained(base, str(prod_adapter), adapter_name="production")
+    model.load_adapter(str(challenger_adapter), adapter_name="challenger")
+    rows, settings = [p.as_row() for p in prompts], DecodingSettings(**settings_doc)
+    log(f"production v{prod_version} and the challenger answer {len(rows)} held-out rated prompts")
+    predictions = {}
+    for name in ("production", "challenger"):
+        model.set_adapter(name)
+        model.merge_adapter()  # one adapter at a time, merged: the evaluation's decoding speed
+        try:
+            predictions[name] = answer(model, tokenizer, rows, settings).predictions
+        finally:
+            model.unmerge_adapter()
+    return compare_rated(prompts, predictions["production"], predictions["challenger"])
+
+
 def decide(
     registry: Any,
     version: str,
@@ -66,6 +125,8 @@ def decide(
     production: tuple[str | None, Any],
     *,
     emissions_kg: float,
+    rated: dict[str, dict[str, Any]] | None = None,
+    n_rated: int = 0,
 ) -> GateDecision:
     from health_training.ml.evaluation import ModelAnswers, compare
 
@@ -81,6 +142,8 @@ def decide(
         emissions_kg=emissions_kg,
         n_test=len(rows),
         compared_with=prod_version,
+        rated=rated,
+        n_rated=n_rated,
     )
     registry.set_version_tags(
         version,
@@ -113,13 +176,27 @@ def gate_new_version(
     cache: Path,
     emissions_kg: float,
     log: Any,
+    rated_prompts: Sequence[RatedPrompt] = (),
+    challenger_adapter: Path | None = None,
 ) -> tuple[GateDecision, str | None]:
     """The whole gate for a just-registered version: production answers the same test rows
-    (`test_rows` by content key), then `decide`. Returns (decision, production version)."""
+    (`test_rows` by content key) and, with the challenger (`challenger_adapter`), the held-out
+    `rated_prompts`; then `decide`. Returns (decision, production version)."""
     from health_training.defs.registry.tracking import challenger_metrics
 
     rows = [test_rows[k] for k in answers["content_keys"]]
     production = production_answers(registry, base_name, models_dir, cache, answers, rows, log)
+    rated = rated_comparison(
+        registry,
+        production[0],
+        rated_prompts,
+        challenger_adapter,
+        base_name=base_name,
+        models_dir=models_dir,
+        cache=cache,
+        settings_doc=answers["settings_doc"],
+        log=log,
+    )
     decision = decide(
         registry,
         version,
@@ -128,6 +205,8 @@ def gate_new_version(
         rows,
         production,
         emissions_kg=emissions_kg,
+        rated=rated,
+        n_rated=len(rated_prompts) if rated is not None else 0,
     )
     return decision, production[0]
 
