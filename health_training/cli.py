@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from health_training.commands import clinic
 from health_training.commands.data import (
     check_file_summary,
     cmd_check_file,
@@ -347,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="HOST:PORT of the Dagster webserver the admin API starts runs on",
     )
     srv.set_defaults(func=cmd_serve)
+
+    clinic.add_parser(sub)
 
     rep = sub.add_parser("report", help="the latest run's evaluation table and report paths")
     rep.add_argument("--identity", help="a training run identity (default: the latest evaluated)")

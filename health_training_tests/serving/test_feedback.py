@@ -104,3 +104,33 @@ def test_feedback_requests_are_validated(stack, server):
     again = HTTP.post(url, json={"response_id": a.id, "rating": 4}).json()
     assert once["id"] == again["id"]  # a client's retry stores the rating once
     assert 'health_serving_feedback_total{rating="4"} 2.0' in HTTP.get(f"{server.url}/metrics").text
+
+
+def test_the_clinic_command_asks_the_server_and_rates_through_feedback(stack, server):
+    """`health-training clinic`'s loop: questions over the OpenAI API, `concurrency` at a time,
+    every answer rated by the simulated clinic and stored through POST /v1/feedback."""
+    from health_training.commands.clinic import run_clinic
+    from health_training.ml.preference.clinic import SimulatedClinic
+
+    rows = [
+        {
+            "instruction": "Summarize my glucose day.",
+            "input": f"Mean {120 + i} mg/dL over 96 readings.",
+            "output": f"Your mean glucose was {120 + i} mg/dL over 96 readings.",
+            "facts": {"mean_glucose_mg_dl": 120 + i},
+        }
+        for i in range(6)
+    ]
+    summary = run_clinic(server.url, rows, concurrency=3, corrections=True)
+    assert summary["asked"] == 6 and summary["model_versions"] == {"base": 6}
+    assert sum(summary["ratings"].values()) == 6
+    stored = stack.feedback.store().since(0)
+    assert len(stored) == 6 and {r.model_version for r in stored} == {"base"}
+    by_input = {r.query: r for r in stored}
+    assert len(by_input) == 6  # one rating per question, none lost to concurrency
+    for row in rows:
+        got = next(r for q, r in by_input.items() if row["input"] in q)
+        expected = SimulatedClinic(corrects=True).rate_row(row, got.response)
+        assert got.rating == expected.rating
+        assert got.corrected_response == (row["output"] if got.rating <= 2 else None)
+    assert summary["corrections"] == sum(r.rating <= 2 for r in stored)

@@ -1,0 +1,118 @@
+"""`health-training clinic`: the simulated clinic asks a running server about train-split rows
+and rates the answers through `POST /v1/feedback`, the path people's ratings take.
+
+    health-training clinic --server http://127.0.0.1:8000 --prompts 300 --offset 480
+
+The questions are the newest training dataset's train rows (an equal share per health domain,
+`evaluation.stratified_sample`; `--offset 480` skips the rows the `cpu_demo` profile trains on),
+sent with the `openai` client, `--concurrency` at a time. `ml/preference/clinic.py` rates each
+answer from its facts; the feedback sensor counts the ratings on its next tick. Only counts are
+printed: no question or answer text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+
+def ask(client: Any, model: str, row: dict[str, Any]) -> Any:
+    """One question to the server; the served answer with its response id."""
+    from health_training.ml.preference.feedback_client import ServedAnswer
+    from health_training.ml.prompts import user_message
+
+    message = user_message(str(row["instruction"]), str(row.get("input") or ""))
+    reply = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": message}]
+    )
+    return ServedAnswer(reply.id, reply.choices[0].message.content or "", row), reply.model_extra
+
+
+def clinic_rows(version: str | None, prompts: int, offset: int) -> tuple[str, list[dict]]:
+    """(dataset version, its train rows the clinic asks about)."""
+    from health_training.defs.data.repository import DatasetRepository
+    from health_training.ml.evaluation import stratified_sample
+    from health_training.resources import storage_from_env
+
+    repo = DatasetRepository(storage_from_env())
+    version = version or (repo.versions() or [None])[-1]
+    if version is None:
+        raise SystemExit("no training dataset yet: run `make demo` or pass --dataset VERSION")
+    rows = repo.split_rows(str(version), "train")
+    return str(version), [dict(r) for r in stratified_sample(rows, offset + prompts)[offset:]]
+
+
+def run_clinic(
+    server: str,
+    rows: list[dict[str, Any]],
+    *,
+    model: str = "health-query-olmo",
+    api_key: str | None = None,
+    concurrency: int = 8,
+    corrections: bool = False,
+) -> dict[str, Any]:
+    """Ask `server` about every row, rate each answer and post the rating; counts only."""
+    import openai
+
+    from health_training.ml.preference.clinic import SimulatedClinic
+    from health_training.ml.preference.feedback_client import FeedbackClient, rate_served
+
+    base = server.rstrip("/")
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key=api_key or "none", timeout=600)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        replies = list(pool.map(lambda row: ask(client, model, row), rows))
+    asked_s = time.monotonic() - started
+    with FeedbackClient(base, api_key=api_key) as feedback:
+        served = (answer for answer, _ in replies)
+        ratings = rate_served(feedback, SimulatedClinic(corrects=corrections), served)
+    versions = Counter(
+        str((extra or {}).get("health_training", {}).get("model_version")) for _, extra in replies
+    )
+    return {
+        "asked": len(rows),
+        "model_versions": dict(versions),
+        "ratings": dict(sorted(Counter(r.rating for r in ratings).items())),
+        "corrections": sum(r.corrected_response is not None for r in ratings),
+        "mean_rating": round(sum(r.rating for r in ratings) / max(1, len(ratings)), 3),
+        "answer_seconds": round(asked_s, 1),
+    }
+
+
+def cmd_clinic(args: argparse.Namespace) -> int:
+    version, rows = clinic_rows(args.dataset, args.prompts, args.offset)
+    if not rows:
+        raise SystemExit(f"dataset {version} has no train rows past --offset {args.offset}")
+    summary = run_clinic(
+        args.server,
+        rows,
+        model=args.model,
+        api_key=args.api_key,
+        concurrency=args.concurrency,
+        corrections=args.corrections,
+    )
+    print(json.dumps({"dataset_version": version, **summary}, indent=2))
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    cl = sub.add_parser(
+        "clinic", help="the simulated clinic: ask a server, rate its answers via /v1/feedback"
+    )
+    cl.add_argument("--server", default="http://127.0.0.1:8000", help="health-training serve URL")
+    cl.add_argument("--api-key", help="a key of HEALTH_TRAINING_API_KEYS (none on loopback)")
+    cl.add_argument("--model", default="health-query-olmo", help="the model id to ask")
+    cl.add_argument("--dataset", help="training dataset version (default: the newest)")
+    cl.add_argument("--prompts", type=int, default=300, help="train-split rows to ask about")
+    cl.add_argument(
+        "--offset", type=int, default=0, help="skip this many rows first (480: cpu_demo's)"
+    )
+    cl.add_argument("--concurrency", type=int, default=8, help="questions in flight")
+    cl.add_argument(
+        "--corrections", action="store_true", help="write the reference under ratings <= 2"
+    )
+    cl.set_defaults(func=cmd_clinic)
