@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     from peft import PeftModel
 
     from health_training.ml.emissions import track_emissions
-    from health_training.ml.evaluation import compare, stratified_sample
+    from health_training.ml.evaluation import ModelAnswers, compare, stratified_sample
     from health_training.ml.models import load_model_and_tokenizer, resolve_base_model
     from health_training.ml.preference.store import (
         preference_dataset_from_store,
@@ -185,13 +185,25 @@ def main(argv: list[str] | None = None) -> int:
         model = PeftModel.from_pretrained(base, str(sft.adapter_dir), adapter_name="sft")
         with meter.phase("answering"):
             t = time.monotonic()
-            sft_test = answer_with(model, "sft", tokenizer, test_rows, args.batch_size)
+            # The SFT adapter's answers are kept per SFT run and rows: a second run with other
+            # preference settings goes straight to the preference stage.
+            cache = work / f"sft_answers_{sft.identity}_{len(test_rows)}_{len(prompts)}.json"
+            if cache.exists():
+                doc = json.loads(cache.read_text())
+                sft_test = ModelAnswers.from_dict(doc["test"])
+                clinic_answers = ModelAnswers.from_dict(doc["clinic"])
+                log(f"SFT answers reused from {cache.name}")
+            else:
+                sft_test = answer_with(model, "sft", tokenizer, test_rows, args.batch_size)
             start = compare(test_rows, sft_test, sft_test, resamples=10)["a"]["overall"]
             log(f"SFT on {len(test_rows)} test rows: fact accuracy {start['fact_accuracy']}")
             if (start["fact_accuracy"] or 0) >= TARGET_START and not args.keep_going:
                 log(f"the SFT adapter is at or above {TARGET_START}: use fewer --sft-steps")
                 return 2
-            clinic_answers = answer_with(model, "sft", tokenizer, prompts, args.batch_size)
+            if not cache.exists():
+                clinic_answers = answer_with(model, "sft", tokenizer, prompts, args.batch_size)
+                doc = {"test": sft_test.to_dict(), "clinic": clinic_answers.to_dict()}
+                cache.write_text(json.dumps(doc))
             clock["answering_s"] = time.monotonic() - t
         url = f"sqlite:///{work / 'feedback.db'}"
         (work / "feedback.db").unlink(missing_ok=True)

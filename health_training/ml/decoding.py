@@ -115,18 +115,11 @@ def decode_batch(
                 break
             if not keep.all():
                 alive, next_token = alive[keep], next_token[keep]
-                mask = mask[keep]
-                for layer in cache.layers:  # finished rows leave the batch and its cost
-                    layer.keys, layer.values = layer.keys[keep], layer.values[keep]
-            mask[:, p_len + step] = 1
-            out = model(
-                input_ids=next_token[:, None],
-                attention_mask=mask,
-                position_ids=(prompt_lengths[alive] + step)[:, None],
-                past_key_values=cache,
-                use_cache=True,
+                mask = keep_rows(cache, mask, keep)
+            logits = next_logits(
+                model, next_token, mask, p_len + step, prompt_lengths[alive] + step, cache
             )
-            next_token = out.logits[:, -1].argmax(-1)
+            next_token = logits.argmax(-1)
     return [
         Decoded(float(loss_sum[i]), int(loss_tokens[i]), tuple(answers[i]), ended[i])
         for i in range(n)
@@ -160,3 +153,25 @@ def decode_all(
         for i, d in zip(chunk, decoded, strict=True):
             results[i] = d
     return [r for r in results if r is not None]
+
+
+def keep_rows(cache: Any, mask: Any, keep: Any) -> Any:
+    """Finished rows leave the batch and its cost: the KV cache and the attention mask keep
+    only the rows `keep` selects (a boolean mask or an index tensor); the new mask."""
+    for layer in cache.layers:
+        layer.keys, layer.values = layer.keys[keep], layer.values[keep]
+    return mask[keep]
+
+
+def next_logits(model: Any, tokens: Any, mask: Any, column: int, positions: Any, cache: Any) -> Any:
+    """One decoding step: each row's new token enters the cache at `column` (its position,
+    counting real tokens only, in `positions`); the logits of the token after it."""
+    mask[:, column] = 1
+    out = model(
+        input_ids=tokens[:, None],
+        attention_mask=mask,
+        position_ids=positions[:, None],
+        past_key_values=cache,
+        use_cache=True,
+    )
+    return out.logits[:, -1]

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from health_training.ml.decoding import keep_rows, next_logits
+
 
 @dataclass(slots=True)
 class Row:
@@ -97,17 +99,9 @@ def decode_rows(
             if len(keep) < len(alive):
                 index = torch.tensor(keep, device=device)
                 alive = [alive[k] for k in keep]
-                next_token, mask = next_token[index], mask[index]
-                for layer in cache.layers:  # finished rows leave the batch and its cost
-                    layer.keys, layer.values = layer.keys[index], layer.values[index]
-            mask[:, p_len + step] = 1
-            out = model(
-                input_ids=next_token[:, None],
-                attention_mask=mask,
-                position_ids=(prompt_lengths[alive] + step)[:, None],
-                past_key_values=cache,
-                use_cache=True,
+                next_token, mask = next_token[index], keep_rows(cache, mask, index)
+            logits = next_logits(
+                model, next_token, mask, p_len + step, prompt_lengths[alive] + step, cache
             )
-            next_token = _pick(out.logits[:, -1], [rows[r] for r in alive])
-            del out
+            next_token = _pick(logits, [rows[r] for r in alive])
     return generated
