@@ -218,6 +218,17 @@ def _response_loss_trainer() -> type:
     return ResponseLossTrainer
 
 
+def finished_run(run_dir: Path, restore: Callable[[Path], Any] | None) -> TrainResult | None:
+    """The run in `run_dir` when it finished before (its result and adapter are there, after
+    `restore` fetched what storage holds), else None: the run goes on or starts."""
+    if restore is not None:
+        restore(run_dir)
+    finished = run_dir / "train_result.json"
+    if finished.exists() and (run_dir / "adapter" / "adapter_config.json").exists():
+        return TrainResult.from_dict(json.loads(finished.read_text()), run_dir)
+    return None
+
+
 def _latest_checkpoint(folder: Path) -> Path | None:
     found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
     return found[-1] if found else None
@@ -336,11 +347,8 @@ def train(
             default=str,
         )
     )
-    if restore is not None:
-        restore(run_dir)
-    finished = run_dir / "train_result.json"
-    if finished.exists() and (run_dir / "adapter" / "adapter_config.json").exists():
-        done = TrainResult.from_dict(json.loads(finished.read_text()), run_dir)
+    done = finished_run(run_dir, restore)
+    if done is not None:
         if progress is not None:
             progress({"event": "finished_before", "step": done.steps, "max_steps": done.steps})
         return done
@@ -505,7 +513,9 @@ def train(
     # resumes it. Only a finished one (its plan, or early stopping) becomes a no-op next time.
     stopped_early = stop_after_steps is not None and output.global_step < trainer.state.max_steps
     if not stopped_early:
-        finished.write_text(json.dumps(result.to_dict(), indent=2, default=str))
+        (run_dir / "train_result.json").write_text(
+            json.dumps(result.to_dict(), indent=2, default=str)
+        )
     return result
 
 

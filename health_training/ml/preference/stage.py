@@ -66,7 +66,7 @@ def run_preference_stage(
         resolve_base_model,
     )
     from health_training.ml.preference.trainer import fit, fits, preference_rows
-    from health_training.ml.train import TrainResult, precision_for_hardware
+    from health_training.ml.train import TrainResult, finished_run, precision_for_hardware
 
     settings = config.preference
     started = time.monotonic()
@@ -96,11 +96,8 @@ def run_preference_stage(
             default=str,
         )
     )
-    if restore is not None:
-        restore(run_dir)
-    finished = run_dir / "train_result.json"
-    if finished.exists() and (run_dir / "adapter" / "adapter_config.json").exists():
-        done = TrainResult.from_dict(json.loads(finished.read_text()), run_dir)
+    done = finished_run(run_dir, restore)
+    if done is not None:
         _tell(
             progress,
             f"preference run {identity} already finished ({done.steps} steps): its adapter is "
@@ -180,5 +177,5 @@ def run_preference_stage(
             "settings": asdict(settings),
         },
     )
-    finished.write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    (run_dir / "train_result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
     return result
