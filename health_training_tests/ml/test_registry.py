@@ -296,7 +296,7 @@ def test_production_and_challenger_answer_the_held_out_rated_prompts(tiny, track
     """The gate's rated-prompt pass on a real registry: production's adapter is downloaded,
     both adapters answer on one base, and each pass leaves the weights as it found them (the
     same adapter twice gives the same greedy answers: a zero difference)."""
-    from health_training.defs.registry.gate import rated_comparison
+    from health_training.defs.registry.gate import adapter_fetcher, rated_comparison
     from health_training.ml.evaluation import DecodingSettings
     from health_training.ml.rated_prompts import RatedPrompt
 
@@ -311,16 +311,16 @@ def test_production_and_challenger_answer_the_held_out_rated_prompts(tiny, track
     kw = dict(
         base_name=str(tiny["base"]),
         models_dir=tracking,
-        cache=tracking / "gate-cache",
         settings_doc={k: getattr(settings, k) for k in settings.__slots__},
         log=seen.append,
     )
-    found = rated_comparison(other, version, prompts, tiny["adapter"], **kw)
+    fetch = adapter_fetcher(other, tracking / "gate-cache")
+    found = rated_comparison(fetch, version, prompts, tiny["adapter"], **kw)
     assert found is not None and set(found) == {"rated_agreement", "hallucinated_number_rate"}
     agreement = found["rated_agreement"]
     assert agreement["n"] == 3 and agreement["diff"] == 0.0
     assert (agreement["ci_low"], agreement["ci_high"]) == (0.0, 0.0)
     assert seen == [f"production v{version} and the challenger answer 3 held-out rated prompts"]
     # nothing to compare: no production, no prompts
-    assert rated_comparison(other, None, prompts, tiny["adapter"], **kw) is None
-    assert rated_comparison(other, version, [], tiny["adapter"], **kw) is None
+    assert rated_comparison(fetch, None, prompts, tiny["adapter"], **kw) is None
+    assert rated_comparison(fetch, version, [], tiny["adapter"], **kw) is None

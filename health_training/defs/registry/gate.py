@@ -7,7 +7,7 @@ figures are recorded on the version."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,33 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def adapter_fetcher(registry: Any, cache: Path) -> Callable[[str], Path | None]:
+    """version -> its adapter folder (None for an external model), downloaded at most once: a
+    registered pyfunc may bundle its base, and the gate needs production's adapter twice."""
+    fetched: dict[str, Path | None] = {}
+
+    def fetch(version: str) -> Path | None:
+        if version not in fetched:
+            try:
+                fetched[version], _ = registry.download_adapter(
+                    version, cache / "production" / version
+                )
+            except FileNotFoundError:
+                fetched[version] = None
+        return fetched[version]
+
+    return fetch
+
+
 def production_answers(
-    registry: Any, base_name: str, models_dir: Path, cache: Path, challenger: dict, rows: list, log
+    registry: Any,
+    adapter_of: Callable[[str], Path | None],
+    base_name: str,
+    models_dir: Path,
+    cache: Path,
+    challenger: dict,
+    rows: list,
+    log: Any,
 ) -> tuple[str | None, Any]:
     """(production version, its answers to `rows`), (version, None) for an external model,
     (None, None) without production."""
@@ -45,9 +70,8 @@ def production_answers(
         ):
             log(f"production v{version} answered the same test rows: its answers are reused")
             return version, ModelAnswers.from_dict(doc["finetuned"])
-    try:
-        adapter, _ = registry.download_adapter(version, folder)
-    except FileNotFoundError:
+    adapter = adapter_of(version)
+    if adapter is None:
         log(f"production v{version} holds no adapter (an external model): no paired comparison")
         return version, None
     from peft import PeftModel
@@ -74,14 +98,13 @@ def rated_prompts_of(storage: Any, preference_version: str | None) -> list[Rated
 
 
 def rated_comparison(
-    registry: Any,
+    adapter_of: Callable[[str], Path | None],
     prod_version: str | None,
     prompts: Sequence[RatedPrompt],
     challenger_adapter: Path | None,
     *,
     base_name: str,
     models_dir: Path,
-    cache: Path,
     settings_doc: dict[str, Any],
     log: Any,
 ) -> dict[str, dict[str, Any]] | None:
@@ -89,11 +112,8 @@ def rated_comparison(
     (no production adapter, no prompts)."""
     if prod_version is None or not prompts or challenger_adapter is None:
         return None
-    try:
-        prod_adapter, _ = registry.download_adapter(
-            prod_version, cache / "production" / prod_version
-        )
-    except FileNotFoundError:
+    prod_adapter = adapter_of(prod_version)
+    if prod_adapter is None:
         return None
     from peft import PeftModel
 
@@ -185,15 +205,17 @@ def gate_new_version(
     from health_training.defs.registry.tracking import challenger_metrics
 
     rows = [test_rows[k] for k in answers["content_keys"]]
-    production = production_answers(registry, base_name, models_dir, cache, answers, rows, log)
+    adapter_of = adapter_fetcher(registry, cache)
+    production = production_answers(
+        registry, adapter_of, base_name, models_dir, cache, answers, rows, log
+    )
     rated = rated_comparison(
-        registry,
+        adapter_of,
         production[0],
         rated_prompts,
         challenger_adapter,
         base_name=base_name,
         models_dir=models_dir,
-        cache=cache,
         settings_doc=answers["settings_doc"],
         log=log,
     )
