@@ -45,6 +45,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         args.seed,
         phi_note_share=args.phi_share,
         malformed_share=args.malformed_share,
+        question_share=args.question_share,
+        day_summary_share=args.day_summary_share,
     )
     added = skipped = 0
     for key, data in sorted(corpus.files.items()):

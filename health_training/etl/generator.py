@@ -5,7 +5,9 @@ from `Random(f"{seed}:{user}:{date}")`, so a month generates the same data which
 are asked for. `generate_batches` yields one raw batch per user x record type x day (`profiles`,
 `wearables`, and now and then a note from `notes`); `generate_corpus` runs the ETL writer over the
 batches and corrupts a small share of lines the way real journals are corrupted; it returns the
-ground truth tests need (counts, every PHI string injected into user notes).
+ground truth tests need (counts, every PHI string injected into user notes). Beside a share of the
+narratives it writes one question example (`etl/questions`), and for a share of the user-days with
+two or more record types a day summary; question lines are never corrupted.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from health_training.data.domains import RECORD_TYPES, category_for
 from health_training.etl.journal import journal_key
 from health_training.etl.notes import NOTES, corrupt_line, phi_note
 from health_training.etl.profiles import make_profile, plan_day
+from health_training.etl.questions import KIND_WEIGHTS, write_day_summary, write_question
 from health_training.etl.wearables import readings_for
 from health_training.etl.writer import RawBatch, write_example
 
@@ -82,8 +85,14 @@ def generate_corpus(
     phi_note_share: float = 0.02,
     malformed_share: float = 0.005,
     category_map: Mapping[str, str] | None = None,
+    question_share: float = 0.25,
+    day_summary_share: float = 0.15,
 ) -> GeneratedCorpus:
-    """The ETL journals for the batches, byte-for-byte reproducible, with their ground truth."""
+    """The ETL journals for the batches, byte-for-byte reproducible, with their ground truth.
+
+    `question_share` of the batches get one question example beside their narrative, of a kind
+    drawn with `questions.KIND_WEIGHTS`; `day_summary_share` of the user-days with two or more
+    record types get a day summary, filed in the journal of the day's first record type."""
     # One growing buffer per file: millions of separate line objects fragment the heap (RSS
     # reached 6x the output that way).
     buffers: dict[str, bytearray] = {}
@@ -91,7 +100,14 @@ def generate_corpus(
     phi_values: set[str] = set()
     malformed = 0
     where: dict[tuple[str, date], tuple[datetime, bytearray]] = {}  # per record type and day
+    # The batches of the current user-day (the iteration yields them together) and the content
+    # hash of the first one's narrative, which seeds the day-summary draw.
+    day: list[RawBatch] = []
+    day_hash = ""
     for batch, phi in _iter(months, users, seed, phi_note_share):
+        if day and (day[0].user_id, day[0].day) != (batch.user_id, batch.day):
+            count += _summarize_day(day, day_hash, day_summary_share, where, category_map)
+            day = []
         if (batch.record_type, batch.day) not in where:
             offset = 2 if batch.record_type == SLEEP else 1  # the night ends the next morning
             processed = datetime.combine(batch.day + timedelta(days=offset), time(2), tzinfo=UTC)
@@ -112,9 +128,54 @@ def generate_corpus(
         buffer += line
         buffer += b"\n"
         count += 1
+        digest = record["metadata"]["content_hash"]
+        if not day:
+            day_hash = digest
+        day.append(batch)
+        # Drawn from the narrative's own hash, like the corruption: a month writes the same
+        # questions whichever other months are generated.
+        pick = Random(f"question:{digest}") if question_share > 0 else None
+        if pick is not None and pick.random() < question_share:
+            kind = pick.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
+            question = write_question(
+                batch,
+                kind=kind,
+                processed_at=processed,
+                category_map=category_map,
+                salt=digest[:16],
+            )
+            buffer += orjson.dumps(question)
+            buffer += b"\n"
+            count += 1
+    if day:
+        count += _summarize_day(day, day_hash, day_summary_share, where, category_map)
     files = {key: bytes(buffers.pop(key)) for key in sorted(buffers)}
     examples = count - malformed
     return GeneratedCorpus(files, examples, malformed, tuple(sorted(phi_values)))
+
+
+def _summarize_day(
+    day: list[RawBatch],
+    day_hash: str,
+    share: float,
+    where: Mapping[tuple[str, date], tuple[datetime, bytearray]],
+    category_map: Mapping[str, str] | None,
+) -> int:
+    """Append a day summary of `day` (one user's batches of one day) to the journal of its first
+    record type, for `share` of the user-days with two or more record types; 1 if written."""
+    if share <= 0 or len({b.record_type for b in day}) < 2:
+        return 0
+    if Random(f"day_summary:{day_hash}").random() >= share:
+        return 0
+    processed, buffer = where[day[0].record_type, day[0].day]
+    summary = write_day_summary(
+        day, processed_at=processed, category_map=category_map, salt=day_hash[:16]
+    )
+    if summary is None:
+        return 0
+    buffer += orjson.dumps(summary)
+    buffer += b"\n"
+    return 1
 
 
 def generate_journal_files(
@@ -125,6 +186,8 @@ def generate_journal_files(
     phi_note_share: float = 0.02,
     malformed_share: float = 0.005,
     category_map: Mapping[str, str] | None = None,
+    question_share: float = 0.25,
+    day_summary_share: float = 0.15,
 ) -> dict[str, bytes]:
     """`{journal_key: JSONL bytes}` per domain x month; see `generate_corpus` for ground truth."""
     return generate_corpus(
@@ -134,4 +197,6 @@ def generate_journal_files(
         phi_note_share=phi_note_share,
         malformed_share=malformed_share,
         category_map=category_map,
+        question_share=question_share,
+        day_summary_share=day_summary_share,
     ).files

@@ -24,7 +24,7 @@ from health_training.data.records import COMPLEXITY_LEVELS, RELEVANCE_LEVELS
 from health_training.etl.clinical import analyze
 from health_training.etl.clinical_types import Analysis, Reading, SleepStage
 from health_training.etl.facts import facts_of
-from health_training.etl.narratives import describe
+from health_training.etl.narratives import Text, describe
 
 MAX_OUTPUT_CHARS = 900
 
@@ -137,12 +137,11 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_example(
-    batch: RawBatch, *, processed_at: datetime, category_map: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """The JSONL record the ETL engine writes for one raw batch."""
-    analysis = analyze(batch.record_type, batch.readings)
-    text = describe(batch.record_type, analysis)
+def record_input(batch: RawBatch, text: Text) -> str:
+    """The `input` of an example about `batch`: record type, day, the facts, the user's note.
+
+    Shared with the question writer (`etl/questions`), whose lookups quote the same input.
+    """
     label = "Night" if batch.record_type == "SleepSessionRecord" else "Date"
     facts = [
         f"Record type: {batch.record_type}.",
@@ -151,7 +150,16 @@ def write_example(
     ]
     if batch.note:
         facts.append(f"User note: {batch.note}")
-    input_ = " ".join(facts)
+    return " ".join(facts)
+
+
+def write_example(
+    batch: RawBatch, *, processed_at: datetime, category_map: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The JSONL record the ETL engine writes for one raw batch."""
+    analysis = analyze(batch.record_type, batch.readings)
+    text = describe(batch.record_type, analysis)
+    input_ = record_input(batch, text)
     output = _fit(text.narrative, MAX_OUTPUT_CHARS)
     phrasings = INSTRUCTIONS.get(batch.record_type, INSTRUCTIONS[""])
     # Chosen from the content, not at random, so a rerun writes the same bytes.

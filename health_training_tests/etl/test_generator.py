@@ -23,16 +23,22 @@ KEY = re.compile(r"training/(\w+)/(\d{4})/(\d{2})/health_journal_\2_\3\.jsonl")
 
 
 def is_valid(line: bytes) -> bool:
-    """What an ingester accepts: a JSON object with the text fields and a numeric quality."""
+    """What an ingester accepts: a JSON object with the text fields (a question the user states
+    the numbers of has an empty input) and a numeric quality."""
     try:
         doc = orjson.loads(line)
     except orjson.JSONDecodeError:
         return False
     return (
         isinstance(doc, dict)
-        and all(doc.get(k) for k in ("instruction", "input", "output"))
+        and all(doc.get(k) for k in ("instruction", "output"))
+        and isinstance(doc.get("input"), str)
         and isinstance(doc.get("metadata", {}).get("quality_score"), float)
     )
+
+
+def is_question(record: dict) -> bool:
+    return record["metadata"].get("example_kind") == "question"
 
 
 def valid_records(files: dict[str, bytes]) -> list[dict]:
@@ -95,7 +101,12 @@ def test_counts_and_malformed_lines_match_the_ground_truth(corpus):
 
 
 def test_every_valid_line_honours_the_contract(records):
-    for rec in records:
+    narratives = [r for r in records if not is_question(r)]
+    questions = [r for r in records if is_question(r)]
+    assert 0.1 < len(questions) / len(records) < 0.35  # etl/questions: one per ~4 batches
+    for rec in questions:
+        assert list(rec["metadata"])[: len(ETL_METADATA_FIELDS)] == list(ETL_METADATA_FIELDS)
+    for rec in narratives:
         meta = rec["metadata"]
         assert list(meta) == [*ETL_METADATA_FIELDS, "content_hash"]
         assert meta["record_type"] in RECORD_TYPES
@@ -148,7 +159,7 @@ def test_profiles_and_record_types_vary():
 
 
 def test_traces_are_realistic(records):
-    by_type = Counter(r["metadata"]["record_type"] for r in records)
+    by_type = Counter(r["metadata"]["record_type"] for r in records if not is_question(r))
     assert set(by_type) == set(RECORD_TYPES)
     insights = Counter(s.split(":")[0] for r in records for s in r["metadata"]["clinical_insights"])
     assert any("hypoglycemic" in s for s in insights)  # occasional hypos

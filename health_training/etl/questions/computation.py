@@ -1,0 +1,275 @@
+"""Computation questions: a number worked out with `etl/derived.py` from numbers of the record,
+of the message, or both, the answer stating the inputs and the result ("5 km in 27 min is a pace
+of 5.4 min per km (5:24 per km).").
+
+Five computations: pace or speed from distance and time (numbers in the message, no input);
+energy balance of intake against active kcal (burned from the record or the message); time from
+bedtime to wake time (the record's or the message's clock times); the change between a previous
+value the user states and the record's (or a second stated one); a share of a total of the record
+(deep minutes of minutes asleep). The numbers a user types are drawn from the record or within
+realistic ranges. Each family's phrasings live in `computation_phrasings.py`; this module draws the
+numbers, computes, and words the answer so that `ml/statements.py` attributes no number to a fact
+it is not (the previous day's value never follows a fact's cue word).
+"""
+
+from __future__ import annotations
+
+from random import Random
+from typing import Any
+
+from health_training.etl import derived
+from health_training.etl.narratives.wording import clock
+from health_training.etl.questions.computation_phrasings import CHANGE_WHAT, FAMILIES, SHARES
+from health_training.etl.questions.example import Asked, Draft, Record
+from health_training.etl.questions.measures import MEASURE
+from health_training.etl.questions.phrasing import cap, fill, when
+from health_training.etl.questions.quantities import (
+    hm,
+    number,
+    say,
+    unit_of,
+    user_clock,
+    user_says,
+)
+
+# Which families a record type offers; pace and speed need no record, so any active day has them.
+_OFFERED: dict[str, tuple[str, ...]] = {
+    "BloodGlucoseRecord": ("computation.change_casual", "computation.change_clinical"),
+    "HeartRateRecord": (
+        "computation.pace_casual",
+        "computation.pace_texting",
+        "computation.speed",
+        "computation.change_casual",
+        "computation.change_clinical",
+    ),
+    "HeartRateVariabilityRmssdRecord": ("computation.change_casual", "computation.change_clinical"),
+    "SleepSessionRecord": (
+        "computation.sleep_clock",
+        "computation.change_casual",
+        "computation.change_clinical",
+        "computation.share",
+    ),
+    "StepsRecord": (
+        "computation.pace_casual",
+        "computation.pace_texting",
+        "computation.speed",
+        "computation.change_casual",
+        "computation.share",
+    ),
+    "ActiveCaloriesBurnedRecord": (
+        "computation.energy_balance",
+        "computation.speed",
+        "computation.change_clinical",
+        "computation.share",
+    ),
+}
+_CHANGE_FACT = {
+    "BloodGlucoseRecord": "mean_glucose_mg_dl",
+    "HeartRateRecord": "resting_hr_bpm",
+    "HeartRateVariabilityRmssdRecord": "mean_rmssd_ms",
+    "SleepSessionRecord": "asleep_min",
+    "StepsRecord": "total_steps",
+    "ActiveCaloriesBurnedRecord": "total_active_kcal",
+}
+# How far a previous day's value lies from the record's: (smallest, largest, rounded to).
+_CHANGE_STEP = {
+    "mean_glucose_mg_dl": (3, 30, 1),
+    "resting_hr_bpm": (1, 8, 1),
+    "mean_rmssd_ms": (2, 15, 1),
+    "asleep_min": (10, 90, 5),
+    "total_steps": (300, 4_000, 100),
+    "total_active_kcal": (40, 300, 10),
+}
+_DISTANCES = (3.0, 5.0, 5.0, 6.4, 8.0, 10.0, 10.0, 12.0, 15.0, 21.1)
+
+
+def _distance_text(km: float, rng: Random) -> str:
+    n = f"{km:g}"
+    return rng.choice((f"{n} km", f"{n}km", f"{n} kilometres", f"{n} km", f"{n}k"))
+
+
+def _minutes_text(minutes: int, rng: Random) -> str:
+    if minutes >= 60 and rng.random() < 0.6:
+        h, m = derived.hours_minutes(minutes)
+        return rng.choice((f"{h} h {m} min", f"{h} hr {m} mins", f"{h} hours {m} minutes"))
+    return rng.choice((f"{minutes} min", f"{minutes} mins", f"{minutes} minutes"))
+
+
+def pace(km: float, minutes: int, rng: Random) -> tuple[str, dict[str, Any], Asked]:
+    p, c = derived.pace_min_per_km(km, minutes), derived.pace_clock(km, minutes)
+    d, t = f"{km:g} km", hm(minutes)
+    text = rng.choice(
+        (
+            f"{d} in {t} is a pace of {p} min per km ({c} per km).",
+            f"That works out to {c} per km, or {p} min per km: {t} over {d}.",
+            f"Your pace was {p} min per km ({c} per km) for {d} in {t}.",
+        )
+    )
+    facts = {"distance_km": km, "duration_min": minutes, "pace_min_per_km": p, "pace_clock": c}
+    return text, facts, Asked("pace_min_per_km", p, "min")
+
+
+def speed(km: float, minutes: int, rng: Random) -> tuple[str, dict[str, Any], Asked]:
+    s = derived.speed_km_per_h(km, minutes)
+    d, t = f"{km:g} km", hm(minutes)
+    text = rng.choice(
+        (
+            f"{d} in {t} is an average speed of {s} km/h.",
+            f"Your average speed was {s} km/h: {d} covered in {t}.",
+        )
+    )
+    facts = {"distance_km": km, "duration_min": minutes, "speed_km_per_h": s}
+    return text, facts, Asked("speed_km_per_h", s, None)
+
+
+def energy_balance(intake: int, burned: int, rng: Random) -> tuple[str, dict[str, Any], Asked]:
+    bal = derived.energy_balance(intake, burned)
+    i, b = say("intake_kcal", intake), say("total_active_kcal", burned)
+    m = say("energy_balance_kcal", abs(bal))
+    result = f"a surplus of {m}" if bal > 0 else f"a deficit of {m}" if bal < 0 else "no difference"
+    text = rng.choice(
+        (
+            f"{i} eaten minus {b} of active energy leaves {result}.",
+            f"Taking {b} of activity from {i} of intake gives {result}.",
+        )
+    )
+    if rng.random() < 0.7:  # active kcal leave out resting metabolism: say so, most of the time
+        text += rng.choice(
+            (
+                " That leaves out the energy your body uses at rest, so it isn't your full daily "
+                "balance.",
+                " Resting metabolism isn't counted here, so your true balance is lower.",
+            )
+        )
+    facts = {"intake_kcal": intake, "total_active_kcal": burned, "energy_balance_kcal": bal}
+    return text, facts, Asked("energy_balance_kcal", bal, "kcal")
+
+
+def time_in_bed(bed: int, wake: int, rng: Random) -> tuple[str, dict[str, Any], Asked]:
+    minutes = derived.sleep_minutes(bed, wake)
+    b, w, d = clock(bed), clock(wake), hm(minutes)
+    text = rng.choice(
+        (
+            f"From {b} to {w} is {d}.",
+            f"{b} to {w} comes to {d}, or {minutes} min.",
+            f"Between {b} and {w} there are {d}.",
+        )
+    )
+    if rng.random() < 0.6:
+        text += rng.choice(
+            (
+                " That is time in bed; actual sleep is usually a little shorter.",
+                " Time asleep will be somewhat less, since falling asleep and waking take time.",
+            )
+        )
+    facts = {"bedtime": bed, "wake_time": wake, "sleep_duration_min": minutes}
+    return text, facts, Asked("sleep_duration_min", minutes, "min")
+
+
+def change(fact: str, before: float, after: float) -> tuple[str, dict[str, Any], Asked]:
+    """Both values sit after the subject's colon, where no cue word reaches them (the previous
+    value is not the record's fact), and never as "from X to Y", which reads as a range."""
+    diff = derived.change(before, after)
+    pct = derived.percent_change(before, after)
+    stem = fact
+    for suffix in ("_mg_dl", "_bpm", "_ms", "_min", "_kcal"):
+        stem = stem.removesuffix(suffix)
+    b, a = say(fact, before), say(fact, after)
+    if diff == 0:
+        moved = f"{a}, the same as before, so no change"
+    else:
+        direction, noun = ("up", "a rise") if diff > 0 else ("down", "a drop")
+        moved = f"{a}, {direction} from {b}, {noun} of {say(fact, abs(diff))} or {abs(pct)}%"
+    text = f"{cap(CHANGE_WHAT[fact])}: {moved}."
+    facts = {
+        fact: after,
+        f"previous_{fact}": before,
+        f"change_{fact}": diff,
+        f"change_{stem}_pct": pct,
+    }
+    return text, facts, Asked(f"change_{fact}", diff, unit_of(fact))
+
+
+def share(record: Record, key: str) -> tuple[str, dict[str, Any], Asked]:
+    part_fact, whole_fact, _, _, name, sentence = SHARES[key]
+    facts = record.facts
+    part, whole = facts[part_fact], facts[whole_fact]
+    pct = derived.share_pct(part, whole)
+    slots = {k: say(k, v) for k, v in facts.items()} | {
+        f"{k}__n": number(v) for k, v in facts.items()
+    }
+    text = sentence.format(share=f"{pct}%", **slots)
+    return text, {**facts, name: pct}, Asked(name, pct, "%")
+
+
+def draft(record: Record, rng: Random) -> Draft | None:
+    record_type = record.batch.record_type
+    facts = record.facts
+    offered = [f for f in _OFFERED.get(record_type, ()) if _possible(f, record)]
+    if not offered:
+        return None
+    family = rng.choice(offered)
+    template, variant = rng.choice(FAMILIES[family])
+    slots: dict[str, str] = {"when": when(record_type, rng)}
+    input_ = ""
+    if family in ("computation.pace_casual", "computation.pace_texting", "computation.speed"):
+        km = rng.choice(_DISTANCES)
+        per_km = rng.uniform(3.2, 7.5) if family == "computation.speed" else rng.uniform(4.2, 8.0)
+        minutes = max(1, round(km * per_km))
+        slots |= {"d": _distance_text(km, rng), "t": _minutes_text(minutes, rng)}
+        fn = speed if family == "computation.speed" else pace
+        text, extra, asked = fn(km, minutes, rng)
+    elif family == "computation.energy_balance":
+        intake = rng.randrange(1_500, 3_250, 50)
+        burned = (
+            facts["total_active_kcal"] if variant == "record" else rng.randrange(150, 1_200, 10)
+        )
+        slots |= {
+            "intake": user_says("intake_kcal", intake, rng, unit_read=True)[0],
+            "burned": user_says("total_active_kcal", burned, rng, unit_read=True)[0],
+        }
+        text, extra, asked = energy_balance(intake, burned, rng)
+    elif family == "computation.sleep_clock":
+        bed, wake = facts["bedtime"], facts["wake_time"]
+        slots |= {"bed": user_clock(bed, rng), "wake": user_clock(wake, rng)}
+        text, extra, asked = time_in_bed(bed, wake, rng)
+    elif family.startswith("computation.change"):
+        fact = _CHANGE_FACT[record_type]
+        low, high, step = _CHANGE_STEP[fact]
+        after = facts[fact]
+        high = max(low, min(high, after // 2))  # a previous day within a factor of two
+        before = after + rng.choice((-1, 1)) * rng.randrange(low, high + 1, step)
+        before = max(step, round(before / step) * step)
+        name = rng.choice(MEASURE[fact].names("clinical" if "clinical" in family else "casual"))
+        slots |= {
+            "what": name,
+            "prev": user_says(fact, before, rng, exact=True, unit_read=True)[0],
+            "now": user_says(fact, after, rng, exact=True, unit_read=True)[0],
+        }
+        text, extra, asked = change(fact, before, after)
+    else:  # computation.share
+        key = rng.choice([k for k, s in SHARES.items() if _has_share(s, facts)])
+        slots |= {"part": SHARES[key][2], "whole": SHARES[key][3]}
+        text, extra, asked = share(record, key)
+    if variant == "record":
+        input_ = record.input
+        extra = {**facts, **extra}
+    question = fill(template, **slots)
+    return Draft(family, question, input_, text, extra, (asked,))
+
+
+def _possible(family: str, record: Record) -> bool:
+    facts = record.facts
+    if family == "computation.energy_balance":
+        return "total_active_kcal" in facts
+    if family == "computation.sleep_clock":
+        return "bedtime" in facts and "wake_time" in facts
+    if family.startswith("computation.change"):
+        return _CHANGE_FACT.get(record.batch.record_type, "") in facts
+    if family == "computation.share":
+        return any(_has_share(s, facts) for s in SHARES.values())
+    return True
+
+
+def _has_share(spec: tuple[str, ...], facts: dict[str, Any]) -> bool:
+    return spec[0] in facts and spec[1] in facts and facts[spec[1]] > 0

@@ -1,0 +1,334 @@
+"""The question writer on hand-made values: computations checked by hand, verdicts flipping at
+each threshold exactly where `clinical.py` flips, answers of every kind, the family registry."""
+
+from __future__ import annotations
+
+import re
+from random import Random
+
+import pytest
+
+from health_training.data.domains import RECORD_TYPES
+from health_training.etl.clinical import (
+    analyze_calories,
+    analyze_glucose,
+    analyze_heart_rate,
+    analyze_sleep,
+    analyze_steps,
+)
+from health_training.etl.questions import (
+    FAMILIES,
+    HELD_OUT_FAMILIES,
+    QUESTION_FIELDS,
+    QUESTION_KINDS,
+    computation,
+    judgement,
+    user_stated,
+    write_day_summary,
+    write_question,
+)
+from health_training.etl.questions.example import read_record
+from health_training.etl.questions.quantities import hm, user_says
+from health_training.etl.questions.unanswerable import CANNOT_ANSWER
+from health_training.etl.questions.verdicts import judge
+from health_training.etl.writer import write_example
+from health_training_tests.etl.samples import PROCESSED, READINGS, batch, hourly, night, series
+
+RNG = Random(0)
+
+
+# --- computations, checked by hand --------------------------------------------------------------
+
+
+def test_pace_5_km_in_27_min_is_5_4_min_per_km():
+    text, facts, asked = computation.pace(5.0, 27, Random(1))
+    assert facts["pace_min_per_km"] == 5.4 and facts["pace_clock"] == "5:24"  # 27 / 5 = 5.4
+    assert "5.4 min per km" in text and "5:24 per km" in text and "27 min" in text
+    assert (asked.fact, asked.value, asked.unit) == ("pace_min_per_km", 5.4, "min")
+
+
+def test_speed_10_km_in_50_min_is_12_km_per_h():
+    text, facts, _ = computation.speed(10.0, 50, Random(1))
+    assert facts["speed_km_per_h"] == 12.0 and "12.0 km/h" in text and "50 min" in text
+
+
+def test_bed_23_40_to_wake_07_10_is_7_h_30_min():
+    text, facts, asked = computation.time_in_bed(23 * 60 + 40, 7 * 60 + 10, Random(2))
+    assert facts["sleep_duration_min"] == 450 and asked.value == 450
+    assert "23:40" in text and "07:10" in text and "7 h 30 min" in text
+    assert "slept" not in text  # time in bed, not time asleep
+
+
+@pytest.mark.parametrize(
+    ("intake", "burned", "balance", "words"),
+    [(2_300, 650, 1_650, "a surplus of 1,650 kcal"), (1_800, 2_100, -300, "a deficit of 300 kcal")],
+)
+def test_energy_balance(intake, burned, balance, words):
+    text, facts, asked = computation.energy_balance(intake, burned, Random(3))
+    assert facts["energy_balance_kcal"] == balance == asked.value
+    assert words in text and f"{intake:,} kcal" in text and f"{burned:,} kcal" in text
+
+
+def test_change_of_resting_heart_rate_between_two_days():
+    text, facts, asked = computation.change("resting_hr_bpm", 58, 62)
+    assert text == "Resting heart rate: 62 bpm, up from 58 bpm, a rise of 4 bpm or 7%."
+    assert facts["change_resting_hr_bpm"] == 4 and facts["change_resting_hr_pct"] == 7  # 4/58
+    assert facts["previous_resting_hr_bpm"] == 58 and asked.fact == "change_resting_hr_bpm"
+    down, facts, _ = computation.change("mean_glucose_mg_dl", 150, 138)
+    assert "a drop of 12 mg/dL or 8%" in down and facts["change_mean_glucose_mg_dl"] == -12
+    same, _, _ = computation.change("total_steps", 8_000, 8_000)
+    assert "no change" in same
+
+
+def test_share_of_deep_sleep():
+    # 80 min deep of 400 min asleep: 20 %
+    stages = night(("light", 200), ("deep", 80), ("rem", 120), ("awake", 20))
+    record = read_record(batch("SleepSessionRecord", stages))
+    text, facts, asked = computation.share(record, "deep")
+    assert facts["share_deep_of_asleep_pct"] == 20 == asked.value
+    assert text == "Deep sleep was 80 min of 400 min asleep, which is 20%."
+
+
+def test_durations_and_user_units():
+    assert (hm(450), hm(420), hm(45)) == ("7 h 30 min", "7 h", "45 min")
+    # Hours with one decimal state their own number of minutes: 397 min said as 6.6 hrs is 396.
+    said = {user_says("asleep_min", 397, Random(seed)) for seed in range(60)}
+    assert ("6.6 hrs", 396) in said and ("397 mins", 397) in said
+    assert all(
+        v == 397
+        for _, v in {user_says("asleep_min", 397, Random(s), exact=True) for s in range(60)}
+    )
+
+
+# --- verdicts flip where clinical.py flips ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fact", "flagged", "fine"),
+    [
+        ("time_in_range_pct", 69, 70),  # clinical.py: low_tir when tir < 70
+        ("time_below_range_pct", 5, 4),  # > 4
+        ("glucose_cv_pct", 37, 36),  # > 36
+        ("mean_glucose_mg_dl", 155, 154),  # > 154
+        ("min_glucose_mg_dl", 69, 70),
+        ("max_glucose_mg_dl", 181, 180),
+        ("resting_hr_bpm", 86, 85),  # > 85
+        ("resting_hr_bpm", 39, 40),  # < 40
+        ("max_hr_bpm", 191, 190),  # > 190
+        ("mean_rmssd_ms", 29, 30),  # < 30
+        ("asleep_min", 419, 420),  # < 420
+        ("asleep_min", 601, 600),  # > 600
+        ("sleep_efficiency_pct", 84, 85),  # < 85
+        ("sleep_latency_min", 31, 30),  # > 30
+        ("deep_pct", 9, 10),
+        ("rem_pct", 14, 15),
+        ("total_steps", 7_499, 7_500),
+        ("total_active_kcal", 197, 198),  # 39.4% rounds to 39 (< 40); 39.6% rounds to 40
+    ],
+)
+def test_verdicts_flip_at_each_threshold(fact, flagged, fine):
+    assert judge(fact, flagged).flagged and not judge(fact, fine).flagged
+
+
+@pytest.mark.parametrize(
+    ("fact", "value", "severity"),
+    [
+        ("time_in_range_pct", 49, 2),
+        ("time_in_range_pct", 50, 1),
+        ("resting_hr_bpm", 101, 2),
+        ("resting_hr_bpm", 100, 1),
+        ("mean_rmssd_ms", 19, 2),
+        ("mean_rmssd_ms", 20, 1),
+        ("asleep_min", 299, 2),
+        ("asleep_min", 300, 1),
+        ("sleep_efficiency_pct", 74, 2),
+        ("sleep_efficiency_pct", 75, 1),
+        ("total_steps", 2_499, 2),
+        ("total_steps", 2_500, 1),
+        ("total_steps", 4_999, 1),
+    ],
+)
+def test_severity_bands(fact, value, severity):
+    assert judge(fact, value).severity == severity
+
+
+def _tir_readings(in_range: int) -> tuple:
+    return series([120] * in_range + [200] * (100 - in_range), step=15)
+
+
+@pytest.mark.parametrize("tir", [49, 50, 69, 70, 71])
+def test_tir_verdict_agrees_with_clinical_findings(tir):
+    analysis = analyze_glucose(_tir_readings(tir))
+    assert analysis.stats.tir == tir
+    codes = {f.code for f in analysis.findings}
+    assert judge("time_in_range_pct", tir).flagged == bool(codes & {"low_tir", "very_low_tir"})
+
+
+@pytest.mark.parametrize("total", [2_499, 2_500, 4_999, 5_000, 7_499, 7_500, 9_999, 10_000])
+def test_step_verdict_agrees_with_clinical_findings(total):
+    analysis = analyze_steps(hourly([total / 2, total / 2]))
+    codes = {f.code for f in analysis.findings}
+    low = bool(codes & {"very_sedentary", "sedentary", "low_active"})
+    assert judge("total_steps", total).flagged == low
+
+
+@pytest.mark.parametrize("total", [197, 198, 499, 500, 1_500, 1_503])
+def test_calorie_verdict_agrees_with_clinical_findings(total):
+    codes = {f.code for f in analyze_calories(hourly([total / 3] * 3)).findings}
+    flagged = bool(codes & {"low_expenditure", "very_high_expenditure"})
+    assert judge("total_active_kcal", total).flagged == flagged
+
+
+@pytest.mark.parametrize(("asleep", "in_bed"), [(419, 480), (420, 480), (400, 470), (400, 471)])
+def test_sleep_verdicts_agree_with_clinical_findings(asleep, in_bed):
+    stages = night(("light", asleep), ("awake", in_bed - asleep))
+    analysis = analyze_sleep(stages)
+    codes = {f.code for f in analysis.findings}
+    assert judge("asleep_min", asleep).flagged == bool(codes & {"short_sleep", "very_short_sleep"})
+    efficiency = analysis.stats.efficiency
+    low = bool(codes & {"low_efficiency", "very_low_efficiency"})
+    assert judge("sleep_efficiency_pct", efficiency).flagged == low
+
+
+@pytest.mark.parametrize("resting", [39, 40, 85, 86, 100, 101])
+def test_resting_verdict_agrees_with_clinical_findings(resting):
+    codes = {f.code for f in analyze_heart_rate(series([resting] * 200)).findings}
+    flagged = bool(codes & {"tachycardia", "elevated_resting", "bradycardia"})
+    assert judge("resting_hr_bpm", resting).flagged == flagged
+
+
+def test_judgement_answers_say_yes_or_no_by_polarity():
+    low = judgement.answer("time_in_range_pct", 62, "bad", Random(4))
+    assert low.startswith(("Somewhat.", "A little.")) and "62%" in low
+    assert "below the 70% target" in low
+    fine = judgement.answer("time_in_range_pct", 71, "bad", Random(4))
+    assert fine.startswith(("No.", "Not really.", "No, it's fine.")) and "70% target" in fine
+    ok = judgement.answer("resting_hr_bpm", 58, "ok", Random(5))
+    assert ok.startswith(("Yes.", "Yes, it is.", "It is.")) and "58 bpm" in ok
+    assert "40-85 bpm reference range" in ok
+    tachy = judgement.answer("resting_hr_bpm", 104, "ok", Random(5))
+    assert tachy.startswith(("No.", "Not quite.", "Not really.")) and "100 bpm" in tachy
+
+
+def test_user_stated_answer_restates_and_judges_every_value():
+    text = user_stated.answer({"mean_glucose_mg_dl": 163, "time_in_range_pct": 62}, Random(6))
+    assert "163 mg/dL" in text and "above 154 mg/dL" in text
+    assert "62%" in text and "below the 70% target" in text
+    assert len(text) <= 350
+
+
+# --- whole examples ------------------------------------------------------------------------------
+
+KINDS = ("lookup", "judgement", "computation", "user_stated", "unanswerable")
+NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+@pytest.mark.parametrize("record_type", RECORD_TYPES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_question_examples_carry_the_narrative_metadata_and_their_own(record_type, kind):
+    b = batch(record_type, READINGS[record_type])
+    narrative = write_example(b, processed_at=PROCESSED)
+    ex = write_question(b, kind=kind, processed_at=PROCESSED, salt="s")
+    meta = ex["metadata"]
+    assert list(meta) == [*narrative["metadata"], *QUESTION_FIELDS]
+    assert meta["example_kind"] == "question" and meta["question_kind"] in (kind, "unanswerable")
+    assert meta["template_family"] in FAMILIES
+    assert meta["template_family"].split(".")[0] == meta["question_kind"]
+    assert meta["source_key"] == f"{b.source_key}#question/{meta['template_family']}"
+    for field in (
+        "record_type",
+        "training_category",
+        "complexity_level",
+        "clinical_relevance",
+        "records_processed",
+        "quality_score",
+        "clinical_insights",
+        "processing_timestamp",
+        "user_id",
+    ):
+        assert meta[field] == narrative["metadata"][field], field
+    assert ex["input"] in ("", narrative["input"])
+    assert meta["cannot_answer"] == (meta["question_kind"] == "unanswerable")
+    for asked in meta["asked"]:
+        assert set(asked) == {"fact", "value", "unit"} and asked["fact"] in meta["facts"]
+    if ex["input"] == narrative["input"] and kind in ("lookup", "judgement"):
+        assert narrative["metadata"]["facts"].items() <= meta["facts"].items()
+    assert ex == write_question(b, kind=kind, processed_at=PROCESSED, salt="s")  # deterministic
+
+
+def test_a_record_without_usable_readings_gets_an_unanswerable_question():
+    b = batch("BloodGlucoseRecord", series([900.0] * 20))
+    ex = write_question(b, kind="lookup", processed_at=PROCESSED)
+    assert ex["metadata"]["question_kind"] == "unanswerable" and ex["metadata"]["cannot_answer"]
+    assert ex["metadata"]["template_family"] == "unanswerable.unusable_record"
+    assert CANNOT_ANSWER.search(ex["output"])
+
+
+@pytest.mark.parametrize("record_type", RECORD_TYPES)
+def test_unanswerable_answers_match_the_regex_and_invent_no_number(record_type):
+    b = batch(record_type, READINGS[record_type])
+    families = set()
+    for salt in range(120):
+        ex = write_question(b, kind="unanswerable", processed_at=PROCESSED, salt=str(salt))
+        families.add(ex["metadata"]["template_family"])
+        assert CANNOT_ANSWER.search(ex["output"]), ex["output"]
+        assert set(NUMBER.findall(ex["output"])) <= set(NUMBER.findall(ex["instruction"]))
+        assert ex["metadata"]["asked"] == []
+    assert len(families) >= 6  # every family but the unusable-record one
+
+
+def test_day_summary_of_one_users_day():
+    batches = [
+        batch(t, READINGS[t])
+        for t in ("BloodGlucoseRecord", "HeartRateRecord", "SleepSessionRecord", "StepsRecord")
+    ]
+    ex = write_day_summary(batches, processed_at=PROCESSED, salt="d")
+    meta = ex["metadata"]
+    assert meta["record_type"] == "DaySummary" and meta["question_kind"] == "day_summary"
+    assert meta["training_category"] == "metabolic_diabetes"  # the first record type's
+    assert meta["source_key"] == f"{batches[0].source_key}#question/{meta['template_family']}"
+    narratives = [write_example(b, processed_at=PROCESSED) for b in batches]
+    assert ex["input"] == "\n".join(n["input"] for n in narratives)
+    assert meta["quality_score"] == min(n["metadata"]["quality_score"] for n in narratives)
+    assert meta["records_processed"] == sum(len(b.readings) for b in batches)
+    assert len(ex["output"].split(". ")) >= 4  # one sentence per record type
+    assert [a["fact"] for a in meta["asked"]] == [
+        "time_in_range_pct",
+        "resting_hr_bpm",
+        "asleep_min",
+        "total_steps",
+    ]
+    assert write_day_summary(batches[:1], processed_at=PROCESSED) is None
+
+
+# --- the registry -------------------------------------------------------------------------------
+
+
+def test_families_are_unique_many_and_held_out_in_every_kind():
+    kinds = {f.split(".")[0] for f in FAMILIES}
+    assert kinds == set(QUESTION_KINDS)
+    for kind in QUESTION_KINDS:
+        mine = [f for f in FAMILIES if f.startswith(f"{kind}.")]
+        assert len(mine) >= 5, kind
+        assert all(len(FAMILIES[f]) >= 6 for f in mine), kind
+        assert any(f in HELD_OUT_FAMILIES for f in mine), kind
+        assert not all(f in HELD_OUT_FAMILIES for f in mine), kind
+    assert set(FAMILIES) >= HELD_OUT_FAMILIES
+    assert 0.2 <= len(HELD_OUT_FAMILIES) / len(FAMILIES) <= 0.3
+    # Phrasings are not shared between families: held out means unseen.
+    templates = [p if isinstance(p, str) else p[0] for ps in FAMILIES.values() for p in ps]
+    held = {p if isinstance(p, str) else p[0] for f in HELD_OUT_FAMILIES for p in FAMILIES[f]}
+    trained = {
+        p if isinstance(p, str) else p[0]
+        for f in FAMILIES.keys() - HELD_OUT_FAMILIES
+        for p in FAMILIES[f]
+    }
+    assert not held & trained
+    assert len(templates) >= 200
+
+
+def test_questions_never_carry_a_date():
+    date = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}")
+    assert not any(
+        date.search(p if isinstance(p, str) else p[0]) for ps in FAMILIES.values() for p in ps
+    )
