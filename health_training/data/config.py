@@ -65,6 +65,10 @@ class FilterPolicy:
     complexity_levels: tuple[str, ...] = ("moderate", "high")
     exclude_relevance: tuple[str, ...] = ("standard",)
     apply_to_external: bool = False
+    # The spec's complexity/relevance levels describe narratives; a question example's level says
+    # how hard its question is, and dropping "standard" ones would leave only abnormal values
+    # (a model that answers "too low" to everything). Questions are filtered by quality only.
+    levels_apply_to_questions: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +77,21 @@ class PhiPolicy:
     pseudonymize_user_ids: bool = True
 
 
+def _held_out_families() -> tuple[str, ...]:
+    from health_training.etl.questions.families import HELD_OUT_FAMILIES
+
+    return tuple(sorted(HELD_OUT_FAMILIES))
+
+
 @dataclass(frozen=True, slots=True)
 class SplitPolicy:
     ratios: tuple[tuple[str, float], ...] = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
     salt: str = "v1"
     last_n_months: int | None = None
     balance: tuple[tuple[str, float], ...] | None = None
+    # Question examples of these template families form the `freeform_test` split and never
+    # train: it measures answers to phrasings the model has not seen (etl/questions).
+    freeform_test_families: tuple[str, ...] = field(default_factory=_held_out_families)
 
     def __post_init__(self) -> None:
         total = sum(r for _, r in self.ratios)
@@ -146,6 +159,7 @@ def load_data_config(path: str | Path | None = None, **overrides: Any) -> DataCo
                 "clinical_relevance", f.get("exclude_relevance", FilterPolicy.exclude_relevance)
             ),
             apply_to_external=bool(f.get("apply_to_external", False)),
+            levels_apply_to_questions=bool(f.get("levels_apply_to_questions", False)),
         ),
         phi=PhiPolicy(
             scrub=bool(p.get("scrub", True)),
@@ -156,6 +170,11 @@ def load_data_config(path: str | Path | None = None, **overrides: Any) -> DataCo
             salt=str(s.get("salt", "v1")),
             last_n_months=s.get("last_n_months"),
             balance=_pairs(s.get("balance"), float),
+            **(
+                {"freeform_test_families": tuple(s["freeform_test_families"])}
+                if s.get("freeform_test_families") is not None
+                else {}
+            ),
         ),
         checks=CheckPolicy(
             quarantine_warn_share=float(c.get("quarantine_warn_share", 0.05)),

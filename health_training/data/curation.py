@@ -45,6 +45,8 @@ def filter_reason(meta: dict[str, Any], policy: FilterPolicy) -> str | None:
     quality = meta.get("quality_score")
     if quality is None or float(quality) < policy.min_quality_score:
         return "quality_below_min"
+    if meta.get("example_kind") == "question" and not policy.levels_apply_to_questions:
+        return None
     if meta.get("complexity_level") not in policy.complexity_levels:
         return "complexity_excluded"
     if meta.get("clinical_relevance") in policy.exclude_relevance:

@@ -35,6 +35,10 @@ COLUMNS: tuple[str, ...] = (
     "day",
     "source_format",
     "user_id",
+    # Question examples (etl/questions): their kind and template family; null for narratives.
+    "example_kind",
+    "question_kind",
+    "template_family",
     "metadata_json",
 )
 
@@ -58,6 +62,9 @@ def to_row(example: Example) -> dict[str, Any]:
         "day": stamp[:10] if isinstance(stamp, str) else None,
         "source_format": meta.get("source_format"),
         "user_id": meta.get("user_id"),
+        "example_kind": meta.get("example_kind"),
+        "question_kind": meta.get("question_kind"),
+        "template_family": meta.get("template_family"),
         "metadata_json": orjson.dumps(dict(meta), option=orjson.OPT_SORT_KEYS).decode(),
     }
 
@@ -114,6 +121,7 @@ def build_training_dataset(
         salt=policy.salt,
         frozen_test_keys=frozen_test_keys,
         balance=dict(policy.balance) if policy.balance else None,
+        freeform_families=frozenset(policy.freeform_test_families),
     )
     if train_only:
         taken = {r["content_key"] for split in result.splits.values() for r in split}
@@ -137,6 +145,7 @@ def build_training_dataset(
         "ratios": dict(policy.ratios),
         "salt": policy.salt,
         "balance": dict(policy.balance) if policy.balance else None,
+        "freeform_test_families": list(policy.freeform_test_families),
     }
     files = {name: parquet_bytes(r) for name, r in result.splits.items()}
     return TrainingDataset(version, files, result.splits, manifest)

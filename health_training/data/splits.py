@@ -16,6 +16,8 @@ from statistics import fmean
 from typing import Any
 
 _SCALE = float(1 << 64)
+FREEFORM_TEST = "freeform_test"  # question examples of held-out template families
+QUESTION = "question"  # metadata.example_kind of the ETL writer's question examples
 
 
 def bucket(key: str, salt: str) -> float:
@@ -75,10 +77,16 @@ def assign_splits(
     salt: str = "v1",
     frozen_test_keys: Set[str] = frozenset(),
     balance: Mapping[str, float] | None = None,
+    freeform_families: Set[str] = frozenset(),
 ) -> SplitResult:
-    """Split flat rows (each with `content_key` and `category`); later duplicates are dropped."""
+    """Split flat rows (each with `content_key` and `category`); later duplicates are dropped.
+
+    Question examples (`example_kind` "question") never reach `test`, which stays the narrative
+    split it has always been: those of a held-out template family (`freeform_families`) form
+    `freeform_test`, the others split between the remaining ratios by the same hash."""
     seen: set[str] = set()
     buckets: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in ratios}
+    question_ratios = _without_test(ratios)
     pinned = dups = 0
     for row in rows:
         key = row["content_key"]
@@ -86,6 +94,11 @@ def assign_splits(
             dups += 1
             continue
         seen.add(key)
+        if row.get("example_kind") == QUESTION:
+            held_out = row.get("template_family") in freeform_families
+            name = FREEFORM_TEST if held_out else split_for(key, question_ratios, salt)
+            buckets.setdefault(name, []).append(row)
+            continue
         name = split_for(key, ratios, salt)
         if key in frozen_test_keys and name != "test":
             name, pinned = "test", pinned + 1
@@ -97,6 +110,12 @@ def assign_splits(
     for items in buckets.values():
         items.sort(key=lambda r: r["content_key"])
     return SplitResult({k: tuple(v) for k, v in buckets.items()}, pinned, dict(removed), dups)
+
+
+def _without_test(ratios: Sequence[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
+    rest = [(name, share) for name, share in ratios if name != "test"]
+    total = sum(share for _, share in rest) or 1.0
+    return tuple((name, share / total) for name, share in rest)
 
 
 def split_digest(rows: Sequence[dict[str, Any]]) -> str:
