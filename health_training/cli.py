@@ -24,6 +24,7 @@ from health_training.commands.data import (
     months_spec,
 )
 from health_training.data.formats import FORMATS
+from health_training.serving.settings import GROUNDING_MODES
 
 __all__ = ["build_parser", "check_file_summary", "main"]
 
@@ -231,7 +232,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             backend=args.backend,
             upstream_url=args.upstream_url or "",
-            refuse_ungrounded=args.refuse_ungrounded,
+            grounding="refuse" if args.refuse_ungrounded else args.grounding,
             dagster_host=args.dagster.rpartition(":")[0] or "127.0.0.1",
             dagster_port=int(args.dagster.rpartition(":")[2]),
         )
@@ -259,6 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument(
         "--malformed-share", type=float, default=0.005, help="share of corrupted lines"
+    )
+    gen.add_argument(
+        "--question-share",
+        type=float,
+        default=0.25,
+        help="share of batches that also get a question example (0 for narratives only)",
+    )
+    gen.add_argument(
+        "--day-summary-share",
+        type=float,
+        default=0.15,
+        help="share of user-days (two or more record types) that get a day summary",
     )
     gen.set_defaults(func=cmd_generate)
 
@@ -338,9 +351,17 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--backend", choices=("inprocess", "upstream"), default="inprocess")
     srv.add_argument("--upstream-url", help="OpenAI-compatible server, e.g. http://gpu:8001/v1")
     srv.add_argument(
+        "--grounding",
+        choices=GROUNDING_MODES,
+        default="regenerate",
+        help="an answer with numbers the request does not support: decode again under the "
+        "number constraint, then 422 (regenerate); always constrain (constrain); 422 at once "
+        "(refuse); list them only (flag). See docs/grounding.md",
+    )
+    srv.add_argument(
         "--refuse-ungrounded",
         action="store_true",
-        help="answer 422 instead of an answer whose numbers the request does not support",
+        help="the same as --grounding refuse",
     )
     srv.add_argument(
         "--dagster",

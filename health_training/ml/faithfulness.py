@@ -25,6 +25,7 @@ Presence is not correctness: "peaked at 90 bpm" is supported when 90 is the rest
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -172,14 +173,21 @@ def _percent_of_total(source: list[Quantity], answer: Quantity) -> bool:
     return False
 
 
-def factual_consistency(answer: str, source_input: str) -> FactualScore:
-    """How many numbers of `answer` the input supports (rule in the module docstring)."""
+def factual_consistency(
+    answer: str, source_input: str, extra: Iterable[Quantity] = ()
+) -> FactualScore:
+    """How many numbers of `answer` the input supports (rule in the module docstring).
+
+    `extra` are quantities allowed besides the input's own (the serving-time grounding adds
+    derived and reference values, ml/grounding.py); they support an answer number the way an
+    input quantity does, but never take part in the share-of-total rule."""
     source = _quantities(source_input, with_parts=True)
+    allowed = source + list(extra)
     claimed = extract_quantities(answer)
     missing = tuple(
         q
         for q in claimed
-        if not any(_supports(s, q) for s in source) and not _percent_of_total(source, q)
+        if not any(_supports(s, q) for s in allowed) and not _percent_of_total(source, q)
     )
     n = len(claimed)
     return FactualScore(n, n - len(missing), len(missing), len(missing) / n if n else 0.0, missing)

@@ -6,7 +6,8 @@
 `pool.py` keeps production and staging adapters on one base and swaps them when an alias moves;
 `engine.py` batches concurrent requests on the in-process model, `upstream.py` forwards them to an
 OpenAI-compatible inference server. The routes (`routes_*.py`) add auth (`auth.py`), the number
-guard (`guard.py`), the response cache (`cache.py`), feedback (`responses.py` ties a response id
+guard (`guard.py`, with the grounding modes of `grounding_modes.py` and the constrained decoding
+of `number_mask.py`; docs/grounding.md), the response cache (`cache.py`), feedback (`responses.py` ties a response id
 to its version, prompt and answer) and Prometheus metrics (`metrics.py`). `app.create_app` wires
 them; `server.run_server` builds them from the environment and runs uvicorn.
 """

@@ -1,7 +1,8 @@
 """One answer, from a validated request to the response: lease the model, look in the cache,
-generate (whole or streamed), run the number guard, remember the response id for feedback,
+generate (whole or streamed), run the number guard and the grounding mode (grounding_modes.py:
+decode again under the number constraint, or refuse), remember the response id for feedback,
 count it, log it by hashes. Chat and legacy completions share all of it; only shapes differ
-(shapes.py)."""
+(shapes.py). The cache holds the final answer: after a regeneration, the regenerated one."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from health_training.serving import shapes
+from health_training.serving import grounding_modes, shapes
 from health_training.serving.cache import CachedAnswer
 from health_training.serving.errors import OpenAIError
 from health_training.serving.generation import (
@@ -73,7 +75,12 @@ class Answerer:
                 param="messages" if prompt.kind == "chat" else "prompt",
                 code="context_length_exceeded",
             )
-        decoding = decoding_params(body, settings)
+        decoding = grounding_modes.first_decoding(
+            settings.grounding,
+            decoding_params(body, settings),
+            stream=bool(body.stream),
+            can_constrain=self.s.backend.constrains_numbers,
+        )
         lease_cm = self.s.pool.lease(body.model)
         lease = lease_cm.__enter__()  # held until the answer (or the stream) ends
         ctx = _Context(
@@ -98,28 +105,32 @@ class Answerer:
                 lease_cm = None  # the stream releases it
                 return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
             answer = await self._answer(ctx)
-            guard = self._guard(ctx, answer)
-            if not guard.grounded and settings.refuse_ungrounded:
-                raise _refusal(guard)
+            if ctx.grounding == "refused":
+                raise _refusal(ctx)
             self._remember(ctx, answer)
-            body_doc = shapes.whole(ctx, answer, self._extra(ctx, guard))
+            body_doc = shapes.whole(ctx, answer, self._extra(ctx))
             return JSONResponse(body_doc, headers=headers)
         finally:
             if lease_cm is not None:
                 lease_cm.__exit__(None, None, None)
 
     def _cached(self, ctx: _Context) -> CachedAnswer | None:
+        """A final answer from the cache, judged again (the outcome is the one it had)."""
         if not ctx.decoding.deterministic:
             return None
         hit = self.s.cache.get(ctx.cache_key)
         self.s.metrics.cache.labels(result="hit" if hit else "miss").inc()
         ctx.cached = hit is not None
+        if hit is not None:
+            self._judged(ctx, check_numbers(hit.text, ctx.prompt.source_text()), hit.grounding)
         return hit
 
-    async def _generate(self, ctx: _Context) -> AsyncIterator[Delta | CachedAnswer]:
-        """The backend's deltas, then the whole answer (cached when deterministic)."""
+    async def _generate(
+        self, ctx: _Context, decoding: DecodingParams
+    ) -> AsyncIterator[Delta | CachedAnswer]:
+        """The backend's deltas, then the whole answer."""
         parts, finished = [], None
-        async for event in self.s.backend.generate(ctx.lease.served.key, ctx.prompt, ctx.decoding):
+        async for event in self.s.backend.generate(ctx.lease.served.key, ctx.prompt, decoding):
             if isinstance(event, Delta):
                 parts.append(event.text)
                 yield event
@@ -127,26 +138,53 @@ class Answerer:
                 finished = event
         if finished is None:
             raise OpenAIError(502, "the backend ended without finishing the answer", "server_error")
-        answer = CachedAnswer(
+        yield CachedAnswer(
             "".join(parts), finished.reason, finished.prompt_tokens, finished.completion_tokens
         )
-        if ctx.decoding.deterministic:
-            self.s.cache.put(ctx.cache_key, answer)
-        yield answer
+
+    async def _whole(self, ctx: _Context, decoding: DecodingParams) -> CachedAnswer:
+        async for event in self._generate(ctx, decoding):
+            if isinstance(event, CachedAnswer):
+                return event
+        raise AssertionError("unreachable: _generate ends with the answer")
 
     async def _answer(self, ctx: _Context) -> CachedAnswer:
         hit = self._cached(ctx)
         if hit is not None:
             return hit
-        async for event in self._generate(ctx):
-            if isinstance(event, CachedAnswer):
-                return event
-        raise AssertionError("unreachable: _generate ends with the answer")
+        return await self._settle(ctx, await self._whole(ctx, ctx.decoding))
+
+    async def _settle(self, ctx: _Context, answer: CachedAnswer) -> CachedAnswer:
+        """Guard the first answer, decode again if the mode says so, and cache the final one
+        (a refusal is not cached: the next ask tries again)."""
+        mode, source = self.s.settings.grounding, ctx.prompt.source_text()
+        guard = check_numbers(answer.text, source)
+        retry = None
+        if not guard.grounded:
+            can_constrain = self.s.backend.constrains_numbers
+            retry = grounding_modes.retry_decoding(mode, ctx.decoding, can_constrain=can_constrain)
+        if retry is not None:
+            answer = await self._whole(ctx, retry)
+            guard = check_numbers(answer.text, source)
+        outcome = grounding_modes.outcome(
+            mode, guard.grounded, ctx.decoding, retried=retry is not None
+        )
+        answer = replace(answer, grounding=outcome)
+        if outcome != "refused" and ctx.decoding.deterministic:
+            self.s.cache.put(ctx.cache_key, answer)
+        self._judged(ctx, guard, outcome)
+        return answer
 
     async def _stream(self, ctx: _Context, usage: bool, lease_cm: Any) -> AsyncIterator[bytes]:
-        # Deltas go out as they come, unless the guard may still refuse the answer: then they
-        # are held until it has read the whole answer.
-        refuse = self.s.settings.refuse_ungrounded
+        # Deltas go out as they come, unless the answer may still be refused or replaced before
+        # anyone reads it (grounding_modes.holds_stream): then they wait for the guard. Sent text
+        # cannot be taken back, so in regenerate mode the in-process backend decodes a stream
+        # under the number constraint from its first token (first_decoding); should the guard
+        # still find an unsupported number, the stream ends in an `ungrounded_answer` error
+        # event instead of its last chunk, and the client must drop what it has shown.
+        hold = grounding_modes.holds_stream(
+            self.s.settings.grounding, can_constrain=self.s.backend.constrains_numbers
+        )
         held: list[str] = []
         try:
             yield _sse(shapes.first_chunk(ctx))
@@ -154,23 +192,25 @@ class Answerer:
             if answer is not None:
                 held.append(answer.text)
             else:
-                async for event in self._generate(ctx):
+                async for event in self._generate(ctx, ctx.decoding):
                     if isinstance(event, CachedAnswer):
                         answer = event
-                    elif refuse:
+                    elif hold:
                         held.append(event.text)
                     else:
                         yield _sse(shapes.delta_chunk(ctx, event.text))
-            assert answer is not None
-            guard = self._guard(ctx, answer)
-            if not guard.grounded and refuse:
-                yield _sse(_refusal(guard).body())
+                assert answer is not None
+                answer = await self._settle(ctx, answer)
+                if ctx.grounding == "regenerated":  # only a held stream is regenerated
+                    held = [answer.text]
+            if ctx.grounding == "refused":
+                yield _sse(_refusal(ctx).body())
                 self._finish(ctx, answer, "refused")
                 return
             for text in held:
                 yield _sse(shapes.delta_chunk(ctx, text))
             self._remember(ctx, answer)
-            yield _sse(shapes.last_chunk(ctx, answer, self._extra(ctx, guard)))
+            yield _sse(shapes.last_chunk(ctx, answer, self._extra(ctx)))
             if usage:
                 yield _sse(shapes.usage_chunk(ctx, answer))
             yield b"data: [DONE]\n\n"
@@ -180,21 +220,19 @@ class Answerer:
         finally:
             lease_cm.__exit__(None, None, None)
 
-    def _guard(self, ctx: _Context, answer: CachedAnswer) -> GuardResult:
-        guard = check_numbers(answer.text, ctx.prompt.source_text())
-        if not guard.grounded:
-            action = "refused" if self.s.settings.refuse_ungrounded else "flagged"
-            self.s.metrics.guard.labels(action=action).inc()
-        ctx.guard = guard
-        return guard
+    def _judged(self, ctx: _Context, guard: GuardResult, outcome: str) -> None:
+        ctx.guard, ctx.grounding = guard, outcome
+        self.s.metrics.guard.labels(action=outcome).inc()
 
-    def _extra(self, ctx: _Context, guard: GuardResult) -> dict:
+    def _extra(self, ctx: _Context) -> dict:
+        assert ctx.guard is not None
         return {
             "model_version": ctx.lease.served.label,
             "alias": ctx.lease.alias,
             "backend": self.s.backend.name,
             "cached": ctx.cached,
-            **guard.as_dict(),
+            "grounding": ctx.grounding,
+            **ctx.guard.as_dict(),
         }
 
     def _remember(self, ctx: _Context, answer: CachedAnswer) -> None:
@@ -216,7 +254,7 @@ class Answerer:
         self.s.metrics.latency.labels(route=f"/v1/{ctx.prompt.kind}").observe(seconds)
         log.info(
             "request %s caller=%s model=%s alias=%s prompt=%s answer=%s tokens=%s/%s cached=%s "
-            "grounded=%s status=%s",
+            "grounding=%s status=%s",
             ctx.response_id,
             ctx.caller.key_id,
             ctx.model_id,
@@ -226,7 +264,7 @@ class Answerer:
             answer.prompt_tokens if answer else "-",
             answer.completion_tokens if answer else "-",
             ctx.cached,
-            ctx.guard.grounded if ctx.guard else "-",
+            ctx.grounding or "-",
             status,
         )
 
@@ -236,15 +274,18 @@ class _Context:
         self.__dict__.update(fields)
         self.cached = False
         self.guard: GuardResult | None = None
+        self.grounding: str | None = None  # the outcome (grounding_modes.OUTCOMES)
         self.cache_key = cache_key(self.lease.served.key, self.prompt, self.decoding)
 
 
-def _refusal(guard: GuardResult) -> OpenAIError:
+def _refusal(ctx: _Context) -> OpenAIError:
+    assert ctx.guard is not None
     return OpenAIError(
         422,
         "the answer holds numbers the request does not support ("
-        + ", ".join(guard.unsupported)
-        + "); this server refuses ungrounded answers",
+        + ", ".join(ctx.guard.unsupported)
+        + "); this server refuses ungrounded answers (see docs/grounding.md for the numbers an "
+        "answer may state)",
         code="ungrounded_answer",
     )
 

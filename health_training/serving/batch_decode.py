@@ -6,7 +6,8 @@ the KV cache is a preallocated StaticCache, and rows that finish leave the batch
 What serving adds: each row has its own length limit and sampling settings (greedy, or
 temperature + top-p with the row's own seeded generator), and every new token is handed to
 `emit(row, token)` at once, which returns False to end the row (a stop sequence, its length
-limit, a client that went away). `emit(row, None)` says the row produced EOS.
+limit, a client that went away). `emit(row, None)` says the row produced EOS. A row may carry a
+number constraint (number_mask.py) that masks its logits before the pick and follows its tokens.
 """
 
 from __future__ import annotations
@@ -25,12 +26,18 @@ class Row:
     temperature: float = 0.0
     top_p: float = 1.0
     generator: Any = None  # torch.Generator for sampled rows
+    constraint: Any = None  # number_mask.NumberConstraint: only allowed numbers are written
 
 
-def _pick(logits: Any, rows: Sequence[Row]) -> Any:
-    """The next token of each row: argmax for greedy rows, a top-p sample for the others."""
+def _pick(logits: Any, rows: Sequence[Row], made: int) -> Any:
+    """The next token of each row (`made` tokens into the answer): argmax for greedy rows, a
+    top-p sample for the others."""
     import torch
 
+    for i, row in enumerate(rows):
+        if row.constraint is not None:
+            # The length cut must not leave a number half written ("14" of an allowed "142").
+            row.constraint.apply(logits[i], left=row.max_new_tokens - made - 1)
     chosen = logits.argmax(-1)
     for i, row in enumerate(rows):
         if row.temperature <= 0.0:
@@ -83,7 +90,7 @@ def decode_rows(
             logits_to_keep=1,
         )
         alive = list(range(n))
-        next_token = _pick(out.logits[:, -1], rows)
+        next_token = _pick(out.logits[:, -1], rows, 0)
         del out
         for step in range(max(r.max_new_tokens for r in rows)):
             keep = []
@@ -92,6 +99,8 @@ def decode_rows(
                     emit(row, None)
                     continue
                 generated += 1
+                if rows[row].constraint is not None:
+                    rows[row].constraint.advance(token)
                 if emit(row, token) and step + 1 < rows[row].max_new_tokens:
                     keep.append(slot)
             if not keep:
@@ -103,5 +112,5 @@ def decode_rows(
             logits = next_logits(
                 model, next_token, mask, p_len + step, prompt_lengths[alive] + step, cache
             )
-            next_token = _pick(logits, [rows[r] for r in alive])
+            next_token = _pick(logits, [rows[r] for r in alive], step + 1)
     return generated

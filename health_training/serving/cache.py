@@ -20,6 +20,7 @@ class CachedAnswer:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    grounding: str = "as_generated"  # how the final answer came about (grounding_modes.py)
 
 
 class ResponseCache:

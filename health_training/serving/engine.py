@@ -3,7 +3,9 @@
 One worker thread owns the model. Requests queue up; the worker takes the oldest, waits
 `batch_window_s` for companions, and decodes up to `max_batch` requests for the same adapter
 together (batch_decode.py: left padding, a KV cache, rows leave as they finish). Tokens reach
-each request's asyncio queue as they are made, so streaming costs nothing extra. Attaching and
+each request's asyncio queue as they are made, so streaming costs nothing extra. A request decoded
+under the number constraint (grounding_modes.py) carries its allowed numbers into its row's mask
+(number_mask.py), one table of digit tokens serving all requests. Attaching and
 detaching adapters are commands the worker runs *between* batches, so the model never changes
 under a forward pass; a request resolved to an adapter keeps it (see pool.py's leases).
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from health_training.ml.grounding import allowed_numbers
 from health_training.serving.batch_decode import Row, decode_rows
 from health_training.serving.errors import OpenAIError
 from health_training.serving.generation import (
@@ -32,6 +35,7 @@ from health_training.serving.generation import (
     Prompt,
     StopScanner,
 )
+from health_training.serving.number_mask import NumberConstraint, NumberTokens
 from health_training.serving.pool import BASE
 
 log = logging.getLogger("health_training.serving")
@@ -46,6 +50,7 @@ class _Job:
     events: asyncio.Queue
     cancelled: threading.Event = field(default_factory=threading.Event)
     tokens: list[int] = field(default_factory=list)
+    allowed: Any = None  # grounding.AllowedNumbers when decoded under the number constraint
 
     def send(self, item: object) -> None:
         self.loop.call_soon_threadsafe(self.events.put_nowait, item)
@@ -53,12 +58,14 @@ class _Job:
 
 class InProcessEngine:
     name = "inprocess"
+    constrains_numbers = True  # can decode under the number constraint
 
     def __init__(self, settings: Any, metrics: Any) -> None:
         self.settings, self.metrics = settings, metrics
         self.model: Any = None
         self.tokenizer: Any = None
         self.base_model: str | None = None
+        self.number_tokens: NumberTokens | None = None  # the tokenizer's digit tokens
         self._tok_lock = threading.Lock()  # the Rust tokenizer is not re-entrant across threads
         self._cond = threading.Condition()
         self._queue: deque[_Job] = deque()
@@ -92,6 +99,7 @@ class InProcessEngine:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model, self.tokenizer = model.to(device).eval(), tokenizer
+        self.number_tokens = NumberTokens(tokenizer)
         self.base_model = base_model
         log.info("base %s loaded on %s", spec.name, device)
 
@@ -146,7 +154,10 @@ class InProcessEngine:
                 param="messages" if prompt.kind == "chat" else "prompt",
                 code="context_length_exceeded",
             )
-        job = _Job(key, ids, decoding, asyncio.get_running_loop(), asyncio.Queue())
+        allowed = None
+        if decoding.constrain_numbers:
+            allowed = await asyncio.to_thread(allowed_numbers, prompt.source_text())
+        job = _Job(key, ids, decoding, asyncio.get_running_loop(), asyncio.Queue(), allowed=allowed)
         with self._cond:
             self._queue.append(job)
             self.metrics.queue_depth.set(len(self._queue))
@@ -214,8 +225,11 @@ class InProcessEngine:
                 generator = torch.Generator(device=self.device())
                 seed = job.decoding.seed
                 generator.manual_seed(seed if seed is not None else secrets.randbits(63))
-            d = job.decoding
-            rows.append(Row(job.prompt_ids, d.max_new_tokens, d.temperature, d.top_p, generator))
+            d, tokens = job.decoding, self.number_tokens
+            numbers = None if job.allowed is None else NumberConstraint(tokens, job.allowed)
+            rows.append(
+                Row(job.prompt_ids, d.max_new_tokens, d.temperature, d.top_p, generator, numbers)
+            )
 
         def finish(i: int, reason: str) -> None:
             job = batch[i]

@@ -51,6 +51,7 @@ class DecodingParams:
     top_p: float = 1.0
     stops: tuple[str, ...] = ()
     seed: int | None = None
+    constrain_numbers: bool = False  # only allowed numbers may be written (number_mask.py)
 
     @property
     def deterministic(self) -> bool:

@@ -1,12 +1,14 @@
-"""The number guard: every number of an answer checked against the request's content with the
-evaluation's faithfulness rule (ml/faithfulness.py), so the server and the promotion gate judge
-an answer the same way. The response says whether it is grounded and which numbers are not."""
+"""The number guard: every number of an answer checked against the request with the grounding
+rule (ml/grounding.py: the evaluation's faithfulness rule, with the values derived from the
+request's numbers and the clinical reference values allowed too). The response says whether it
+is grounded and which numbers are not; grounding_modes.py says what happens then."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from health_training.ml.faithfulness import Quantity, factual_consistency
+from health_training.ml.faithfulness import Quantity
+from health_training.ml.grounding import check_grounding
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,6 @@ def _written(q: Quantity) -> str:
 
 
 def check_numbers(answer: str, request_text: str) -> GuardResult:
-    score = factual_consistency(answer, request_text)
+    score = check_grounding(answer, request_text)
     unsupported = tuple(_written(q) for q in score.hallucinated_values)
     return GuardResult(not unsupported, score.numbers_in_answer, unsupported)

@@ -51,7 +51,8 @@ class ServingMetrics:
         )
         self.guard = Counter(
             "health_serving_guard_flags",
-            "Answers with numbers the request does not support, by action taken",
+            "Answers by grounding outcome: as_generated, regenerated, constrained, refused, "
+            "flagged (docs/grounding.md)",
             ["action"],
             registry=r,
         )

@@ -48,7 +48,7 @@ async def health(request: Request) -> Response:
         "feedback_store": {"reachable": store_ok, "error": store_error},
         "load_errors": dict(pool.load_errors),
         "access": "api keys" if not svc.keys.open else "loopback only, no keys",
-        "refuse_ungrounded": svc.settings.refuse_ungrounded,
+        "grounding": svc.settings.grounding,
     }
     return JSONResponse(doc, status_code=200 if default else 503)
 

@@ -22,7 +22,7 @@ def settings_from_env(
     port: int,
     backend: str,
     upstream_url: str = "",
-    refuse_ungrounded: bool = False,
+    grounding: str = "regenerate",
     **overrides: Any,
 ) -> ServingSettings:
     from health_training.ml.models import default_model_name
@@ -43,7 +43,7 @@ def settings_from_env(
         upstream_url=upstream_url,
         api_key_hashes=tuple(hash_key(k) for k in api_keys),
         admin_key_hash=hash_key(admin_key) if admin_key else None,
-        refuse_ungrounded=refuse_ungrounded,
+        grounding=grounding,
         **overrides,
     )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BACKENDS = ("inprocess", "upstream")
+GROUNDING_MODES = ("regenerate", "constrain", "refuse", "flag")  # serving/grounding_modes.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class ServingSettings:
     max_batch: int = 8  # requests decoded together (in-process)
     batch_window_s: float = 0.005  # how long a new batch waits for companions
     # Guard, cache, feedback
-    refuse_ungrounded: bool = False  # True: answers with unsupported numbers become a 422
+    grounding: str = "regenerate"  # what an answer with unsupported numbers gets (a mode above)
     cache_entries: int = 2048
     cache_ttl_s: float = 600.0
     responses_kept: int = 50_000  # response ids that can still be rated
@@ -47,6 +48,13 @@ class ServingSettings:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.backend == "upstream" and not self.upstream_url:
             raise ValueError("--backend upstream needs --upstream-url (e.g. http://gpu:8001/v1)")
+        if self.grounding not in GROUNDING_MODES:
+            raise ValueError(f"grounding must be one of {GROUNDING_MODES}, got {self.grounding!r}")
+        if self.grounding == "constrain" and self.backend == "upstream":
+            raise ValueError(
+                "--grounding constrain needs the in-process backend: an upstream server cannot "
+                "take the number constraint; use --grounding regenerate (a greedy retry) or refuse"
+            )
         if self.max_batch < 1 or self.max_new_tokens < 1:
             raise ValueError("max_batch and max_new_tokens must be at least 1")
 

@@ -8,6 +8,10 @@ API (`POST /v1/load_lora_adapter`, needs `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`
 folder must be readable by the upstream: same machine or a shared volume). An upstream without
 that endpoint (LoRAX loads adapters by id on first use; another server of ours follows the same
 registry) answers 404, and the name is used as is. Detaching unloads it again.
+
+The upstream samples on its own side, so it cannot take the number constraint (a logits mask of
+ours): in regenerate mode an ungrounded answer gets one greedy retry, then a refusal, and
+constrain mode is refused at start (grounding_modes.py, docs/grounding.md).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ log = logging.getLogger("health_training.serving")
 
 class UpstreamBackend:
     name = "upstream"
+    constrains_numbers = False  # vLLM takes no logits mask from us
 
     def __init__(self, settings: Any, metrics: Any) -> None:
         import openai
@@ -107,12 +112,17 @@ class UpstreamBackend:
                     reason = choice.finish_reason or reason
         except openai.APIStatusError as exc:
             if 400 <= exc.status_code < 500:  # the caller's mistake, said by the upstream
-                raise OpenAIError(exc.status_code, f"upstream: {exc.message}") from None
+                message = f"upstream: {exc.message}"
+                raise OpenAIError(exc.status_code, message, code=exc.code) from None
             raise OpenAIError(502, f"upstream error {exc.status_code}", "server_error") from None
         except openai.APIConnectionError:
             raise OpenAIError(
                 502, f"upstream {self.base_url} is unreachable", "server_error"
             ) from None
+        except openai.APIError as exc:  # an error event ended the stream (a server of ours
+            # refusing an ungrounded answer sends one)
+            status = 422 if exc.code == "ungrounded_answer" else 502
+            raise OpenAIError(status, f"upstream: {exc.message}", code=exc.code) from None
         prompt_tokens = usage.prompt_tokens if usage else 0
         completion_tokens = usage.completion_tokens if usage else 0
         self.metrics.generated_tokens.inc(completion_tokens)

@@ -131,10 +131,10 @@ def test_oversized_and_malformed_bodies(server):
 
 def test_number_guard_flags_and_refuses(stack):
     """A raw completion of the base model makes numbers the prompt does not hold (the tiny
-    model continues "142" with noise digits); the guard names them, and in refuse mode the same
-    answer is a 422, whole or streamed."""
+    model continues "142" with noise digits); in flag mode the guard names them, and in refuse
+    mode the same answer is a 422, whole or streamed."""
     prompts = [f"Glucose {n} mg/dL on day {n}" for n in range(140, 150)]
-    with BackgroundServer(stack.app()) as server:
+    with BackgroundServer(stack.app(stack.settings(grounding="flag"))) as server:
         c = client(server)
         answers = [c.completions.create(model=MODEL, prompt=p, max_tokens=8) for p in prompts]
     flagged = [
@@ -144,7 +144,8 @@ def test_number_guard_flags_and_refuses(stack):
     assert flagged, "expected the random model to invent at least one number"
     prompt, answer = flagged[0]
     assert answer.model_extra["health_training"]["unsupported_numbers"]
-    with BackgroundServer(stack.app(stack.settings(refuse_ungrounded=True))) as server:
+    assert answer.model_extra["health_training"]["grounding"] == "flagged"
+    with BackgroundServer(stack.app(stack.settings(grounding="refuse"))) as server:
         c = client(server)
         with pytest.raises(openai.UnprocessableEntityError) as err:
             c.completions.create(model=MODEL, prompt=prompt, max_tokens=8)
