@@ -33,6 +33,30 @@ SAMPLES_IN_REPORT = 6
 
 
 @dataclass(frozen=True)
+class SplitAnswers:
+    """One split's sample, its decoding settings and both models' answers."""
+
+    rows: tuple[Mapping[str, Any], ...]
+    settings: DecodingSettings
+    base: ModelAnswers
+    finetuned: ModelAnswers
+    base_cache_key: str
+    base_from_cache: bool
+
+    def answers_doc(self) -> dict[str, Any]:
+        """What is stored beside the report (eval/answers.json) for the gate to reuse."""
+        from dataclasses import asdict
+
+        return {
+            "content_keys": [r["content_key"] for r in self.rows],
+            "settings": self.settings.key(),
+            "settings_doc": asdict(self.settings),
+            "base": self.base.to_dict(),
+            "finetuned": self.finetuned.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
 class EvaluationOutcome:
     report: EvalReport
     rows: tuple[Mapping[str, Any], ...]
@@ -41,6 +65,7 @@ class EvaluationOutcome:
     finetuned: ModelAnswers
     base_cache_key: str
     base_from_cache: bool
+    freeform: SplitAnswers | None = None  # the freeform_test split, when the dataset has one
 
 
 def base_cache_key(
@@ -63,9 +88,12 @@ def run_evaluation(
     batch_size: int = 16,
     cached_base: Callable[[str], ModelAnswers | None] = lambda key: None,
     log: Callable[[str], None] | None = None,
+    freeform_rows: Sequence[Mapping[str, Any]] = (),
+    n_freeform: int = DEFAULT_EXAMPLES,
 ) -> EvaluationOutcome:
-    """Score base and adapter on `n_examples` stratified test rows; `cached_base(key)` returns
-    earlier base answers for that cache key, or None."""
+    """Score base and adapter on `n_examples` stratified test rows and, when given, on
+    `n_freeform` rows of the freeform_test split (an equal share per question kind);
+    `cached_base(key)` returns earlier base answers for that cache key, or None."""
     from peft import PeftModel
 
     from health_training.ml.models import load_model_and_tokenizer, resolve_base_model
@@ -83,6 +111,13 @@ def run_evaluation(
         model, tokenizer, rows, settings, base_answers=cached, log=log
     )
     found = compare(rows, base_answers, tuned)
+    freeform = None
+    if freeform_rows:
+        if log:
+            log("free-form questions (freeform_test: template families never trained on)")
+        freeform = _answer_split(
+            model, tokenizer, spec, freeform_rows, n_freeform, batch_size, cached_base, log
+        )
     n = len(rows)
     report = EvalReport(
         base_model=spec.source,
@@ -112,8 +147,69 @@ def run_evaluation(
             else []
         ),
         samples=_samples(rows, base_answers, tuned),
+        freeform=_freeform_section(freeform) if freeform else None,
     )
-    return EvaluationOutcome(report, rows, settings, base_answers, tuned, key, cached is not None)
+    return EvaluationOutcome(
+        report, rows, settings, base_answers, tuned, key, cached is not None, freeform
+    )
+
+
+def _answer_split(
+    model: Any,
+    tokenizer: Any,
+    spec: Any,
+    split_rows: Sequence[Mapping[str, Any]],
+    n: int,
+    batch_size: int,
+    cached_base: Callable[[str], ModelAnswers | None],
+    log: Callable[[str], None] | None,
+) -> SplitAnswers:
+    """Both models' answers to a stratified sample (by question kind) of another split; the
+    decoding cap comes from that split's own references."""
+    rows = tuple(stratified_sample(split_rows, n, by="question_kind"))
+    settings = decoding_settings(tokenizer, rows, batch_size=batch_size)
+    key = base_cache_key(spec.source, spec.revision, rows, settings)
+    cached = cached_base(key)
+    base, tuned = evaluate_adapter(model, tokenizer, rows, settings, base_answers=cached, log=log)
+    return SplitAnswers(rows, settings, base, tuned, key, cached is not None)
+
+
+def _freeform_section(split: SplitAnswers) -> dict[str, Any]:
+    """The report's free-form part: metrics per model overall and per question kind, the
+    intervals of fine-tuned − base, decoding, and one answer pair per kind."""
+    from health_training.ml.freeform_eval import compare_freeform
+
+    found = compare_freeform(split.rows, split.base, split.finetuned)
+    n = len(split.rows)
+    samples: dict[str, dict[str, str]] = {}
+    for i, r in enumerate(split.rows):
+        kind = str(r.get("question_kind") or "question")
+        samples.setdefault(
+            kind,
+            {
+                "category": kind,
+                "input": f"{r['instruction']}\n{r.get('input') or ''}".strip()[:400],
+                "reference": str(r["output"])[:500],
+                "base": split.base.predictions[i][:500],
+                "finetuned": split.finetuned.predictions[i][:500],
+            },
+        )
+    return {
+        "n_examples": n,
+        "models": {"base": found["a"], "finetuned": found["b"]},
+        "intervals": found["intervals"],
+        "generation": {
+            "max_new_tokens": split.settings.max_new_tokens,
+            "cap": split.settings.cap_rule,
+            "sample": f"{n} freeform_test examples, stratified by question kind "
+            f"({test_set_key(split.rows)})",
+        },
+        "seconds_per_example": {
+            "base": split.base.seconds / n,
+            "finetuned": split.finetuned.seconds / n,
+        },
+        "samples": list(samples.values()),
+    }
 
 
 def _samples(

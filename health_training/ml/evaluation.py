@@ -68,12 +68,14 @@ class ModelAnswers:
         return ModelAnswers(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
-def stratified_sample(rows: Sequence[Mapping[str, Any]], n: int) -> list[Mapping[str, Any]]:
-    """`n` rows (or all), an equal share per category in turn, each category's rows in content
-    key order: the same test split always gives the same sample."""
+def stratified_sample(
+    rows: Sequence[Mapping[str, Any]], n: int, *, by: str = "category"
+) -> list[Mapping[str, Any]]:
+    """`n` rows (or all), an equal share per value of `by` (the health domain) in turn, each
+    group's rows in content key order: the same test split always gives the same sample."""
     by_category: defaultdict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: str(r["content_key"])):
-        by_category[str(row.get("category") or "uncategorized")].append(row)
+        by_category[str(row.get(by) or "uncategorized")].append(row)
     picked: list[Mapping[str, Any]] = []
     depth = 0
     while len(picked) < min(n, len(rows)):
@@ -167,10 +169,14 @@ def scored_rows(rows: Sequence[Mapping[str, Any]], answers: ModelAnswers) -> lis
     """Test rows joined with one model's answers, in the shape `metrics.example_stats` reads."""
     out = []
     for i, r in enumerate(rows):
-        meta = r.get("metadata_json")
-        facts = json.loads(meta).get("facts") if isinstance(meta, str) else r.get("facts")
+        raw = r.get("metadata_json")
+        meta = json.loads(raw) if isinstance(raw, str) else r
+        facts = meta.get("facts")
         out.append(
             {
+                "question_kind": r.get("question_kind") or meta.get("question_kind"),
+                "asked": meta.get("asked") or [],
+                "cannot_answer": bool(meta.get("cannot_answer")),
                 "content_key": r["content_key"],
                 "category": r.get("category") or "uncategorized",
                 "instruction": r["instruction"],
@@ -192,21 +198,26 @@ def compare(
     b: ModelAnswers,
     *,
     resamples: int = 1000,
+    stats_of: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
+    metric_keys: Sequence[str] | None = None,
+    group_by: str = "category",
 ) -> dict[str, Any]:
-    """Metrics of model a and model b on the same rows, overall and per category, with the
-    paired bootstrap 95 % interval of every difference b − a (seeded: deterministic)."""
+    """Metrics of model a and model b on the same rows, overall and per group (`group_by`, the
+    health domain by default), with the paired bootstrap 95 % interval of every difference
+    b − a (seeded: deterministic). `stats_of`/`metric_keys`: another metric set over the same
+    scored rows (the free-form questions' metrics, freeform_eval.py)."""
     from health_training.ml.bootstrap import compare_groups
     from health_training.ml.metrics import METRIC_KEYS, aggregate, example_stats, statistic_for
 
-    stats_a, stats_b = example_stats(scored_rows(rows, a)), example_stats(scored_rows(rows, b))
+    stats_of = stats_of or example_stats
+    keys = tuple(metric_keys or METRIC_KEYS)
+    stats_a, stats_b = stats_of(scored_rows(rows, a)), stats_of(scored_rows(rows, b))
     groups: defaultdict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
-        groups[str(r.get("category") or "uncategorized")].append(i)
+        groups[str(r.get(group_by) or "uncategorized")].append(i)
 
     def intervals(index: Sequence[int]) -> dict[str, dict[str, Any]]:
-        metrics = [
-            m for m in METRIC_KEYS if all(m in stats_a[i] and m in stats_b[i] for i in index)
-        ]
+        metrics = [m for m in keys if all(m in stats_a[i] and m in stats_b[i] for i in index)]
         found = compare_groups(
             {m: [stats_a[i][m] for i in index] for m in metrics},
             {m: [stats_b[i][m] for i in index] for m in metrics},
@@ -215,16 +226,18 @@ def compare(
         )
         return {m: iv.to_dict() for m, iv in found.items()}
 
+    def summary(stats: list[Any]) -> dict[str, Any]:
+        return {
+            "overall": aggregate(stats, keys),
+            "per_category": {
+                c: aggregate([stats[i] for i in ix], keys) for c, ix in groups.items()
+            },
+        }
+
     everything = list(range(len(rows)))
     return {
-        "a": {
-            "overall": aggregate(stats_a),
-            "per_category": {c: aggregate([stats_a[i] for i in ix]) for c, ix in groups.items()},
-        },
-        "b": {
-            "overall": aggregate(stats_b),
-            "per_category": {c: aggregate([stats_b[i] for i in ix]) for c, ix in groups.items()},
-        },
+        "a": summary(stats_a),
+        "b": summary(stats_b),
         "intervals": {
             "overall": intervals(everything),
             "per_category": {c: intervals(ix) for c, ix in sorted(groups.items())},

@@ -15,6 +15,9 @@ metric, both values and the paired bootstrap 95 % interval of challenger − pro
   * users' verdicts: with enough held-out rated prompts (`rated_prompts:`, ml/rated_prompts.py)
     both models answer them and the same better / worse rules apply to `rated_prompts.<metric>`;
     a better one counts towards `min_better`; too few prompts are reported, not decided on;
+  * free-form questions (`freeform_test:`, ml/freeform_eval.py): the challenger's answers to
+    the held-out question families obey their own bounds, and with production the same better
+    / worse rules apply to `freeform_test.<metric>`: a version worse on either split is blocked;
   * emissions within the carbon budget, and enough test examples for the intervals to mean
     something.
 """
@@ -53,6 +56,7 @@ class GatePolicy:
     rated_rules: tuple[MetricRule, ...] = ()  # on held-out rated prompts
     min_rated_prompts: int = 20  # fewer: the figures are shown, not decided on
     max_rated_prompts: int = 200  # the gate answers at most this many (both models)
+    freeform_rules: tuple[MetricRule, ...] = ()  # on the freeform_test split
 
     def __post_init__(self) -> None:
         if self.mode not in ("human", "auto"):
@@ -114,7 +118,7 @@ def load_gate_policy(path: str | Path | None = None, **overrides: Any) -> GatePo
     source = Path(path) if path else DEFAULT_POLICY
     raw = {**(yaml.safe_load(source.read_text()) or {}), **overrides}
     known = {"mode", "metrics", "min_better", "carbon_budget_kg", "min_test_examples"}
-    known |= {"rated_prompts"}
+    known |= {"rated_prompts", "freeform_test"}
     if unknown := sorted(set(raw) - known):
         raise ValueError(f"{source}: unknown keys {unknown}; expected {sorted(known)}")
     rated = raw.get("rated_prompts") or {}
@@ -129,6 +133,9 @@ def load_gate_policy(path: str | Path | None = None, **overrides: Any) -> GatePo
         rated_rules=_rules(rated.get("metrics"), source, "rated_prompts.metrics"),
         min_rated_prompts=int(rated.get("min_prompts", 20)),
         max_rated_prompts=int(rated.get("max_prompts", 200)),
+        freeform_rules=_rules(
+            (raw.get("freeform_test") or {}).get("metrics"), source, "freeform_test.metrics"
+        ),
     )
 
 
@@ -217,11 +224,15 @@ def evaluate_gate(
     compared_with: str | None = None,
     rated: Mapping[str, Mapping[str, Any]] | None = None,
     n_rated: int = 0,
+    freeform: Mapping[str, Any] | None = None,
+    freeform_intervals: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> GateDecision:
     """Decide on the challenger's overall metrics and, with a production version, the intervals
     of challenger − production on the same examples (`evaluation.compare(...)["intervals"]
     ["overall"]`, production as a and the challenger as b); `rated`: the same on `n_rated`
-    held-out rated prompts (`rated_prompts.compare_rated`), None when not compared."""
+    held-out rated prompts (`rated_prompts.compare_rated`), None when not compared;
+    `freeform`: the challenger's overall free-form metrics (None: the dataset has no
+    freeform_test split) and `freeform_intervals` challenger − production on them."""
     reasons: list[str] = []
     per_metric: dict[str, dict[str, Any]] = {}
     better: list[str] = []
@@ -257,6 +268,18 @@ def evaluate_gate(
         entry, failed, verdict = _judge(rule, value, interval, True)
         better += [name] if verdict == "better" else []
         per_metric[name] = entry | {"prompts": n_rated}
+        reasons += [f"{name}: {f}" for f in failed]
+    for rule in policy.freeform_rules:
+        name = f"freeform_test.{rule.name}"
+        if freeform is None:
+            per_metric[name] = {"verdict": "not scored: no freeform_test split", "passed": True}
+            continue
+        interval = (freeform_intervals or {}).get(rule.name)
+        entry, failed, verdict = _judge(
+            rule, _finite(freeform.get(rule.name)), interval, freeform_intervals is not None
+        )
+        better += [name] if verdict == "better" else []
+        per_metric[name] = entry
         reasons += [f"{name}: {f}" for f in failed]
     if intervals is not None and len(better) < policy.min_better:
         reasons.append(

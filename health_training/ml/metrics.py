@@ -202,12 +202,14 @@ def statistic_for(metric: str) -> Any:
     return bleu_statistic if metric == "bleu" else ratio
 
 
-def aggregate(stats: Sequence[Stats]) -> dict[str, float | int | None]:
+def aggregate(
+    stats: Sequence[Stats], keys: Sequence[str] = METRIC_KEYS
+) -> dict[str, float | int | None]:
     """Each metric over a group of examples (None when no example has it, or 0/0)."""
     import numpy as np
 
     out: dict[str, float | int | None] = {"n": len(stats)}
-    for metric in METRIC_KEYS:
+    for metric in keys:
         rows = [s[metric] for s in stats if metric in s]
         if not rows:
             continue
@@ -215,7 +217,9 @@ def aggregate(stats: Sequence[Stats]) -> dict[str, float | int | None]:
         out[metric] = float(value) if np.isfinite(value) else None
     if "eval_loss" in out and out["eval_loss"] is not None:
         out["perplexity"] = math.exp(out["eval_loss"]) if out["eval_loss"] < 50 else None
-    out["numbers_in_answers"] = int(sum(s["hallucinated_number_rate"][1] for s in stats))
+    out["numbers_in_answers"] = int(
+        sum(s["hallucinated_number_rate"][1] for s in stats if "hallucinated_number_rate" in s)
+    )
     return out
 
 

@@ -69,6 +69,7 @@ class EvalReport:
     seconds_per_example: Mapping[str, float] | None = None
     loss_definition: str = ""
     notes: Sequence[str] = ()
+    freeform: Mapping[str, Any] | None = None  # the freeform_test split (report_freeform.py)
 
     def __post_init__(self) -> None:
         missing = [role for role in ROLES if role not in self.models]
@@ -222,6 +223,10 @@ class EvalReport:
             for i, s in enumerate(self.samples, 1):
                 lines += ["", f"### {i}. {s.get('category', '')}", ""]
                 lines += [f"- **{k}**: {_one_line(s.get(k, ''))}" for k in _SAMPLE_KEYS]
+        if self.freeform:
+            from health_training.ml import report_freeform
+
+            lines += report_freeform.markdown(self.freeform, _md_table)
         return "\n".join(lines) + "\n"
 
     def charts(self) -> dict[str, bytes]:
@@ -262,6 +267,10 @@ class EvalReport:
                     f"<dt>{k}</dt><dd>{e(str(s.get(k, '')))}</dd>" for k in _SAMPLE_KEYS
                 )
                 parts.append(f"<h3>{i}. {e(str(s.get('category', '')))}</h3><dl>{items}</dl>")
+        if self.freeform:
+            from health_training.ml import report_freeform
+
+            parts.append(report_freeform.html_part(self.freeform, _html_table))
         parts.append("</body></html>\n")
         return "".join(parts)
 

@@ -97,6 +97,8 @@ def test_writer_narratives_are_perfectly_faithful():
     for data in corpus.files.values():
         for line in data.splitlines():
             doc = orjson.loads(line)
+            if doc["metadata"].get("example_kind") == "question":
+                continue  # answers to questions follow the grounding rule (test_questions*.py)
             facts, output = doc["metadata"]["facts"], doc["output"]
             score = score_facts(output, facts, output)
             assert score.wrong == () and score.recall in (1.0, None), output

@@ -27,6 +27,7 @@ def registered_model(
 ) -> dg.MaterializeResult:
     """The fine-tuned adapter logged to MLflow (params, step metrics, reports, emissions, loss
     curve) and registered as a pyfunc that holds the adapter and names its base; alias staging."""
+    from health_training.data.splits import FREEFORM_TEST
     from health_training.defs.data.repository import DatasetRepository
     from health_training.ml.models import resolve_base_model
 
@@ -50,10 +51,13 @@ def registered_model(
         {k: carbon[k] for k in ("kg_co2eq", "energy_kwh")},
         base_dir=spec.source if spec.local else None,
     )
-    test_rows = {
-        r["content_key"]: r
-        for r in DatasetRepository(storage).split_rows(str(adapter["dataset_version"]), "test")
-    }
+    repo, dataset = DatasetRepository(storage), str(adapter["dataset_version"])
+    test_rows = {r["content_key"]: r for r in repo.split_rows(dataset, "test")}
+    freeform_rows = (
+        {r["content_key"]: r for r in repo.split_rows(dataset, FREEFORM_TEST)}
+        if FREEFORM_TEST in repo.manifest(dataset)["splits"]
+        else None
+    )
     decision, compared_with = gate_new_version(
         registry,
         version,
@@ -67,6 +71,7 @@ def registered_model(
         log=context.log.info,
         rated_prompts=rated_prompts_of(storage, adapter.get("preference_data_version")),
         challenger_adapter=run_dir / "adapter",
+        freeform_rows=freeform_rows,
     )
     context.log.info(f"registered {mlflow.model_name} v{version}; gate: {decision.summary()}")
     return dg.MaterializeResult(

@@ -49,9 +49,11 @@ def production_answers(
     challenger: dict,
     rows: list,
     log: Any,
+    split: str | None = None,
 ) -> tuple[str | None, Any]:
     """(production version, its answers to `rows`), (version, None) for an external model,
-    (None, None) without production."""
+    (None, None) without production. `split`: the part of production's recorded answers to
+    reuse (None: the narrative test split; "freeform_test": the free-form questions)."""
     from health_training.ml.evaluation import DecodingSettings, ModelAnswers, answer
 
     prod = registry.production_version()
@@ -64,11 +66,12 @@ def production_answers(
         import json
 
         doc = json.loads(recorded.read_text())
+        doc = (doc.get(split) or {"content_keys": None, "settings": None}) if split else doc
         if (doc["content_keys"], doc["settings"]) == (
             challenger["content_keys"],
             challenger["settings"],
         ):
-            log(f"production v{version} answered the same test rows: its answers are reused")
+            log(f"production v{version} answered the same {split or 'test'} rows: reused")
             return version, ModelAnswers.from_dict(doc["finetuned"])
     adapter = adapter_of(version)
     if adapter is None:
@@ -81,7 +84,7 @@ def production_answers(
     base, tokenizer = load_model_and_tokenizer(resolve_base_model(base_name, models_dir))
     model = PeftModel.from_pretrained(base, str(adapter))
     model.merge_adapter()
-    log(f"scoring production v{version} on the challenger's {len(rows)} test rows")
+    log(f"scoring production v{version} on the challenger's {len(rows)} {split or 'test'} rows")
     return version, answer(model, tokenizer, rows, DecodingSettings(**challenger["settings_doc"]))
 
 
@@ -147,7 +150,10 @@ def decide(
     emissions_kg: float,
     rated: dict[str, dict[str, Any]] | None = None,
     n_rated: int = 0,
+    freeform: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None),
 ) -> GateDecision:
+    """`freeform`: (the challenger's overall free-form metrics, their intervals against
+    production), each None when not available."""
     from health_training.ml.evaluation import ModelAnswers, compare
 
     prod_version, prod_answers = production
@@ -164,6 +170,8 @@ def decide(
         compared_with=prod_version,
         rated=rated,
         n_rated=n_rated,
+        freeform=freeform[0],
+        freeform_intervals=freeform[1],
     )
     registry.set_version_tags(
         version,
@@ -198,6 +206,7 @@ def gate_new_version(
     log: Any,
     rated_prompts: Sequence[RatedPrompt] = (),
     challenger_adapter: Path | None = None,
+    freeform_rows: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[GateDecision, str | None]:
     """The whole gate for a just-registered version: production answers the same test rows
     (`test_rows` by content key) and, with the challenger (`challenger_adapter`), the held-out
@@ -219,6 +228,9 @@ def gate_new_version(
         settings_doc=answers["settings_doc"],
         log=log,
     )
+    freeform = freeform_comparison(
+        registry, adapter_of, base_name, models_dir, cache, eval_doc, answers, freeform_rows, log
+    )
     decision = decide(
         registry,
         version,
@@ -229,8 +241,40 @@ def gate_new_version(
         emissions_kg=emissions_kg,
         rated=rated,
         n_rated=len(rated_prompts) if rated is not None else 0,
+        freeform=freeform,
     )
     return decision, production[0]
+
+
+def freeform_comparison(
+    registry: Any,
+    adapter_of: Callable[[str], Path | None],
+    base_name: str,
+    models_dir: Path,
+    cache: Path,
+    eval_doc: dict[str, Any],
+    answers: dict[str, Any],
+    freeform_rows: dict[str, dict[str, Any]] | None,
+    log: Any,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the challenger's free-form metrics, challenger − production intervals on the same
+    free-form rows): (None, None) when the evaluation had no freeform_test split."""
+    from health_training.data.splits import FREEFORM_TEST
+    from health_training.ml.evaluation import ModelAnswers
+    from health_training.ml.freeform_eval import compare_freeform
+
+    section, doc = eval_doc.get("freeform"), answers.get(FREEFORM_TEST)
+    if not section or not doc or not freeform_rows:
+        return None, None
+    metrics = dict(section["models"]["finetuned"]["overall"])
+    rows = [freeform_rows[k] for k in doc["content_keys"]]
+    _, prod = production_answers(
+        registry, adapter_of, base_name, models_dir, cache, doc, rows, log, split=FREEFORM_TEST
+    )
+    if prod is None:
+        return metrics, None
+    found = compare_freeform(rows, prod, ModelAnswers.from_dict(doc["finetuned"]))
+    return metrics, found["intervals"]["overall"]
 
 
 def recorded_decision(registry: Any, version: str) -> GateDecision | None:

@@ -13,6 +13,7 @@ import dagster as dg
 import orjson
 
 from health_training.data import layout
+from health_training.data.splits import FREEFORM_TEST
 from health_training.defs.data.repository import DatasetRepository
 from health_training.defs.training.artifacts import RunArtifacts
 from health_training.resources import CarbonResource, JudgeResource, Storage, TrainingResource
@@ -52,6 +53,11 @@ def evaluate_run(
     artifacts = RunArtifacts(storage, training.runs_dir)
     run_dir = artifacts.fetch(identity)
     repo = DatasetRepository(storage)
+    freeform = (
+        repo.split_rows(version, FREEFORM_TEST)
+        if FREEFORM_TEST in repo.manifest(version)["splits"]
+        else []
+    )
     with track_emissions(
         training.runs_dir / "emissions-staging",
         project="eval_report",
@@ -69,10 +75,17 @@ def evaluate_run(
             batch_size=batch_size,
             cached_base=_cached_base(storage),
             log=log,
+            freeform_rows=freeform,
+            n_freeform=n_examples,
         )
     if not outcome.base_from_cache:
         storage.write_bytes(
             layout.base_answers(outcome.base_cache_key), orjson.dumps(outcome.base.to_dict())
+        )
+    if outcome.freeform is not None and not outcome.freeform.base_from_cache:
+        storage.write_bytes(
+            layout.base_answers(outcome.freeform.base_cache_key),
+            orjson.dumps(outcome.freeform.base.to_dict()),
         )
     report = judge_report(outcome, judge.base_url, judge.api_key, judge.model)
     folder = run_dir / "eval"
@@ -84,6 +97,8 @@ def evaluate_run(
         "base": outcome.base.to_dict(),
         "finetuned": outcome.finetuned.to_dict(),
     }
+    if outcome.freeform is not None:
+        answers[FREEFORM_TEST] = outcome.freeform.answers_doc()
     (folder / "answers.json").write_bytes(orjson.dumps(answers))
     (run_dir / "emissions_evaluation.json").write_text(
         json.dumps(meter.result.to_dict(), default=str)
@@ -133,8 +148,34 @@ def eval_metadata(
         "rougeL_diff_ci": ci("rougeL"),
         "fact_accuracy_diff_ci": ci("fact_accuracy"),
         "eval_loss_diff_ci": ci("eval_loss"),
+        **_freeform_metadata(report.freeform),
         "finetuned_better": dg.MetadataValue.json(better_than(report)),
         "judge": report.judge_skipped_reason or "scored",
         "report": dg.MetadataValue.md(report.to_markdown()),
         "html": dg.MetadataValue.path(storage.uri(keys["html"])),
     }
+
+
+FREEFORM_REPORTED = (
+    "asked_fact_rate", "fact_accuracy", "computation_accuracy", "cannot_answer_rate",
+    "hallucinated_number_rate", "eos_rate",
+)  # fmt: skip
+
+
+def _freeform_metadata(section: dict[str, Any] | None) -> dict[str, Any]:
+    """The free-form split's headline figures, `freeform_<metric>_<role>` and the intervals."""
+    if not section:
+        return {"freeform_test_examples": 0}
+    out: dict[str, Any] = {"freeform_test_examples": section["n_examples"]}
+    intervals = (section.get("intervals") or {}).get("overall") or {}
+    for key in FREEFORM_REPORTED:
+        for role in ("base", "finetuned"):
+            value = section["models"][role]["overall"].get(key)
+            if value is not None:
+                out[f"freeform_{key}_{role}"] = round(value, 4)
+        iv = intervals.get(key) or {}
+        if iv.get("ci_low") is not None:
+            out[f"freeform_{key}_diff_ci"] = (
+                f"{iv['diff']:+.3f} [{iv['ci_low']:+.3f}, {iv['ci_high']:+.3f}]"
+            )
+    return out
