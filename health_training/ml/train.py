@@ -61,7 +61,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     max_length: int = 1024
     packing: bool = True
-    max_train_examples: int | None = None
+    max_train_examples: int | None = None  # narratives; corrections are never capped
+    max_question_examples: int | None = None  # question examples (etl/questions), by kind
     stratify_sample: bool = True  # a capped sample takes an equal share of every health domain
     max_eval_examples: int | None = None
     eval_steps: int = 100
@@ -234,25 +235,18 @@ def _latest_checkpoint(folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def _read_split(
-    dataset_dir: Path, split: str, limit: int | None, *, stratify: bool = False
-) -> list[dict[str, Any]]:
-    """A split's rows; with `limit`, the first rows in content-key order, or with `stratify` an
-    equal share per health domain (small domains are not starved in a short run)."""
+def _read_split(dataset_dir: Path, split: str) -> list[dict[str, Any]]:
+    """A split's rows with the columns training and sampling read (older datasets lack some)."""
     import pyarrow.parquet as pq
-
-    from health_training.ml.evaluation import stratified_sample
 
     path = dataset_dir / f"{split}.parquet"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: materialize training_dataset first")
     table = pq.read_table(path)
     columns = ["content_key", "instruction", "input", "output"]
-    columns += ["category"] if "category" in table.column_names else []
-    rows = table.select(columns).to_pylist()
-    if not limit:
-        return rows
-    return list(stratified_sample(rows, limit)) if stratify else rows[:limit]
+    optional = ("category", "source_format", "example_kind", "question_kind")
+    columns += [c for c in optional if c in table.column_names]
+    return table.select(columns).to_pylist()
 
 
 def train(
@@ -286,6 +280,7 @@ def train(
     )
     from health_training.ml.packing import collate, encode_rows, pack
     from health_training.ml.prompts import prompt_format
+    from health_training.ml.training_sample import training_sample
 
     started = time.monotonic()
     torch.manual_seed(config.seed)
@@ -310,10 +305,14 @@ def train(
     pad_id = (
         tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     )
-    train_rows = _read_split(
-        dataset_dir, "train", config.max_train_examples, stratify=config.stratify_sample
+    sample = training_sample(
+        _read_split(dataset_dir, "train"),
+        max_narratives=config.max_train_examples,
+        max_questions=config.max_question_examples,
+        stratify=config.stratify_sample,
     )
-    eval_rows = _read_split(dataset_dir, "validation", config.max_eval_examples)
+    train_rows = list(sample.rows)
+    eval_rows = _read_split(dataset_dir, "validation")[: config.max_eval_examples or None]
     train_data = pack(
         encode_rows(tokenizer, train_rows), config.max_length, pad_id, packing=config.packing
     )
@@ -460,6 +459,8 @@ def train(
                     min(planned_rows, len(train_data.rows) * max(config.epochs, 1)) * tokens_per_row
                 ),
                 "train_examples": train_data.examples,
+                "sample": sample.describe(),
+                "corrections": sample.corrections,
                 "too_long": train_data.too_long,
                 "packed_rows": len(train_data.rows),
                 "fill": round(train_data.fill, 3),
@@ -610,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
         if event.get("event") == "plan":
             bar.write(
                 f"training {event['train_examples']} examples ({event['too_long']} too long, left out), "
-                f"{event['tokens_planned']} tokens planned"
+                f"{event['tokens_planned']} tokens planned; {event['sample']}"
             )
             return
         bar.total = event["max_steps"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from health_training.data.records import Example
 from health_training.ml.packing import pack
 from health_training.ml.prompts import IGNORE_INDEX, Encoded
 from health_training.ml.train import TrainConfig, load_train_config, run_identity, train
@@ -173,3 +174,45 @@ def test_warm_start_from_another_adapter_is_explicit(models_dir, dataset_dir, tm
         dataset_version="v1",
     )
     assert warm.identity != first.identity and warm.steps == 2
+
+
+def test_a_retrain_with_n_corrections_trains_on_all_n(models_dir, tmp_path):
+    """A capped sample keeps every user correction (they are the reason for the retrain); before,
+    the 480-example cap took 4 of 20 corrections."""
+    import json
+
+    from health_training.data.config import SplitPolicy
+    from health_training.data.dataset import build_training_dataset
+
+    narratives = glucose_examples(60, quality_score=0.9)
+    corrections = [
+        Example(
+            f"Was my glucose of {150 + i} mg/dL ok?",
+            "",
+            f"An average of {150 + i} mg/dL is within the 70-180 mg/dL range.",
+            {
+                "source_format": "feedback",
+                "training_category": "metabolic_diabetes",
+                "content_key": f"correction-{i:02d}",
+            },
+        )
+        for i in range(12)
+    ]
+    dataset = build_training_dataset({"2025-01": narratives}, SplitPolicy(), train_only=corrections)
+    folder = tmp_path / "dataset"
+    folder.mkdir()
+    for name, data in dataset.files.items():
+        (folder / f"{name}.parquet").write_bytes(data)
+    (folder / "manifest.json").write_text(json.dumps(dataset.manifest))
+    events = []
+    train(
+        _config(max_steps=-1, max_train_examples=8, batch_size=4),
+        folder,
+        tmp_path / "out",
+        models_dir=models_dir,
+        dataset_version=dataset.version,
+        progress=events.append,
+    )
+    plan = next(e for e in events if e["event"] == "plan")
+    assert plan["corrections"] == 12
+    assert plan["train_examples"] == 12 + 8  # every correction, the narratives capped at 8

@@ -16,6 +16,7 @@ def plan_line(event: dict[str, Any], max_length: int, estimate: str) -> str:
         f"plan: {event['train_examples']} examples packed into {event['packed_rows']} rows "
         f"(fill {event['fill']:.0%}), {event['too_long']} longer than {max_length} tokens left "
         f"out, {event['tokens_planned']:,} tokens; {estimate}"
+        + (f" ({event['sample']})" if event.get("sample") else "")
     )
 
 
