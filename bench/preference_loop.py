@@ -83,15 +83,10 @@ def read_rows(dataset: Path, split: str) -> list[dict[str, Any]]:
 
 
 def clinic_prompts(train_rows: list[dict[str, Any]], cfg: Any, n: int) -> list[dict[str, Any]]:
-    """`n` train rows (stratified by domain) that the SFT run did not train on."""
-    from health_training.ml.evaluation import stratified_sample
+    """`n` train rows the SFT run did not train on: half questions (by kind), half narratives."""
+    from health_training.commands.clinic import untrained_rows
 
-    limit = cfg.max_train_examples
-    seen = train_rows if not limit else stratified_sample(train_rows, limit)
-    if limit and not cfg.stratify_sample:
-        seen = sorted(train_rows, key=lambda r: r["content_key"])[:limit]
-    used = {r["content_key"] for r in seen}
-    return list(stratified_sample([r for r in train_rows if r["content_key"] not in used], n))
+    return untrained_rows(train_rows, n, cfg.profile)
 
 
 def answer_with(model: Any, adapter: str, tokenizer: Any, rows: list, batch_size: int) -> Any:

@@ -3,13 +3,16 @@
 For tests, the demo and benchmarks, it stands in for the people who rate served answers, so the
 whole loop (serve → answer → rate → sensor → retrain → gate) runs without them. It reads an answer
 the way the evaluation does (`statements.score_facts` against the record's source facts,
-`faithfulness.factual_consistency` against the request) and gives
+`grounding.check_grounding` against the request: the serving guard's rule) and gives
 
-    1  a stated fact is wrong ("resting heart rate 90 bpm" when it was 58)
-    2  no fact is wrong, but a number the request does not support appears
+    1  a stated fact is wrong ("resting heart rate 90 bpm" when it was 58), or a question the
+       data cannot answer is answered anyway
+    2  no fact is wrong, but a number the request does not support appears, or a value the
+       question asked for is not stated
     3  nothing to judge: no fact stated, no unsupported number
     4  every stated fact right, but facts the reference states are missing
-    5  every stated fact right, nothing unsupported, nothing missing
+    5  every stated fact right, nothing unsupported, nothing missing; or, for a question the
+       data cannot answer, the answer says what is missing
 
 A rating is a function of its inputs only (no clock, no randomness): the same answer to the same
 record always gets the same rating. With `corrects=True` the clinic also writes the reference
@@ -19,11 +22,10 @@ answer under ratings of 2 or less, as a clinician fixing a wrong answer would.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from health_training.ml.faithfulness import factual_consistency
 from health_training.ml.preference.examples import UNDESIRABLE_MAX_RATING
 from health_training.ml.prompts import user_message
 from health_training.ml.statements import score_facts
@@ -53,17 +55,32 @@ class SimulatedClinic:
         instruction: str = "",
         input_: str = "",
         reference: str = "",
+        asked: Sequence[Mapping[str, Any]] = (),
+        cannot_answer: bool = False,
     ) -> ClinicRating:
         """The rating of `answer` to the request (instruction + input) whose source facts are
-        `facts`; `reference` is the answer the data holds (for recall and corrections)."""
+        `facts`; `reference` is the answer the data holds (for recall and corrections); a
+        question example's `asked` values and `cannot_answer` flag (etl/questions) are what a
+        clinician checks first."""
+        from health_training.ml.freeform_eval import CANNOT_ANSWER, stated_correctly
+        from health_training.ml.grounding import check_grounding
+
         score = score_facts(answer, facts, reference)
         source = user_message(instruction, input_)
-        unsupported = factual_consistency(answer, source).hallucinated if source.strip() else 0
+        # The serving guard's rule: the request's numbers, values derived from them and the
+        # clinical reference table.
+        unsupported = check_grounding(answer, source).hallucinated if source.strip() else 0
         wrong = len(score.wrong)
-        if wrong:
+        missed = sum(not stated_correctly(answer, a) for a in asked)
+        if cannot_answer:
+            declined = bool(CANNOT_ANSWER.search(answer)) and not unsupported
+            rating, reason = (5, "said what is missing") if declined else (1, "answered anyway")
+        elif wrong:
             rating, reason = 1, f"{wrong} of {score.statements} stated facts wrong"
         elif unsupported:
             rating, reason = 2, f"{unsupported} numbers the request does not support"
+        elif missed:
+            rating, reason = 2, f"{missed} of {len(asked)} asked values not stated"
         elif score.statements == 0:
             rating, reason = 3, "no fact stated"
         elif score.recalled < score.reference_facts:
@@ -96,7 +113,14 @@ class SimulatedClinic:
             instruction=str(row["instruction"]),
             input_=str(row.get("input") or ""),
             reference=str(row.get("output") or row.get("reference") or ""),
+            asked=_meta(row).get("asked") or (),
+            cannot_answer=bool(_meta(row).get("cannot_answer")),
         )
+
+
+def _meta(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    raw = row.get("metadata_json")
+    return json.loads(raw) if isinstance(raw, str) else row
 
 
 def facts_of(row: Mapping[str, Any]) -> dict[str, Any]:
