@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import phi_sentences
 from phi_notes import LOCALES, Note, Span, generate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -53,91 +54,14 @@ NOT_SCORED = {"ORGANIZATION", "TITLE", "KEEP"}
 # Degrees written with dots are generic like "MD" or "PhD": tokens split "B.A." into "B" and "A".
 DEGREE = re.compile(r"\b(?:B\.A|M\.A|B\.S|M\.S|M\.D|D\.O|R\.N|Ph\.D|B\.Sc|M\.Sc|B\.Eng|M\.Eng"
                     r"|LL\.B|LL\.M|J\.D|M\.B\.A|D\.D\.S)\.")  # fmt: skip
-_GENERIC = set(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "miss",
-        "mx",
-        "dr",
-        "prof",
-        "md",
-        "phd",
-        "bsc",
-        "sc",
-        "ba",
-        "ma",
-        "jr",
-        "sr",
-        "ii",
-        "iii",
-        "dds",
-        "rn",
-        "apt",
-        "apartment",
-        "suite",
-        "ste",
-        "unit",
-        "flat",
-        "floor",
-        "fl",
-        "room",
-        "rm",
-        "studio",
-        "no",
-        "nr",
-        "po",
-        "box",
-        "bldg",
-        "building",
-        "puerta",
-        "piso",
-        "appartamento",
-        "interno",
-        "etage",
-        "the",
-        "corner",
-        "of",
-        "and",
-        "de",
-        "la",
-        "le",
-        "les",
-        "du",
-        "des",
-        "del",
-        "della",
-        "di",
-        "da",
-        "do",
-        "dos",
-        "das",
-        "van",
-        "von",
-        "der",
-        "den",
-        "het",
-        "ter",
-        "nan",
-        "st",
-        "street",
-        "rd",
-        "road",
-        "ave",
-        "avenue",
-        "rue",
-        "via",
-        "calle",
-        "mrn",
-        "id",
-        "mba",
-        "beng",
-        "msc",
-        "ing",
-        "dipl",
-    ]
-)
+_GENERIC_WORDS = """
+    mr mrs ms miss mx dr prof md phd bsc sc ba ma jr sr ii iii dds rn apt apartment suite ste
+    unit flat floor fl room rm studio no nr po box bldg building puerta piso appartamento
+    interno etage the corner of and de la le les du des del della di da do dos das van von der
+    den het ter nan st street rd road ave avenue rue via calle mrn id mba beng msc ing dipl
+    em emelet apo fpo dpo psc cmr usns
+"""
+_GENERIC = set(_GENERIC_WORDS.split())
 
 
 def _generic_words() -> set[str]:
@@ -155,7 +79,7 @@ def _faker_titles() -> set[str]:
     """Tokens of the titles, degrees and suffixes Faker puts around the names of our locales
     ("Herr", "Sig.ra", "DVM", "III"); single letters (initials) stay identifying."""
     out: set[str] = set()
-    for locale in LOCALES:
+    for locale in {*LOCALES, *phi_sentences.LOCALES, *phi_sentences.CHECK_ONLY_LOCALES}:
         try:
             person = importlib.import_module(f"faker.providers.person.{locale}").Provider
         except ModuleNotFoundError:  # en_CA falls back to en_US
@@ -329,7 +253,13 @@ def report(dataset: str, results: dict[str, tuple[Score, float]]) -> None:
             + " | ".join(_pct(s.caught[kind], s.total[kind]) for s, _ in results.values())
             + " |"
         )
-    for label, kinds_ in (("structured identifiers", STRUCTURED), ("all PHI", None)):
+    groups = (
+        ("structured identifiers", STRUCTURED),
+        ("person names", {"PERSON"}),
+        ("street addresses", {"ADDRESS"}),
+        ("all PHI", None),
+    )
+    for label, kinds_ in groups:
         print(
             f"| **{label}** | "
             + " | ".join(_pct(*s.recall(kinds_)) for s, _ in results.values())
@@ -349,18 +279,35 @@ def main() -> None:
     parser.add_argument("--notes", type=int, default=180, help="generated labelled notes")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--medquad", type=int, default=300, help="MedQuAD answers (max 300)")
+    parser.add_argument(
+        "--sentences",
+        type=int,
+        default=1600,
+        help="labelled sentences per half (tuning, check) of phi_sentences.py",
+    )
+    parser.add_argument(
+        "--sets",
+        default="presidio,notes,tune,check,medquad",
+        help="data sets to run, in this order",
+    )
     parser.add_argument("--engines", default="ours,presidio", help="ours,ours_one_by_one,presidio")
     parser.add_argument("--show-misses", default="", help="print our misses of these types")
     args = parser.parse_args()
     generic = _generic_words()
     engines = {"ours": ours, "ours_one_by_one": ours_one_by_one, "presidio": presidio}
     chosen = {name: engines[name]() for name in args.engines.split(",")}
+    n = args.sentences
     datasets = {
-        "presidio_generated_small.json (100 sentences)": presidio_notes(),
-        f"generated clinical notes ({args.notes}, seed {args.seed}, 9 locales)": generate(args.notes, args.seed),
-        f"MedQuAD answers ({args.medquad})": medquad_notes(args.medquad),
+        "presidio": ("presidio_generated_small.json (100 sentences)", presidio_notes),
+        "notes": (f"generated clinical notes ({args.notes}, seed {args.seed}, 9 locales)",
+                  lambda: generate(args.notes, args.seed)),
+        "tune": (f"dev sentences, tuning half ({n})", lambda: phi_sentences.generate(n, "tune")),
+        "check": (f"dev sentences, check half ({n})", lambda: phi_sentences.generate(n, "check")),
+        "medquad": (f"MedQuAD answers ({args.medquad})", lambda: medquad_notes(args.medquad)),
     }  # fmt: skip
-    for dataset, notes in datasets.items():
+    for key in args.sets.split(","):
+        dataset, make = datasets[key]
+        notes = make()
         results = {name: evaluate(name, engine, notes, generic) for name, engine in chosen.items()}
         report(dataset, results)
         show = set(args.show_misses.split(",")) - {""}

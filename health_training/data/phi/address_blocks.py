@@ -28,7 +28,8 @@ _BULLET = re.compile(r"(?:[?•*·▪‣◦>]+|-(?=[ \t]))[ \t]*")
 _PIECE_END = re.compile(r"[,\n;]|(?<!\bSt)(?<!\bSte)(?<!\bMt)(?<!\bFt)\.(?:\s|$)|[:!?()]")
 _PIECE_WORDS = re.compile(r"[^\W\d_][\w'’.-]*|\d[\w-]*")
 _US_ZIP = re.compile(r"\d{5}(?:-\d{4})?")
-_POSTCODE = re.compile(r"(?:[A-Z]{1,2}-?)?\d{3,6}(?:[- ]?\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
+_POSTCODE = re.compile(r"(?:[A-Z]{1,2}-?)?\d{3,6}(?:[- ]?\d{2,4})?|\d{2}-\d{3}"
+                       r"|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
                        r"|\d{4}\s?[A-Z]{2}"
                        r"|[A-Z]\d[A-Z]\s?\d[A-Z]\d")  # fmt: skip
 _UNIT_WORDS = r"apt|apartment|suite|ste|unit|flat|room|rm|bldg|building|floor"  # no "FL": Florida

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from health_training.data.phi import address_forms
 from health_training.data.phi.address_blocks import add_street, unit_lines
 from health_training.data.phi.lexicon import is_english, safe_words, street_types
 from health_training.data.phi.prechecks import may_hold_glued_street, may_hold_number_first_street
@@ -29,6 +30,13 @@ _GLUED = (
     r"stra(?:ss|ß)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|steig|straat|laan|gracht|plein"
     r"|kade|singel|vej|gade|gatan|vägen|väg|veien|vegen|gata|ulica|utca|útja|katu|cesta"
     r"|hof|dreef|steeg|boulevard|pfad|chaussee|markt|gürtel"
+    # Nordic and Finnish street words glued to the name: "Mäkitie 14", "Järnvägstorget 3",
+    # "Bergrøa 6", "Sivertsenåsen 95C", "Skolgränd 9", "Borgskriverstræde 7", "Adambaan 3".
+    r"|tie|kuja|polku|tori|väylä|rinne|kaari|raitti|piha|gränd|torget|stigen|backen|gången"
+    r"|plassen|åsen|faret|ekra|øa|lia|lien|haugen|bakken|vollen|grenda|svingen|jordet|tunet"
+    r"|stien|løkka|berget|dalen|kroken|toppen|myra|marka|hagen|sletta|tangen|vika|stræde"
+    r"|vænget|parken|baan|dijk|kamp|hove|singel|erf|wal|vliet|engen|eggen|bulevardi|puistikko"
+    r"|ranta|mäki"
 )
 _ROMANCE = (
     r"rue|avenue|av\.|boulevard|bd\.?|place|pl\.|chemin|allée|impasse|quai|route|cours|via|viale"
@@ -37,13 +45,14 @@ _ROMANCE = (
     r"|urbanización|carretera|bulevar|vía|contrada|borgo|rotonda|strada|stretto|lungomare"
     r"|salita|traversa|vico|galleria|acceso|cañada|pasadizo|vial|calzada|cerrada|andador|privada"
     r"|prolongación|retorno|circuito|incrocio|canale|c\.(?=\s+de\b)|πλατεία|οδός|λεωφόρος"
+    r"|ul\.|ulica|aleja|plac|r\.(?=\s+[A-ZÀ-Ý])|náměstí|nám\."
 )
 _ARTICLES = (
     r"(?:(?:de|du|des|de la|de l'|d'|del|della|dei|di|da|do|dos|das|la|le|les|el|los|las)\s*)"
 )
 _UNIT = (
     r"(?:,?\s*(?i:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|Floor|Room|Rm|Bldg|Building|Lot|Box|Dept"
-    r"|Puerta|Piso|Escalera|Appartamento|Interno|Scala|Etage|Wohnung|Bus|Bte|Bloc|Escalier"
+    r"|Puerta|Piso|Escalera|Appartamento|Interno|Int|Piano|Scala|Etage|Wohnung|Bus|Bte|Bloc|Escalier"
     r"|#|No\.?|Nr\.?)\.?\s*#?\s*[A-Za-z]?\d+[A-Za-z]?\b\.?)"
 )
 _WORD = r"[^\W\d_][\w'’.-]*"
@@ -51,18 +60,14 @@ _NUM = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
 _CUE = (
     r"(?i:\b(?:address(?:es)?|addr|lives?|living|lived|resides?|residing|located|locates|moved"
     r"|move|return|send|ship|mail|deliver|station|restaurant|office|home)\b[^\n\d]{0,24}?"
-    r"(?:\b(?:at|on|to|in|is|with|:)\s*))"
+    r"(?:\b(?:at|on|to|in|is|with|from|:)\s*))"
 )
 
 
 _DIGIT = re.compile(r"\d")
 _ROMANCE_WORDS = frozenset(w for w in re.sub(r"[\\.?]", "", _ROMANCE).split("|") if w.isalpha()) | {
-    "c",
-    "av",
-    "bd",
-    "pl",
-    "avda",
-}
+    "c", "av", "bd", "pl", "avda", "ul", "r", "nám",
+}  # fmt: skip
 _CUE_WORDS = frozenset([
     "address", "addresses", "addr", "live", "lives", "living", "lived", "reside", "resides",
     "residing", "located", "locates", "moved", "move", "return", "send", "ship", "mail",
@@ -94,7 +99,8 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
         rf"(?<![\w/.-])(?:(?P<n1>{_NUM}(?:\s+{_NUM})?),?\s+(?:(?:bis|ter)\s+)?)?"
         rf"(?P<type>(?i:{_ROMANCE}))\s+"
         rf"{_ARTICLES}*(?P<words>{_WORD}(?:[ \t]+{_ARTICLES}*{_WORD}){{0,3}}?)"
-        rf"(?:,?[ \t]+(?P<n2>{_NUM})\b|(?=\s*(?:[,;.\n]|$))){_UNIT}?"
+        # With a house number before, the street may end before lower-case prose too.
+        rf"(?:,?[ \t]+(?P<n2>{_NUM})\b|(?=\s*(?:[,;.\n]|$))|(?(n1)(?=[ \t]+[a-z])|(?!)))(?:{_UNIT}){{0,2}}"
     )
     cued = re.compile(
         rf"{_CUE}(?P<v>(?:{_NUM}\s+){{0,2}}{_WORD}(?:[ \t]+{_WORD}){{0,3}},?[ \t]+{_NUM}\b\.?"
@@ -111,7 +117,7 @@ def detect(text: str, words: frozenset[str]) -> list[Hit]:
     """Street addresses in `text` (and the block pieces after them), overlaps unresolved.
     `words`: the text's lower-case words (`lexicon.words_of`), shared by the layers."""
     if not _DIGIT.search(text):
-        return []
+        return address_forms.corners(text, words)
     # Each shape needs a word of its own: a street type, a glued German/Dutch/Nordic type, a
     # Romance type, an address cue or a post box. The shared word set decides which run.
     low = text.lower()
@@ -137,7 +143,8 @@ def detect(text: str, words: frozenset[str]) -> list[Hit]:
             if any(is_english(w) for w in m["words"].split()):
                 start = m.start("type")  # "The Hauptstraße 5": the street starts at its name
         if _plausible(m, m.re is romance):
-            add_street(text, start, m.end(), hits)
+            end = _more_name_words(text, m.end()) if m.re is romance and not m["n2"] else m.end()
+            add_street(text, start, end, hits)
     if not words.isdisjoint(_CUE_WORDS):
         for m in cued.finditer(text):
             if _unknown_words(m["v"]):
@@ -147,31 +154,12 @@ def detect(text: str, words: frozenset[str]) -> list[Hit]:
             add_street(text, *m.span(), hits)
     if "\n" in text and not words.isdisjoint(_UNIT_WORDS):
         unit_lines(text, hits)  # "11 Školní 939\n Apt. 827": the unit line makes the street
-    if not words.isdisjoint(_CORNER_WORDS):
-        # "the corner of Kapelaniestraat 88 and Whittaker Street": streets with no number
-        for m in _corner().finditer(text):
-            for group in ("a", "v"):
-                if m[group] and _unknown_words(m[group]):
-                    hits.append((*m.span(group), "street_address", "[ADDRESS]"))
+    hits += address_forms.detect(text, words)
     return hits
 
 
 _UNIT_WORDS = frozenset(["apt", "apartment", "suite", "ste", "unit", "flat", "room", "rm", "bldg",
                          "building", "floor"])  # fmt: skip
-_CORNER_WORDS = frozenset(["corner", "intersection", "junction", "crossing"])
-
-
-@cache
-def _corner() -> re.Pattern[str]:
-    """A street named without a house number on either side of "corner of ... and ..."."""
-    suffix = "|".join(re.escape(w) for w in sorted(street_types(), key=len, reverse=True))
-    street = rf"(?:[^\W\d_a-z][\w'’.-]*[ \t]+){{1,3}}(?i:{suffix})\b\.?"
-    return re.compile(
-        rf"(?i:\b(?:corner|intersection|junction|crossing)\s+of\s+)(?:(?P<a>{street})"
-        rf"|[^\n]{{0,60}}?)\s+(?i:and|&)\s+(?P<v>{street})"
-    )
-
-
 _POSTCODE_LINE = re.compile(r"[ \t]*\n[ \t]*\d{4,5}[ \t]+[^\W\d_]")
 _NUMBER_THEN_WORD = re.compile(r"\d[a-z]?,?[ \t\n]+[^\W\d_]|[^\W\d_],?[ \t]+\d")
 
@@ -236,6 +224,20 @@ def _plausible(m: re.Match[str], romance: bool) -> bool:
     if not words and not m["type"][:1].isupper() and not romance:
         return bool(re.search(r"\d", m["type"])) or m["type"].lower() not in safe_words()
     return all(w[:1].isupper() or w.lower().strip(".") not in safe_words() for w in words)
+
+
+def _more_name_words(text: str, end: int) -> int:
+    """The end of a type-first street's name in lower-case text: "21, rue maggie pelletier is
+    where" ends after "pelletier", the next words being no English."""
+    for _ in range(3):
+        m = _NEXT_WORD.match(text, end)
+        if not m or is_english(m[1]):
+            break
+        end = m.end()
+    return end
+
+
+_NEXT_WORD = re.compile(r"[ \t]+([^\W\d_][\w'’-]*)")
 
 
 def _unknown_words(value: str) -> bool:

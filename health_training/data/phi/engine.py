@@ -25,7 +25,17 @@ import re
 from collections.abc import Sequence
 from typing import cast
 
-from health_training.data.phi import addresses, gate, identifiers, names, ner, prechecks, rules
+from health_training.data.phi import (
+    addresses,
+    cues,
+    gate,
+    identifiers,
+    name_positions,
+    names,
+    ner,
+    prechecks,
+    rules,
+)
 from health_training.data.phi.findings import GateStats, PhiFinding, PhiInputError, ScrubResult
 from health_training.data.phi.lexicon import is_known, words_of
 from health_training.data.phi.overlaps import PRIORITY, Hit, absorb, apply, resolve
@@ -210,7 +220,7 @@ def _detect_uncached(texts: list[str], use_ner: bool) -> tuple[list[list[Hit]], 
     for text in texts:
         words = words_of(text)
         hits = [(*h, "rules") for h in rules.detect(text)]
-        more = identifiers.detect(text, words)
+        more = identifiers.detect(text, words) + cues.detect(text, words)
         if more:
             hits += [(*h, "identifiers") for h in more]
         more = addresses.detect(text, words)
@@ -232,7 +242,12 @@ def _detect_uncached(texts: list[str], use_ner: bool) -> tuple[list[list[Hit]], 
             continue
         hits = resolve(text, hits)
         spans = [(h[0], h[1]) for h in hits if h[2] == "name"]
-        if spans:  # a name found once is replaced wherever its words stand alone
+        if spans:  # a name found once takes the initials next to it ("H. [NAME]") and is
+            # replaced wherever its words stand alone
+            more = [(*h, "names") for h in name_positions.widen(text, spans)]
+            if more:
+                hits = resolve(text, hits + more)
+                spans = [(h[0], h[1]) for h in hits if h[2] == "name"]
             more = [(*h, "names") for h in names.propagate(text, spans)]
             hits = resolve(text, hits + more) if more else hits
         found[i] = hits

@@ -16,6 +16,8 @@ import re
 
 import phonenumbers
 
+from health_training.data.phi.cues import PHONE_CUE as _PHONE_CUE
+from health_training.data.phi.cues import PHONE_CUE_AFTER as _PHONE_CUE_AFTER
 from health_training.data.phi.findings import PLACEHOLDERS
 from health_training.data.phi.prechecks import may_hold_phone
 
@@ -29,17 +31,18 @@ _REGIONS = ("US", "GB", "CA", "AU", "DE", "FR", "IT", "ES", "NL", "IE", "IN", "I
 _PHONE_RUN = re.compile(
     r"(?<![\w+/.-])(?:\+|00)?\(?\d[\d().\s/-]{5,22}\d(?:\s?(?:x|ext\.?|#)\s?\d{1,6})?(?![\w/-])"
 )
-_PHONE_CUE = re.compile(
-    r"(?i:\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|desk|office|home|work|call|reach"
-    r"|text|contact|pager|beeper|whatsapp|reached|dial|ring)\b)[^\n\d]{0,12}$"
-)
-_PHONE_CUE_AFTER = re.compile(r"^\s*\(?(?i:mobile|cell|office|home|work|fax|desk|phone|tel)\b")
 _FAX_NEAR = re.compile(r"(?i:\bfax\b)")
 # Shapes a digit run takes that are no phone: dates, times, ranges, decimals, measurements.
 _NOT_PHONE = re.compile(
-    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?!\d)|\d+:\d\d|\d+\.\d+\s*%"
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})(?!\d)"
+    r"|\d+:\d\d|\d+\.\d+\s*%"
     r"|\d{5}-\d{4}$"  # ZIP+4
+    r"|(?:19|20)\d\d\s?[-/]\s?(?:19|20)\d\d$|\d{1,3}(?:,\d{3})+$"  # "2024-2025", "1,200,000"
 )
+# Equal groups of two digits ("02.41.77.30.19", "47-22-91-08") are a phone, never a date.
+_PAIRS = re.compile(r"\+?\d\d(?:[-.\s]\d\d){3,}")
+# "1200-1400", "0800 - 0930": a range of two equal-length numbers, the second larger.
+_RANGE = re.compile(r"(\d{3,5})\s?[-–]\s?(\d{3,5})")
 _CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
 # ISO/IEC 7812 major industry: 2-6 are banking and finance; JCB's 15-digit cards start 1800.
 _CARD_IIN = re.compile(r"[2-6]|1800")
@@ -103,11 +106,13 @@ def _phones(text: str, hits: list[Hit]) -> None:
     for m in _PHONE_RUN.finditer(text):
         run = m[0]
         digits = sum(c.isdigit() for c in run)
-        if not 7 <= digits <= 18 or _NOT_PHONE.fullmatch(run) or _NOT_PHONE.match(run):
+        if not 7 <= digits <= 18 or _NOT_PHONE.fullmatch(run) or _is_range(run):
             continue
         start, end = m.span()
         before = text[max(0, start - 24) : start]
         cued = bool(_PHONE_CUE.search(before) or _PHONE_CUE_AFTER.match(text, end, end + 12))
+        if _NOT_PHONE.match(run) and not (cued and _PAIRS.fullmatch(run)):
+            continue  # "2025-01-03 08:15": a date first, unless a cue says phone
         if not (cued or _possible_phone(run)):
             continue
         kind = (
@@ -116,6 +121,15 @@ def _phones(text: str, hits: list[Hit]) -> None:
             else "phone"
         )
         hits.append((start, end, kind, PLACEHOLDERS[kind]))
+
+
+def _is_range(run: str) -> bool:
+    """ "1200-1400", "0800-1700": no phone. A leading 0 is a phone's trunk prefix ("0284-8081")
+    unless both numbers are clock times."""
+    m = _RANGE.fullmatch(run)
+    if not m or len(m[1]) != len(m[2]) or int(m[1]) >= int(m[2]):
+        return False
+    return m[1][0] != "0" or all(len(t) == 4 and t < "2400" and t[2] < "6" for t in m.groups())
 
 
 def _possible_phone(run: str) -> bool:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from health_training.data.phi import name_positions
 from health_training.data.phi.findings import PLACEHOLDERS
 from health_training.data.phi.lexicon import NOT_A_PERSON_WORDS as _NOT_A_PERSON_WORDS
 from health_training.data.phi.lexicon import (
@@ -92,6 +93,7 @@ def detect(text: str, spans: Iterable[tuple[int, int]]) -> list[Hit]:
         _capitalized_runs(text, words, hits)
         _lower_case_names(words, lower_case_text, hits)
         _sign_off(text, lo, hi, hits)
+        hits += name_positions.detect(text, lo, hi)
         for m in (_VOCATIVE.match(text, lo, hi), *_INDIRECT_OBJECT.finditer(text, lo, hi)):
             if m and _stranger(m["v"]):
                 hits.append((*m.span("v"), "name", _NAME_PLACEHOLDER))
