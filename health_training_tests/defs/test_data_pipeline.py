@@ -123,7 +123,8 @@ def test_two_months_end_to_end(storage):
     assert dataset.success
     assert _checks(dataset)["split_leakage"] is True
     assert corpus.phi_values
-    rows = [r for s in ("train", "validation", "test") for r in _dataset_rows(storage, s)]
+    splits = ("train", "validation", "test", "freeform_test")  # freeform_test: held-out questions
+    rows = [r for s in splits for r in _dataset_rows(storage, s)]
     # Every text a person or a model could read; hashes are left out (hex digits match ZIPs).
     texts = []
     for r in rows:
