@@ -35,15 +35,17 @@ def split_policy_of(manifest: dict[str, Any]) -> tuple[tuple[tuple[str, float], 
 
 
 def held_out_of_folder(dataset_dir: Path) -> dict[str, str]:
-    """Held-out prompt keys of a training dataset folder's validation and test splits."""
+    """Held-out prompt keys of a training dataset folder's validation and test splits (the
+    free-form questions of held-out families count as test)."""
     import pyarrow.parquet as pq
 
-    splits = {}
-    for split in ("validation", "test"):
-        path = dataset_dir / f"{split}.parquet"
+    splits: dict[str, list] = {}
+    for split, file in (("validation", "validation"), ("test", "test"), ("test", "freeform_test")):
+        path = dataset_dir / f"{file}.parquet"
         if path.exists():
-            splits[split] = pq.read_table(path, columns=["instruction", "input"]).to_pylist()
-    if "test" not in splits:
+            rows = pq.read_table(path, columns=["instruction", "input"]).to_pylist()
+            splits.setdefault(split, []).extend(rows)
+    if not (dataset_dir / "test.parquet").exists():
         raise FileNotFoundError(
             f"{dataset_dir / 'test.parquet'} is missing: without the frozen test split, test "
             "prompts could train; point --dataset at a training_dataset version folder"
@@ -52,15 +54,18 @@ def held_out_of_folder(dataset_dir: Path) -> dict[str, str]:
 
 
 def preference_dataset_from_store(url: str, dataset_dir: Path) -> PreferenceDataset:
-    """Every rated answer of the store at `url`, built against the SFT dataset's splits."""
+    """Every rated answer of the store at `url` that may teach preferences (trusted keys and
+    operator imports; approved corrections), built against the SFT dataset's splits."""
+    from health_training.data.feedback_review import preference_rows
     from health_training.stores.feedback import FeedbackStore
+    from health_training.stores.feedback_review import ReviewQueue
 
     manifest_path = dataset_dir / MANIFEST_FILE
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     ratios, salt = split_policy_of(manifest)
     store = FeedbackStore(url)
     try:
-        rows = store.since(0)
+        rows = preference_rows(store.since(0), ReviewQueue(store).trust_levels())
     finally:
         store.dispose()
     return build_preference_dataset(
