@@ -66,6 +66,7 @@ def untrained_rows(rows: list[dict[str, Any]], prompts: int, profile: str) -> li
         max_narratives=config.max_train_examples,
         max_questions=config.max_question_examples,
         stratify=config.stratify_sample,
+        question_kind_limits=config.question_kind_limits,
     ).rows
     taken = {r["content_key"] for r in trained}
     rest = [r for r in rows if r["content_key"] not in taken and kind_of(r) != "correction"]

@@ -39,16 +39,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from health_training.etl import derived
+from health_training.etl.computed import DISTANCE
 from health_training.etl.reference_values import REFERENCE_VALUES
 from health_training.ml.faithfulness import FactualScore, Quantity, _quantities, factual_consistency
 
 MAX_STATED = 40  # request quantities taken into the pairwise rules (40 x 39 pairs at most)
 _MAX_SPANS = 8  # distances and durations taken into pace and speed
 _KM_PER_MILE = 1.609344
-_DISTANCE = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?)\s?(?:(?P<km>kilomet(?:er|re)s?|km|k)|(?P<mi>miles?|mi))\b",
-    re.IGNORECASE,
-)
+_DISTANCE = DISTANCE  # one definition: etl/computed.py
 # "27:30" (min:s, or h:min) and "1:02:30" (h:min:s) as durations, for pace and speed.
 _CLOCK_SPAN = re.compile(r"(?<![\d:.])(\d{1,2}):([0-5]\d)(?::([0-5]\d))?(?![\d:])")
 _GLUCOSE_TOPIC = re.compile(r"glucose|cgm|sugar|mg\s?/\s?dl", re.IGNORECASE)

@@ -63,6 +63,7 @@ class TrainConfig:
     packing: bool = True
     max_train_examples: int | None = None  # narratives; corrections are never capped
     max_question_examples: int | None = None  # question examples (etl/questions), by kind
+    question_kind_limits: dict[str, int] | None = None  # e.g. {day_summary: 16}: below its share
     stratify_sample: bool = True  # a capped sample takes an equal share of every health domain
     max_eval_examples: int | None = None
     eval_steps: int = 100
@@ -310,6 +311,7 @@ def train(
         max_narratives=config.max_train_examples,
         max_questions=config.max_question_examples,
         stratify=config.stratify_sample,
+        question_kind_limits=config.question_kind_limits,
     )
     train_rows = list(sample.rows)
     eval_rows = _read_split(dataset_dir, "validation")[: config.max_eval_examples or None]

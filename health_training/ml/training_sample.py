@@ -47,9 +47,12 @@ def training_sample(
     max_narratives: int | None,
     max_questions: int | None,
     stratify: bool = True,
+    question_kind_limits: Mapping[str, int] | None = None,
 ) -> TrainingSample:
     """Every correction, at most `max_questions` questions and `max_narratives` narratives
-    (None: all of that kind)."""
+    (None: all of that kind); `question_kind_limits` caps a question kind below its equal share
+    (day summaries are three times as long as other questions: fewer of them buy more of the
+    others in the same number of steps)."""
     from health_training.ml.evaluation import stratified_sample
 
     groups: dict[str, list[Mapping[str, Any]]] = {"correction": [], "question": [], "narrative": []}
@@ -63,7 +66,12 @@ def training_sample(
             return list(stratified_sample(items, limit, by=by))
         return sorted(items, key=lambda r: str(r["content_key"]))[:limit]
 
-    questions = capped(groups["question"], max_questions, "question_kind")
+    limits = dict(question_kind_limits or {})
+    by_kind: dict[str, list[Mapping[str, Any]]] = {}
+    for row in sorted(groups["question"], key=lambda r: str(r["content_key"])):
+        by_kind.setdefault(str(row.get("question_kind")), []).append(row)
+    eligible = [r for kind, rows in by_kind.items() for r in rows[: limits.get(kind, len(rows))]]
+    questions = capped(eligible, max_questions, "question_kind")
     narratives = capped(groups["narrative"], max_narratives, "category")
     picked = (*groups["correction"], *questions, *narratives)
     return TrainingSample(picked, len(groups["correction"]), len(questions), len(narratives))

@@ -67,6 +67,7 @@ class Answerer:
 
     async def respond(self, caller: Any, body: Any, prompt: Prompt) -> Any:
         settings = self.s.settings
+        prompt = prompt.with_computed_facts()
         if len(prompt.source_text()) > settings.max_prompt_chars:
             raise OpenAIError(
                 400,

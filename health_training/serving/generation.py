@@ -40,6 +40,25 @@ class Prompt:
         rest = [f"{role}: {c}" for i, (role, c) in enumerate(self.messages) if i != last_user]
         return "\n\n".join(rest)
 
+    def with_computed_facts(self) -> Prompt:
+        """The last user turn followed by what its numbers imply (etl/computed.py: a pace, a
+        change, a time between two clock times), the way the training inputs end: the model
+        copies the arithmetic, it never does it. Raw completions are left as they are."""
+        from health_training.etl.computed import PREFIX, computed_facts
+
+        if self.text is not None or not any(role == "user" for role, _ in self.messages):
+            return self
+        last = max(i for i, (role, _) in enumerate(self.messages) if role == "user")
+        content = self.messages[last][1]
+        if PREFIX in content:  # a training row asked verbatim (the clinic) already has it
+            return self
+        question, gap, context = content.partition("\n\n")
+        line = computed_facts(question, context)
+        if not line:
+            return self
+        turn = ("user", f"{content}\n{line}" if gap else f"{content}\n\n{line}")
+        return Prompt((*self.messages[:last], turn, *self.messages[last + 1 :]))
+
     def canonical(self) -> str:
         return json.dumps({"messages": self.messages, "text": self.text}, ensure_ascii=False)
 

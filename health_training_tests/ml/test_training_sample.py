@@ -49,3 +49,12 @@ def test_no_cap_takes_everything_and_the_sample_is_deterministic():
     b = training_sample(list(reversed(rows)), max_narratives=7, max_questions=5)
     # The same rows whatever order the split file lists them in.
     assert sorted(r["content_key"] for r in a.rows) == sorted(r["content_key"] for r in b.rows)
+
+
+def test_a_kind_limit_buys_more_of_the_other_kinds():
+    sample = training_sample(
+        _rows(), max_narratives=0, max_questions=9, question_kind_limits={"computation": 1}
+    )
+    kinds = [r["question_kind"] for r in sample.rows if r.get("example_kind") == "question"]
+    assert kinds.count("computation") == 1
+    assert kinds.count("lookup") == kinds.count("unanswerable") == 4

@@ -87,11 +87,16 @@ def build_example(
     processed_at: datetime,
     user_id: str,
 ) -> dict[str, Any]:
-    """The JSONL record: `write_example`'s fields in its order, then the question's."""
-    digest = content_hash(draft.instruction, draft.input, draft.output, source_key)
+    """The JSONL record: `write_example`'s fields in its order, then the question's. The input
+    ends with what the question's numbers imply (`etl/computed.py`), as the model server appends
+    it to a request: the model copies a pace or a change, it never computes one."""
+    from health_training.etl.computed import with_computed_facts
+
+    input_ = with_computed_facts(draft.instruction, draft.input)
+    digest = content_hash(draft.instruction, input_, draft.output, source_key)
     return {
         "instruction": draft.instruction,
-        "input": draft.input,
+        "input": input_,
         "output": draft.output,
         "metadata": {
             "source_key": source_key,

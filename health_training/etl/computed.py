@@ -1,0 +1,96 @@
+"""The values a question's numbers imply, computed once and written into the model's input.
+
+A 135M-parameter model cannot divide 107 minutes by 15 km; it can copy "7.1 min per km" from its
+input. So the arithmetic is never the model's: the ETL writer appends `computed_facts(question,
+context)` to the input of every question example, and the model server appends the same line,
+computed by the same function, to every request before the model sees it. Both sides therefore
+hand the model the same kind of input, and the derived values are also what the number guard
+accepts (`ml/grounding.py`).
+
+What is computed (rules of `etl/derived.py`; only from numbers the *question* states, alone or
+with the first values of the same unit in the context, so a pasted record does not explode into
+every pair of its own figures):
+  * a distance and a duration in the question: pace in min per km (and as m:ss) and speed;
+  * two clock times in the question: the time from the first to the second, across midnight;
+  * two values of one unit, at least one from the question: the change from the first to the
+    second, in the unit and in percent (a previous day against today's record, intake against
+    burned calories).
+The line is "" when nothing applies; it reads "Computed from your numbers: ...".
+"""
+
+from __future__ import annotations
+
+import re
+
+from health_training.etl import derived
+
+PREFIX = "Computed from your numbers:"
+DISTANCE = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s?(?:(?P<km>kilomet(?:er|re)s?|km|k)|(?P<mi>miles?|mi))\b",
+    re.IGNORECASE,
+)
+_PAIRED_UNITS = ("mg/dL", "bpm", "ms", "%", "steps", "kcal", "min")
+_CONTEXT_VALUES = 3  # first values of a unit in the context paired with the question's
+_KM_PER_MILE = 1.609344
+
+
+def _number(x: float) -> str:
+    return f"{x:,.1f}".rstrip("0").rstrip(".") if x != int(x) else f"{int(x):,}"
+
+
+def _with_unit(x: float, unit: str) -> str:
+    return f"{_number(x)}%" if unit == "%" else f"{_number(x)} {unit}"
+
+
+def computed_facts(question: str, context: str = "") -> str:
+    """The computed line for a question (and the record it comes with), or ""."""
+    from health_training.ml.faithfulness import scan_quantities
+
+    asked = [q for _, _, q in scan_quantities(question)]
+    parts: list[str] = []
+    distance = next(DISTANCE.finditer(question), None)
+    durations = [q.value * (60 if q.unit == "h" else 1) for q in asked if q.unit in ("h", "min")]
+    if distance and durations and float(distance[1]) > 0:
+        km = float(distance[1]) * (_KM_PER_MILE if distance["mi"] else 1.0)
+        minutes = durations[0]
+        parts.append(
+            f"{_number(float(distance[1]))} {'mi' if distance['mi'] else 'km'} in "
+            f"{_number(minutes)} min: pace {derived.pace_min_per_km(km, minutes)} min per km "
+            f"({derived.pace_clock(km, minutes)} per km), speed "
+            f"{derived.speed_km_per_h(km, minutes)} km/h"
+        )
+    clocks = [int(q.value) for q in asked if q.unit == "time"]
+    if len(clocks) >= 2:
+        minutes = derived.sleep_minutes(clocks[0], clocks[1])
+        h, m = derived.hours_minutes(minutes)
+        parts.append(
+            f"from {clocks[0] // 60:02d}:{clocks[0] % 60:02d} to {clocks[1] // 60:02d}:"
+            f"{clocks[1] % 60:02d}: {minutes} min ({h} h {m} min)"
+        )
+    if not (distance and durations):  # a run's distance and time are not a change
+        found = [q for _, _, q in scan_quantities(context)]
+        for unit in _PAIRED_UNITS:
+            mine = [q.value for q in asked if _unit(q.unit) == unit and q.value >= 0]
+            theirs = [q.value for q in found if _unit(q.unit) == unit][:_CONTEXT_VALUES]
+            pairs = [(a, b) for i, a in enumerate(mine) for b in mine[i + 1 :]]
+            pairs += [(a, b) for a in mine for b in theirs]
+            for before, after in dict.fromkeys(pairs):
+                if before == after:
+                    continue
+                change = derived.change(before, after)
+                line = f"{_with_unit(before, unit)} to {_with_unit(after, unit)}: change "
+                line += f"{'+' if change > 0 else '-'}{_with_unit(abs(change), unit)}"
+                if before and unit != "%":
+                    line += f" ({derived.percent_change(before, after):+d}%)"
+                parts.append(line)
+    return f"{PREFIX} " + "; ".join(parts[:6]) + "." if parts else ""
+
+
+def _unit(unit: str | None) -> str | None:
+    return "min" if unit == "h" else unit
+
+
+def with_computed_facts(question: str, context: str) -> str:
+    """`context` with the computed line appended (the input of a question example)."""
+    line = computed_facts(question, context)
+    return f"{context}\n{line}".strip() if line else context

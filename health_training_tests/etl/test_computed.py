@@ -1,0 +1,50 @@
+"""What a question's numbers imply, computed for the model (etl/computed.py), by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from health_training.etl.computed import computed_facts, with_computed_facts
+from health_training.serving.generation import Prompt
+
+
+@pytest.mark.parametrize(
+    ("question", "context", "expected"),
+    [
+        (
+            "I ran 8 km in 44 minutes. What was my pace?",
+            "",
+            "8 km in 44 min: pace 5.5 min per km (5:30 per km), speed 10.9 km/h",
+        ),
+        (
+            "15 km in 1 hours 47 minutes, min per km?",
+            "",
+            "15 km in 107 min: pace 7.1 min per km (7:08 per km), speed 8.4 km/h",
+        ),
+        ("bed at 23:15, up at 06:45, how long?", "", "from 23:15 to 06:45: 450 min (7 h 30 min)"),
+        ("ate 2,400 kcal, burned 2,900 kcal", "", "2,400 kcal to 2,900 kcal: change +500 kcal"),
+        ("resting hr 58 bpm last week, 66 bpm now", "", "58 bpm to 66 bpm: change +8 bpm (+14%)"),
+        (
+            "change given 125 mg/dl yesterday?",
+            "Mean glucose 100 mg/dL (range 84-141 mg/dL)",
+            "125 mg/dL to 100 mg/dL: change -25 mg/dL (-20%)",
+        ),
+    ],
+)
+def test_each_rule_on_hand_made_numbers(question, context, expected):
+    assert expected in computed_facts(question, context)
+
+
+def test_nothing_to_compute_gives_nothing_and_the_input_is_unchanged():
+    assert computed_facts("my cgm avg was 163 mg/dl and 62% in range, bad?") == ""
+    assert computed_facts("What was my highest heart rate?", "Resting heart rate 61 bpm.") == ""
+    assert with_computed_facts("How did I sleep?", "Record type: X.") == "Record type: X."
+
+
+def test_the_server_appends_the_same_line_the_training_input_ends_with():
+    question, record = "change given 125 mg/dl yesterday?", "Mean glucose 100 mg/dL."
+    training_input = with_computed_facts(question, record)
+    served = Prompt((("user", f"{question}\n\n{record}"),)).with_computed_facts()
+    assert served.messages[-1][1] == f"{question}\n\n{training_input}"
+    # Asked again verbatim (the clinic sends training rows), the line is not doubled.
+    assert served.with_computed_facts() == served
