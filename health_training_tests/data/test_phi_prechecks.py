@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from health_training.data.phi import addresses, engine, gate, identifiers, prechecks, scrub_many
+from health_training.data.phi import addresses, gate, identifiers, prechecks, scrub_many
+from health_training.data.phi.caches import PhiCaches
 from health_training.data.phi.lexicon import is_english, words_of
 from health_training.etl.generator import generate_corpus
 
@@ -71,8 +72,8 @@ def _etl_texts() -> list[str]:
 def test_fast_paths_change_nothing_on_etl_narratives(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = _etl_texts()
     assert any("User note" in t and "MRN" in t for t in texts)  # PHI notes are in the sample
-    engine.clear_caches()
-    fast = [scrub_many(texts[i : i + 3]) for i in range(0, len(texts), 3)]
+    with PhiCaches().activated():  # cold: nothing an earlier test left behind is reused
+        fast = [scrub_many(texts[i : i + 3]) for i in range(0, len(texts), 3)]
     for module, name in [
         (identifiers, "may_hold_phone"),
         (addresses, "may_hold_glued_street"),
@@ -80,7 +81,7 @@ def test_fast_paths_change_nothing_on_etl_narratives(monkeypatch: pytest.MonkeyP
     ]:
         monkeypatch.setattr(module, name, lambda *args: True)
     monkeypatch.setattr(gate, "_sentence_ends", lambda body: len(gate._BOUNDARY.findall(body)))
-    engine.clear_caches()  # no verdict, memo or model answer carries over
-    slow = [scrub_many(texts[i : i + 3]) for i in range(0, len(texts), 3)]
+    with PhiCaches().activated():  # no verdict, memo or model answer carries over
+        slow = [scrub_many(texts[i : i + 3]) for i in range(0, len(texts), 3)]
     assert fast == slow
     assert [r.gate for batch in fast for r in batch] == [r.gate for batch in slow for r in batch]

@@ -16,6 +16,8 @@ grows linearly with size.
 Cost: curation calls this once per example with three short texts, most of them template text
 with nothing to find, so the per-call path below avoids per-text Python work it does not need
 (no chunking of short texts, no gate arithmetic, no empty tagging loops); see bench/README.md.
+Verdicts already reached (a text found clean, a segment the model read, a word judged) are kept in
+the active `PhiCaches` (`caches.py`), not in this module.
 """
 
 from __future__ import annotations
@@ -27,17 +29,17 @@ from typing import cast
 
 from health_training.data.phi import (
     addresses,
+    caches,
     cues,
     gate,
     identifiers,
     name_positions,
     names,
     ner,
-    prechecks,
     rules,
 )
 from health_training.data.phi.findings import GateStats, PhiFinding, PhiInputError, ScrubResult
-from health_training.data.phi.lexicon import is_known, words_of
+from health_training.data.phi.lexicon import words_of
 from health_training.data.phi.overlaps import PRIORITY, Hit, absorb, apply, resolve
 
 __all__ = [
@@ -77,7 +79,7 @@ def check(text: object) -> str:
 
 def find(text: str, *, ner: bool = True) -> list[PhiFinding]:
     check(text)
-    if len(text) <= CHUNK and _key(text, ner) in _CLEAN:
+    if len(text) <= CHUNK and _key(text, ner) in caches.active().clean:
         return []  # the residual scan of a text already found clean
     pieces = chunks(text)
     hits, _ = _detect_many([piece for _, piece in pieces], ner)
@@ -175,21 +177,10 @@ def _scrub_chunks(
     return outs, hits, stats
 
 
-# Texts a full scan found clean, by 16-byte BLAKE2b digest (+ b"n" when the model took part),
-# with the gate's counts. Template narratives repeat (instructions, insights) and curation scans
-# every kept text twice (scrub, then the residual check); the scan is a pure function of the
-# text, so a clean verdict is reused. A collision is far less likely than any detector's error.
-_CLEAN: dict[bytes, GateStats] = {}
-CLEAN_CACHE_SIZE = 200_000
-
-
 def clear_caches() -> None:
-    """Forget every verdict and memo the engine keeps between calls (benchmarks, tests)."""
-    _CLEAN.clear()
-    ner.clear_cache()
-    gate.clear_memo()
-    prechecks.clear_memos()
-    is_known.cache_clear()
+    """Forget every verdict of the active caches (benchmarks that time a cold engine); a test
+    that needs its own uses `with PhiCaches().activated():` instead."""
+    caches.active().clear()
 
 
 def _key(text: str, use_ner: bool) -> bytes:
@@ -197,21 +188,28 @@ def _key(text: str, use_ner: bool) -> bytes:
     return digest + b"n" if use_ner else digest
 
 
+# Texts a full scan found clean are remembered by 16-byte BLAKE2b digest (+ b"n" when the model
+# took part), with the gate's counts. Template narratives repeat (instructions, insights) and
+# curation scans every kept text twice (scrub, then the residual check); the scan is a pure
+# function of the text, so a clean verdict is reused. A collision is far less likely than any
+# detector's error.
 def _detect_many(texts: list[str], use_ner: bool) -> tuple[list[list[Hit]], list[GateStats]]:
+    memo = caches.active()
+    clean = memo.clean
     keys = [_key(t, use_ner) for t in texts]
-    cached = [_CLEAN.get(key) for key in keys]
+    cached = [clean.get(key) for key in keys]
     out_hits: list[list[Hit]] = [[] for _ in texts]
     if None not in cached:
         return out_hits, cast(list[GateStats], cached)  # all clean, counts known
     todo = [i for i, s in enumerate(cached) if s is None]
     hits, fresh = _detect_uncached([texts[i] for i in todo] if len(todo) < len(texts) else texts,
                                    use_ner)  # fmt: skip
-    if len(_CLEAN) + len(todo) > CLEAN_CACHE_SIZE:
-        _CLEAN.clear()
+    if len(clean) + len(todo) > memo.max_clean_texts:
+        clean.clear()
     for i, h, s in zip(todo, hits, fresh, strict=True):
         out_hits[i], cached[i] = h, s
         if not h:
-            _CLEAN[keys[i]] = s
+            clean[keys[i]] = s
     return out_hits, cast(list[GateStats], cached)
 
 

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from health_training.data.phi import caches
 from health_training.data.phi.findings import PLACEHOLDERS, GateStats
 from health_training.data.phi.lexicon import (
     function_words,
@@ -88,26 +89,20 @@ def _text_needs_model(text: str) -> bool:
         return True  # a lower-case name ("lilly"); capitalized words are judged below
     if data == data.lower() and not _all_names_bytes().isdisjoint(words):
         return True  # no capitals anywhere: "john had given ..." may name anyone
-    new = words.difference(_CLEARED)
+    # The words `_word_needs_model` already cleared are remembered (`caches.gate_cleared`): its
+    # verdict is a pure function of the word, and the tests that depend on the whole text (a
+    # listed name in lower case) ran above. Template text repeats a few hundred words, so after
+    # warm-up the difference is empty and no Python loop runs.
+    memo = caches.active()
+    cleared = memo.gate_cleared
+    new = words.difference(cleared)
     for word in new:
         if _word_needs_model(word.decode()):
             return True
-    if len(_CLEARED) + len(new) > CLEARED_SIZE:
-        _CLEARED.clear()
-    _CLEARED.update(new)
+    if len(cleared) + len(new) > memo.max_words:
+        cleared.clear()
+    cleared.update(new)
     return False
-
-
-# Words (ASCII bytes) `_word_needs_model` cleared. Its verdict is a pure function of the word;
-# the tests that depend on the whole text (a listed name in lower case) run before the memo is
-# consulted. Template text repeats a few hundred words, so after warm-up the difference above
-# is empty and no Python loop runs.
-_CLEARED: set[bytes] = set()
-CLEARED_SIZE = 200_000
-
-
-def clear_memo() -> None:
-    _CLEARED.clear()
 
 
 @cache

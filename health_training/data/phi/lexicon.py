@@ -9,8 +9,10 @@ of a hyphenated compound is in the safe list; known words are never a person or 
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from functools import cache
 from importlib.resources import files
+
+from health_training.data.phi import caches
 
 # Words that make a run of capitalized words a disease, an organism or an institution.
 NOT_A_PERSON_WORDS = frozenset(
@@ -137,10 +139,22 @@ def words_of(text: str) -> frozenset[str]:
     return frozenset(_LOWER_WORDS.findall(low))
 
 
-@lru_cache(maxsize=200_000)  # template text repeats its few capitalized words endlessly
 def is_known(word: str) -> bool:
     """`word` (any case) is vocabulary, not a name: listed, a listed acronym, the plural or
     possessive of a listed word, or a hyphenated compound of listed words."""
+    # Template text repeats its few capitalized words endlessly: verdicts are remembered.
+    memo = caches.active()
+    known = memo.known
+    verdict = known.get(word)
+    if verdict is None:
+        verdict = _is_known(word)
+        if len(known) >= memo.max_words:
+            known.clear()
+        known[word] = verdict
+    return verdict
+
+
+def _is_known(word: str) -> bool:
     word = _POSSESSIVE.sub("", word)  # "NCI's", "Parkinson's": the word before it decides
     if letters := synthea_letters(word):
         if letters.lower() in person_names():

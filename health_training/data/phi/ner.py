@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from health_training.data.phi import caches
 from health_training.data.phi.findings import PLACEHOLDERS, NerModelError
 from health_training.data.phi.lexicon import (
     NOT_A_PERSON_WORDS,
@@ -113,16 +114,6 @@ class _Ent(NamedTuple):
     end: int
 
 
-# Entities of recently read segments. The re-scan of a scrubbed text (and curation's residual
-# scan) meets the same unchanged sentences again; the model is deterministic, so it reads each once.
-_CACHE: dict[str, tuple[_Ent, ...]] = {}
-CACHE_SIZE = 50_000
-
-
-def clear_cache() -> None:
-    _CACHE.clear()
-
-
 def detect_many(
     texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
 ) -> list[list[Hit]]:
@@ -131,15 +122,19 @@ def detect_many(
     out: list[list[Hit]] = [[] for _ in texts]
     if not jobs:
         return out
+    # The re-scan of a scrubbed text (and curation's residual scan) meets the same unchanged
+    # sentences again; the model is deterministic, so it reads each once (`caches.entities`).
+    memo = caches.active()
+    seen = memo.entities
     segments = [texts[i][start:end] for i, start, end in jobs]
-    todo = list(dict.fromkeys(s for s in segments if s not in _CACHE))
+    todo = list(dict.fromkeys(s for s in segments if s not in seen))
     if todo:
-        if len(_CACHE) + len(todo) > CACHE_SIZE:
-            _CACHE.clear()
+        if len(seen) + len(todo) > memo.max_segments:
+            seen.clear()
         for segment, doc in zip(todo, load().pipe(todo, batch_size=BATCH_SIZE), strict=True):
-            _CACHE[segment] = tuple(_Ent(e.label_, e.start_char, e.end_char) for e in doc.ents)
+            seen[segment] = tuple(_Ent(e.label_, e.start_char, e.end_char) for e in doc.ents)
     for (i, offset, _), segment in zip(jobs, segments, strict=True):
-        out[i].extend(_hits(texts[i], offset, _CACHE[segment]))
+        out[i].extend(_hits(texts[i], offset, seen[segment]))
     return out
 
 

@@ -9,8 +9,9 @@ path cannot find anything in the text, argued next to it; when it returns True t
 runs unchanged. Non-ASCII text always returns True (Unicode case and digit rules are not worth
 re-deriving), and so does anything the argument does not cover.
 
-The verdicts about single words are memoized in sets (a pure function of the word), so on
-template text, whose vocabulary is a few hundred words, the per-text cost is a set difference.
+The verdicts about single words are memoized in sets of the active `PhiCaches` (a pure function
+of the word), so on template text, whose vocabulary is a few hundred words, the per-text cost is
+a set difference.
 """
 
 from __future__ import annotations
@@ -18,15 +19,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from health_training.data.phi import caches
 from health_training.data.phi.lexicon import english_names, safe_words, street_types
-
-MEMO_SIZE = 100_000  # words per memo before it is cleared
-
-
-def clear_memos() -> None:
-    for memo in (_NOT_GLUED, _IS_TYPE, _NOT_TYPE):
-        memo.clear()
-
 
 # ---------------------------------------------------------------- phones (identifiers._phones)
 
@@ -76,8 +70,8 @@ def may_hold_phone(text: str, data: bytes) -> bool:
 # lower-case word of `words_of` that ends where T ends is T itself, lower-cased, unless the
 # character before that word is a digit, "_" or "'" (T's characters [\w'’-] reach further left
 # than a word's [a-z-]). So if every such word is in `safe_words` or `english_names` (English in
-# any letter case) and never follows a digit, "_" or "'", no glued match survives.
-_NOT_GLUED: set[str] = set()
+# any letter case) and never follows a digit, "_" or "'", no glued match survives. The words
+# that end in no glued type are remembered (`caches.not_glued`).
 
 
 def may_hold_glued_street(
@@ -87,11 +81,13 @@ def may_hold_glued_street(
     types' letters ("str" for "str.")."""
     if not text.isascii():
         return True
-    new = words.difference(_NOT_GLUED)
+    memo = caches.active()
+    not_glued = memo.not_glued
+    new = words.difference(not_glued)
     glued = [w for w in new if w.endswith(ends)]
-    if len(_NOT_GLUED) + len(new) > MEMO_SIZE:
-        _NOT_GLUED.clear()
-    _NOT_GLUED.update(w for w in new if not w.endswith(ends))
+    if len(not_glued) + len(new) > memo.max_words:
+        not_glued.clear()
+    not_glued.update(w for w in new if not w.endswith(ends))
     for word in glued:
         if word not in safe_words() and word not in english_names():
             return True
@@ -111,9 +107,7 @@ def may_hold_glued_street(
 # a whole lower-case word of `words_of` or the part before a hyphen ("Street-side"). Walking back
 # from each such TYPE over white-space tokens, a kept match needs a NUM-ending token within six
 # steps with only capitalized or unknown `_WORD` tokens in between; where no TYPE has one, the
-# shape keeps nothing.
-_IS_TYPE: set[str] = set()
-_NOT_TYPE: set[str] = set()
+# shape keeps nothing. Which words are (or are not) a type is remembered (`caches.street_types`).
 _WORD_TOKEN = re.compile(r"[^\W\d_][\w'’.-]*")
 _NUM_END = re.compile(r"(?:^|[^\w/.,:-])\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?$")
 
@@ -127,13 +121,15 @@ def may_hold_number_first_street(text: str, low: str, words: frozenset[str]) -> 
     """False only when the number-first street shape keeps no match in `text`."""
     if not text.isascii():
         return True
-    new = words.difference(_NOT_TYPE, _IS_TYPE)
+    memo = caches.active()
+    is_type, not_type = memo.street_types, memo.not_street_types
+    new = words.difference(not_type, is_type)
     if new:
-        if len(_NOT_TYPE) + len(new) > MEMO_SIZE:
-            _NOT_TYPE.clear()
+        if len(not_type) + len(new) > memo.max_words:
+            not_type.clear()
         for w in new:
-            (_IS_TYPE if w in _types() or w.split("-")[0] in _types() else _NOT_TYPE).add(w)
-    for word in words.intersection(_IS_TYPE):
+            (is_type if w in _types() or w.split("-")[0] in _types() else not_type).add(w)
+    for word in words.intersection(is_type):
         head = word.split("-")[0] if word not in _types() else word
         i = low.find(head)
         while i >= 0:
