@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from health_training.data.openai_chat import (
     to_chat_example,
     to_jsonl,
 )
+from health_training_tests.network import refuse_network
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 TOY_FILE = SHARED_DATA / "openai_toy_chat_fine_tuning.jsonl"
@@ -234,11 +234,31 @@ def test_tiktoken_counter_counts_like_cl100k(cl100k) -> None:
     assert cl100k("<|endoftext|>") > 1
 
 
-def test_tiktoken_counter_fails_fast_without_the_file(tmp_path: Path) -> None:
-    start = time.monotonic()
+def test_tiktoken_counter_tries_no_download_without_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tiktoken
+    import tiktoken.load
+    import tiktoken.registry
+
+    fetched: list[str] = []
+
+    def record(name: str):
+        def fetch(*args, **kwargs):
+            fetched.append(name)
+            raise AssertionError(f"tiktoken.{name} was called: that path downloads")
+
+        return fetch
+
+    # Each tiktoken entry point that can download, and the sockets under them all.
+    for module, name in [(tiktoken.load, "read_file"), (tiktoken.load, "read_file_cached"),
+                         (tiktoken.load, "load_tiktoken_bpe"), (tiktoken, "get_encoding"),
+                         (tiktoken.registry, "get_encoding")]:  # fmt: skip
+        monkeypatch.setattr(module, name, record(name))
+    connections = refuse_network(monkeypatch)
     assert tiktoken_counter(tmp_path / "absent") is None
-    assert time.monotonic() - start < 1.0
     assert select_counter(tmp_path / "absent")[0] == "approximate"
+    assert fetched == [] and connections == []
 
 
 def test_tiktoken_counter_refuses_a_file_with_the_wrong_hash(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 
 import dagster as dg
 import orjson
@@ -19,6 +18,7 @@ from health_training.data.dataset import build_training_dataset
 from health_training.data.records import Example, content_key
 from health_training.defs.training.adapter import lora_adapter
 from health_training.resources import CarbonResource, LocalStorage, MlflowResource, TrainingResource
+from health_training_tests.events import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -84,13 +84,15 @@ def test_killed_training_resumes_from_checkpoint(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 240
+
+    def uploaded_checkpoint() -> list:
+        found = list((home / "lake" / "models" / "runs").glob("*/checkpoints/*/UPLOADED"))
+        assert found or proc.poll() is None, "the training process ended before a checkpoint"
+        return found
+
     try:
         # Wait for a checkpoint that reached storage whole (its marker is written last).
-        while not list((home / "lake" / "models" / "runs").glob("*/checkpoints/*/UPLOADED")):
-            assert proc.poll() is None, "the training process ended before its first checkpoint"
-            assert time.monotonic() < deadline, "no checkpoint within 240 s"
-            time.sleep(0.2)
+        wait_until(uploaded_checkpoint, "a checkpoint uploaded by the training process", 240)
     finally:
         proc.kill()  # SIGKILL: no cleanup, as when a machine or pod dies
         proc.wait()

@@ -1,15 +1,14 @@
-"""Base models: catalog, resolution, fast offline failure, the tiny model, LoRA sizes, 4-bit, merge."""
+"""Base models: catalog, resolution, offline failure, the tiny model, LoRA sizes, 4-bit, merge."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from health_training.ml import models, smollm2
+from health_training.ml import models, smollm2, tiny
 from health_training.ml.models import (
     DEFAULT_TARGET_MODULES,
     BaseModelSpec,
@@ -23,6 +22,7 @@ from health_training.ml.models import (
     resolve_base_model,
 )
 from health_training.ml.tiny import build_tiny_model
+from health_training_tests.network import refuse_network
 
 REPO = Path(__file__).resolve().parents[2]
 PREPARED_SMOLLM2 = REPO / "var" / "models" / "smollm2-135m"
@@ -107,12 +107,31 @@ def test_resolve_rejects_what_it_cannot_place(tmp_path: Path, bad: str):
 # --- availability -------------------------------------------------------------------------------
 
 
-def test_offline_hub_model_fails_fast_with_the_fix(tmp_path: Path):
+def test_offline_hub_model_fails_without_the_hub_and_names_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import huggingface_hub
+    from huggingface_hub import HfApi
+
+    lookups: list[dict] = []
+    local_lookup = huggingface_hub.snapshot_download
+
+    def snapshot_download(*args, **kwargs):
+        lookups.append(kwargs)
+        return local_lookup(*args, **kwargs)
+
+    def model_info(*args, **kwargs):
+        raise AssertionError("the hub was asked about the model")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    monkeypatch.setattr(HfApi, "model_info", model_info)
+    connections = refuse_network(monkeypatch)
     spec = resolve_base_model("olmo-7b", tmp_path)
-    started = time.perf_counter()
     with pytest.raises(BaseModelUnavailable) as err:
         check_available(spec, offline=True, cache_dir=tmp_path / "hf-cache")
-    assert time.perf_counter() - started < 2.0
+    # Offline means the disk only: the cache was read, and nothing went to the network.
+    assert lookups and all(kw.get("local_files_only") for kw in lookups)
+    assert connections == []
     message = str(err.value)
     assert "allenai/OLMo-7B-hf" in message and "not in the local Hugging Face cache" in message
     assert "HF_HUB_OFFLINE=0" in message and "--base-model smollm2-135m" in message
@@ -153,16 +172,33 @@ def test_cached_hub_snapshot_counts_as_available(tmp_path: Path, tiny_dir: Path)
 # --- the tiny model -----------------------------------------------------------------------------
 
 
-def test_tiny_model_is_deterministic_idempotent_and_fast(tmp_path: Path, tiny_dir: Path):
-    build_tiny_model(tmp_path / "warmup")  # imports out of the timing
-    started = time.perf_counter()
+def _tree(folder: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every file under `folder`: any rewrite or replacement changes it."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_tiny_model_is_deterministic_idempotent_and_offline(
+    tmp_path: Path, tiny_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    connections = refuse_network(monkeypatch)
     again = build_tiny_model(tmp_path / "again")
-    assert time.perf_counter() - started < 2.0
+    assert connections == []  # built from nothing but code: no download
     for name in ("model.safetensors", "tokenizer.json", "config.json"):
         assert (again / name).read_bytes() == (tiny_dir / name).read_bytes(), name
-    stamp = (again / "model.safetensors").stat().st_mtime_ns
-    assert build_tiny_model(again) == again
-    assert (again / "model.safetensors").stat().st_mtime_ns == stamp  # not rebuilt
+    before = _tree(again)
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("a complete tiny model was built again")
+
+    # A second call on a complete folder is a no-op: nothing is built, nothing on disk changes.
+    with monkeypatch.context() as m:
+        m.setattr(tiny, "_build_tokenizer", no_rebuild)
+        assert build_tiny_model(again) == again
+    assert _tree(again) == before
     other = build_tiny_model(tmp_path / "other", seed=1)
     assert (other / "model.safetensors").read_bytes() != (
         tiny_dir / "model.safetensors"

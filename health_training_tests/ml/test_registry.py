@@ -10,68 +10,24 @@ import pytest
 
 from health_training.ml.gate import evaluate_gate, load_gate_policy
 from health_training.ml.registry import Registry
+from health_training.ml.tiny import build_tiny_model
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-CHATML = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content']"
-    " + '<|im_end|>' + '\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-CORPUS = [
-    "Mean glucose 142 mg/dL over 14 days, above the 70-140 target range.",
-    "Resting heart rate averaged 58 bpm; sleep efficiency was 91 percent.",
-    "Summarize the measurements for the patient in two sentences.",
-    "Blood pressure 128/82 mmHg, steps 9,412 per day, HbA1c 6.1 %.",
-] * 20
-
-
-def _tiny_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(CORPUS, trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>"
-    )
-    fast.chat_template = CHATML
-    return fast
-
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """A random 2-layer Llama + BPE tokenizer (base dir) and a LoRA adapter on it (adapter dir)."""
+    """The tiny Llama of `ml/tiny.py` (base dir) and a LoRA adapter on it (adapter dir)."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer, LlamaForCausalLM
 
     root = tmp_path_factory.mktemp("tiny")
-    tokenizer = _tiny_tokenizer()
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        intermediate_size=128,
-        max_position_embeddings=256,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-    )
-    base = LlamaForCausalLM(config).eval()
-    base.save_pretrained(root / "base")
-    tokenizer.save_pretrained(root / "base")
+    build_tiny_model(root / "base")
+    tokenizer = AutoTokenizer.from_pretrained(root / "base")
+    base = LlamaForCausalLM.from_pretrained(root / "base").eval()
+    torch.manual_seed(0)  # the adapter's random matrices: the same in every run
     # init_lora_weights=False: random B matrices, so the adapter visibly changes the logits.
     lora = LoraConfig(
         r=4,
