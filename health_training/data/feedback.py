@@ -28,6 +28,7 @@ from health_training.data.records import Example, Quarantined, content_key
 RAW_EXCERPT = 500  # characters of a bad line kept in quarantine: enough to debug, never 50 MB
 REQUIRED_FIELDS: tuple[str, ...] = ("query", "response", "rating", "model_version")
 CORRECTION_MAX_RATING = 2  # answers rated this or lower, with a correction, become examples
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"  # a correction's review status
 
 Pseudonymize = Callable[[str], str]
 
@@ -53,6 +54,11 @@ class FeedbackRecord:
     corrected_response: str | None = None
     context: str = ""  # the input the answer was grounded on, if the export has it
     created_at: datetime | None = None  # UTC; None: the store records the time of storage
+    key_id: str | None = None  # the API key that rated (None: an import by an operator)
+    tenant: str | None = None
+    # The number guard's verdict on the correction: numbers the question does not support
+    # (None: not checked, e.g. an import).
+    unsupported_numbers: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,15 @@ class StoredFeedback:
     response: str
     corrected_response: str | None
     context: str
+    key_id: str | None = None
+    tenant: str | None = None
+    # The review queue (stores/feedback_review.py): pending, approved or rejected; None when
+    # the row carries no correction.
+    review_status: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    review_reason: str | None = None
+    unsupported_numbers: str | None = None  # comma-separated; "" when all were supported
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +323,8 @@ def dedup_key(record: FeedbackRecord) -> str:
         *(record.user_id or "", record.model_version, str(record.rating), stamp),
         *(record.query, record.response, record.corrected_response or "", record.context),
     )
+    if record.key_id is not None:  # added only when set: older rows keep their keys
+        fields = (*fields, record.key_id)
     return hashlib.sha256("\x1f".join(fields).encode("utf-8", "replace")).hexdigest()
 
 
@@ -337,12 +354,15 @@ def feedback_examples(
     pseudonymize: Pseudonymize | None = None,
     max_rating: int = CORRECTION_MAX_RATING,
 ) -> list[Example]:
-    """Low-rated answers with a correction as instruction examples (TRAIN split only), deduplicated
-    by content key, the first (lowest id) kept."""
+    """Low-rated answers with an *approved* correction as instruction examples (TRAIN split only),
+    deduplicated by content key, the first (lowest id) kept. A correction nobody approved in the
+    review queue never trains, whoever sent it and however often."""
     out: list[Example] = []
     seen: set[str] = set()
     for row in sorted(rows, key=lambda r: r.id):
         if row.rating > max_rating or not (row.corrected_response or "").strip():
+            continue
+        if row.review_status != APPROVED:
             continue
         # Stored text is already scrubbed; scrubbing again costs little and guards old rows.
         instruction = scrub_phi(row.query).text
@@ -362,6 +382,7 @@ def feedback_examples(
             "model_version": row.model_version,
             "rating": row.rating,
             "created_at": row.created_at.isoformat(),
+            "reviewed_by": row.reviewed_by,
             "content_key": key,
             "split": "train",  # corrections only ever join TRAIN: they never grade a model
         }

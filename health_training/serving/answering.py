@@ -1,8 +1,9 @@
-"""One answer, from a validated request to the response: lease the model, look in the cache,
-generate (whole or streamed), run the number guard and the grounding mode (grounding_modes.py:
-decode again under the number constraint, or refuse), remember the response id for feedback,
-count it, log it by hashes. Chat and legacy completions share all of it; only shapes differ
-(shapes.py). The cache holds the final answer: after a regeneration, the regenerated one."""
+"""One answer, from a validated request to the response: take from the key's quota, lease the
+model, look in the cache, generate (whole or streamed), run the number guard and the grounding
+mode (grounding_modes.py: decode again under the number constraint, or refuse), remember the
+response id (and the key it answered) for feedback, charge its tokens, count it, log it by
+hashes. Chat and legacy completions share all of it; only shapes differ (shapes.py). The cache
+holds the final answer: after a regeneration, the regenerated one."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from health_training.serving.generation import (
 )
 from health_training.serving.guard import GuardResult, check_numbers
 from health_training.serving.responses import AnsweredRequest, ResponseLog
+from health_training.serving.tracing import child
 
 log = logging.getLogger("health_training.serving")
 # Logs carry keyed hashes: equal prompts correlate within one process, and nothing can be looked
@@ -65,9 +67,10 @@ class Answerer:
     def __init__(self, services: Any) -> None:
         self.s = services
 
-    async def respond(self, caller: Any, body: Any, prompt: Prompt) -> Any:
+    async def respond(self, caller: Any, body: Any, prompt: Prompt, request: Any) -> Any:
         settings = self.s.settings
         prompt = prompt.with_computed_facts()
+        self.s.quotas.admit("requests", caller.key_id)
         if len(prompt.source_text()) > settings.max_prompt_chars:
             raise OpenAIError(
                 400,
@@ -82,6 +85,9 @@ class Answerer:
             stream=bool(body.stream),
             can_constrain=self.s.backend.constrains_numbers,
         )
+        check_capacity = getattr(self.s.backend, "check_capacity", None)
+        if check_capacity is not None:  # a 429 now, before a stream's 200 goes out
+            check_capacity()
         lease_cm = self.s.pool.lease(body.model)
         lease = lease_cm.__enter__()  # held until the answer (or the stream) ends
         ctx = _Context(
@@ -93,7 +99,12 @@ class Answerer:
             model_id=lease.served.model_id(settings.model_name),
             created=int(time.time()),
             started=time.monotonic(),
+            span=getattr(request.state, "span", None),
         )
+        request.state.request_id = ctx.response_id  # 500s and logs name the response id
+        if ctx.span is not None:
+            ctx.span.set_attribute("request.id", ctx.response_id)
+            ctx.span.set_attribute("model.version", lease.served.label)
         headers = {
             "X-Request-Id": ctx.response_id,
             "X-Model-Version": lease.served.label,
@@ -131,7 +142,10 @@ class Answerer:
     ) -> AsyncIterator[Delta | CachedAnswer]:
         """The backend's deltas, then the whole answer."""
         parts, finished = [], None
-        async for event in self.s.backend.generate(ctx.lease.served.key, ctx.prompt, decoding):
+        events = self.s.backend.generate(
+            ctx.lease.served.key, ctx.prompt, decoding, request_id=ctx.response_id, span=ctx.span
+        )
+        async for event in events:
             if isinstance(event, Delta):
                 parts.append(event.text)
                 yield event
@@ -159,7 +173,8 @@ class Answerer:
         """Guard the first answer, decode again if the mode says so, and cache the final one
         (a refusal is not cached: the next ask tries again)."""
         mode, source = self.s.settings.grounding, ctx.prompt.source_text()
-        guard = check_numbers(answer.text, source)
+        with child(self.s.tracer, "guard", ctx.span):
+            guard = check_numbers(answer.text, source)
         retry = None
         if not guard.grounded:
             can_constrain = self.s.backend.constrains_numbers
@@ -240,6 +255,8 @@ class Answerer:
         self.s.responses.record(
             ctx.response_id,
             AnsweredRequest(
+                key_id=ctx.caller.key_id,
+                tenant=ctx.caller.tenant,
                 model_version=ctx.lease.served.label,
                 alias=ctx.lease.alias,
                 question=ctx.prompt.question(),
@@ -252,6 +269,10 @@ class Answerer:
 
     def _finish(self, ctx: _Context, answer: CachedAnswer | None, status: str) -> None:
         seconds = time.monotonic() - ctx.started
+        if answer is not None and not ctx.cached:
+            self.s.quotas.charge_tokens(
+                ctx.caller.key_id, answer.prompt_tokens + answer.completion_tokens
+            )
         self.s.metrics.latency.labels(route=f"/v1/{ctx.prompt.kind}").observe(seconds)
         log.info(
             "request %s caller=%s model=%s alias=%s prompt=%s answer=%s tokens=%s/%s cached=%s "

@@ -1,6 +1,8 @@
 """`create_app`: the FastAPI app with its services. The model loads in the app's lifespan, so
-uvicorn reports "started" only once the pool can answer; it stops the alias watcher and the
-generation worker on shutdown.
+uvicorn reports "started" only once the pool can answer (or, with no base model on disk, once
+/health can say so); it stops the alias watcher and drains the generation worker on shutdown.
+Every request gets a request id (`X-Request-Id`) and, when tracing is on, a span; the keyless
+loopback server answers only requests addressed to a loopback host name (DNS rebinding).
 
     app = create_app(settings, mlflow=MlflowResource(...), feedback_store=FeedbackStore(url),
                      pseudonymize=Pseudonymizer(key), storage=LocalStorage(root=...))
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,8 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from health_training.serving import routes_admin, routes_feedback, routes_openai, routes_ops
+from health_training.serving import (
+    routes_admin,
+    routes_feedback,
+    routes_openai,
+    routes_ops,
+    routes_review,
+)
 from health_training.serving.answering import Answerer
 from health_training.serving.auth import KeyRing
 from health_training.serving.cache import ResponseCache
@@ -26,8 +36,10 @@ from health_training.serving.errors import OpenAIError, install_error_handlers
 from health_training.serving.jobs import DagsterJobs
 from health_training.serving.metrics import ServingMetrics
 from health_training.serving.pool import ModelPool
+from health_training.serving.quotas import Quotas
 from health_training.serving.responses import ResponseLog
 from health_training.serving.settings import ServingSettings
+from health_training.serving.tracing import make_tracer, start_span
 
 log = logging.getLogger("health_training.serving")
 
@@ -43,6 +55,8 @@ class Services:
     jobs: DagsterJobs | None
     keys: KeyRing = field(init=False)
     metrics: ServingMetrics = field(default_factory=ServingMetrics)
+    tracer: Any = None
+    quotas: Quotas = field(init=False)
     pool: ModelPool = field(init=False)
     cache: ResponseCache = field(init=False)
     responses: ResponseLog = field(init=False)
@@ -50,7 +64,9 @@ class Services:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.keys = KeyRing(s.api_key_hashes, s.admin_key_hash)
+        self.keys = KeyRing(s.keys, s.key_secret)
+        self.quotas = Quotas(s, self.metrics)
+        self.metrics.queue_bound.set(s.max_queue)
         self.cache = ResponseCache(s.cache_entries, s.cache_ttl_s)
         self.responses = ResponseLog(s.responses_kept, s.responses_ttl_s)
         self.answerer = Answerer(self)
@@ -119,6 +135,7 @@ def create_app(
     storage: Any,
     backend: Any = None,
     jobs: DagsterJobs | None = None,
+    tracer_provider: Any = None,
 ) -> FastAPI:
     metrics = ServingMetrics()
     services = Services(
@@ -130,7 +147,9 @@ def create_app(
         backend=backend or make_backend(settings, metrics),
         jobs=jobs,
         metrics=metrics,
+        tracer=make_tracer(settings.otlp_endpoint, tracer_provider),
     )
+    services.backend.tracer = services.tracer
     services.pool = ModelPool(mlflow.registry(), services.backend, settings, metrics)
 
     @asynccontextmanager
@@ -148,26 +167,46 @@ def create_app(
             services.backend.name,
             services.backend.device(),
         )
+        if services.pool.missing:
+            log.warning("%s", services.pool.missing)
         yield
         services.pool.stop()
         close = getattr(services.backend, "close", None)
-        if close is not None:
-            close()
+        if close is not None:  # drains the queue (shutdown_drain_s) off the event loop
+            await asyncio.to_thread(close)
 
-    app = FastAPI(title="health_training model server", lifespan=lifespan)
+    docs = {} if settings.docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title="health_training model server", lifespan=lifespan, **docs)
     app.state.services = services
     install_error_handlers(app)
-    # Added first, so the request counter (added next, outermost) also counts its 413s.
+    # Added first, so the request counter (added next) also counts its 413s.
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
 
     @app.middleware("http")
-    async def count_requests(request: Any, call_next: Any) -> Any:
-        response = await call_next(request)
+    async def request_context(request: Any, call_next: Any) -> Any:
+        request.state.request_id = f"req-{secrets.token_hex(12)}"
+        request.state.span = start_span(
+            services.tracer, f"{request.method} {request.url.path}",
+            **{"request.id": request.state.request_id, "http.method": request.method},
+        )  # fmt: skip
+        try:
+            response = await call_next(request)
+        finally:
+            if request.state.span is not None:
+                request.state.span.end()
+        # An answer names itself by its response id; everything else by the request id.
+        response.headers.setdefault("X-Request-Id", request.state.request_id)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         metrics.requests.labels(route=path, status=str(response.status_code)).inc()
         return response
 
-    for module in (routes_openai, routes_feedback, routes_admin, routes_ops):
+    if not settings.keys_required:
+        # Outermost: a page on another site that rebinds its name to 127.0.0.1 sends its own
+        # Host header, and is refused before anything else runs.
+        hosts = ["127.0.0.1", "localhost", "::1", "[::1]", settings.host]
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(set(hosts)))
+
+    for module in (routes_openai, routes_feedback, routes_admin, routes_review, routes_ops):
         app.include_router(module.router)
     return app

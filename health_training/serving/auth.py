@@ -1,43 +1,52 @@
-"""API keys: kept as SHA-256 hashes, compared in constant time, never logged.
+"""Who called: the bearer key checked against the configured keys (HMACs, compared in constant
+time, never logged) and the scope an endpoint needs.
 
-Query and feedback endpoints take any API key (or the admin key); admin endpoints take only the
-admin key. With no API keys configured the server answers on loopback only (settings.check_bind)
-and query endpoints are open there; admin endpoints stay closed without an admin key. A key's
-`key_id` (the first 12 hex digits of its hash) names the caller in logs and run tags.
+Scopes: `generate` (answers, /v1/models), `feedback` (/v1/feedback), `read_stats` (/health
+details, /metrics, the emissions and dataset views) and `admin` (/admin). With no API keys the
+server answers on loopback only (settings.check_bind) and its non-admin endpoints are open
+there, to the `loopback-anonymous` caller of tenant `local`; admin endpoints stay closed without
+an admin key.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 
 from health_training.serving.errors import OpenAIError
+from health_training.serving.keys import ApiKey, key_digest
 
 ANONYMOUS = "loopback-anonymous"
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+LOCAL_TENANT = "local"
+ANONYMOUS_SCOPES = frozenset({"generate", "feedback", "read_stats"})
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
     key_id: str
-    admin: bool
+    scopes: frozenset[str]
+    tenant: str
+
+    @property
+    def admin(self) -> bool:
+        return "admin" in self.scopes
 
 
 class KeyRing:
-    """Hashed keys; `check` returns who called or raises a 401/403 OpenAIError."""
+    """The configured keys; `check` returns who called or raises a 401/403 OpenAIError."""
 
-    def __init__(self, api_key_hashes: tuple[str, ...], admin_key_hash: str | None) -> None:
-        self._api = tuple(bytes.fromhex(h) for h in api_key_hashes)
-        self._admin = bytes.fromhex(admin_key_hash) if admin_key_hash else None
+    def __init__(self, keys: tuple[ApiKey, ...], secret: bytes) -> None:
+        self._keys = tuple((bytes.fromhex(k.digest), k) for k in keys)
+        self._secret = secret
 
     @property
     def open(self) -> bool:
-        """No API keys configured: query endpoints need none (loopback only)."""
-        return not self._api
+        """No non-admin key configured: non-admin endpoints need none (loopback only)."""
+        return not any(not k.admin for _, k in self._keys)
+
+    @property
+    def admin_enabled(self) -> bool:
+        return any(k.admin for _, k in self._keys)
 
     @staticmethod
     def _bearer(authorization: str | None) -> str | None:
@@ -46,42 +55,45 @@ class KeyRing:
         scheme, _, token = authorization.partition(" ")
         return (token.strip() or None) if scheme.lower() == "bearer" else None
 
-    def _matches(self, digest: bytes, candidates: tuple[bytes, ...]) -> bool:
-        # Every candidate is compared, so the time taken says nothing about which one matched.
-        found = False
-        for candidate in candidates:
-            found |= hmac.compare_digest(digest, candidate)
+    def _find(self, token: str) -> ApiKey | None:
+        digest = key_digest(self._secret, token)
+        found = None
+        # Every key is compared, so the time taken says nothing about which one matched.
+        for candidate, key in self._keys:
+            if hmac.compare_digest(digest, candidate):
+                found = key
         return found
 
-    def check(self, authorization: str | None, *, admin: bool) -> Caller:
-        token = self._bearer(authorization)
-        if admin and self._admin is None:
+    def check(self, authorization: str | None, scope: str) -> Caller:
+        if scope == "admin" and not self.admin_enabled:
             raise OpenAIError(
                 403,
                 "the admin API is disabled: set HEALTH_TRAINING_ADMIN_KEY to enable it",
                 "permission_error",
                 code="admin_disabled",
             )
+        token = self._bearer(authorization)
         if token is None:
-            if not admin and self.open:
-                return Caller(ANONYMOUS, admin=False)
+            if scope != "admin" and self.open:
+                return Caller(ANONYMOUS, ANONYMOUS_SCOPES, LOCAL_TENANT)
             raise OpenAIError(
                 401,
                 "missing API key: send 'Authorization: Bearer <key>'",
                 "invalid_request_error",
                 code="invalid_api_key",
             )
-        digest = hashlib.sha256(token.encode()).digest()
-        key_id = digest.hex()[:12]
-        is_admin = self._admin is not None and self._matches(digest, (self._admin,))
-        if admin and not is_admin:
-            if self._matches(digest, self._api):
-                raise OpenAIError(
-                    403, "this key may not use the admin API", "permission_error", code="not_admin"
-                )
+        key = self._find(token) if self._secret else None
+        if key is None:
+            if scope != "admin" and self.open:  # a stray header on the open loopback server
+                return Caller(ANONYMOUS, ANONYMOUS_SCOPES, LOCAL_TENANT)
             raise OpenAIError(
                 401, "invalid API key", "invalid_request_error", code="invalid_api_key"
             )
-        if is_admin or self._matches(digest, self._api) or self.open:
-            return Caller(key_id, admin=is_admin)
-        raise OpenAIError(401, "invalid API key", "invalid_request_error", code="invalid_api_key")
+        if scope not in key.scopes:
+            raise OpenAIError(
+                403,
+                f"this key lacks the '{scope}' scope",
+                "permission_error",
+                code="not_admin" if scope == "admin" else "missing_scope",
+            )
+        return Caller(key.key_id, key.scopes, key.tenant)

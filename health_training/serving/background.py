@@ -7,6 +7,7 @@ bench/serve_load.py, which call it over real HTTP like any client.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Any
@@ -16,7 +17,14 @@ class BackgroundServer:
     def __init__(self, app: Any, host: str = "127.0.0.1", start_timeout_s: float = 300.0) -> None:
         import uvicorn
 
-        config = uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="on")
+        # As `serve` does: requests in flight get the drain time, then they are cancelled, so a
+        # hung request cannot hold the exit forever.
+        settings = getattr(getattr(app, "state", None), "services", None)
+        drain = getattr(getattr(settings, "settings", None), "shutdown_drain_s", 30.0)
+        config = uvicorn.Config(
+            app, host=host, port=0, log_level="warning", lifespan="on",
+            timeout_graceful_shutdown=max(1, math.ceil(drain)),
+        )  # fmt: skip
         self.server = uvicorn.Server(config)
         self.host, self.start_timeout_s = host, start_timeout_s
         self._thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)

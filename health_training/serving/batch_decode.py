@@ -8,6 +8,8 @@ temperature + top-p with the row's own seeded generator), and every new token is
 `emit(row, token)` at once, which returns False to end the row (a stop sequence, its length
 limit, a client that went away). `emit(row, None)` says the row produced EOS. A row may carry a
 number constraint (number_mask.py) that masks its logits before the pick and follows its tokens.
+A sampled row whose probabilities are not a distribution (NaN, inf, all zero) is handed to
+`fail(row, error)` and leaves; the other rows go on.
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ class Row:
     constraint: Any = None  # number_mask.NumberConstraint: only allowed numbers are written
 
 
-def _pick(logits: Any, rows: Sequence[Row], made: int) -> Any:
+def _pick(logits: Any, rows: Sequence[Row], made: int) -> tuple[Any, dict[int, Exception]]:
     """The next token of each row (`made` tokens into the answer): argmax for greedy rows, a
-    top-p sample for the others."""
+    top-p sample for the others; and the rows whose sampling failed, by index."""
     import torch
 
+    failed: dict[int, Exception] = {}
     for i, row in enumerate(rows):
         if row.constraint is not None:
             # The length cut must not leave a number half written ("14" of an allowed "142").
@@ -42,15 +45,26 @@ def _pick(logits: Any, rows: Sequence[Row], made: int) -> Any:
     for i, row in enumerate(rows):
         if row.temperature <= 0.0:
             continue
-        probs = torch.softmax(logits[i].float() / row.temperature, -1)
-        if row.top_p < 1.0:
-            sorted_p, order = probs.sort(descending=True)
-            # Keep the smallest prefix whose mass reaches top_p (the top token always stays).
-            drop = sorted_p.cumsum(-1) - sorted_p >= row.top_p
-            sorted_p[drop] = 0.0
-            probs = torch.zeros_like(probs).scatter(0, order, sorted_p)
-        chosen[i] = torch.multinomial(probs, 1, generator=row.generator)[0]
-    return chosen
+        try:
+            probs = torch.softmax(logits[i].float() / row.temperature, -1)
+            if not bool(torch.isfinite(probs).all()) or float(probs.sum()) <= 0.0:
+                raise ValueError(
+                    f"sampling at temperature {row.temperature:g} gave no distribution"
+                )
+            if row.top_p < 1.0:
+                sorted_p, order = probs.sort(descending=True)
+                # Keep the smallest prefix whose mass reaches top_p (the top token always stays).
+                drop = sorted_p.cumsum(-1) - sorted_p >= row.top_p
+                sorted_p[drop] = 0.0
+                probs = torch.zeros_like(probs).scatter(0, order, sorted_p)
+            chosen[i] = torch.multinomial(probs, 1, generator=row.generator)[0]
+        except (RuntimeError, ValueError) as exc:
+            failed[i] = exc
+    return chosen, failed
+
+
+def _raise(_row: int, exc: Exception) -> None:
+    raise exc
 
 
 def decode_rows(
@@ -60,6 +74,7 @@ def decode_rows(
     eos_ids: Sequence[int],
     pad_id: int,
     emit: Callable[[int, int | None], bool],
+    fail: Callable[[int, Exception], None] = _raise,
 ) -> int:
     """Decode every row until it ends; returns how many tokens were generated in all."""
     import torch
@@ -90,11 +105,14 @@ def decode_rows(
             logits_to_keep=1,
         )
         alive = list(range(n))
-        next_token = _pick(out.logits[:, -1], rows, 0)
+        next_token, failed = _pick(out.logits[:, -1], rows, 0)
         del out
         for step in range(max(r.max_new_tokens for r in rows)):
             keep = []
             for slot, (row, token) in enumerate(zip(alive, next_token.tolist(), strict=True)):
+                if slot in failed:
+                    fail(row, failed[slot])
+                    continue
                 if token in eos:
                     emit(row, None)
                     continue
@@ -112,5 +130,5 @@ def decode_rows(
             logits = next_logits(
                 model, next_token, mask, p_len + step, prompt_lengths[alive] + step, cache
             )
-            next_token = _pick(logits, [rows[r] for r in alive], step + 1)
+            next_token, failed = _pick(logits, [rows[r] for r in alive], step + 1)
     return generated

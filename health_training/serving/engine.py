@@ -1,13 +1,19 @@
 """The in-process backend: transformers + PEFT, adapters on one base, dynamic batching.
 
-One worker thread owns the model. Requests queue up; the worker takes the oldest, waits
-`batch_window_s` for companions, and decodes up to `max_batch` requests for the same adapter
-together (batch_decode.py: left padding, a KV cache, rows leave as they finish). Tokens reach
-each request's asyncio queue as they are made, so streaming costs nothing extra. A request decoded
-under the number constraint (grounding_modes.py) carries its allowed numbers into its row's mask
-(number_mask.py), one table of digit tokens serving all requests. Attaching and
-detaching adapters are commands the worker runs *between* batches, so the model never changes
-under a forward pass; a request resolved to an adapter keeps it (see pool.py's leases).
+One worker thread owns the model (work_queue.py: bounded, supervised, drained on shutdown).
+Requests queue up; the worker takes the oldest, waits `batch_window_s` for companions, and
+decodes up to `max_batch` requests for the same adapter together (batch_decode.py: left padding,
+a KV cache, rows leave as they finish). Tokens reach each request's asyncio queue as they are
+made, so streaming costs nothing extra. A request decoded under the number constraint
+(grounding_modes.py) carries its allowed numbers into its row's mask (number_mask.py), one table
+of digit tokens serving all requests. Attaching and detaching adapters are commands the worker
+runs *between* batches, so the model never changes under a forward pass; a request resolved to
+an adapter keeps it (see pool.py's leases).
+
+Failures stay with the request that caused them: a row whose sampling fails leaves the batch
+with a 500 of its own; when a forward pass fails, every unfinished row is retried in a batch of
+its own, continuing from the tokens it already has, and only a row that fails alone gets a 500.
+Each request has a deadline (`request_timeout_s`): past it, a 504 and its row is freed.
 """
 
 from __future__ import annotations
@@ -17,11 +23,8 @@ import logging
 import secrets
 import threading
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future
+from collections.abc import AsyncIterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,23 +40,10 @@ from health_training.serving.generation import (
 )
 from health_training.serving.number_mask import NumberConstraint, NumberTokens
 from health_training.serving.pool import BASE
+from health_training.serving.tracing import batch_spans, record_span
+from health_training.serving.work_queue import Job, WorkQueue, fail_unfinished
 
 log = logging.getLogger("health_training.serving")
-
-
-@dataclass(eq=False)
-class _Job:
-    key: str
-    prompt_ids: list[int]
-    decoding: DecodingParams
-    loop: asyncio.AbstractEventLoop
-    events: asyncio.Queue
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    tokens: list[int] = field(default_factory=list)
-    allowed: Any = None  # grounding.AllowedNumbers when decoded under the number constraint
-
-    def send(self, item: object) -> None:
-        self.loop.call_soon_threadsafe(self.events.put_nowait, item)
 
 
 class InProcessEngine:
@@ -67,12 +57,8 @@ class InProcessEngine:
         self.base_model: str | None = None
         self.number_tokens: NumberTokens | None = None  # the tokenizer's digit tokens
         self._tok_lock = threading.Lock()  # the Rust tokenizer is not re-entrant across threads
-        self._cond = threading.Condition()
-        self._queue: deque[_Job] = deque()
-        self._commands: deque[tuple[Callable[[], None], Future]] = deque()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._work, name="generation-worker", daemon=True)
-        self._thread.start()
+        self.tracer: Any = None  # set by the app (tracing.py); None: no spans
+        self.work = WorkQueue(self._run, settings, metrics)
 
     # --- the model ------------------------------------------------------------------------
 
@@ -80,7 +66,7 @@ class InProcessEngine:
         return str(next(self.model.parameters()).device) if self.model is not None else "none"
 
     def ensure_base(self, base_model: str, bundled: Path | None) -> None:
-        from health_training.ml.models import resolve_base_model
+        from health_training.ml.models import BaseModelUnavailable, resolve_base_model
 
         if self.model is not None:
             if not _same_base(base_model, self.base_model or "", self.settings.models_dir):
@@ -94,6 +80,12 @@ class InProcessEngine:
         from health_training.ml.models import load_model_and_tokenizer
 
         spec = resolve_base_model(str(bundled or base_model), self.settings.models_dir)
+        if spec.local and spec.prepare and not _has_weights(Path(spec.source)):
+            # Said without the path: /health and the 503s repeat this message to anyone.
+            raise BaseModelUnavailable(
+                f"no base model: run `health-training prepare-model {spec.name}`; the server "
+                "picks it up when it appears, without a restart"
+            )
         model, tokenizer = load_model_and_tokenizer(spec, gradient_checkpointing=False)
         device = self.settings.device
         if device == "auto":
@@ -104,10 +96,10 @@ class InProcessEngine:
         log.info("base %s loaded on %s", spec.name, device)
 
     def attach(self, key: str, adapter_dir: Path) -> None:
-        self._command(lambda: self._attach(key, adapter_dir))
+        self.work.command(lambda: self._attach(key, adapter_dir))
 
     def detach(self, key: str) -> None:
-        self._command(lambda: self.model.delete_adapter(key))
+        self.work.command(lambda: self.model.delete_adapter(key))
 
     def _attach(self, key: str, adapter_dir: Path) -> None:
         from peft import PeftModel
@@ -117,13 +109,6 @@ class InProcessEngine:
         else:
             self.model = PeftModel.from_pretrained(self.model, str(adapter_dir), adapter_name=key)
         self.model.eval()
-
-    def _command(self, fn: Callable[[], None]) -> None:
-        done: Future = Future()
-        with self._cond:
-            self._commands.append((fn, done))
-            self._cond.notify()
-        done.result()  # raises what the worker raised
 
     # --- requests -------------------------------------------------------------------------
 
@@ -142,7 +127,12 @@ class InProcessEngine:
             return list(tok(text, add_special_tokens=False)["input_ids"])
 
     async def generate(
-        self, key: str, prompt: Prompt, decoding: DecodingParams
+        self,
+        key: str,
+        prompt: Prompt,
+        decoding: DecodingParams,
+        request_id: str = "-",
+        span: Any = None,
     ) -> AsyncIterator[Delta | Finished]:
         ids = await asyncio.to_thread(self.encode, prompt)
         limit = int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
@@ -157,85 +147,74 @@ class InProcessEngine:
         allowed = None
         if decoding.constrain_numbers:
             allowed = await asyncio.to_thread(allowed_numbers, prompt.source_text())
-        job = _Job(key, ids, decoding, asyncio.get_running_loop(), asyncio.Queue(), allowed=allowed)
-        with self._cond:
-            self._queue.append(job)
-            self.metrics.queue_depth.set(len(self._queue))
-            self._cond.notify()
+        job = Job(key, ids, decoding, asyncio.get_running_loop(), asyncio.Queue(),
+                   request_id=request_id, allowed=allowed, span=span)  # fmt: skip
+        self.work.submit(job)  # a 429 when the queue is full
+        deadline = time.monotonic() + self.settings.request_timeout_s
         try:
             while True:
-                item = await job.events.get()
+                try:
+                    item = await asyncio.wait_for(job.events.get(), deadline - time.monotonic())
+                except TimeoutError:
+                    raise OpenAIError(
+                        504,
+                        f"no answer within {self.settings.request_timeout_s:g} s (request "
+                        f"{request_id}); retry later",
+                        "server_error",
+                        code="timeout",
+                    ) from None
                 if isinstance(item, Exception):
                     raise item
                 yield item
                 if isinstance(item, Finished):
                     return
         finally:
-            job.cancelled.set()  # a client that went away frees its row at the next step
+            job.cancelled.set()  # a client that went away (or timed out) frees its row
 
     # --- the worker -----------------------------------------------------------------------
 
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                while not (self._queue or self._commands or self._stopped):
-                    self._cond.wait()
-                if self._stopped:
-                    return
-                commands = list(self._commands)
-                self._commands.clear()
-            for fn, done in commands:
-                try:
-                    fn()
-                    done.set_result(None)
-                except Exception as exc:  # handed to the caller of attach/detach
-                    done.set_exception(exc)
-            batch = self._take_batch()
-            if batch:
-                self._run(batch)
-
-    def _take_batch(self) -> list[_Job]:
-        with self._cond:
-            if not self._queue:
-                return []
-            deadline = time.monotonic() + self.settings.batch_window_s
-            while len(self._queue) < self.settings.max_batch and not self._commands:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            key = self._queue[0].key
-            batch = [j for j in self._queue if j.key == key][: self.settings.max_batch]
-            for job in batch:
-                self._queue.remove(job)
-            self.metrics.queue_depth.set(len(self._queue))
-        return [j for j in batch if not j.cancelled.is_set()]
-
-    def _run(self, batch: list[_Job]) -> None:
+    def _row(self, job: Job) -> Row:
+        """A job's decoding row: its prompt plus any tokens it already has (a retry continues
+        where the failed batch left it)."""
         import torch
 
+        d = job.decoding
+        generator = None
+        if d.temperature > 0:
+            generator = torch.Generator(device=self.device())
+            seed = d.seed if d.seed is not None else secrets.randbits(63)
+            generator.manual_seed((seed + len(job.tokens)) & (2**63 - 1))  # schemas bound it too
+        numbers = None
+        if job.allowed is not None:
+            numbers = NumberConstraint(self.number_tokens, job.allowed)
+            for token in job.tokens:  # a retry: the constraint resumes mid-number
+                numbers.advance(token)
+        if job.scanner is None:
+            job.scanner = StopScanner(d.stops)
+        left = d.max_new_tokens - len(job.tokens)
+        return Row([*job.prompt_ids, *job.tokens], left, d.temperature, d.top_p, generator, numbers)
+
+    def _run(self, batch: list[Job]) -> None:
         from health_training.ml.evaluation import eos_token_ids
 
         tok = self.tokenizer
-        scanners = [StopScanner(j.decoding.stops) for j in batch]
-        rows = []
+        ready, rows = [], []
         for job in batch:
-            generator = None
-            if job.decoding.temperature > 0:
-                generator = torch.Generator(device=self.device())
-                seed = job.decoding.seed
-                generator.manual_seed(seed if seed is not None else secrets.randbits(63))
-            d, tokens = job.decoding, self.number_tokens
-            numbers = None if job.allowed is None else NumberConstraint(tokens, job.allowed)
-            rows.append(
-                Row(job.prompt_ids, d.max_new_tokens, d.temperature, d.top_p, generator, numbers)
-            )
+            try:
+                rows.append(self._row(job))
+                ready.append(job)
+            except Exception as exc:  # this request alone fails
+                log.exception("request %s: its decoding row cannot be built", job.request_id)
+                _fail(job, exc)
+        batch = ready
+        if not batch:
+            return
 
         def finish(i: int, reason: str) -> None:
             job = batch[i]
             with self._tok_lock:
                 text = tok.decode(job.tokens, skip_special_tokens=True)
-            tail = scanners[i].flush(text) if reason != "stop-seq" else ""
+            tail = job.scanner.flush(text) if reason != "stop-seq" else ""
             if tail:
                 job.send(Delta(tail))
             reason = "stop" if reason == "stop-seq" else reason
@@ -243,16 +222,17 @@ class InProcessEngine:
 
         def emit(i: int, token: int | None) -> bool:
             job = batch[i]
+            self.work.touch()
             if token is None:
                 finish(i, "stop")
                 return False
             job.tokens.append(token)
             with self._tok_lock:
                 text = tok.decode(job.tokens, skip_special_tokens=True)
-            delta = scanners[i].feed(text)
+            delta = job.scanner.feed(text)
             if delta:
                 job.send(Delta(delta))
-            if scanners[i].stopped:
+            if job.scanner.stopped:
                 finish(i, "stop-seq")
                 return False
             if job.cancelled.is_set():
@@ -262,22 +242,39 @@ class InProcessEngine:
                 return False
             return True
 
+        def fail(i: int, exc: Exception) -> None:
+            log.error("request %s: sampling failed: %s", batch[i].request_id, exc)
+            _fail(batch[i], exc)
+
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         started = time.monotonic()
+        now = time.time_ns()
+        for job in batch:  # queue wait: from submit to this batch
+            record_span(self.tracer, "queue_wait", job.span, start=job.queued_at, end=now,
+                        **{"request.id": job.request_id})  # fmt: skip
         try:
-            with self._adapter(batch[0].key):
+            parents = [job.span for job in batch]
+            with self._adapter(batch[0].key), batch_spans(self.tracer, parents):
                 generated = decode_rows(
                     self.model,
                     rows,
                     eos_ids=eos_token_ids(self.model, tok),
                     pad_id=pad,
                     emit=emit,
+                    fail=fail,
                 )
-        except Exception as exc:  # the batch's requests get a 500; the worker goes on
-            log.exception("generation failed for a batch of %d", len(batch))
-            error = OpenAIError(500, f"generation failed: {type(exc).__name__}", "server_error")
-            for job in batch:
-                job.send(error)
+        except Exception as exc:  # the forward pass failed: find which row, not the batch
+            unfinished = [j for j in batch if not j.done and not j.cancelled.is_set()]
+            if len(batch) > 1 and unfinished:
+                log.warning(
+                    "a batch of %d failed (%s); retrying %d rows alone",
+                    len(batch), type(exc).__name__, len(unfinished),
+                )  # fmt: skip
+                self.work.requeue_alone(unfinished)
+            else:
+                log.exception("request %s: generation failed", batch[0].request_id)
+                for job in unfinished:
+                    _fail(job, exc)
             return
         seconds = time.monotonic() - started
         self.metrics.generated_tokens.inc(generated)
@@ -295,11 +292,24 @@ class InProcessEngine:
         self.model.set_adapter(key)
         return nullcontext()
 
+    def check_capacity(self) -> None:
+        self.work.check_room()
+
+    def worker_state(self) -> str:
+        return self.work.state()  # the supervisor thread restarts a dead worker
+
     def close(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-        self._thread.join(timeout=30)
+        self.work.close(self.settings.shutdown_drain_s)
+
+
+def _fail(job: Job, exc: BaseException) -> None:
+    fail_unfinished([job], exc)
+
+
+def _has_weights(folder: Path) -> bool:
+    from health_training.ml.models import _weights_present
+
+    return _weights_present(folder)
 
 
 def _same_base(a: str, b: str, models_dir: Path) -> bool:

@@ -1,14 +1,18 @@
 """OpenAI-style errors: `{"error": {"message", "type", "param", "code"}}` with a 4xx/5xx status,
-so the `openai` client raises its usual BadRequestError, AuthenticationError, NotFoundError..."""
+so the `openai` client raises its usual BadRequestError, AuthenticationError, NotFoundError...
+Anything unexpected becomes a JSON 500 naming the request id (the traceback goes to the log only)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("health_training.serving")
 
 
 class OpenAIError(Exception):
@@ -20,10 +24,11 @@ class OpenAIError(Exception):
         *,
         param: str | None = None,
         code: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.message, self.type = status, message, type_
-        self.param, self.code = param, code
+        self.param, self.code, self.headers = param, code, headers
 
     def body(self) -> dict[str, Any]:
         return {
@@ -36,7 +41,11 @@ class OpenAIError(Exception):
         }
 
     def response(self) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status)
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
+
+
+def request_id(request: Request) -> str:
+    return getattr(request.state, "request_id", None) or "-"
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
@@ -68,3 +77,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
         return OpenAIError(exc.status_code, str(exc.detail), kind).response()
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        rid = request_id(request)
+        log.error("request %s failed: %s", rid, type(exc).__name__, exc_info=exc)
+        message = f"internal error (request {rid}); the server log has the details"
+        return OpenAIError(500, message, "server_error", code="internal_error").response()

@@ -7,6 +7,7 @@ GPU launcher and MLflow treat them like the CLI's `health-training train`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from health_training.serving.errors import OpenAIError
@@ -15,6 +16,18 @@ from health_training.tags import REASON_TAG, REQUESTED_BY_TAG, training_tags
 TRAIN_JOB = "train_and_register"
 EVALUATE_JOB = "evaluate_version"
 ADMIN_JOBS = (TRAIN_JOB, EVALUATE_JOB)
+TRACE_TAG = "health_training/trace_id"  # the OpenTelemetry trace of the admin request
+_RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+_RUN_QUERY = """
+query AdminRun($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { runId jobName status }
+    ... on PythonError { message }
+  }
+}
+"""
 
 _RUNS_QUERY = """
 query AdminRuns($filter: RunsFilter, $limit: Int) {
@@ -54,8 +67,9 @@ class DagsterJobs:
                 code="dagster_unavailable" if unreachable else "dagster_error",
             ) from None
 
-    def launch_training(self, requested_by: str) -> str:
-        tags = training_tags("manual", **{REQUESTED_BY_TAG: requested_by})
+    def launch_training(self, requested_by: str, trace_id: str | None = None) -> str:
+        extra = {REQUESTED_BY_TAG: requested_by} | ({TRACE_TAG: trace_id} if trace_id else {})
+        tags = training_tags("manual", **extra)
         return self._call(
             f"launch {TRAIN_JOB}", lambda c: c.submit_job_execution(TRAIN_JOB, tags=tags)
         )
@@ -90,6 +104,25 @@ class DagsterJobs:
             runs.extend(_run(r) for r in result["results"])
         runs.sort(key=lambda r: r["created_at"] or 0, reverse=True)
         return runs[:limit]
+
+    def own_run(self, run_id: str) -> dict[str, str]:
+        """The run's job and status when it is a run of this project's admin jobs; else a 404
+        (the same for a run that does not exist: nothing else in the instance is reachable)."""
+        missing = OpenAIError(
+            404,
+            f"no {' or '.join(ADMIN_JOBS)} run {run_id!r}",
+            "not_found_error",
+            code="run_not_found",
+        )
+        if not _RUN_ID.match(run_id):
+            raise missing
+        found = self._call("read the run", lambda c: c._execute(_RUN_QUERY, {"runId": run_id}))
+        run = found["runOrError"]
+        if run["__typename"] == "PythonError":
+            raise OpenAIError(502, "Dagster could not read the run", "server_error")
+        if run["__typename"] != "Run" or run["jobName"] not in ADMIN_JOBS:
+            raise missing
+        return {"job": run["jobName"], "status": run["status"]}
 
     def status(self, run_id: str) -> str:
         return self._call("read the run", lambda c: c.get_run_status(run_id).value)

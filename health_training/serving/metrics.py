@@ -64,5 +64,28 @@ class ServingMetrics:
             registry=r,
         )  # fmt: skip
 
+        self.rejected = Counter(
+            "health_serving_rejected",
+            "Requests refused with a 429: queue_full, quota_requests, quota_tokens, quota_feedback",
+            ["reason"],
+            registry=r,
+        )
+        self.quota_rate = Gauge(
+            "health_serving_quota_per_minute", "Per-key quota rates (configs/serving.yaml)",
+            ["kind"], registry=r,
+        )  # fmt: skip
+        self.quota_burst = Gauge(
+            "health_serving_quota_burst", "Per-key quota bursts (configs/serving.yaml)",
+            ["kind"], registry=r,
+        )  # fmt: skip
+        self.queue_bound = Gauge(
+            "health_serving_queue_bound", "Requests that may wait for the model", registry=r
+        )
+        self.worker_restarts = Counter(
+            "health_serving_worker_restarts",
+            "Generation workers found dead and restarted by the supervisor",
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

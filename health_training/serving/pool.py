@@ -8,6 +8,10 @@ the alias at it. Each request takes a *lease* on the model it resolved, atomical
 resolution; an adapter no alias points at any more is detached only when its last lease ends,
 so a request in flight finishes on the version it started with.
 
+With no base model on disk (an empty home) the server still starts: `missing` says what is
+missing and how to fix it, /health and every /v1 answer say it with a 503, and the alias watcher
+tries again at each poll, so the model is picked up when it appears, without a restart.
+
 Model ids a request may name: `<model>` (production, else staging, else the base),
 `<model>@production`, `<model>@staging`, `<model>@base`, and `<model>/<version>` for a version
 that is loaded (e.g. for an A/B comparison or an upstream server's LoRA name).
@@ -85,6 +89,7 @@ class ModelPool:
         self.load_errors: dict[str, str] = {}
         self._failed: dict[str, str] = {}  # alias -> version that failed to load (not retried)
         self.swaps = 0
+        self.missing: str | None = None  # why nothing can be served yet, and the fix
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -96,11 +101,31 @@ class ModelPool:
         except Exception as exc:  # MLflow down: serve the base, keep asking
             self.registry_error = f"{type(exc).__name__}: {exc}"
             log.warning("registry unreachable at start, serving the base: %s", self.registry_error)
-        if self._base is None:  # no version anywhere: the configured base, bare
-            self.backend.ensure_base(self.settings.base_model, None)
-            self._base = ServedModel(BASE, None, self.settings.base_model)
+        self._ensure_bare_base()
         self._thread = threading.Thread(target=self._watch, name="alias-watcher", daemon=True)
         self._thread.start()
+
+    def _ensure_bare_base(self) -> None:
+        """No version anywhere: the configured base, bare; when it is not on disk, say so and
+        let the watcher try again."""
+        if self._base is not None:
+            return
+        from health_training.ml.models import BaseModelUnavailable
+
+        try:
+            self.backend.ensure_base(self.settings.base_model, None)
+        except BaseModelUnavailable as exc:
+            self.missing = str(exc)
+            return
+        except Exception as exc:  # files there but unreadable (or half written): the log says
+            log.error("the base model cannot be loaded: %s", exc)
+            self.missing = f"the base model cannot be loaded ({type(exc).__name__}): see the log"
+            return
+        with self._lock:
+            self._base = ServedModel(BASE, None, self.settings.base_model)
+        if self.missing:
+            log.info("base model %s found and loaded", self.settings.base_model)
+        self.missing = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -114,6 +139,8 @@ class ModelPool:
             except Exception as exc:  # keep serving what is loaded; /health shows the error
                 self.registry_error = f"{type(exc).__name__}: {exc}"
                 log.warning("alias refresh failed: %s", self.registry_error)
+            if self._base is None and not self._aliases:
+                self._ensure_bare_base()
 
     # --- alias tracking -----------------------------------------------------------------
 
@@ -175,6 +202,7 @@ class ModelPool:
         self.backend.ensure_base(base_model, bundled)
         if self._base is None:
             self._base = ServedModel(BASE, None, base_model)
+            self.missing = None
         mv = self.registry.version(version)
         served = ServedModel(f"v{version}", version, base_model, adapter, mv.run_id)
         self.backend.attach(served.key, adapter)
@@ -226,6 +254,8 @@ class ModelPool:
 
     def _require_base(self) -> ServedModel:
         if self._base is None:
+            if self.missing:
+                raise OpenAIError(503, self.missing, "server_error", code="no_base_model")
             raise OpenAIError(503, "the model is still loading", "server_error", code="loading")
         return self._base
 

@@ -3,7 +3,8 @@ rating posted later (`POST /v1/feedback`) is tied to exactly what was rated.
 
 Kept in memory only, bounded by count and age (oldest dropped first): the raw question and answer
 may hold PHI, and only the feedback store's writes scrub it. An id that aged out (or a server
-restart) makes its rating a clear 404 instead of a guess.
+restart) makes its rating a clear 404 instead of a guess. Each id also records the key that
+received the answer: another key's rating of it is the same 404 (nothing says the id exists).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class AnsweredRequest:
+    key_id: str  # who received it: only this key may rate it
+    tenant: str
     model_version: str  # "3", or "base"
     alias: str
     question: str

@@ -1,7 +1,12 @@
 """Admin endpoints (the admin key only): start training and evaluation runs, follow and cancel
 them, promote and roll back. Promotion and rollback go through the same code as the CLI and the
 Dagster jobs (defs/registry/jobs.promote_recorded, Registry.rollback), so the registry records
-who, when and why; the server then follows the moved alias at once."""
+who, when and why; the server then follows the moved alias at once.
+
+The admin key's id is the identity: a name sent as `approved_by` / `requested_by` is kept only as
+a note after it (`admin-key:k_3f... (note: Dr A)`), so nobody can put a forged name first. Every
+action writes one audit line (audit.py). Job routes accept only runs of the project's own jobs
+(train_and_register, evaluate_version): any other run id is a 404."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from health_training.serving.audit import audit
 from health_training.serving.errors import OpenAIError
 from health_training.serving.routes_openai import AdminCaller, services
 from health_training.serving.schemas import (
@@ -18,13 +24,14 @@ from health_training.serving.schemas import (
     RollbackRequest,
     TrainRequest,
 )
+from health_training.serving.tracing import trace_id
 
 router = APIRouter(prefix="/admin")
 
 
-def _who(named: str | None, caller: Any) -> str:
+def who(named: str | None, caller: Any) -> str:
     key = f"admin-key:{caller.key_id}"
-    return f"{named} ({key})" if named else key
+    return f"{key} (note: {named})" if named else key
 
 
 def _jobs(request: Request) -> Any:
@@ -36,18 +43,23 @@ def _jobs(request: Request) -> Any:
 
 @router.post("/train")
 async def train(body: TrainRequest, request: Request, caller: AdminCaller) -> dict[str, Any]:
-    who = _who(body.requested_by, caller)
-    run_id = await asyncio.to_thread(_jobs(request).launch_training, who)
-    return {"run_id": run_id, "job": "train_and_register", "reason": "manual", "requested_by": who}
+    by = who(body.requested_by, caller)
+    span = getattr(request.state, "span", None)
+    run_id = await asyncio.to_thread(_jobs(request).launch_training, by, trace_id(span))
+    if span is not None:  # the trace names the run it started; the run's tag names the trace
+        span.set_attribute("dagster.run_id", run_id)
+    audit(request, caller, "train", "train_and_register", run_id=run_id, note=body.requested_by)
+    return {"run_id": run_id, "job": "train_and_register", "reason": "manual", "requested_by": by}
 
 
 @router.post("/evaluate")
 async def evaluate(body: EvaluateRequest, request: Request, caller: AdminCaller) -> dict:
-    who = _who(None, caller)
+    by = who(None, caller)
     await asyncio.to_thread(_version_exists, request, body.version)
     run_id = await asyncio.to_thread(
-        _jobs(request).launch_evaluation, body.version, body.max_examples, who
+        _jobs(request).launch_evaluation, body.version, body.max_examples, by
     )
+    audit(request, caller, "evaluate", f"version {body.version}", run_id=run_id)
     return {"run_id": run_id, "job": "evaluate_version", "version": body.version}
 
 
@@ -60,12 +72,16 @@ async def list_jobs(
 
 @router.get("/jobs/{run_id}")
 async def job_status(run_id: str, request: Request, caller: AdminCaller) -> dict[str, Any]:
-    return {"run_id": run_id, "status": await asyncio.to_thread(_jobs(request).status, run_id)}
+    run = await asyncio.to_thread(_jobs(request).own_run, run_id)
+    return {"run_id": run_id, "job": run["job"], "status": run["status"]}
 
 
 @router.post("/jobs/{run_id}/cancel")
 async def cancel_job(run_id: str, request: Request, caller: AdminCaller) -> dict[str, Any]:
-    await asyncio.to_thread(_jobs(request).cancel, run_id)
+    jobs = _jobs(request)
+    run = await asyncio.to_thread(jobs.own_run, run_id)
+    await asyncio.to_thread(jobs.cancel, run_id)
+    audit(request, caller, "cancel", f"run {run_id}", job=run["job"], status=run["status"])
     return {"run_id": run_id, "cancel_requested": True}
 
 
@@ -99,11 +115,12 @@ async def promote(body: PromoteRequest, request: Request, caller: AdminCaller) -
     from health_training.defs.registry.jobs import promote_recorded
 
     svc = services(request)
-    who = _who(body.approved_by, caller)
+    by = who(body.approved_by, caller)
     await asyncio.to_thread(_version_exists, request, body.version)
+    before = svc.pool.aliases().get("production")
 
     def run() -> dict[str, Any]:
-        promote_recorded(svc.mlflow, body.version, approved_by=who, reason=body.reason,
+        promote_recorded(svc.mlflow, body.version, approved_by=by, reason=body.reason,
                          force=body.force)  # fmt: skip
         return _after_move(request)
 
@@ -111,7 +128,10 @@ async def promote(body: PromoteRequest, request: Request, caller: AdminCaller) -
         moved = await asyncio.to_thread(run)
     except ValueError as exc:  # the gate failed and force was not given
         raise OpenAIError(409, str(exc), code="gate_failed") from None
-    return {"production": body.version, "approved_by": who, **moved}
+    audit(request, caller, "promote", f"version {body.version}", reason=body.reason,
+          production=[before.label if before else None, body.version], force=body.force,
+          note=body.approved_by)  # fmt: skip
+    return {"production": body.version, "approved_by": by, **moved}
 
 
 @router.post("/rollback")
@@ -119,14 +139,17 @@ async def rollback(body: RollbackRequest, request: Request, caller: AdminCaller)
     from health_training.defs.registry.gate import now
 
     svc = services(request)
-    who = _who(body.requested_by, caller)
+    by = who(body.requested_by, caller)
+    before = svc.pool.aliases().get("production")
 
     def run() -> tuple[str, dict[str, Any]]:
-        restored = svc.mlflow.registry().rollback(by=who, reason=body.reason, now=now())
+        restored = svc.mlflow.registry().rollback(by=by, reason=body.reason, now=now())
         return restored, _after_move(request)
 
     try:
         restored, moved = await asyncio.to_thread(run)
     except ValueError as exc:  # nothing to roll back to
         raise OpenAIError(409, str(exc), code="nothing_to_roll_back") from None
-    return {"production": restored, "requested_by": who, **moved}
+    audit(request, caller, "rollback", f"version {restored}", reason=body.reason,
+          production=[before.label if before else None, restored], note=body.requested_by)  # fmt: skip
+    return {"production": restored, "requested_by": by, **moved}

@@ -3,6 +3,12 @@ named by its response id. The record is built from what the id ties to (model ve
 question, its context, the answer) and stored through the feedback store, whose writes scrub
 PHI and pseudonymize the user; the feedback sensor reads it on its next tick.
 
+Only the key that received an answer may rate it (any other key gets the same 404 as an unknown
+id). The row records the key id and its tenant; the user pseudonym is derived by the server from
+the tenant and the caller's `user` hint (or the key), so one tenant can never name another's
+users. A correction's numbers are checked by the number guard against the question and its
+context, and the correction waits in the review queue (an admin approves it) before it can train.
+
 `created_at` is when the answer was given: posting the same rating of the same answer twice
 (a client retry) stores it once, while two answers rated alike stay two rows.
 """
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,7 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from health_training.data.feedback import FeedbackError, validate_feedback
 from health_training.data.phi import NerModelError, PhiInputError
 from health_training.serving.errors import OpenAIError
-from health_training.serving.routes_openai import QueryCaller, services
+from health_training.serving.guard import check_numbers
+from health_training.serving.routes_openai import FeedbackCaller, services
 from health_training.serving.schemas import FeedbackRequest
 
 router = APIRouter()
@@ -27,10 +35,11 @@ log = logging.getLogger("health_training.serving")
 
 
 @router.post("/v1/feedback")
-async def post_feedback(body: FeedbackRequest, request: Request, caller: QueryCaller) -> Any:
+async def post_feedback(body: FeedbackRequest, request: Request, caller: FeedbackCaller) -> Any:
     svc = services(request)
+    svc.quotas.admit("feedback", caller.key_id)
     answered = svc.responses.get(body.response_id)
-    if answered is None:
+    if answered is None or answered.key_id != caller.key_id:
         raise OpenAIError(
             404,
             f"unknown response id '{body.response_id}': ratings are taken for answers this "
@@ -47,7 +56,9 @@ async def post_feedback(body: FeedbackRequest, request: Request, caller: QueryCa
                 "response": answered.answer if answered.answer.strip() else "(empty answer)",
                 "rating": body.rating,
                 "model_version": answered.model_version,
-                "user_id": body.user or f"api-key:{caller.key_id}",
+                # The pseudonym's input: the tenant always, then the hint or the key.
+                "user_id": f"tenant:{caller.tenant}/"
+                + (f"user:{body.user}" if body.user else f"key:{caller.key_id}"),
                 "corrected_response": body.corrected_answer,
                 "context": answered.context,
                 "created_at": answered.answered_at.isoformat(),
@@ -55,6 +66,13 @@ async def post_feedback(body: FeedbackRequest, request: Request, caller: QueryCa
         )
     except FeedbackError as exc:
         raise OpenAIError(400, exc.detail, param=_param(exc), code=exc.reason) from None
+    unsupported = None
+    if record.corrected_response is not None:
+        source = f"{answered.question}\n\n{answered.context}"
+        unsupported = check_numbers(record.corrected_response, source).unsupported
+    record = replace(
+        record, key_id=caller.key_id, tenant=caller.tenant, unsupported_numbers=unsupported
+    )
     try:
         feedback_id = await asyncio.to_thread(svc.feedback_store.add, record, svc.pseudonymize)
     except PhiInputError as exc:  # e.g. over the scrubber's size limit
@@ -81,13 +99,16 @@ async def post_feedback(body: FeedbackRequest, request: Request, caller: QueryCa
         answered.model_version,
         caller.key_id,
     )
-    return {
+    doc = {
         "object": "feedback",
         "id": feedback_id,
         "response_id": body.response_id,
         "model_version": answered.model_version,
         "rating": body.rating,
     }
+    if unsupported is not None:
+        doc["review"] = {"status": "pending", "unsupported_numbers": list(unsupported)}
+    return doc
 
 
 def _param(exc: FeedbackError) -> str | None:

@@ -17,16 +17,19 @@ def services(request: Request) -> Any:
     return request.app.state.services
 
 
-def query_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
-    return services(request).keys.check(authorization, admin=False)
+def needs(scope: str) -> Any:
+    """A dependency: the caller, when its key has `scope` (else a 401/403)."""
+
+    def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+        return services(request).keys.check(authorization, scope)
+
+    return Depends(caller)
 
 
-def admin_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
-    return services(request).keys.check(authorization, admin=True)
-
-
-QueryCaller = Annotated[Caller, Depends(query_caller)]
-AdminCaller = Annotated[Caller, Depends(admin_caller)]
+QueryCaller = Annotated[Caller, needs("generate")]
+FeedbackCaller = Annotated[Caller, needs("feedback")]
+StatsCaller = Annotated[Caller, needs("read_stats")]
+AdminCaller = Annotated[Caller, needs("admin")]
 
 
 @router.get("/v1/models")
@@ -60,10 +63,10 @@ async def chat_completions(
     body: ChatCompletionRequest, request: Request, caller: QueryCaller
 ) -> Any:
     prompt = Prompt(messages=tuple((m.role, m.text()) for m in body.messages))
-    return await services(request).answerer.respond(caller, body, prompt)
+    return await services(request).answerer.respond(caller, body, prompt, request)
 
 
 @router.post("/v1/completions")
 async def completions(body: CompletionRequest, request: Request, caller: QueryCaller) -> Any:
     prompt = Prompt(text=body.prompt_text())
-    return await services(request).answerer.respond(caller, body, prompt)
+    return await services(request).answerer.respond(caller, body, prompt, request)

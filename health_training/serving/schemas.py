@@ -3,25 +3,57 @@
 Fields the OpenAI API has and we ignore (`stream_options`, `logprobs`=false, `user`, ...) are
 accepted; ones that would change the answer in a way we cannot honour (`n` > 1, tools) are
 refused with a 400 naming the field. Types are strict: `"max_tokens": "12"` is a 400, not 12.
+Every number is bounded (a seed that overflows a 64-bit generator, or a temperature so small that
+sampling divides by zero, is a 400, never a failed batch) and every text refuses lone surrogates,
+control characters and bidi overrides (U+202A-E, U+2066-9), which would otherwise reach logs,
+the feedback store and training data.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
+
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit value
+MIN_TEMPERATURE = 0.01  # below this, logits / temperature overflows to inf and NaN
+_BAD_TEXT = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean_text(value: str) -> str:
+    found = _BAD_TEXT.search(value)
+    if found is not None:
+        char = found.group()
+        kind = "a lone surrogate" if "\ud800" <= char <= "\udfff" else f"U+{ord(char):04X}"
+        raise ValueError(
+            f"text holds {kind} at character {found.start()}: control characters, bidi "
+            "overrides and unpaired surrogates are not accepted"
+        )
+    return value
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
 
 
 class TextPart(BaseModel):
     type: Literal["text"]
-    text: str
+    text: Text
 
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart]
+    content: Text | list[TextPart]
 
     def text(self) -> str:
         if isinstance(self.content, str):
@@ -39,16 +71,23 @@ class Decoding(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     model: str = Field(min_length=1, max_length=200)
-    max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_tokens: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
     # None: greedy (what the evaluation scored), unlike OpenAI's default of 1.0.
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
-    top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
-    stop: str | list[str] | None = None
-    seed: StrictInt | None = None
+    temperature: Annotated[float, Field(ge=0.0, le=2.0, allow_inf_nan=False)] | None = None
+    top_p: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    stop: Text | list[Text] | None = None
+    seed: Annotated[StrictInt, Field(ge=0, le=MAX_SEED)] | None = None
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
     n: Annotated[StrictInt, Field(ge=1, le=1)] = 1
-    user: str | None = Field(default=None, max_length=200)
+    user: Text | None = Field(default=None, max_length=200)
+
+    @field_validator("temperature")
+    @classmethod
+    def _temperature(cls, value: float | None) -> float | None:
+        if value is not None and 0.0 < value < MIN_TEMPERATURE:
+            raise ValueError(f"temperature must be 0 (greedy) or at least {MIN_TEMPERATURE}")
+        return value
 
     @field_validator("stop")
     @classmethod
@@ -66,7 +105,7 @@ class Decoding(BaseModel):
 
 class ChatCompletionRequest(Decoding):
     messages: list[ChatMessage] = Field(min_length=1)
-    max_completion_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_completion_tokens: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
     tools: None = Field(default=None, description="tool calls are not supported")
 
     @field_validator("messages")
@@ -81,7 +120,7 @@ class ChatCompletionRequest(Decoding):
 
 
 class CompletionRequest(Decoding):
-    prompt: str | Annotated[list[str], Field(min_length=1, max_length=1)]
+    prompt: Text | Annotated[list[Text], Field(min_length=1, max_length=1)]
     echo: Literal[False] = False
     suffix: None = None
 
@@ -97,9 +136,11 @@ class FeedbackRequest(BaseModel):
 
     response_id: str = Field(min_length=1, max_length=100)
     rating: Annotated[StrictInt, Field(ge=1, le=5)]
-    corrected_answer: str | None = Field(default=None, max_length=20_000)
-    user: str | None = Field(
-        default=None, max_length=200, description="stored only as a keyed pseudonym"
+    corrected_answer: Text | None = Field(default=None, max_length=20_000)
+    user: Text | None = Field(
+        default=None,
+        max_length=200,
+        description="a hint within the key's tenant, stored only as a server-derived pseudonym",
     )
 
 
@@ -107,22 +148,22 @@ class PromoteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str = Field(min_length=1, max_length=20, pattern=r"^\d+$")
-    reason: str = Field(min_length=1, max_length=500)
-    approved_by: str | None = Field(default=None, max_length=200)
+    reason: Text = Field(min_length=1, max_length=500)
+    approved_by: Text | None = Field(default=None, max_length=200)
     force: StrictBool = False
 
 
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
-    requested_by: str | None = Field(default=None, max_length=200)
+    reason: Text = Field(min_length=1, max_length=500)
+    requested_by: Text | None = Field(default=None, max_length=200)
 
 
 class TrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    requested_by: str | None = Field(default=None, max_length=200)
+    requested_by: Text | None = Field(default=None, max_length=200)
 
 
 class EvaluateRequest(BaseModel):
@@ -130,3 +171,19 @@ class EvaluateRequest(BaseModel):
 
     version: str = Field(min_length=1, max_length=20, pattern=r"^\d+$")
     max_examples: Annotated[StrictInt, Field(ge=1, le=5000)] = 200
+
+
+class ReviewDecision(BaseModel):
+    """Approve or reject a correction in the review queue; the admin key is who decided."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text = Field(min_length=1, max_length=500)
+    accept_unsupported_numbers: StrictBool = False  # approve despite the number guard's flag
+
+
+class TrustRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level: Annotated[StrictInt, Field(ge=0, le=2)]  # 0: untrusted, 1: trusted, 2: clinician
+    reason: Text = Field(min_length=1, max_length=500)

@@ -1,14 +1,22 @@
-"""The server's settings: one frozen dataclass, filled by `server.py` (CLI flags + environment)
-or by tests. Limits are here so the 4xx messages can name them."""
+"""The server's settings: one frozen dataclass, filled by `server.py` (CLI flags, the environment
+and configs/serving.yaml: `load_serving_config`) or by tests. Limits are here so the 4xx and 429
+messages can name them."""
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+from health_training.serving.keys import ApiKey
 
 BACKENDS = ("inprocess", "upstream")
 GROUNDING_MODES = ("regenerate", "constrain", "refuse", "flag")  # serving/grounding_modes.py
+METRICS_ACCESS = ("key", "open", "off")
+SERVING_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "serving.yaml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +31,8 @@ class ServingSettings:
     upstream_url: str = ""  # OpenAI-compatible base URL, e.g. http://127.0.0.1:8001/v1
     upstream_api_key: str = "none"  # vLLM without --api-key accepts anything
     upstream_base_model: str = ""  # the upstream's name for the bare base ("" = <model>@base)
-    api_key_hashes: tuple[str, ...] = ()  # sha256 hex of each query/feedback key
-    admin_key_hash: str | None = None
+    keys: tuple[ApiKey, ...] = ()  # HMACs of the API and admin keys (keys.py)
+    key_secret: bytes = b""  # the HMAC secret the keys were hashed under
     # Generation limits (4xx above them)
     max_new_tokens: int = 256  # cap on max_tokens; also the default
     max_prompt_chars: int = 16_000
@@ -42,6 +50,23 @@ class ServingSettings:
     dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
     device: str = field(default="auto")  # auto: cuda when available, else cpu
+    # Bounds (configs/serving.yaml says why each value)
+    max_queue: int = 8  # requests waiting for the model; more get a 429 at once
+    retry_after_s: int = 2
+    request_timeout_s: float = 120.0
+    shutdown_drain_s: float = 20.0
+    worker_stall_s: float = 120.0
+    supervise_s: float = 1.0
+    # Per-key quotas (token buckets; 0 turns one off)
+    requests_per_minute: float = 120.0
+    request_burst: int = 30
+    tokens_per_minute: float = 20_000.0
+    feedback_per_minute: float = 20.0
+    feedback_burst: int = 10
+    # Exposure
+    metrics_access: str = "key"  # key (read_stats) | open | off
+    docs: bool = False  # /docs and /openapi.json
+    otlp_endpoint: str = ""  # OTLP/HTTP traces endpoint; "" = no tracing
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -55,12 +80,20 @@ class ServingSettings:
                 "--grounding constrain needs the in-process backend: an upstream server cannot "
                 "take the number constraint; use --grounding regenerate (a greedy retry) or refuse"
             )
-        if self.max_batch < 1 or self.max_new_tokens < 1:
-            raise ValueError("max_batch and max_new_tokens must be at least 1")
+        if self.max_batch < 1 or self.max_new_tokens < 1 or self.max_queue < 1:
+            raise ValueError("max_batch, max_new_tokens and max_queue must be at least 1")
+        if self.metrics_access not in METRICS_ACCESS:
+            raise ValueError(f"metrics_access must be one of {METRICS_ACCESS}")
+        if self.keys and not self.key_secret:
+            raise ValueError("keys need the secret they were hashed under (key_secret)")
 
     @property
     def keys_required(self) -> bool:
-        return bool(self.api_key_hashes)
+        return any(not k.admin for k in self.keys)
+
+    @property
+    def admin_enabled(self) -> bool:
+        return any(k.admin for k in self.keys)
 
     @property
     def base_id(self) -> str:
@@ -87,3 +120,17 @@ def check_bind(host: str, keys_configured: bool) -> str:
             "(comma-separated) or bind to 127.0.0.1"
         )
     return f"no API keys set: answering on the loopback address {host} only, without keys"
+
+
+def load_serving_config(path: Path | None = None) -> dict[str, Any]:
+    """configs/serving.yaml as ServingSettings fields (its sections are only for people)."""
+    path = Path(path or SERVING_CONFIG)
+    doc = yaml.safe_load(path.read_text()) or {}
+    known = set(ServingSettings.__dataclass_fields__)
+    out: dict[str, Any] = {}
+    for section, fields in doc.items():
+        for name, value in (fields or {}).items():
+            if name not in known:
+                raise ValueError(f"{path}: {section}.{name} is not a serving setting")
+            out[name] = value
+    return out

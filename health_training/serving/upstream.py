@@ -42,7 +42,10 @@ class UpstreamBackend:
         self.base_model: str | None = None
         self._names: dict[str, str] = {BASE: settings.upstream_base_model or settings.base_id}
         self.client = openai.AsyncOpenAI(
-            base_url=self.base_url, api_key=settings.upstream_api_key, max_retries=0
+            base_url=self.base_url,
+            api_key=settings.upstream_api_key,
+            max_retries=0,
+            timeout=settings.request_timeout_s,  # the per-request deadline, as in-process
         )
         self._http = httpx.Client(timeout=60.0)
         self._headers = {"Authorization": f"Bearer {settings.upstream_api_key}"}
@@ -80,7 +83,12 @@ class UpstreamBackend:
             self._lora_api("unload_lora_adapter", {"lora_name": name})
 
     async def generate(
-        self, key: str, prompt: Prompt, decoding: DecodingParams
+        self,
+        key: str,
+        prompt: Prompt,
+        decoding: DecodingParams,
+        request_id: str = "-",
+        span: Any = None,
     ) -> AsyncIterator[Delta | Finished]:
         import openai
 
@@ -115,6 +123,11 @@ class UpstreamBackend:
                 message = f"upstream: {exc.message}"
                 raise OpenAIError(exc.status_code, message, code=exc.code) from None
             raise OpenAIError(502, f"upstream error {exc.status_code}", "server_error") from None
+        except openai.APITimeoutError:
+            raise OpenAIError(
+                504, f"upstream gave no answer within {self.settings.request_timeout_s:g} s",
+                "server_error", code="timeout",
+            ) from None  # fmt: skip
         except openai.APIConnectionError:
             raise OpenAIError(
                 502, f"upstream {self.base_url} is unreachable", "server_error"
@@ -127,6 +140,9 @@ class UpstreamBackend:
         completion_tokens = usage.completion_tokens if usage else 0
         self.metrics.generated_tokens.inc(completion_tokens)
         yield Finished(reason, prompt_tokens, completion_tokens)
+
+    def worker_state(self) -> str:
+        return "ok"  # generation happens upstream; its failures are answered per request
 
     def close(self) -> None:
         self._http.close()

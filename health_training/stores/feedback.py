@@ -7,7 +7,9 @@ write goes through `prepare_for_storage`: free text is PHI-scrubbed and user ids
 pseudonyms before a row is built, so neither reaches the database. Ids only grow, and readers
 that sensors call (`since`, `max_id`, `recent_average`, `count_negative_since`) walk the primary
 key, so a tick costs what is new, not the whole history. The command line's entry points are in
-`feedback_cli.py`.
+`feedback_cli.py`; the review queue of corrections and the raters' trust levels in
+`feedback_review.py`. Opening a store made before those existed adds their columns and table
+(`migrate`); its old corrections wait in the queue as pending, since nobody reviewed them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from health_training.data.feedback import (
+    APPROVED,
+    PENDING,
     FeedbackRecord,
     Pseudonymize,
     StoredFeedback,
@@ -44,10 +48,34 @@ feedback = sa.Table(
     sa.Column("corrected_response", sa.Text),
     sa.Column("context", sa.Text, nullable=False, server_default=""),
     sa.Column("dedup_key", sa.String(64), nullable=False, unique=True),
+    # Added by the review queue (migrated into older stores: all nullable).
+    sa.Column("key_id", sa.String(40)),
+    sa.Column("tenant", sa.String(100)),
+    sa.Column("review_status", sa.String(16)),
+    sa.Column("reviewed_by", sa.String(300)),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True)),
+    sa.Column("review_reason", sa.Text),
+    sa.Column("unsupported_numbers", sa.Text),
     sa.CheckConstraint("rating BETWEEN 1 AND 5", name="ck_feedback_rating"),
+    # The sensor counts approved corrections each tick: an index keeps that off the whole table.
+    sa.Index("ix_feedback_review_status", "review_status"),
     sqlite_autoincrement=True,
 )
 _COLUMNS = [c for c in feedback.c if c.name != "dedup_key"]
+MIGRATED_COLUMNS = (
+    "key_id", "tenant", "review_status", "reviewed_by", "reviewed_at", "review_reason",
+    "unsupported_numbers",
+)  # fmt: skip
+# Trust levels an admin gives API keys: the preference stage learns only from trusted keys.
+rater_trust = sa.Table(
+    "rater_trust",
+    metadata,
+    sa.Column("key_id", sa.String(40), primary_key=True),
+    sa.Column("level", sa.SmallInteger, nullable=False),
+    sa.Column("set_by", sa.String(300), nullable=False),
+    sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
 
 
 def normalize_url(url: str | Path) -> str:
@@ -93,6 +121,29 @@ class FeedbackStore:
         if self.dialect == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self.migrate()
+
+    def migrate(self) -> list[str]:
+        """Add the columns a store made by an older version lacks; the ones added. Corrections
+        already stored become pending: nobody reviewed them."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("feedback")}
+        missing = [name for name in MIGRATED_COLUMNS if name not in present]
+        if not missing:
+            return []
+        index = next(iter(feedback.indexes))
+        with self.engine.begin() as conn:
+            for name in missing:
+                column = feedback.c[name]
+                kind = column.type.compile(dialect=self.engine.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE feedback ADD COLUMN {name} {kind}")
+            if "review_status" in missing:
+                conn.execute(
+                    feedback.update()
+                    .where(feedback.c.corrected_response.is_not(None))
+                    .values(review_status=PENDING)
+                )
+            index.create(conn, checkfirst=True)
+        return missing
 
     def __repr__(self) -> str:
         return f"FeedbackStore({self.url.render_as_string(hide_password=True)!r})"
@@ -166,6 +217,15 @@ class FeedbackStore:
             "corrected_response": record.corrected_response,
             "context": record.context,
             "dedup_key": dedup_key(record),
+            "key_id": record.key_id,
+            "tenant": record.tenant,
+            # Every correction waits for a person; ratings alone need no review.
+            "review_status": PENDING if record.corrected_response is not None else None,
+            "unsupported_numbers": (
+                ",".join(record.unsupported_numbers)
+                if record.unsupported_numbers is not None
+                else None
+            ),
         }
 
     # --- reads ----------------------------------------------------------------------------
@@ -205,9 +265,15 @@ class FeedbackStore:
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
-    def corrections(self, after_id: int = 0, max_rating: int = 2) -> list[StoredFeedback]:
-        """Rows with id > after_id rated `max_rating` or lower that carry a corrected answer."""
-        return self._rows(self.statement("corrections", after_id=after_id, max_rating=max_rating))
+    def corrections(
+        self, after_id: int = 0, max_rating: int = 2, review: str | None = APPROVED
+    ) -> list[StoredFeedback]:
+        """Rows with id > after_id rated `max_rating` or lower that carry a corrected answer, by
+        review status (approved by default: what may train; None: any status)."""
+        stmt = self.statement("corrections", after_id=after_id, max_rating=max_rating)
+        if review is not None:
+            stmt = stmt.where(feedback.c.review_status == review)
+        return self._rows(stmt)
 
     def statement(self, name: str, **params: Any) -> sa.Select:
         """The exact query a reader runs, for `query_plan` and tests."""
@@ -263,8 +329,13 @@ class FeedbackStore:
             return [_stored(row._mapping) for row in conn.execute(stmt)]
 
 
-def _stored(row: Any) -> StoredFeedback:
-    created = row["created_at"]
+def utc(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; they were stored as UTC.
-    created = created.replace(tzinfo=UTC) if created.tzinfo is None else created.astimezone(UTC)
-    return StoredFeedback(**{**row, "created_at": created})
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _stored(row: Any) -> StoredFeedback:
+    fields = {**row, "created_at": utc(row["created_at"]), "reviewed_at": utc(row["reviewed_at"])}
+    return StoredFeedback(**fields)

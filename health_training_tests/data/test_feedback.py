@@ -216,13 +216,17 @@ def _row(id_: int, rating: int, corrected: str | None, query: str = "q", **kw) -
             "response": "bad answer",
             "corrected_response": corrected,
             "context": "",
+            "review_status": "approved" if corrected is not None else None,
+            "reviewed_by": "admin-key:k_0000000000000000" if corrected is not None else None,
             **kw,
         }
     )
 
 
-def test_only_low_ratings_with_a_correction_become_train_examples():
+def test_only_low_ratings_with_an_approved_correction_become_train_examples():
     rows = [
+        _row(7, 1, "unreviewed", "Why?", review_status="pending", reviewed_by=None),
+        _row(8, 1, "refused", "Why?", review_status="rejected"),
         _row(1, 1, "Your glucose averaged 142 mg/dL.", "Why was my glucose high?"),
         _row(2, 2, None),
         _row(3, 3, "fine already"),
@@ -248,6 +252,7 @@ def test_only_low_ratings_with_a_correction_become_train_examples():
         "content_key": content_key(first.instruction, first.input, first.output),
         "split": "train",
         "user_id": "u_" + "0" * 20,
+        "reviewed_by": "admin-key:k_0000000000000000",
     }
     assert second.output == "Call me at [PHONE]"  # scrubbed again on the way out
     assert second.input == "Slept 6 h" and second.metadata["training_category"] == "sleep_recovery"

@@ -17,6 +17,7 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from health_training.resources.storage_s3 import S3Storage
+from health_training.stores.feedback_review import ReviewQueue
 from health_training_tests.defs.handoff_env import POD, pod_args, prepare_data, resources
 
 pytestmark = pytest.mark.slow
@@ -113,6 +114,9 @@ def test_a_sensor_retrain_keeps_every_downstream_asset_materializable(tmp_path):
         for i in range(25)
     ]
     store.add_many(records, Pseudonymizer(b"k" * 32))
+    queue = ReviewQueue(store)  # a reviewer approves them: only approved corrections train
+    for row in queue.pending(limit=100):
+        queue.decide(row.id, approve=True, by="operator", reason="checked against the chart")
     context = dg.build_sensor_context(instance=instance, resources={"feedback": res["feedback"]})
     request = feedback_threshold_sensor(context)
     assert isinstance(request, dg.RunRequest), request

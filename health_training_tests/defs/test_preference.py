@@ -42,6 +42,7 @@ from health_training.resources import (
     MlflowResource,
     TrainingResource,
 )
+from health_training.stores.feedback_review import ReviewQueue
 from health_training.tags import CORRECTION_COUNT_TAG, PREFERENCE_COUNT_TAG, REASON_TAG
 from health_training_tests.tiny_training import glucose_examples
 
@@ -202,6 +203,12 @@ def test_the_clinic_posts_ratings_that_the_sensor_counts(feedback, feedback_serv
     assert [(r.rating, r.corrected_response) for r in stored] == [(5, None), (1, reference)]
     result, cursor = _tick(instance, cursor, feedback)
     assert isinstance(result, dg.SkipReason)
+    # The correction waits for a reviewer: it counts once approved.
+    assert "0 corrections and 2 rated answers to learn from" in result.skip_message
+    queue = ReviewQueue(feedback.store())
+    (pending,) = queue.pending()
+    queue.decide(pending.id, approve=True, by="operator", reason="matches the facts")
+    result, cursor = _tick(instance, cursor, feedback)
     assert "1 corrections and 2 rated answers to learn from" in result.skip_message
 
 

@@ -19,6 +19,7 @@ from health_training.defs.automation.sensors import (
     new_data_volume_sensor,
 )
 from health_training.resources import FeedbackResource
+from health_training.stores.feedback_review import ReviewQueue
 from health_training.tags import GPU_TAG, REASON_TAG
 
 PSEUDO = Pseudonymizer(b"k" * 32)
@@ -47,6 +48,10 @@ def _rate(feedback, *ratings: int, correction: str | None = None) -> None:
         ],
         PSEUDO,
     )
+    if correction is not None:  # a reviewer approves it: only approved corrections count
+        queue = ReviewQueue(feedback.store())
+        for row in queue.pending(limit=10_000):
+            queue.decide(row.id, approve=True, by="operator", reason="checked")
 
 
 def _tick(sensor, instance, cursor, **resources):

@@ -17,11 +17,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 MODEL = "health-query-olmo"
 PSEUDONYM_KEY = b"serving-tests-key-" * 2
-ADMIN_KEY = "admin-secret-key"
+# Keys are at least 32 characters (shorter ones stop the server's start); the secret keys HMACs.
+ADMIN_KEY = "admin-secret-key-of-the-serving-tests-000"
+SERVER_SECRET = b"serving-tests-server-secret-" * 2
 # Plain HTTP calls wait as long as the openai client does: a loaded machine is slow, not broken
 # (the first feedback post loads the PHI engine's NER model).
 HTTP = httpx.Client(timeout=300)
-API_KEY = "query-secret-key"
+API_KEY = "query-secret-key-of-the-serving-tests-000"
+OTHER_KEY = "other-tenant-key-of-the-serving-tests-00"
 
 
 @pytest.fixture(scope="session")
@@ -101,6 +104,16 @@ class Stack:
             "alias_poll_s": 0.2,
         }
         return ServingSettings(**(fields | overrides))
+
+    def keyed(self, *, key_file: str | None = None, **overrides: Any) -> Any:
+        """Settings with API_KEY (plain: all scopes but admin, tenant default), ADMIN_KEY and
+        the keys of `key_file` (YAML text)."""
+        from health_training.serving.keys import keys_from_config
+
+        keys = keys_from_config(
+            SERVER_SECRET, plain=[API_KEY], admin=ADMIN_KEY, key_file_text=key_file
+        )
+        return self.settings(keys=keys, key_secret=SERVER_SECRET, **overrides)
 
     def app(self, settings: Any = None, **kwargs: Any) -> Any:
         from health_training.data.phi import Pseudonymizer

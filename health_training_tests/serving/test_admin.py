@@ -16,11 +16,11 @@ import httpx
 import openai
 import pytest
 
-from health_training.serving.auth import hash_key
 from health_training.serving.background import BackgroundServer
 from health_training.serving.jobs import DagsterJobs
+from health_training.serving.keys import key_id_of
 from health_training_tests.events import wait_until
-from health_training_tests.serving.conftest import ADMIN_KEY, API_KEY, HTTP, MODEL
+from health_training_tests.serving.conftest import ADMIN_KEY, API_KEY, HTTP, MODEL, SERVER_SECRET
 
 pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)
 
@@ -36,9 +36,7 @@ ADMIN_CALLS = [
 
 
 def keyed(stack, **overrides):
-    return stack.settings(
-        api_key_hashes=(hash_key(API_KEY),), admin_key_hash=hash_key(ADMIN_KEY), **overrides
-    )
+    return stack.keyed(**overrides)
 
 
 def call(url: str, method: str, path: str, body, key: str | None) -> httpx.Response:
@@ -67,7 +65,8 @@ def test_keys_are_required_and_admin_needs_the_admin_key(stack):
         for key in (API_KEY, ADMIN_KEY):
             c = openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0)
             assert MODEL in {m.id for m in c.models.list()}
-        health = HTTP.get(f"{server.url}/health").json()
+        assert HTTP.get(f"{server.url}/health").json() == {"status": "ok"}  # no key: status only
+        health = call(server.url, "get", "/health", None, API_KEY).json()
         assert health["access"] == "api keys"
         assert API_KEY not in str(health) and ADMIN_KEY not in str(health)
     open_admin = stack.settings()  # no admin key configured: the admin API is closed
@@ -84,13 +83,14 @@ def test_promote_and_rollback_are_recorded_and_followed(two_versions):
         assert reply.status_code == 200, reply.text
         assert reply.json()["serving"] == {"version": "2", "alias": "production"}  # at once
         tags = stack.mlflow.registry().version("2").tags
-        assert tags["promotion.approved_by"] == f"admin-key:{hash_key(ADMIN_KEY)[:12]}"
+        assert tags["promotion.approved_by"] == f"admin-key:{key_id_of(SERVER_SECRET, ADMIN_KEY)}"
         assert tags["promotion.reason"] == "better" and tags["promotion.previous_production"] == "1"
 
         body = {"reason": "clinicians found a regression", "requested_by": "dr-ops"}
         reply = call(url, "post", "/admin/rollback", body, ADMIN_KEY)
         assert reply.status_code == 200 and reply.json()["serving"]["version"] == "1"
-        assert stack.mlflow.registry().version("2").tags["rollback.by"].startswith("dr-ops")
+        by = stack.mlflow.registry().version("2").tags["rollback.by"]
+        assert by.startswith("admin-key:k_") and by.endswith("(note: dr-ops)")  # the key first
         reply = call(url, "post", "/admin/rollback", {"reason": "again"}, ADMIN_KEY)
         assert reply.status_code == 409  # v1 replaced nothing: nothing to roll back to
         reply = call(url, "post", "/admin/promote", {"version": "99", "reason": "x"}, ADMIN_KEY)
@@ -162,7 +162,8 @@ def test_training_and_evaluation_runs_start_through_dagster(two_versions, dagste
         assert (
             runs[train_id]["job"] == "train_and_register" and runs[train_id]["reason"] == "manual"
         )
-        assert runs[train_id]["requested_by"].startswith("dr-ops (admin-key:")
+        assert runs[train_id]["requested_by"].startswith("admin-key:k_")
+        assert runs[train_id]["requested_by"].endswith("(note: dr-ops)")
         assert runs[eval_id]["job"] == "evaluate_version"
         assert call(url, "get", f"/admin/jobs/{train_id}", None, ADMIN_KEY).json()["status"] == (
             "QUEUED"
@@ -179,6 +180,13 @@ def test_training_and_evaluation_runs_start_through_dagster(two_versions, dagste
         )
         reply = call(url, "post", "/admin/evaluate", {"version": "7"}, ADMIN_KEY)
         assert reply.status_code == 404
+        # Only the project's own jobs: an unknown run id (or a run of another job) is a 404,
+        # and so is anything that is not a run id.
+        for run_id in ("00000000-0000-4000-8000-000000000000", "../graphql"):
+            for method, path in (("get", f"/admin/jobs/{run_id}"),
+                                 ("post", f"/admin/jobs/{run_id}/cancel")):  # fmt: skip
+                reply = call(url, method, path, None, ADMIN_KEY)
+                assert reply.status_code == 404, (path, reply.text)
 
 
 def test_dagster_down_is_a_503(stack):
@@ -186,3 +194,6 @@ def test_dagster_down_is_a_503(stack):
     with BackgroundServer(stack.app(keyed(stack), jobs=jobs)) as server:
         reply = call(server.url, "post", "/admin/train", {}, ADMIN_KEY)
         assert reply.status_code == 503 and reply.json()["error"]["code"] == "dagster_unavailable"
+        # Not a run id of ours: refused before Dagster is asked.
+        for method, path in (("get", "/admin/jobs/some-run"), ("post", "/admin/jobs/x/cancel")):
+            assert call(server.url, method, path, None, ADMIN_KEY).status_code == 404

@@ -1,6 +1,7 @@
 """`POST /v1/feedback`: a rating tied to the answer's model version, question and answer, stored
 PHI-scrubbed and pseudonymized through the feedback store, and counted by the feedback sensor's
-next tick (evaluated with dagster's build_sensor_context)."""
+next tick (evaluated with dagster's build_sensor_context) as one rater's share. Keys, tenants,
+the review queue and the poisoning replay: test_review.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import pytest
 from health_training.data.phi import scrub_phi
 from health_training.defs.automation.sensors import feedback_threshold_sensor
 from health_training.serving.background import BackgroundServer
-from health_training.tags import REASON_TAG
 from health_training_tests.serving.conftest import HTTP, MODEL
 
 pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)
@@ -74,11 +74,14 @@ def test_ratings_are_stored_scrubbed_and_counted_by_the_next_tick(stack, server)
         assert "Alice Morgan" not in text and "555-123-4567" not in text  # scrubbed
         assert "142 mg/dL" in text  # the measurement is kept
     assert row.user_pseudonym.startswith("u_") and "0042" not in row.user_pseudonym
+    assert row.key_id == "loopback-anonymous" and row.tenant == "local"
+    assert row.review_status == "pending"  # a correction waits for a reviewer
 
     result, cursor = _tick(stack, cursor)
-    # 20 ratings of 1 with corrections: the window's average crossed below 3.0 -> a retrain.
-    assert isinstance(result, dg.RunRequest), result
-    assert result.tags[REASON_TAG] == "feedback_threshold"
+    # 20 ratings of 1 from one key: 5 count (its share), the rest are ignored, and the
+    # corrections are unreviewed: no retrain, and the skip reason says why.
+    assert isinstance(result, dg.SkipReason), result
+    assert "ignored 15 ratings from 1 rater(s) beyond their share of 5" in result.skip_message
     assert json.loads(cursor)["last_id"] == ids[-1]
 
 

@@ -6,34 +6,59 @@ from __future__ import annotations
 import pytest
 
 from health_training.cli import main
-from health_training.serving.auth import ANONYMOUS, KeyRing, hash_key
+from health_training.serving.auth import ANONYMOUS, KeyRing
 from health_training.serving.cache import CachedAnswer, ResponseCache
 from health_training.serving.errors import OpenAIError
 from health_training.serving.generation import StopScanner
 from health_training.serving.guard import check_numbers
+from health_training.serving.keys import KeyConfigError, key_id_of, keys_from_config
 from health_training.serving.settings import check_bind, is_loopback
 
+SECRET = b"s" * 32
+Q1, Q2, ADM = ("q1" * 16, "q2" * 16, "adm" * 11)  # 32-33 characters
 
-def test_keyring_compares_hashes_and_separates_admin():
-    ring = KeyRing((hash_key("q1"), hash_key("q2")), hash_key("adm"))
-    assert ring.check("Bearer q2", admin=False).key_id == hash_key("q2")[:12]
-    assert ring.check("Bearer adm", admin=False).admin  # the admin key may query too
-    assert ring.check("bearer adm", admin=True).admin
-    for header, admin, status in [
-        (None, False, 401),
-        ("Bearer nope", False, 401),
-        ("Basic q1", False, 401),
-        ("Bearer q1", True, 403),
-        ("Bearer nope", True, 401),
+
+def test_keyring_checks_hmacs_scopes_and_separates_admin():
+    keys = keys_from_config(SECRET, plain=[Q1, Q2], admin=ADM)
+    ring = KeyRing(keys, SECRET)
+    q2 = ring.check(f"Bearer {Q2}", "generate")
+    assert q2.key_id == key_id_of(SECRET, Q2) and q2.tenant == "default" and not q2.admin
+    assert q2.key_id.startswith("k_") and len(q2.key_id) == 18
+    assert ring.check(f"Bearer {ADM}", "generate").admin  # the admin key may query too
+    assert ring.check(f"bearer {ADM}", "admin").admin
+    for header, scope, status in [
+        (None, "generate", 401),
+        ("Bearer nope", "generate", 401),
+        (f"Basic {Q1}", "generate", 401),
+        (f"Bearer {Q1}", "admin", 403),
+        ("Bearer nope", "admin", 401),
     ]:
         with pytest.raises(OpenAIError) as err:
-            ring.check(header, admin=admin)
-        assert err.value.status == status
-    open_ring = KeyRing((), None)
-    assert open_ring.check(None, admin=False).key_id == ANONYMOUS
+            ring.check(header, scope)
+        assert err.value.status == status, (header, scope)
+    open_ring = KeyRing((), b"")
+    assert open_ring.check(None, "generate").key_id == ANONYMOUS
     with pytest.raises(OpenAIError) as err:
-        open_ring.check("Bearer adm", admin=True)
+        open_ring.check(f"Bearer {ADM}", "admin")
     assert err.value.code == "admin_disabled"
+
+
+def test_key_ids_depend_on_the_secret_and_short_keys_are_refused():
+    # An unsalted hash of a short key could be recovered by guessing; an HMAC needs the secret.
+    assert key_id_of(SECRET, Q1) != key_id_of(b"t" * 32, Q1)
+    with pytest.raises(KeyConfigError, match="at least 32"):
+        keys_from_config(SECRET, plain=["k1"])
+    with pytest.raises(KeyConfigError, match="secret"):
+        keys_from_config(b"short", plain=[Q1])
+    text = f"keys:\n  - key: {Q1}\n    tenant: clinic-a\n    scopes: [generate]\n"
+    (key,) = keys_from_config(SECRET, key_file_text=text)
+    assert key.tenant == "clinic-a" and key.scopes == {"generate"}
+    ring = KeyRing((key,), SECRET)
+    with pytest.raises(OpenAIError) as err:
+        ring.check(f"Bearer {Q1}", "feedback")
+    assert err.value.status == 403 and err.value.code == "missing_scope"
+    with pytest.raises(KeyConfigError, match="scopes"):
+        keys_from_config(SECRET, key_file_text=f"keys:\n  - key: {Q1}\n    scopes: [root]\n")
 
 
 def test_cache_is_bounded_by_size_and_age():
@@ -90,3 +115,99 @@ def test_serve_refuses_other_addresses_without_keys(monkeypatch, capsys, tmp_pat
     assert "refusing to listen on 0.0.0.0 without API keys" in capsys.readouterr().err
     assert main(["serve", "--backend", "upstream"]) == 2
     assert "--upstream-url" in capsys.readouterr().err
+
+
+def test_serve_refuses_short_keys_at_start(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("HEALTH_TRAINING_HOME", str(tmp_path))
+    monkeypatch.setenv("HEALTH_TRAINING_API_KEYS", "k1")
+    monkeypatch.delenv("HEALTH_TRAINING_SERVER_SECRET", raising=False)
+    assert main(["serve"]) == 2
+    assert "at least 32" in capsys.readouterr().err
+
+
+def test_the_server_secret_is_made_once_and_kept(monkeypatch, tmp_path):
+    from health_training.serving.server import server_secret
+
+    monkeypatch.delenv("HEALTH_TRAINING_SERVER_SECRET", raising=False)
+    first = server_secret(tmp_path)
+    assert len(first) >= 32 and server_secret(tmp_path) == first  # key ids survive restarts
+    assert (tmp_path / "server_secret").stat().st_mode & 0o777 == 0o600
+    monkeypatch.setenv("HEALTH_TRAINING_SERVER_SECRET", "short")
+    with pytest.raises(ValueError, match="at least 32"):
+        server_secret(tmp_path)
+
+
+def test_a_queue_that_closes_fails_what_is_left_with_a_503():
+    """Shutdown drains with a deadline: requests still queued when it passes get a 503."""
+    import threading
+    from types import SimpleNamespace
+
+    from health_training.serving.metrics import ServingMetrics
+    from health_training.serving.work_queue import WorkQueue
+
+    release = threading.Event()
+    settings = SimpleNamespace(max_queue=4, retry_after_s=1, batch_window_s=0.0, max_batch=1,
+                               worker_stall_s=60.0, supervise_s=3600.0)  # fmt: skip
+    queue = WorkQueue(lambda batch: release.wait(), settings, ServingMetrics())
+
+    class Job:
+        key, alone, done = "base", False, False
+
+        def __init__(self):
+            self.cancelled, self.errors, self.request_id = threading.Event(), [], "r"
+
+        def fail(self, error):
+            self.errors.append(error)
+
+    jobs = [Job() for _ in range(3)]
+    for job in jobs:
+        queue.submit(job)
+    closing = threading.Thread(target=queue.close, args=(0.0,))
+    closing.start()
+    closing.join(timeout=5)  # a deadline of 0 s: it does not wait for the held batch
+    release.set()
+    assert [e.status for job in jobs for e in job.errors] == [503, 503, 503]
+    with pytest.raises(OpenAIError) as err:
+        queue.submit(Job())
+    assert err.value.status == 503
+
+
+def test_quota_buckets_refill_at_their_rate():
+    from types import SimpleNamespace
+
+    from health_training.serving.metrics import ServingMetrics
+    from health_training.serving.quotas import Quotas
+
+    now = [0.0]
+    settings = SimpleNamespace(requests_per_minute=60, request_burst=2, tokens_per_minute=600,
+                               feedback_per_minute=0, feedback_burst=0)  # fmt: skip
+    quotas = Quotas(settings, ServingMetrics(), clock=lambda: now[0])
+    quotas.admit("requests", "k_a")
+    quotas.admit("requests", "k_a")
+    with pytest.raises(OpenAIError) as err:
+        quotas.admit("requests", "k_a")
+    assert err.value.status == 429 and err.value.headers == {"Retry-After": "1"}
+    quotas.admit("requests", "k_b")  # another key has its own bucket
+    now[0] = 1.0  # one request a second comes back
+    quotas.admit("requests", "k_a")
+    quotas.charge_tokens("k_a", 1200)  # 600 in debt at t=1: 60 s of refill, 31 s left at t=30
+    now[0] = 30.0
+    with pytest.raises(OpenAIError) as err:
+        quotas.admit("requests", "k_a")
+    assert "tokens quota" in err.value.message and err.value.headers["Retry-After"] == "31"
+    for _ in range(5):
+        quotas.admit("feedback", "k_a")  # a rate of 0 turns the kind off
+
+
+def test_serving_yaml_fills_the_settings(tmp_path):
+    from pathlib import Path
+
+    from health_training.serving.settings import ServingSettings, load_serving_config
+
+    config = load_serving_config()
+    settings = ServingSettings("m", "b", Path("models"), Path("work"), **config)
+    assert settings.max_queue == config["max_queue"] and settings.metrics_access == "key"
+    bad = tmp_path / "serving.yaml"
+    bad.write_text("bounds:\n  max_qeue: 3\n")
+    with pytest.raises(ValueError, match="bounds.max_qeue is not a serving setting"):
+        load_serving_config(bad)

@@ -15,6 +15,7 @@ from health_training.data.feedback import FeedbackError, feedback_examples
 from health_training.data.phi import Pseudonymizer
 from health_training.stores.feedback import FeedbackStore, feedback
 from health_training.stores.feedback_cli import add_feedback_cli, import_feedback_file
+from health_training.stores.feedback_review import ReviewError, ReviewQueue
 from health_training_tests.feedback_samples import (
     PHI_QUERY,
     PSEUDONYM_KEY,
@@ -125,12 +126,61 @@ class StoreContract:
             sample_record(2, query="d", corrected_response="fix d"),
         ]
         store.add_many(records, pseudonymize)
+        assert store.corrections() == []  # every correction waits for a reviewer
+        queue = ReviewQueue(store)
+        pending = queue.pending()
+        assert [r.query for r in pending] == ["a", "c", "d"]
+        assert [r.query for r in store.corrections(review=None)] == ["a", "d"]
+        for row in pending:
+            queue.decide(row.id, approve=row.query != "c", by="operator", reason="checked")
+        assert queue.counts() == {"pending": 0, "approved": 2, "rejected": 1}
+        with pytest.raises(ReviewError, match="was approved"):
+            queue.decide(pending[0].id, approve=False, by="someone", reason="late")
         rows = store.corrections()
         assert [r.query for r in rows] == ["a", "d"]
+        assert rows[0].reviewed_by == "operator" and rows[0].reviewed_at is not None
         assert [r.query for r in store.corrections(after_id=rows[0].id)] == ["d"]
-        assert [r.query for r in store.corrections(max_rating=3)] == ["a", "c", "d"]
+        assert [r.query for r in store.corrections(max_rating=3, review=None)] == ["a", "c", "d"]
         examples = feedback_examples(rows, pseudonymize=pseudonymize)
         assert [e.output for e in examples] == ["fix a", "fix d"]
+
+    def test_an_older_store_is_migrated_and_its_corrections_wait_for_review(self, store):
+        # The table as it was before the review queue: no key, tenant or review columns.
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE feedback"))
+        old = sa.MetaData()
+        sa.Table(
+            "feedback", old,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("user_pseudonym", sa.String(32)),
+            sa.Column("model_version", sa.String(200), nullable=False),
+            sa.Column("rating", sa.SmallInteger, nullable=False),
+            sa.Column("query", sa.Text, nullable=False),
+            sa.Column("response", sa.Text, nullable=False),
+            sa.Column("corrected_response", sa.Text),
+            sa.Column("context", sa.Text, nullable=False, server_default=""),
+            sa.Column("dedup_key", sa.String(64), nullable=False, unique=True),
+        )  # fmt: skip
+        old.create_all(store.engine)
+        with store.engine.begin() as conn:
+            for n, corrected in ((1, "fix"), (2, None)):
+                conn.execute(sa.text(
+                    "INSERT INTO feedback (created_at, model_version, rating, query, response, "
+                    "corrected_response, context, dedup_key) VALUES "
+                    f"('2025-03-01 00:00:00+00', '3', {n}, 'q{n}', 'a', :c, '', 'k{n}')"
+                ), {"c": corrected})  # fmt: skip
+        store.dispose()
+        migrated = FeedbackStore(store.url)
+        try:
+            first, second = migrated.since(0)
+            assert (first.review_status, second.review_status) == ("pending", None)
+            assert first.key_id is None and migrated.corrections() == []
+            assert migrated.migrate() == []  # once is enough
+            indexes = {i["name"] for i in sa.inspect(migrated.engine).get_indexes("feedback")}
+            assert "ix_feedback_review_status" in indexes
+        finally:
+            migrated.dispose()
 
     def test_import_file_accounts_for_every_line(self, store, pseudonymize, tmp_path: Path):
         folder = tmp_path / "exports"

@@ -19,6 +19,10 @@ class FeedbackCounts:
     # Rated answers a preference stage can learn from (>= 4, <= 2 or corrected) since the last
     # tick; the cursor adds them up until a training or a retrain request resets the sum.
     new_preference: int = 0
+    # Ratings ignored since the last training because their rater was beyond its share, and
+    # how many raters that was (data/feedback_review.py).
+    ignored: int = 0
+    ignored_raters: int = 0
 
 
 def feedback_decision(
@@ -43,6 +47,11 @@ def feedback_decision(
         if counts.average is not None
         else "no ratings yet"
     )
+    if counts.ignored:
+        numbers += (
+            f"; ignored {counts.ignored} ratings from {counts.ignored_raters} rater(s) beyond "
+            f"their share of {policy.max_per_rater} (a burst from one key counts once per share)"
+        )
     # Enough rated answers retrain on their own: the preference stage learns from them.
     enough = 0 < policy.preference_examples <= state["preference"]
     wants = state["negatives"] >= policy.negatives_since_training or (below and not state["below"])

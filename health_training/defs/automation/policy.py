@@ -21,6 +21,7 @@ class AutomationPolicy:
     negatives_since_training: int = 100
     preference_examples: int = 250  # rated answers to learn from since the last training
     new_curated_examples: int = 10_000
+    max_per_rater: int = 5  # one rater's ratings beyond this many are ignored (a burst)
 
 
 @cache
@@ -35,4 +36,5 @@ def automation_policy(path: Path = POLICY) -> AutomationPolicy:
         negatives_since_training=int(feedback["negatives_since_training"]),
         preference_examples=int(feedback["preference_examples"]),
         new_curated_examples=int(volume["new_curated_examples"]),
+        max_per_rater=int(feedback.get("max_per_rater", 5)),
     )

@@ -5,6 +5,9 @@ so nothing fires twice for one reason (thresholds in configs/automation.yaml):
   or enough negative ratings arrive since the last training — and there is something a retrain
   can learn from (new corrections, or enough rated answers for the preference stage, since that
   training); else the skip reason says why. Enough rated answers also retrain on their own.
+  Ratings count per rater, at most `max_per_rater` each (data/feedback_review.py): one key's
+  burst never crosses a threshold alone, and the skip reason says what it ignored. Only
+  corrections a reviewer approved count as something to learn from.
 - `new_data_volume_sensor`: enough curated examples arrive since the adapter's training.
 - `drift_sensor`: a curated month drifts from the training baseline (score above the threshold
   the month recorded; a month that kept nothing has no score and triggers nothing).
@@ -19,6 +22,7 @@ from typing import Any
 
 import dagster as dg
 
+from health_training.data.feedback_review import capped, rater_of, window_average
 from health_training.defs.automation.feedback_logic import FeedbackCounts, feedback_decision
 from health_training.defs.automation.jobs import monthly_data_job, training_job
 from health_training.defs.automation.policy import automation_policy
@@ -66,35 +70,53 @@ def training_request(reason: str, run_key: str, **tags: str) -> dg.RunRequest:
     ),
 )
 def feedback_threshold_sensor(context: dg.SensorEvaluationContext, feedback: FeedbackResource):
+    from health_training.stores.feedback_review import ReviewQueue
+
     policy, store = automation_policy(), feedback.store()
+    queue, cap = ReviewQueue(store), policy.max_per_rater
     max_id = store.max_id()
+    approved = queue.approved_count()
     trained = _latest_event_id(context.instance, "lora_adapter")
     # First tick: ratings so far are history (a training is assumed to have seen the corrections
-    # among them, unless nothing was ever trained); the average needs no cursor.
+    # approved so far, unless nothing was ever trained); the average needs no cursor.
     default = {"last_id": max_id, "negatives": 0, "below": False, "trained_event": trained}
-    state = _cursor(context, default | {"trained_feedback_id": max_id if trained else 0})
+    state = _cursor(context, default | {"approved_at_training": approved if trained else 0})
     if trained != state["trained_event"]:  # a training happened: count from its data on
-        state.update(
-            trained_event=trained, negatives=0, preference=0, trained_feedback_id=state["last_id"]
-        )
-    average, window_n = store.recent_average(policy.window)
-    new = max_id > state["last_id"]
+        state.update(trained_event=trained, negatives=0, preference=0, approved_at_training=approved,
+                     by_rater={}, pref_by_rater={}, ignored=0, over=[])  # fmt: skip
+    trust = queue.trust_levels()
+    new_rows = queue.ratings_since(state["last_id"]) if max_id > state["last_id"] else []
+    negatives = [
+        rater_of(i, key, user, trust) for i, key, user, rating, _ in new_rows
+        if rating < policy.negative_below
+    ]  # fmt: skip
+    negative_share, state["by_rater"] = capped(negatives, cap, state.get("by_rater"))
+    preference = [
+        rater_of(i, key, user, trust)
+        for i, key, user, rating, corrected in new_rows
+        if (key is None or trust.get(key, 0) >= 1)  # what the preference stage may use
+        and (rating >= DESIRABLE_MIN_RATING or rating <= UNDESIRABLE_MAX_RATING or corrected)
+    ]
+    preference_share, state["pref_by_rater"] = capped(preference, cap, state.get("pref_by_rater"))
+    average, window_n, window_ignored = window_average(queue.newest_ratings(policy.window), cap,
+                                                       trust)  # fmt: skip
+    # Ignored since the last training: negatives beyond a rater's share, and who went beyond.
+    state["ignored"] = state.get("ignored", 0) + negative_share.ignored
+    state["over"] = sorted(set(state.get("over", [])) | negative_share.over)
     counts = FeedbackCounts(
-        new_negatives=store.count_negative_since(state["last_id"], policy.negative_below)
-        if new
-        else 0,
+        new_negatives=negative_share.counted,
         max_id=max_id,
         average=average,
         window_n=window_n,
-        corrections_since_training=len(store.corrections(after_id=state["trained_feedback_id"])),
-        new_preference=store.count_preference_since(
-            state["last_id"], DESIRABLE_MIN_RATING, UNDESIRABLE_MAX_RATING
-        )
-        if new
-        else 0,
+        corrections_since_training=approved - state["approved_at_training"],
+        new_preference=preference_share.counted,
+        ignored=max(state["ignored"], window_ignored),
+        ignored_raters=len(state["over"]) or int(window_ignored > 0),
     )
     rated = state.get("preference", 0) + counts.new_preference  # before a request resets it
     state, request, numbers = feedback_decision(state, counts, policy)
+    if request is not None:  # the request took these ratings: shares start again
+        state.update(by_rater={}, pref_by_rater={}, ignored=0, over=[])
     context.update_cursor(json.dumps(state))
     if request is None:
         return dg.SkipReason(f"no retrain: {numbers}")

@@ -27,24 +27,39 @@ CELL_CHARS = 90
 def preference_dataset(
     context: dg.AssetExecutionContext, feedback: FeedbackResource, storage: Storage
 ) -> dg.MaterializeResult:
-    """KTO examples (rating >= 4 desirable, <= 2 undesirable, 3 ignored) and DPO pairs (a
-    correction vs the rated answer; a prompt's best- vs low-rated answers), PHI-scrubbed,
-    deduplicated, split by prompt hash with the SFT test and validation prompts held out."""
+    """KTO examples (rating >= 4 desirable, <= 2 undesirable, 3 ignored) and DPO pairs (an
+    approved correction vs the rated answer; a prompt's best- vs low-rated answers) from trusted
+    keys' ratings and operator imports, PHI-scrubbed,
+    deduplicated, split by prompt hash with the SFT test, freeform_test and validation prompts
+    held out."""
+    from health_training.data.splits import FREEFORM_TEST
     from health_training.ml.preference.examples import build_preference_dataset, held_out_prompts
     from health_training.ml.preference.store import split_policy_of
 
     version = str(upstream(context, "training_dataset")["version"])
     repo = DatasetRepository(storage)
     manifest = repo.manifest(version)
+    # The free-form questions of held-out families grade the model like test does: their
+    # prompts never train the preference stage either.
     held = held_out_prompts(
         {
-            split: repo.split_rows(version, split, ["instruction", "input"])
-            for split in ("validation", "test")
-            if split in manifest["splits"]
+            split: [
+                row
+                for name in names
+                if name in manifest["splits"]
+                for row in repo.split_rows(version, name, ["instruction", "input"])
+            ]
+            for split, names in (("validation", ("validation",)), ("test", ("test", FREEFORM_TEST)))
         }
     )
     ratios, salt = split_policy_of(manifest)
-    rows = feedback.store().since(0)
+    from health_training.data.feedback_review import preference_rows
+    from health_training.stores.feedback_review import ReviewQueue
+
+    store = feedback.store()
+    # Only keys an admin trusted (and operator imports) teach preferences; corrections only
+    # once approved in the review queue.
+    rows = preference_rows(store.since(0), ReviewQueue(store).trust_levels())
     data = build_preference_dataset(rows, ratios=ratios, salt=salt, held_out=held)
     doc = {**data.manifest(), "training_dataset_version": version}
     storage.write_bytes(layout.preference_examples(data.version), data.to_jsonl())

@@ -4,8 +4,9 @@
     client.post(response_id, rating=1, corrected_answer="Your resting heart rate was 58 bpm.")
     rate_served(client, SimulatedClinic(), served)      # the simulated clinic, answer by answer
 
-The body is `{"response_id", "rating", "corrected_answer"?}` (health_training.serving's
-FeedbackRequest); the server ties the id to the model version, prompt and answer and stores the
+The body is `{"response_id", "rating", "corrected_answer"?, "user"?}` (health_training.serving's
+FeedbackRequest; `user` is the row's user id: the person the simulated clinic rates for, which a
+server counts as a rater of its own only for a key an admin trusted); the server ties the id to the model version, prompt and answer and stores the
 rating through the feedback store. Errors come back as
 `FeedbackPostError` with the server's status and message (OpenAI-style `{"error": {"message"}}`).
 """
@@ -66,7 +67,11 @@ class FeedbackClient:
         self._http.close()
 
     def post(
-        self, response_id: str, rating: int, corrected_answer: str | None = None
+        self,
+        response_id: str,
+        rating: int,
+        corrected_answer: str | None = None,
+        user: str | None = None,
     ) -> dict[str, Any]:
         """Rate one served answer; the server's JSON reply."""
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
@@ -74,6 +79,8 @@ class FeedbackClient:
         body: dict[str, Any] = {"response_id": response_id, "rating": rating}
         if corrected_answer is not None:
             body["corrected_answer"] = corrected_answer
+        if user:
+            body["user"] = user
         reply = self._http.post(FEEDBACK_PATH, json=body)
         if reply.status_code >= 400:
             raise FeedbackPostError(reply.status_code, _error_message(reply))
@@ -98,6 +105,8 @@ def rate_served(
     out = []
     for item in served:
         rating = clinic.rate_row(item.row, item.answer)
-        client.post(item.response_id, rating.rating, rating.corrected_response)
+        user = item.row.get("user_id")
+        client.post(item.response_id, rating.rating, rating.corrected_response,
+                    str(user) if user else None)  # fmt: skip
         out.append(rating)
     return out
