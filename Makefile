@@ -2,6 +2,8 @@
 #   make demo   generate three months of ETL data and run the whole graph end to end (dg launch)
 #   make test   install and run the test suite
 #   make dev    Dagster UI + daemon on http://127.0.0.1:3000 with this repo's dagster.yaml (dg dev)
+#   make compose-smoke   build the images here and run the docker-compose stack's first run (root,
+#               Docker engine; not part of `make test`; docker/README.md)
 
 PYTHON ?= python3
 VENV := .venv
@@ -21,7 +23,7 @@ DG := $(BIN)/dg
 DEMO_MONTHS ?= 2025-01:2025-03
 DEMO_RANGE ?= 2025-01...2025-03
 
-.PHONY: install demo test test-fast dev lint fmt bench clean dagster-home
+.PHONY: install demo test test-fast dev lint fmt bench clean dagster-home compose-smoke
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +68,9 @@ bench: install
 	$(BIN)/python bench/curation.py
 	$(BIN)/python bench/train_throughput.py
 	$(BIN)/python bench/sensor_tick.py
+
+compose-smoke: install
+	docker/smoke/compose-smoke.sh
 
 clean:
 	rm -rf var .pytest_cache

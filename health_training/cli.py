@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from health_training.commands import clinic
+from health_training.commands import clinic, review
 from health_training.commands.data import (
     check_file_summary,
     cmd_check_file,
@@ -23,6 +23,7 @@ from health_training.commands.data import (
     cmd_scrub,
     months_spec,
 )
+from health_training.commands.errors import CliError, one_line, quiet_library_notices
 from health_training.data.formats import FORMATS
 from health_training.serving.settings import GROUNDING_MODES
 
@@ -97,25 +98,38 @@ def cmd_registry(args: argparse.Namespace) -> int:
 
     from health_training.defs.registry.gate import GATE_TAG
     from health_training.defs.registry.jobs import promote_recorded
+    from health_training.ml.registry import GateRefused, NothingToRollBack
     from health_training.resources import mlflow_from_env
 
     mlflow = mlflow_from_env()
     registry = mlflow.registry()
     name = mlflow.model_name
     if args.action == "promote":
-        promote_recorded(
-            mlflow,
-            args.version,
-            approved_by=args.by or getpass.getuser(),
-            reason=args.reason,
-            force=args.force,
-        )
+        try:
+            promote_recorded(
+                mlflow,
+                args.version,
+                approved_by=args.by or getpass.getuser(),
+                reason=args.reason,
+                force=args.force,
+            )
+        except GateRefused as exc:
+            reason = str(exc).split(" (force")[0]
+            raise CliError(f"{reason}; to promote it anyway, on the record: add --force") from None
         print(f"{name} v{args.version} is now production")
     elif args.action == "rollback":
-        restored = registry.rollback(
-            by=args.by or getpass.getuser(), reason=args.reason, now=_now()
-        )
+        try:
+            restored = registry.rollback(
+                by=args.by or getpass.getuser(), reason=args.reason, now=_now()
+            )
+        except NothingToRollBack as exc:
+            raise CliError(
+                f"{str(exc).split(' (')[0]}; put a version in production instead: "
+                "health-training registry promote VERSION --reason ..."
+            ) from None
         print(f"{name}: production restored to v{restored}")
+    elif not registry.client.search_model_versions(f"name='{name}'", max_results=1):
+        print(f"{name} has no registered versions yet: `health-training train` registers one")
     else:
         client = registry.client
         by_version: dict[str, list[str]] = {}
@@ -371,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.set_defaults(func=cmd_serve)
 
     clinic.add_parser(sub)
+    review.add_parser(sub)
 
     rep = sub.add_parser("report", help="the latest run's evaluation table and report paths")
     rep.add_argument("--identity", help="a training run identity (default: the latest evaluated)")
@@ -379,8 +394,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_library_notices()
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    command = " ".join(str(v) for v in (args.command, getattr(args, "action", None)) if v)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"health-training {command}: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, PermissionError, FileNotFoundError, ConnectionError) as exc:
+        # Settings and preconditions (an unset variable, a missing file, a refused promotion):
+        # the message carries the fix; a traceback would bury it.
+        print(f"health-training {command}: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if type(exc).__name__ != "MlflowException":  # MLflow's errors are the registry's answers
+            raise
+        print(f"health-training {command}: {one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

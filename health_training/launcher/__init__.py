@@ -6,6 +6,8 @@
 - `leases.py`: flock-based device leases and the holder itself,
   `python -m health_training.launcher.leases hold ... -- command`.
 - `cloud.py`: `k8s_run_tags` / `ecs_run_tags` for `K8sRunLauncher` / `EcsRunLauncher` in production.
+- `k8s.py`: `GpuK8sRunLauncher`, K8sRunLauncher that gives GPU runs (run tag or op tag) the GPU
+  image, limit, tolerations and node selector from its `gpu_run` config (deploy/helm/values.yaml).
 
 The names below are re-exported here. `GPU_TAG` is defined in `health_training.tags`, shared with
 the jobs and assets that set it.
@@ -26,6 +28,8 @@ _EXPORTS = {
     "HOST_TAG": "health_training.launcher.pool",
     "PID_TAG": "health_training.launcher.pool",
     "gpus_requested": "health_training.launcher.pool",
+    "gpus_of_ops": "health_training.launcher.pool",
+    "GpuK8sRunLauncher": "health_training.launcher.k8s",
     "resolve_devices": "health_training.launcher.pool",
     "GPU_TAG": "health_training.tags",
     "K8S_CONFIG_TAG": "health_training.launcher.cloud",

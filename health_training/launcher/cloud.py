@@ -53,11 +53,15 @@ def k8s_run_tags(
     tolerations: list[Mapping[str, str]] | None = None,
     cpu: str,
     memory: str,
+    image: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The `dagster-k8s/config` tag for a run pod with `gpus` NVIDIA GPUs.
 
     `gpu_type` pins the GPU model (`NVIDIA-H100-80GB-HBM3`) through the feature-discovery label;
     tolerations default to the usual `nvidia.com/gpu` NoSchedule taint of GPU node pools.
+    `image` replaces the code location's (CPU) image with the GPU one; `env` sets variables over
+    the ConfigMap's (e.g. a GPU training profile where the ConfigMap names the CPU one).
     """
     if gpus < 1:
         raise ValueError(f"gpus={gpus}: a GPU run needs at least one GPU")
@@ -69,14 +73,20 @@ def k8s_run_tags(
     pod_spec: dict[str, object] = {"tolerations": [dict(t) for t in tolerations]}
     if selector:
         pod_spec["node_selector"] = selector
+    container: dict[str, object] = {
+        "resources": {
+            # Extended resources such as GPUs are set as limits only; requests follow.
+            "limits": {NVIDIA_GPU: str(gpus), "cpu": cpu, "memory": memory},
+            "requests": {"cpu": cpu, "memory": memory},
+        }
+    }
+    if image:
+        container["image"] = image
+    if env:
+        # `env` wins over the ConfigMap's `envFrom` in Kubernetes.
+        container["env"] = [{"name": k, "value": str(v)} for k, v in sorted(env.items())]
     config = {
-        "container_config": {
-            "resources": {
-                # Extended resources such as GPUs are set as limits only; requests follow.
-                "limits": {NVIDIA_GPU: str(gpus), "cpu": cpu, "memory": memory},
-                "requests": {"cpu": cpu, "memory": memory},
-            }
-        },
+        "container_config": container,
         "pod_spec_config": pod_spec,
         # DEEP keeps the instance's run_k8s_config (env, volumes) and adds ours to it.
         "merge_behavior": "DEEP",

@@ -64,6 +64,23 @@ def gpus_requested(tags: Mapping[str, str], gpu_tag: str = GPU_TAG) -> int:
     return int(value)
 
 
+def gpus_of_ops(instance: dg.DagsterInstance, run: dg.DagsterRun, gpu_tag: str = GPU_TAG) -> int:
+    """GPUs the run's selected ops ask for through their op tags: a training materialized
+    from the UI (an asset job without our run tags) is placed like a tagged one."""
+    if not run.job_snapshot_id:
+        return 0
+    snapshot = instance.get_job_snapshot(run.job_snapshot_id)
+    selected = {key.path[-1] for key in run.asset_selection or ()}
+    return max(
+        (
+            gpus_requested(op.tags, gpu_tag)
+            for op in snapshot.node_defs_snapshot.op_def_snaps
+            if not selected or op.name in selected
+        ),
+        default=0,
+    )
+
+
 def resolve_devices(config_value: object) -> tuple[str, ...]:
     """The `devices` config: a list, a comma-separated string, `{env: VAR}`, or left out."""
     if config_value is None:
@@ -139,20 +156,7 @@ class GpuPoolRunLauncher(RunLauncher, ConfigurableClass):
         return True
 
     def _gpus_of_ops(self, run: dg.DagsterRun) -> int:
-        """GPUs the run's selected ops ask for through their op tags: a training materialized
-        from the UI (an asset job without our run tags) is placed like a tagged one."""
-        if not run.job_snapshot_id:
-            return 0
-        snapshot = self._instance.get_job_snapshot(run.job_snapshot_id)
-        selected = {key.path[-1] for key in run.asset_selection or ()}
-        return max(
-            (
-                gpus_requested(op.tags, self.gpu_tag)
-                for op in snapshot.node_defs_snapshot.op_def_snaps
-                if not selected or op.name in selected
-            ),
-            default=0,
-        )
+        return gpus_of_ops(self._instance, run, self.gpu_tag)
 
     def _holds_lease(self, run: dg.DagsterRun) -> bool:
         """Placed on a GPU lease by this launcher: asked for by run tag, or by op tag (a UI

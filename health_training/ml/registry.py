@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from health_training.ml.gate import GateDecision
@@ -50,6 +51,14 @@ def _sqlite_schema_lock(tracking_uri: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+class GateRefused(ValueError):
+    """A promotion the gate refused; callers say how *they* override it (CLI --force, op config)."""
+
+
+class NothingToRollBack(ValueError):
+    """`production` is unset, or replaced no earlier version."""
+
+
 class Registry:
     """One tracking server / registry (SQLite, Postgres or an MLflow server URI)."""
 
@@ -61,8 +70,9 @@ class Registry:
         experiment: str = DEFAULT_EXPERIMENT,
         model_name: str = DEFAULT_MODEL_NAME,
     ) -> None:
-        """`artifact_location` roots new experiments' artifacts (a path or `s3://...`); None
-        leaves them to the server's default (an `http://` server proxying its store)."""
+        """`artifact_location` roots new experiments' artifacts (a path, `s3://...`, or
+        `mlflow-artifacts:/...` through an `http://` tracking server that proxies its store);
+        None leaves them to the server's default."""
         import mlflow
 
         self.tracking_uri = tracking_uri
@@ -105,7 +115,8 @@ class Registry:
         location = None
         if self.artifact_location:
             root = self.artifact_location
-            root = root if "://" in root else Path(root).resolve().as_uri()
+            # Any URI keeps its scheme (`mlflow-artifacts:/x` has no "://"); a path becomes file:.
+            root = root if len(urlsplit(root).scheme) > 1 else Path(root).resolve().as_uri()
             slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
             location = f"{root.rstrip('/')}/{slug}"
         return self.client.create_experiment(name, artifact_location=location)
@@ -294,9 +305,9 @@ class Registry:
         record). Promoting the version that is already production changes nothing."""
         version, name = str(version), self.model_name
         if decision is not None and not decision.passed and not force:
-            raise ValueError(
+            raise GateRefused(
                 f"{name} v{version} failed the promotion gate: {'; '.join(decision.reasons)}"
-                " (pass force=True to override, on the record)"
+                " (force the promotion to override it, on the record)"
             )
         self.version(version)  # fails clearly if the version does not exist
         current = self.production_version()
@@ -329,11 +340,11 @@ class Registry:
         name = self.model_name
         current = self.production_version()
         if current is None:
-            raise ValueError(f"{name} has no '{PRODUCTION}' alias: nothing to roll back")
+            raise NothingToRollBack(f"{name} has no '{PRODUCTION}' alias: nothing to roll back")
         current_v = str(current.version)
         previous = current.tags.get("promotion.previous_production", "")
         if not previous:
-            raise ValueError(
+            raise NothingToRollBack(
                 f"{name} v{current_v} is production but replaced no earlier version:"
                 " nothing to roll back to (promote a specific version instead)"
             )

@@ -5,16 +5,25 @@ with `HEALTH_TRAINING_S3_BUCKET` (and `HEALTH_TRAINING_S3_PREFIX`, `AWS_ENDPOINT
 moves the data lake and the model artifacts to S3. `HEALTH_TRAINING_ENV=production` makes the
 pseudonym key (`HEALTH_TRAINING_PSEUDONYM_KEY`) mandatory; secrets only ever go through
 `dg.EnvVar`, so their values are read at run time and never stored in a definition.
+
+Two callers, one set of values: `resources_from_env()` gives the definitions resources that still
+hold `dg.EnvVar`s (Dagster puts the values in when a run initializes them); `storage_from_env()`
+and `phi_from_env()`, what code outside a run uses (the CLI, the model server, the clinic), build
+the same resources and resolve them with Dagster's own config processing (`resolved`), so a
+pseudonym or a bucket is the same in a run and out of it. The judge's and OpenAI's keys are only
+ever read inside runs.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 
+from health_training.resources.phi import KEY_ENV as PSEUDONYM_KEY_ENV
 from health_training.resources.phi import PhiResource
 from health_training.resources.services import (
     CarbonResource,
@@ -24,7 +33,9 @@ from health_training.resources.services import (
     OpenAIResource,
     TrainingResource,
 )
-from health_training.resources.storage import LocalStorage, Storage
+from health_training.resources.storage import BUCKET_ENV, LocalStorage, Storage
+
+R = TypeVar("R", bound=dg.ConfigurableResource)
 
 
 def home() -> Path:
@@ -32,33 +43,70 @@ def home() -> Path:
     return Path(os.environ.get("HEALTH_TRAINING_HOME", "var")).resolve()
 
 
-def storage_from_env() -> Storage:
+def resolved(resource: R) -> R:
+    """`resource` as a run gets it: every `dg.EnvVar` replaced by its value.
+
+    Outside a run nothing resolves them, and a field would hold the variable's *name*: a bucket
+    literally called HEALTH_TRAINING_S3_BUCKET, or pseudonyms keyed with that string.
+    """
+    try:
+        # The _cm form: nested resources (S3Storage's S3Resource) refuse the plain one; none of
+        # ours tears anything down, so leaving the context at once is safe.
+        with resource.process_config_and_initialize_cm() as value:
+            return value
+    except dg.DagsterInvalidConfigError as exc:
+        unset = re.findall(r'environment variable "(\w+)" which is not set', str(exc))
+        if not unset:
+            raise
+        fix = {
+            PSEUDONYM_KEY_ENV: "set it to the installation's secret key (the one its Dagster "
+            "runs get; a new one: `openssl rand -hex 32`)",
+            BUCKET_ENV: "set it to the data lake bucket's name",
+        }.get(unset[0], "set it as the deployment does for Dagster runs")
+        raise ValueError(f"{unset[0]} is not set: {fix}") from None
+
+
+def _storage() -> Storage:
     """Local folder by default; S3 when HEALTH_TRAINING_STORAGE=s3 (boto3 only then)."""
     if os.environ.get("HEALTH_TRAINING_STORAGE", "local") == "s3":
         from dagster_aws.s3 import S3Resource
 
         from health_training.resources.storage_s3 import S3Storage
 
+        if not os.environ.get(BUCKET_ENV):
+            raise ValueError(
+                f"HEALTH_TRAINING_STORAGE=s3 needs {BUCKET_ENV}: set it to the lake bucket's name"
+            )
         return S3Storage(
-            bucket=dg.EnvVar("HEALTH_TRAINING_S3_BUCKET"),
+            bucket=dg.EnvVar(BUCKET_ENV),
             prefix=os.environ.get("HEALTH_TRAINING_S3_PREFIX", ""),
             s3=S3Resource(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None),
         )
     return LocalStorage(root=str(home() / "lake"))
 
 
-def phi_from_env() -> PhiResource:
+def storage_from_env() -> Storage:
+    """The data lake for code outside a run (values resolved, see `resolved`)."""
+    return resolved(_storage())
+
+
+def _phi() -> PhiResource:
     """Production always reads the key through dg.EnvVar (a missing one is a launch error);
     development uses it when set, else the installation's generated key file."""
     environment = os.environ.get("HEALTH_TRAINING_ENV", "development")
     key_file = str(home() / "secrets" / "pseudonym.key")
-    if environment == "production" or "HEALTH_TRAINING_PSEUDONYM_KEY" in os.environ:
+    if environment == "production" or PSEUDONYM_KEY_ENV in os.environ:
         return PhiResource(
             environment=environment,
-            pseudonym_key=dg.EnvVar("HEALTH_TRAINING_PSEUDONYM_KEY"),
+            pseudonym_key=dg.EnvVar(PSEUDONYM_KEY_ENV),
             key_file=key_file,
         )
     return PhiResource(environment=environment, key_file=key_file)
+
+
+def phi_from_env() -> PhiResource:
+    """The pseudonymizer's settings for code outside a run (values resolved, see `resolved`)."""
+    return resolved(_phi())
 
 
 def tiktoken_cache_dir() -> str | None:
@@ -119,10 +167,10 @@ def serving_keys_from_env() -> tuple[tuple[str, ...], str | None]:
 
 
 def resources_from_env() -> dict[str, Any]:
-    """Every resource the definitions use, by key."""
+    """Every resource the definitions use, by key: secrets still as `dg.EnvVar`."""
     return {
-        "storage": storage_from_env(),
-        "phi": phi_from_env(),
+        "storage": _storage(),
+        "phi": _phi(),
         "training": training_from_env(),
         "mlflow": mlflow_from_env(),
         "carbon": carbon_from_env(),

@@ -24,6 +24,7 @@ from pydantic import Field
 from health_training.data.phi import Pseudonymizer
 
 _FINGERPRINT_LABEL = b"health_training/pseudonym-key-fingerprint/v1"
+KEY_ENV = "HEALTH_TRAINING_PSEUDONYM_KEY"
 
 
 def key_fingerprint(key: bytes) -> str:
@@ -69,6 +70,14 @@ class PhiResource(dg.ConfigurableResource):
     )
 
     def key(self) -> bytes:
+        if self.pseudonym_key == KEY_ENV:
+            # An unresolved dg.EnvVar outside a run: its value is the variable's name, which
+            # would key every pseudonym with a string anyone can read in the code.
+            raise ValueError(
+                f"the pseudonym key is the text '{KEY_ENV}', not its value: outside a Dagster "
+                "run take the resource from health_training.resources.phi_from_env(), which "
+                "resolves it"
+            )
         if self.pseudonym_key:
             return self.pseudonym_key.encode()
         if self.environment == "production":

@@ -17,6 +17,8 @@ from pydantic import Field
 
 from health_training.files import write_atomic
 
+BUCKET_ENV = "HEALTH_TRAINING_S3_BUCKET"  # S3Storage's bucket; here so no boto3 import is needed
+
 
 class Storage(dg.ConfigurableResource, ABC):
     """Keyed blob storage; subclasses: `LocalStorage` here, `S3Storage` in storage_s3.py."""

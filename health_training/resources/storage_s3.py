@@ -11,7 +11,7 @@ from typing import Any
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
-from health_training.resources.storage import Storage
+from health_training.resources.storage import BUCKET_ENV, Storage
 
 
 class S3Storage(Storage):
@@ -25,6 +25,13 @@ class S3Storage(Storage):
     def _c(self) -> Any:
         # Building a boto3 client costs ~0.3 s: one per resource instance, not per call.
         if self._client is None:
+            if self.bucket == BUCKET_ENV:
+                # An unresolved dg.EnvVar outside a run: S3 would answer NoSuchBucket later.
+                raise ValueError(
+                    f"the lake bucket is named '{BUCKET_ENV}', the variable rather than its "
+                    "value: outside a Dagster run take the storage from "
+                    "health_training.resources.storage_from_env(), which resolves it"
+                )
             self._client = self.s3.get_client()
         return self._client
 

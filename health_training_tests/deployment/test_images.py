@@ -85,3 +85,14 @@ def test_wheel_ships_every_package_file(tmp_path: Path):
         f"not in the wheel: {sorted(data - shipped)}; add their patterns to "
         "[tool.setuptools.package-data] in pyproject.toml"
     )
+
+
+def test_legacy_builder_ignores_the_same():
+    """docker-compose 1.29's legacy builder reads only the root .dockerignore: without it, it sent
+    the whole repository (394 MB with .venv) as the build context."""
+
+    def rules(path: Path) -> list[str]:
+        lines = path.read_text().splitlines()
+        return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+    assert rules(ROOT / ".dockerignore") == rules(DOCKER / "Dockerfile.dockerignore")
