@@ -39,6 +39,14 @@ def _allowed(svc: Any, authorization: str | None, scope: str) -> bool:
     return True
 
 
+@router.get("/livez")
+async def livez() -> Response:
+    """Liveness: the process answers HTTP. /health says whether it can answer questions (503
+    while no model is there yet); an orchestrator restarting on /health would crash-loop a
+    server that is only waiting for `prepare-model`, so its liveness probe reads this."""
+    return JSONResponse({"status": "alive"})
+
+
 @router.get("/health")
 async def health(
     request: Request, authorization: Annotated[str | None, Header()] = None

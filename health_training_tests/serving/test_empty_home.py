@@ -26,6 +26,8 @@ def test_no_base_model_is_a_503_that_names_the_fix_until_it_appears(stack):
         assert health.status_code == 503
         assert health.json()["status"] == "unavailable" and FIX in health.json()["reason"]
         assert str(models) not in health.text  # the fix, not the path
+        # Alive though not ready: a liveness probe on /livez does not restart a waiting server.
+        assert HTTP.get(f"{server.url}/livez").status_code == 200
         c = openai.OpenAI(base_url=f"{server.url}/v1", api_key="none", max_retries=0)
         messages = [{"role": "user", "content": "How did I sleep?"}]
         with pytest.raises(openai.InternalServerError) as err:
