@@ -125,15 +125,9 @@ class EvalReport:
     # ------------------------------------------------------------ tables
 
     def _verdict(self, key: str, higher: bool, category: str | None = None) -> str:
-        ci = self.interval(key, category)
-        low, high = (_number(ci.get("ci_low")), _number(ci.get("ci_high"))) if ci else (None, None)
-        if low is None or high is None:
-            return "—"
-        if (low > 0 and higher) or (high < 0 and not higher):
-            return "better"
-        if (high < 0 and higher) or (low > 0 and not higher):
-            return "worse"
-        return "no clear difference"
+        from health_training.ml.report_freeform import verdict
+
+        return verdict(self.interval(key, category), higher)
 
     def _headline_table(self) -> tuple[list[str], list[list[str]]]:
         rows = [(key, label, higher, digits) for key, label, higher, digits in METRICS]

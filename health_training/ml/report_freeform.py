@@ -9,6 +9,7 @@ finetuned, each `{"overall": ..., "per_category": {question kind: ...}}`), `inte
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +28,10 @@ KIND_COLUMNS = ("asked_fact_rate", "hallucinated_number_rate", "eos_rate")
 
 
 def _num(x: Any) -> float | None:
-    return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
+    """A finite number, else None (NaN and infinities from a diverged metric included)."""
+    if not isinstance(x, int | float) or isinstance(x, bool):
+        return None
+    return float(x) if math.isfinite(x) else None
 
 
 def _fmt(x: float | None, digits: int) -> str:
@@ -35,6 +39,8 @@ def _fmt(x: float | None, digits: int) -> str:
 
 
 def verdict(interval: Mapping[str, Any] | None, higher: bool) -> str:
+    """better / worse / no clear difference by the 95 % interval of a difference ("—": none);
+    the narrative report's verdicts use it too."""
     low = _num((interval or {}).get("ci_low"))
     high = _num((interval or {}).get("ci_high"))
     if low is None or high is None:
