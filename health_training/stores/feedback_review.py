@@ -145,32 +145,24 @@ class ReviewQueue:
     def ratings_since(self, after_id: int, limit: int | None = None) -> list[tuple[Any, ...]]:
         """(id, key_id, user_pseudonym, rating, has correction) of rows with id > after_id."""
         stmt = (
-            sa.select(
-                feedback.c.id,
-                feedback.c.key_id,
-                feedback.c.user_pseudonym,
-                feedback.c.rating,
-                feedback.c.corrected_response.is_not(None),
-            )
-            .where(feedback.c.id > after_id)
-            .order_by(feedback.c.id)
-            .limit(limit)
+            _rating_columns().where(feedback.c.id > after_id).order_by(feedback.c.id).limit(limit)
         )
         with self.store.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
 
     def newest_ratings(self, window: int) -> list[tuple[Any, ...]]:
         """The same tuples for the newest `window` rows, newest first."""
-        stmt = (
-            sa.select(
-                feedback.c.id,
-                feedback.c.key_id,
-                feedback.c.user_pseudonym,
-                feedback.c.rating,
-                feedback.c.corrected_response.is_not(None),
-            )
-            .order_by(feedback.c.id.desc())
-            .limit(window)
-        )
+        stmt = _rating_columns().order_by(feedback.c.id.desc()).limit(window)
         with self.store.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(stmt)]
+
+
+def _rating_columns() -> Any:
+    """(id, key_id, user_pseudonym, rating, has correction): what the sensor counts raters by."""
+    return sa.select(
+        feedback.c.id,
+        feedback.c.key_id,
+        feedback.c.user_pseudonym,
+        feedback.c.rating,
+        feedback.c.corrected_response.is_not(None),
+    )
