@@ -33,8 +33,7 @@ HELD_OUT_FAMILIES: frozenset[str] = frozenset(
         "computation.change_clinical",
         "user_stated.device_readout",
         "user_stated.coach",
-        "unanswerable.other_period",
-        "unanswerable.diagnosis",
+        "unanswerable.context_chat",
         "day_summary.coach",
     }
 )

@@ -23,8 +23,11 @@ from health_training.etl.questions.unanswerable_phrasings import (
     CONDITIONS,
     FAMILIES,
     MISSING,
+    NO_DATA,
     OTHERS,
     PERIODS,
+    SITUATIONS,
+    UNUSABLE,
 )
 
 CANNOT_ANSWER = re.compile(
@@ -34,19 +37,19 @@ CANNOT_ANSWER = re.compile(
     r"|no (?:data|record|readings?|measurements?) (?:for|of|on|about))",
     re.IGNORECASE,
 )
-# Families that need the record's statistics to be absent, or that carry no record at all.
-UNUSABLE = "unanswerable.unusable_record"
-NO_DATA = "unanswerable.no_data_given"
+__all__ = ["CANNOT_ANSWER", "FAMILIES", "draft"]
 
 
 def draft(record: Record, rng: Random) -> Draft:
     """Never None: any record supports some unanswerable question."""
     record_type = record.batch.record_type
+    # A record with no usable reading has one situation; a usable one any other.
     if record.analysis.stats is None:
-        family = UNUSABLE
+        situation = UNUSABLE
     else:
-        family = rng.choice(sorted(f for f in FAMILIES if f != UNUSABLE))
-    template, answers = rng.choice(FAMILIES[family])
+        situation = rng.choice(sorted(s for s in SITUATIONS if s != UNUSABLE))
+    answers, questions = SITUATIONS[situation]
+    family, template = rng.choice(questions)
     topics = RECORD_TOPIC.get(record_type, ("readings",))
     names = [m for m in MEASURES if m.record_type == record_type] or list(MEASURES)
     measure = rng.choice(names)
@@ -68,6 +71,6 @@ def draft(record: Record, rng: Random) -> Draft:
     }
     question = fill(template, **slots)
     output = cap(fill(rng.choice(answers), **slots))
-    input_ = "" if family == NO_DATA else record.input
-    facts = {} if family == NO_DATA else dict(record.facts)
+    input_ = "" if situation == NO_DATA else record.input
+    facts = {} if situation == NO_DATA else dict(record.facts)
     return Draft(family, question, input_, output, facts, (), cannot_answer=True)

@@ -1,6 +1,6 @@
 """The question and answer templates of the unanswerable kind, and the words they draw on.
 
-Each family's phrasings share one tuple of answers; every answer matches the evaluation's regex
+Each situation's phrasings share one tuple of answers; every answer matches the evaluation's regex
 (`unanswerable.CANNOT_ANSWER`, checked by a test) and holds no digit that its question lacks
 (period phrases carry the same number on both sides: "30-day" and "the last 30 days").
 """
@@ -64,72 +64,152 @@ _UNUSABLE = (
     "I can't answer that: no value in this record passed the plausibility checks.",
 )
 
+# Registers of a question, the families of this kind. A family is a way of asking, not a
+# situation: every situation (a trend from one day, a missing measure, ...) is asked in several
+# registers, so holding a register out (families.HELD_OUT_FAMILIES) tests unseen phrasings of
+# situations the model has learned, as the other kinds' held-out families do.
+PLAIN, YES_NO, TEXTING, REQUEST, CONTEXT = (
+    "unanswerable.plain",
+    "unanswerable.yes_no",
+    "unanswerable.texting",
+    "unanswerable.request",
+    "unanswerable.context_chat",
+)
+TREND, MISSING_MEASURE, FUTURE, CAUSE, OTHER_PERIOD, DIAGNOSIS, NO_DATA, UNUSABLE = (
+    "trend_one_day",
+    "missing_measure",
+    "future",
+    "cause",
+    "other_period",
+    "diagnosis",
+    "no_data_given",
+    "unusable_record",
+)
+# situation -> its answers, and its questions as (family, template)
+SITUATIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
+    TREND: (
+        _TREND,
+        (
+            (PLAIN, "What's my {period_adj} {topic} trend?"),
+            (PLAIN, "How has my {topic} changed {period_adv}?"),
+            (YES_NO, "Is my {topic} getting better {period_adv}?"),
+            (TEXTING, "show me my {topic} trend {period_adv}"),
+            (YES_NO, "Has my {topic} improved {period_adv}?"),
+            (PLAIN, "What's my average {topic} {period_adv}?"),
+            (REQUEST, "Show me how my {topic} has moved {period_adv}."),
+            (CONTEXT, "My doctor wants to see progress: how has my {topic} changed {period_adv}?"),
+            (CONTEXT, "Quick check before my appointment, is my {topic} better {period_adv}?"),
+        ),
+    ),
+    MISSING_MEASURE: (
+        _MISSING,
+        (
+            (PLAIN, "What was my {measure}{when}?"),
+            (YES_NO, "Is my {measure} ok?"),
+            (TEXTING, "whats my {measure} lookin like"),
+            (YES_NO, "Can you check my {measure} in this data?"),
+            (YES_NO, "Does my {measure} look normal here?"),
+            (PLAIN, "How was my {measure}{when}?"),
+            (REQUEST, "Tell me my {measure} from this record."),
+            (CONTEXT, "My nurse asked about it, so what was my {measure}{when}?"),
+            (CONTEXT, "I'm filling in a form for my GP. Is my {measure} ok?"),
+        ),
+    ),
+    FUTURE: (
+        _FUTURE,
+        (
+            (PLAIN, "What will my {topic} be tomorrow?"),
+            (REQUEST, "Predict my {topic} for tomorrow."),
+            (TEXTING, "will my {topic} be better tmrw"),
+            (PLAIN, "What's my {topic} going to look like next week?"),
+            (YES_NO, "Can you forecast my {topic} for the weekend?"),
+            (PLAIN, "Based on this, what will my {topic} be like tonight?"),
+            (CONTEXT, "I have a big day tomorrow. What will my {topic} be like?"),
+            (CONTEXT, "My coach is planning next week, so where will my {topic} be by then?"),
+        ),
+    ),
+    CAUSE: (
+        _CAUSE,
+        (
+            (PLAIN, "Why was my {topic} like this{when}?"),
+            (PLAIN, "What caused my {topic} to look like this?"),
+            (TEXTING, "why was my {topic} so off{when}"),
+            (YES_NO, "Was it the coffee that messed up my {topic}?"),
+            (YES_NO, "Is stress the reason for my {topic} numbers?"),
+            (PLAIN, "What made my {topic} change{when}?"),
+            (REQUEST, "Explain what caused my {topic} to look like this."),
+            (
+                CONTEXT,
+                "My partner blames the late dinners. Is that why my {topic} looks like this?",
+            ),
+            (CONTEXT, "I'm trying to understand this for my doctor: what caused my {topic}?"),
+        ),
+    ),
+    OTHER_PERIOD: (
+        _OTHER,
+        (
+            (PLAIN, "What was my {topic} {other}?"),
+            (PLAIN, "How was my {topic} {other}?"),
+            (REQUEST, "Compare this with my {topic} {other}."),
+            (TEXTING, "was my {topic} better {other}"),
+            (REQUEST, "Pull up my {topic} {other} for comparison."),
+            (PLAIN, "What did my {topic} look like {other}?"),
+            (YES_NO, "Was my {topic} any better {other}?"),
+            (CONTEXT, "My doctor wants a comparison, so what was my {topic} {other}?"),
+            (CONTEXT, "Just curious, how did my {topic} look {other}?"),
+        ),
+    ),
+    DIAGNOSIS: (
+        _DIAGNOSIS,
+        (
+            (YES_NO, "Does this mean I have {condition}?"),
+            (YES_NO, "Can you diagnose me from this {topic} data?"),
+            (TEXTING, "am i sick?? look at my {topic}"),
+            (YES_NO, "Is this {topic} data proof of {condition}?"),
+            (YES_NO, "Could I have {condition} based on this?"),
+            (YES_NO, "Do these numbers mean I'm ill?"),
+            (PLAIN, "What condition does this {topic} data point to?"),
+            (REQUEST, "Tell me whether I have {condition}."),
+            (CONTEXT, "A friend thinks I might have {condition}. Is that what this shows?"),
+            (CONTEXT, "Before I see my GP, can you tell me if I have {condition}?"),
+        ),
+    ),
+    NO_DATA: (
+        _NO_DATA,
+        (
+            (PLAIN, "What was my {what}{when}?"),
+            (TEXTING, "wats my {what}"),
+            (YES_NO, "Is my {what} ok?"),
+            (PLAIN, "How was my {what}{when}?"),
+            (YES_NO, "Can you check my {what} for me?"),
+            (REQUEST, "Tell me my {what} please."),
+            (CONTEXT, "My doctor asked me about it: what was my {what}{when}?"),
+            (CONTEXT, "Just wondering before my run, is my {what} ok?"),
+        ),
+    ),
+    UNUSABLE: (
+        _UNUSABLE,
+        (
+            (PLAIN, "What was my {what}{when}?"),
+            (YES_NO, "Is my {what} ok?"),
+            (TEXTING, "how was my {what}"),
+            (REQUEST, "Summarize my {topic}{when}."),
+            (YES_NO, "Can you read my {topic} data?"),
+            (YES_NO, "Is my {topic} normal?"),
+            (CONTEXT, "My nurse wants my {what} from this record. What was it?"),
+            (CONTEXT, "I'm tracking this for my doctor, how did my {topic} look{when}?"),
+        ),
+    ),
+}
+# family -> its (template, answers) phrasings across situations: the registry's shape
 FAMILIES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    "unanswerable.trend_one_day": (
-        ("What's my {period_adj} {topic} trend?", _TREND),
-        ("How has my {topic} changed {period_adv}?", _TREND),
-        ("Is my {topic} getting better {period_adv}?", _TREND),
-        ("show me my {topic} trend {period_adv}", _TREND),
-        ("Has my {topic} improved {period_adv}?", _TREND),
-        ("What's my average {topic} {period_adv}?", _TREND),
-    ),
-    "unanswerable.missing_measure": (
-        ("What was my {measure}{when}?", _MISSING),
-        ("Is my {measure} ok?", _MISSING),
-        ("whats my {measure} lookin like", _MISSING),
-        ("Can you check my {measure} in this data?", _MISSING),
-        ("Does my {measure} look normal here?", _MISSING),
-        ("How was my {measure}{when}?", _MISSING),
-        ("Tell me my {measure} from this record.", _MISSING),
-    ),
-    "unanswerable.future": (
-        ("What will my {topic} be tomorrow?", _FUTURE),
-        ("Predict my {topic} for tomorrow.", _FUTURE),
-        ("will my {topic} be better tmrw", _FUTURE),
-        ("What's my {topic} going to look like next week?", _FUTURE),
-        ("Can you forecast my {topic} for the weekend?", _FUTURE),
-        ("Based on this, what will my {topic} be like tonight?", _FUTURE),
-    ),
-    "unanswerable.cause": (
-        ("Why was my {topic} like this{when}?", _CAUSE),
-        ("What caused my {topic} to look like this?", _CAUSE),
-        ("why was my {topic} so off{when}", _CAUSE),
-        ("Was it the coffee that messed up my {topic}?", _CAUSE),
-        ("Is stress the reason for my {topic} numbers?", _CAUSE),
-        ("What made my {topic} change{when}?", _CAUSE),
-    ),
-    "unanswerable.other_period": (
-        ("What was my {topic} {other}?", _OTHER),
-        ("How was my {topic} {other}?", _OTHER),
-        ("Compare this with my {topic} {other}.", _OTHER),
-        ("was my {topic} better {other}", _OTHER),
-        ("Pull up my {topic} {other} for comparison.", _OTHER),
-        ("What did my {topic} look like {other}?", _OTHER),
-    ),
-    "unanswerable.diagnosis": (
-        ("Does this mean I have {condition}?", _DIAGNOSIS),
-        ("Can you diagnose me from this {topic} data?", _DIAGNOSIS),
-        ("am i sick?? look at my {topic}", _DIAGNOSIS),
-        ("Is this {topic} data proof of {condition}?", _DIAGNOSIS),
-        ("Could I have {condition} based on this?", _DIAGNOSIS),
-        ("Do these numbers mean I'm ill?", _DIAGNOSIS),
-    ),
-    "unanswerable.no_data_given": (
-        ("What was my {what}{when}?", _NO_DATA),
-        ("wats my {what}", _NO_DATA),
-        ("Is my {what} ok?", _NO_DATA),
-        ("How was my {what}{when}?", _NO_DATA),
-        ("Can you check my {what} for me?", _NO_DATA),
-        ("Tell me my {what} please.", _NO_DATA),
-    ),
-    "unanswerable.unusable_record": (
-        ("What was my {what}{when}?", _UNUSABLE),
-        ("Is my {what} ok?", _UNUSABLE),
-        ("how was my {what}", _UNUSABLE),
-        ("Summarize my {topic}{when}.", _UNUSABLE),
-        ("Can you read my {topic} data?", _UNUSABLE),
-        ("Is my {topic} normal?", _UNUSABLE),
-    ),
+    family: tuple(
+        (template, answers)
+        for answers, questions in SITUATIONS.values()
+        for fam, template in questions
+        if fam == family
+    )
+    for family in (PLAIN, YES_NO, TEXTING, REQUEST, CONTEXT)
 }
 
 # (as a user names it, as the answer names it, record types that do hold it)
