@@ -187,6 +187,33 @@ def _response_loss_trainer() -> type:
     from transformers import Trainer
 
     class ResponseLossTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            """The response-token loss, with the LM head run only where it has a target.
+
+            Completion-only loss needs logits at the positions before a response token, about
+            a third of a packed row; the stock loss projects every position onto the 49k-token
+            vocabulary (a fifth of the model's matmuls and a 200 MB logits tensor a row) and
+            then ignores most of it. Same loss, normalized as Trainer expects: by
+            `num_items_in_batch` when given (gradient accumulation), else per batch.
+            """
+            targets = inputs["labels"][:, 1:]
+            keep = (targets != -100).any(0).nonzero().flatten()
+            outputs = model(
+                input_ids=inputs["input_ids"],
+                position_ids=inputs["position_ids"],
+                logits_to_keep=keep,
+            )
+            picked = targets[:, keep]
+            loss = torch.nn.functional.cross_entropy(
+                outputs.logits.float().reshape(-1, outputs.logits.shape[-1]),
+                picked.reshape(-1),
+                ignore_index=-100,
+                reduction="sum",
+            )
+            count = num_items_in_batch if num_items_in_batch is not None else (picked != -100).sum()
+            loss = loss / count
+            return (loss, outputs) if return_outputs else loss
+
         def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
             loader = self.get_eval_dataloader(eval_dataset)
             model = self.model

@@ -216,3 +216,44 @@ def test_a_retrain_with_n_corrections_trains_on_all_n(models_dir, tmp_path):
     plan = next(e for e in events if e["event"] == "plan")
     assert plan["corrections"] == 12
     assert plan["train_examples"] == 12 + 8  # every correction, the narratives capped at 8
+
+
+def test_the_head_only_where_a_target_is_gives_the_stock_loss_and_gradients(tmp_path):
+    """compute_loss runs the LM head only at positions before a response token; the loss and
+    every LoRA gradient equal transformers' own causal-LM loss on the same packed row."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.train import _response_loss_trainer
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(build_tiny_model(tmp_path / "tiny"))
+    model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    for name, p in model.named_parameters():
+        if "lora_B" in name:  # non-zero B, so the adapters take part in the gradients
+            torch.nn.init.normal_(p, std=0.02)
+    vocab = model.config.vocab_size
+    a = Encoded([1, 5, 6, 7, 8, 2], [IGNORE_INDEX] * 3 + [7, 8, 2])
+    b = Encoded([1, 9, 10, 11, 2], [IGNORE_INDEX] * 2 + [10, 11, 2])
+    packed = pack([("a", a), ("b", b), ("c", a)], 24, pad_id=0)
+    rows = packed.rows
+    inputs = {k: torch.tensor([r[k] for r in rows]) for k in rows[0]}
+    assert int(inputs["input_ids"].max()) < vocab
+
+    stock = model(**inputs).loss
+    stock.backward()
+    stock_grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    ours = _response_loss_trainer().compute_loss(None, model, inputs)
+    ours.backward()
+    assert torch.allclose(ours, stock, rtol=1e-5)
+    assert stock_grads
+    for name, grad in stock_grads.items():
+        assert torch.allclose(dict(model.named_parameters())[name].grad, grad, atol=1e-6), name
+    # With gradient accumulation, Trainer passes the response tokens of all accumulated batches.
+    halved = _response_loss_trainer().compute_loss(
+        None, model, inputs, num_items_in_batch=2 * int((inputs["labels"][:, 1:] != -100).sum())
+    )
+    assert torch.allclose(halved, stock / 2, rtol=1e-5)
