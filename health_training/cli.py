@@ -24,6 +24,7 @@ from health_training.commands.data import (
     months_spec,
 )
 from health_training.commands.errors import CliError, one_line, quiet_library_notices
+from health_training.constants import TRAIN_REASONS
 from health_training.data.formats import FORMATS
 from health_training.serving.settings import GROUNDING_MODES
 
@@ -96,7 +97,7 @@ def _now() -> str:
 def cmd_registry(args: argparse.Namespace) -> int:
     import getpass
 
-    from health_training.defs.registry.gate import GATE_TAG
+    from health_training.constants import APPROVED_BY_TAG, GATE_TAG, REASON_RUN_TAG
     from health_training.defs.registry.jobs import promote_recorded
     from health_training.ml.registry import GateRefused, NothingToRollBack
     from health_training.resources import mlflow_from_env
@@ -141,8 +142,9 @@ def cmd_registry(args: argparse.Namespace) -> int:
             aliases = ",".join(sorted(by_version.get(str(mv.version), [])))
             gate = json.loads(mv.tags.get(GATE_TAG, "{}")).get("passed")
             print(
-                f"v{mv.version}\t{aliases or '-'}\tgate={gate}\treason={mv.tags.get('reason', '')}"
-                f"\tpromoted_by={mv.tags.get('promotion.approved_by', '')}"
+                f"v{mv.version}\t{aliases or '-'}\tgate={gate}"
+                f"\treason={mv.tags.get(REASON_RUN_TAG, '')}"
+                f"\tpromoted_by={mv.tags.get(APPROVED_BY_TAG, '')}"
             )
     return 0
 
@@ -173,7 +175,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     place it), or run it here with --in-process."""
     import subprocess
 
-    from health_training.tags import training_tags
+    from health_training.constants import TRAIN_JOB, training_tags
 
     tags = training_tags(args.reason)
     if args.in_process:
@@ -186,7 +188,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             if os.environ.get("DAGSTER_HOME")
             else dg.DagsterInstance.ephemeral()
         )
-        job = defs.resolve_job_def("train_and_register")
+        job = defs.resolve_job_def(TRAIN_JOB)
         ok = job.execute_in_process(instance=instance, tags=tags).success
         return 0 if ok else 1
     dagster = str(Path(sys.executable).parent / "dagster")
@@ -197,7 +199,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "-m",
         "health_training.definitions",
         "-j",
-        "train_and_register",
+        TRAIN_JOB,
         "--tags",
         json.dumps(tags),
     ]
@@ -339,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument(
         "--reason",
         default="manual",
-        choices=("manual", "monthly", "feedback_threshold", "data_volume", "drift"),
+        choices=TRAIN_REASONS,
     )
     tr.add_argument("--in-process", action="store_true", help="run here instead of queueing it")
     tr.set_defaults(func=cmd_train)

@@ -21,6 +21,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from health_training.constants import DEFAULT_MODEL_NAME
+
 
 def ask(client: Any, model: str, row: dict[str, Any]) -> Any:
     """One question to the server; the served answer with its response id, or (None, None)
@@ -81,7 +83,7 @@ def run_clinic(
     server: str,
     rows: list[dict[str, Any]],
     *,
-    model: str = "health-query-olmo",
+    model: str = DEFAULT_MODEL_NAME,
     api_key: str | None = None,
     concurrency: int = 8,
     corrections: bool = False,
@@ -139,7 +141,7 @@ def add_parser(sub: Any) -> None:
     )
     cl.add_argument("--server", default="http://127.0.0.1:8000", help="health-training serve URL")
     cl.add_argument("--api-key", help="a key of HEALTH_TRAINING_API_KEYS (none on loopback)")
-    cl.add_argument("--model", default="health-query-olmo", help="the model id to ask")
+    cl.add_argument("--model", default=DEFAULT_MODEL_NAME, help="the model id to ask")
     cl.add_argument("--dataset", help="training dataset version (default: the newest)")
     cl.add_argument("--prompts", type=int, default=300, help="train-split rows to ask about")
     cl.add_argument(

@@ -28,7 +28,7 @@ def quiet_library_notices() -> None:
 
 
 def one_line(exc: BaseException) -> str:
-    from health_training.ml.registry import DEFAULT_MODEL_NAME
+    from health_training.constants import DEFAULT_MODEL_NAME
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "not found" in text and DEFAULT_MODEL_NAME in text:

@@ -9,8 +9,8 @@
 - `k8s.py`: `GpuK8sRunLauncher`, K8sRunLauncher that gives GPU runs (run tag or op tag) the GPU
   image, limit, tolerations and node selector from its `gpu_run` config (deploy/helm/values.yaml).
 
-The names below are re-exported here. `GPU_TAG` is defined in `health_training.tags`, shared with
-the jobs and assets that set it.
+The names below are re-exported here. The run tags (`GPU_TAG` and the
+lease tags) are defined in `health_training.constants`, shared with the jobs and assets.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from typing import Any
 _EXPORTS = {
     "GpuPoolRunLauncher": "health_training.launcher.pool",
     "DEVICES_ENV": "health_training.launcher.pool",
-    "DEVICES_TAG": "health_training.launcher.pool",
-    "HOST_TAG": "health_training.launcher.pool",
-    "PID_TAG": "health_training.launcher.pool",
+    "DEVICES_TAG": "health_training.constants",
+    "HOST_TAG": "health_training.constants",
+    "PID_TAG": "health_training.constants",
     "gpus_requested": "health_training.launcher.pool",
     "gpus_of_ops": "health_training.launcher.pool",
     "GpuK8sRunLauncher": "health_training.launcher.k8s",
     "resolve_devices": "health_training.launcher.pool",
-    "GPU_TAG": "health_training.tags",
+    "GPU_TAG": "health_training.constants",
     "K8S_CONFIG_TAG": "health_training.launcher.cloud",
     "ECS_CONTAINER_OVERRIDES_TAG": "health_training.launcher.cloud",
     "NVIDIA_GPU": "health_training.launcher.cloud",

@@ -24,7 +24,7 @@ tag the GPU job with `k8s_run_tags(...)` or `ecs_run_tags(...)`:
         run_task_kwargs:                                               # type, not Fargate
           capacityProviderStrategy: [{capacityProvider: gpu-asg, weight: 1}]
 
-and on the job (GPU_TAG from health_training.tags):
+and on the job (GPU_TAG from health_training.constants):
 
     tags={GPU_TAG: "1", **k8s_run_tags(1, cpu="8", memory="32Gi")}    # or
     tags={GPU_TAG: "1", **ecs_run_tags(1, cpu="8192", memory="61440")}

@@ -32,9 +32,9 @@ from dagster._core.launcher import LaunchRunContext
 from dagster_k8s import K8sRunLauncher
 from dagster_k8s.job import DagsterK8sJobConfig
 
+from health_training.constants import GPU_TAG
 from health_training.launcher.cloud import K8S_CONFIG_TAG, k8s_run_tags
 from health_training.launcher.pool import gpus_of_ops, gpus_requested
-from health_training.tags import GPU_TAG
 
 GPU_RUN_CONFIG = {
     "image": dg.Field(str, description="The GPU image (docker/Dockerfile.gpu) for GPU runs."),

@@ -1,6 +1,6 @@
 """A run launcher that puts GPU-tagged runs on a local pool of GPUs, one lease per run.
 
-Runs without the `health_training/gpu` tag (`health_training.tags.GPU_TAG`) launch exactly as with
+Runs without the `health_training/gpu` tag (`health_training.constants.GPU_TAG`) launch exactly as with
 Dagster's `DefaultRunLauncher` (through the code server). A run tagged `health_training/gpu: "N"`
 (N >= 1) starts as its own OS process, `dagster api execute_run`, wrapped by the lease holder of
 `leases.py`: the holder locks N free devices of the pool under `lease_dir`, sets
@@ -43,14 +43,10 @@ from dagster._core.origin import get_python_environment_entry_point
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
+from health_training.constants import DEVICES_TAG, GPU_TAG, HOST_TAG, PID_TAG
 from health_training.launcher import leases
 from health_training.launcher.holders import holder_alive, read_status, signal_group, start_holder
-from health_training.tags import GPU_TAG
 
-# Tags this launcher writes on a GPU run, and reads back to stop it or check its health.
-DEVICES_TAG = "health_training/gpu_devices"
-PID_TAG = "health_training/gpu_lease_pid"
-HOST_TAG = "health_training/gpu_lease_host"
 DEVICES_ENV = "HEALTH_TRAINING_GPU_DEVICES"
 
 

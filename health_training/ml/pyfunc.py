@@ -21,7 +21,8 @@ from typing import Any
 import mlflow
 import pandas as pd
 
-DEFAULT_MAX_NEW_TOKENS = 128
+from health_training.constants import DEFAULT_MAX_NEW_TOKENS
+
 INPUT_COLUMNS = ("instruction", "input", "prompt")
 
 

@@ -22,12 +22,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from health_training.constants import (
+    APPROVED_BY_TAG,
+    DEFAULT_EXPERIMENT,
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_MODEL_NAME,
+    PREVIOUS_PRODUCTION_TAG,
+    PRODUCTION,
+    STAGING,
+)
+
 if TYPE_CHECKING:
     from health_training.ml.gate import GateDecision
 
-DEFAULT_MODEL_NAME = "health-query-olmo"
-DEFAULT_EXPERIMENT = "health-training"
-STAGING, PRODUCTION = "staging", "production"
 HISTORY_TAG = "promotion.history"
 HISTORY_KEEP = 50  # events kept in the registered-model tag; version tags keep the full chain
 
@@ -193,7 +200,7 @@ class Registry:
         base_dir: str | Path | None = None,
         bundle_base: bool,
         tokenizer_dir: str | Path | None = None,
-        max_new_tokens: int = 128,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     ) -> str:
         """Log the adapter as a pyfunc model of the run; returns its `models:/<id>` URI.
 
@@ -317,14 +324,14 @@ class Registry:
         self.set_version_tags(
             version,
             {
-                "promotion.approved_by": approved_by,
+                APPROVED_BY_TAG: approved_by,
                 "promotion.at": now,
                 "promotion.reason": reason,
                 "promotion.gate_passed": "not evaluated"
                 if decision is None
                 else str(decision.passed),
                 "promotion.scores": "{}" if decision is None else decision.to_json(),
-                "promotion.previous_production": previous,
+                PREVIOUS_PRODUCTION_TAG: previous,
                 "promotion.forced": str(force and decision is not None and not decision.passed),
             },
         )
@@ -342,7 +349,7 @@ class Registry:
         if current is None:
             raise NothingToRollBack(f"{name} has no '{PRODUCTION}' alias: nothing to roll back")
         current_v = str(current.version)
-        previous = current.tags.get("promotion.previous_production", "")
+        previous = current.tags.get(PREVIOUS_PRODUCTION_TAG, "")
         if not previous:
             raise NothingToRollBack(
                 f"{name} v{current_v} is production but replaced no earlier version:"

@@ -10,6 +10,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from health_training.constants import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME
+
 
 class TrainingResource(dg.ConfigurableResource):
     """Where base models and the local cache of training runs live, and the default profile.
@@ -34,8 +36,8 @@ class MlflowResource(dg.ConfigurableResource):
 
     tracking_uri: str
     artifact_location: str = ""
-    experiment: str = "health-training"
-    model_name: str = "health-query-olmo"
+    experiment: str = DEFAULT_EXPERIMENT
+    model_name: str = DEFAULT_MODEL_NAME
 
     _registry: Any = PrivateAttr(default=None)
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from health_training.constants import (
+    EVALUATE_JOB,
+    REASON_TAG,
+    REQUESTED_BY_TAG,
+    TRACE_TAG,
+    TRAIN_JOB,
+    training_tags,
+)
 from health_training.serving.errors import OpenAIError
-from health_training.tags import REASON_TAG, REQUESTED_BY_TAG, training_tags
 
-TRAIN_JOB = "train_and_register"
-EVALUATE_JOB = "evaluate_version"
 ADMIN_JOBS = (TRAIN_JOB, EVALUATE_JOB)
-TRACE_TAG = "health_training/trace_id"  # the OpenTelemetry trace of the admin request
 _RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 _RUN_QUERY = """

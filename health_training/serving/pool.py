@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from health_training.constants import ALIASES
 from health_training.serving.errors import OpenAIError
 
 log = logging.getLogger("health_training.serving")
-ALIASES = ("production", "staging")  # the default chain, in order; then the base
 BASE = "base"
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from health_training.constants import EVALUATE_JOB, PRODUCTION, TRAIN_JOB
 from health_training.serving.audit import audit
 from health_training.serving.errors import OpenAIError
 from health_training.serving.routes_openai import AdminCaller, services
@@ -48,8 +49,8 @@ async def train(body: TrainRequest, request: Request, caller: AdminCaller) -> di
     run_id = await asyncio.to_thread(_jobs(request).launch_training, by, trace_id(span))
     if span is not None:  # the trace names the run it started; the run's tag names the trace
         span.set_attribute("dagster.run_id", run_id)
-    audit(request, caller, "train", "train_and_register", run_id=run_id, note=body.requested_by)
-    return {"run_id": run_id, "job": "train_and_register", "reason": "manual", "requested_by": by}
+    audit(request, caller, "train", TRAIN_JOB, run_id=run_id, note=body.requested_by)
+    return {"run_id": run_id, "job": TRAIN_JOB, "reason": "manual", "requested_by": by}
 
 
 @router.post("/evaluate")
@@ -60,7 +61,7 @@ async def evaluate(body: EvaluateRequest, request: Request, caller: AdminCaller)
         _jobs(request).launch_evaluation, body.version, body.max_examples, by
     )
     audit(request, caller, "evaluate", f"version {body.version}", run_id=run_id)
-    return {"run_id": run_id, "job": "evaluate_version", "version": body.version}
+    return {"run_id": run_id, "job": EVALUATE_JOB, "version": body.version}
 
 
 @router.get("/jobs")
@@ -117,7 +118,7 @@ async def promote(body: PromoteRequest, request: Request, caller: AdminCaller) -
     svc = services(request)
     by = who(body.approved_by, caller)
     await asyncio.to_thread(_version_exists, request, body.version)
-    before = svc.pool.aliases().get("production")
+    before = svc.pool.aliases().get(PRODUCTION)
 
     def run() -> dict[str, Any]:
         promote_recorded(svc.mlflow, body.version, approved_by=by, reason=body.reason,
@@ -131,7 +132,7 @@ async def promote(body: PromoteRequest, request: Request, caller: AdminCaller) -
     audit(request, caller, "promote", f"version {body.version}", reason=body.reason,
           production=[before.label if before else None, body.version], force=body.force,
           note=body.approved_by)  # fmt: skip
-    return {"production": body.version, "approved_by": by, **moved}
+    return {PRODUCTION: body.version, "approved_by": by, **moved}
 
 
 @router.post("/rollback")
@@ -140,7 +141,7 @@ async def rollback(body: RollbackRequest, request: Request, caller: AdminCaller)
 
     svc = services(request)
     by = who(body.requested_by, caller)
-    before = svc.pool.aliases().get("production")
+    before = svc.pool.aliases().get(PRODUCTION)
 
     def run() -> tuple[str, dict[str, Any]]:
         restored = svc.mlflow.registry().rollback(by=by, reason=body.reason, now=now())
@@ -152,4 +153,4 @@ async def rollback(body: RollbackRequest, request: Request, caller: AdminCaller)
         raise OpenAIError(409, str(exc), code="nothing_to_roll_back") from None
     audit(request, caller, "rollback", f"version {restored}", reason=body.reason,
           production=[before.label if before else None, restored], note=body.requested_by)  # fmt: skip
-    return {"production": restored, "requested_by": by, **moved}
+    return {PRODUCTION: restored, "requested_by": by, **moved}

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
+from health_training.constants import DATASET_VERSION_RUN_TAG
 from health_training.serving import views
 from health_training.serving.errors import OpenAIError
 from health_training.serving.routes_openai import StatsCaller, services
@@ -127,7 +128,7 @@ async def training_data_stats(request: Request, caller: StatsCaller) -> dict[str
 
         def tag() -> str | None:
             run = svc.mlflow.registry().client.get_run(default.served.run_id)
-            return run.data.tags.get("dataset_manifest_hash")
+            return run.data.tags.get(DATASET_VERSION_RUN_TAG)
 
         served_dataset = await asyncio.to_thread(tag)
     return await asyncio.to_thread(views.dataset_stats, svc.storage, served_dataset)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from health_training.constants import BASE_MODEL_RUN_TAG, DATASET_VERSION_RUN_TAG, REASON_RUN_TAG
+
 RUN_PAGE = 500
 MAX_RUNS = 10_000  # a footprint over more runs than this says it is partial
 
@@ -43,9 +45,9 @@ def training_history(registry: Any, limit: int = MAX_RUNS) -> list[dict[str, Any
                     "started_at": dt.datetime.fromtimestamp(started / 1000, dt.UTC).isoformat()
                     if started
                     else None,
-                    "reason": tags.get("reason"),
-                    "base_model": tags.get("base_model"),
-                    "dataset_version": tags.get("dataset_manifest_hash"),
+                    "reason": tags.get(REASON_RUN_TAG),
+                    "base_model": tags.get(BASE_MODEL_RUN_TAG),
+                    "dataset_version": tags.get(DATASET_VERSION_RUN_TAG),
                     "kg_co2eq": metrics.get("kg_co2eq"),
                     "energy_kwh": metrics.get("energy_kwh"),
                     "tokens_per_second": metrics.get("tokens_per_second"),

@@ -18,9 +18,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from health_training.constants import GPU_TAG, REASON_TAG
 from health_training.launcher import DEVICES_TAG, PID_TAG
 from health_training.resources import LocalStorage
-from health_training.tags import GPU_TAG, REASON_TAG
 from health_training_tests.defs.handoff_env import prepare_data, resources, run_config
 from health_training_tests.events import wait_until
 from health_training_tests.launcher.dagster_env import DAGSTER_YAML, create_run

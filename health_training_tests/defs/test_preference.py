@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from health_training.constants import CORRECTION_COUNT_TAG, PREFERENCE_COUNT_TAG, REASON_TAG
 from health_training.data import layout
 from health_training.data.config import SplitPolicy
 from health_training.data.dataset import build_training_dataset
@@ -43,7 +44,6 @@ from health_training.resources import (
     TrainingResource,
 )
 from health_training.stores.feedback_review import ReviewQueue
-from health_training.tags import CORRECTION_COUNT_TAG, PREFERENCE_COUNT_TAG, REASON_TAG
 from health_training_tests.tiny_training import glucose_examples
 
 PSEUDO = Pseudonymizer(b"k" * 32)

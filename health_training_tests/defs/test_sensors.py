@@ -8,6 +8,7 @@ import json
 import dagster as dg
 import pytest
 
+from health_training.constants import GPU_TAG, REASON_TAG
 from health_training.data.feedback import FeedbackRecord
 from health_training.data.phi import Pseudonymizer
 from health_training.defs.automation.feedback_logic import FeedbackCounts, feedback_decision
@@ -20,7 +21,6 @@ from health_training.defs.automation.sensors import (
 )
 from health_training.resources import FeedbackResource
 from health_training.stores.feedback_review import ReviewQueue
-from health_training.tags import GPU_TAG, REASON_TAG
 
 PSEUDO = Pseudonymizer(b"k" * 32)
 

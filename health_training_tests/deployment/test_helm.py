@@ -178,8 +178,8 @@ def test_gpu_training_run_becomes_a_valid_job(started_by: str, tmp_path: Path):
     from dagster._core.launcher import LaunchRunContext
     from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
 
+    from health_training.constants import training_tags
     from health_training.definitions import defs
-    from health_training.tags import training_tags
 
     values = load_yaml(DEPLOY / "helm" / "values.yaml")
     kubeconfig = tmp_path / "kubeconfig"
@@ -276,4 +276,4 @@ def test_k8s_run_tags_carry_image_and_env():
     tags = k8s_run_tags(2, cpu="8", memory="60Gi", image="gpu:1", env={"A": "b"})
     container = json.loads(tags[K8S_CONFIG_TAG])["container_config"]
     assert container["image"] == "gpu:1" and container["env"] == [{"name": "A", "value": "b"}]
-    assert GPU_TAG not in tags  # the GPU run tag is the job's (health_training.tags)
+    assert GPU_TAG not in tags  # the GPU run tag is the job's (health_training.constants)

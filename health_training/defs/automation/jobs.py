@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from health_training.constants import GPU_TAG, TRAIN_JOB
 from health_training.defs.data.datasets import openai_chat_dataset, training_dataset
 from health_training.defs.data.feedback import feedback_examples
 from health_training.defs.data.narratives import curated_narratives, raw_narratives
@@ -11,7 +12,6 @@ from health_training.defs.registry.assets import registered_model
 from health_training.defs.training.adapter import lora_adapter
 from health_training.defs.training.emissions import emissions_report
 from health_training.defs.training.evaluation import eval_report
-from health_training.tags import GPU_TAG
 
 monthly_data_job = dg.define_asset_job(
     "monthly_data",
@@ -27,7 +27,7 @@ dataset_job = dg.define_asset_job(
 )
 
 training_job = dg.define_asset_job(
-    "train_and_register",
+    TRAIN_JOB,
     selection=dg.AssetSelection.assets(
         feedback_examples,
         training_dataset,

@@ -5,8 +5,8 @@ import datetime as dt
 
 import dagster as dg
 
+from health_training.constants import TRIGGER_TAG
 from health_training.defs.automation.jobs import monthly_data_job
-from health_training.tags import TRIGGER_TAG
 
 
 @dg.schedule(

@@ -22,19 +22,19 @@ from typing import Any
 
 import dagster as dg
 
-from health_training.data.feedback_review import capped, rater_of, window_average
-from health_training.defs.automation.feedback_logic import FeedbackCounts, feedback_decision
-from health_training.defs.automation.jobs import monthly_data_job, training_job
-from health_training.defs.automation.policy import automation_policy
-from health_training.ml.preference.examples import DESIRABLE_MIN_RATING, UNDESIRABLE_MAX_RATING
-from health_training.resources import FeedbackResource
-from health_training.tags import (
+from health_training.constants import (
     CORRECTION_COUNT_TAG,
     DRIFT_MONTH_TAG,
     PREFERENCE_COUNT_TAG,
     TRIGGER_TAG,
     training_tags,
 )
+from health_training.data.feedback_review import capped, rater_of, window_average
+from health_training.defs.automation.feedback_logic import FeedbackCounts, feedback_decision
+from health_training.defs.automation.jobs import monthly_data_job, training_job
+from health_training.defs.automation.policy import automation_policy
+from health_training.ml.preference.examples import DESIRABLE_MIN_RATING, UNDESIRABLE_MAX_RATING
+from health_training.resources import FeedbackResource
 
 
 def _cursor(context: dg.SensorEvaluationContext, default: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import json
 import dagster as dg
 from pydantic import Field
 
+from health_training.constants import BASE_MODEL_RUN_TAG, DATASET_VERSION_RUN_TAG
 from health_training.defs.registry.gate import now
 from health_training.resources import MlflowResource, Storage, TrainingResource
 
@@ -38,7 +39,7 @@ def evaluate_registered_version(
             f"{mlflow.model_name} v{config.version} has no training run to name its data"
         )
     tags = registry.client.get_run(mv.run_id).data.tags
-    dataset, base = tags.get("dataset_manifest_hash"), tags.get("base_model")
+    dataset, base = tags.get(DATASET_VERSION_RUN_TAG), tags.get(BASE_MODEL_RUN_TAG)
     if not dataset or not base:
         raise dg.Failure(
             f"{mlflow.model_name} v{config.version}: its run lacks the dataset_manifest_hash or "

@@ -11,11 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from health_training.constants import GATE_TAG
 from health_training.data import layout
 from health_training.ml.gate import GateDecision, evaluate_gate, load_gate_policy
 from health_training.ml.rated_prompts import RatedPrompt, compare_rated, held_out_rated_prompts
-
-GATE_TAG = "gate.decision"
 
 
 def now() -> str:

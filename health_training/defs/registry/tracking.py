@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from health_training.constants import BASE_MODEL_RUN_TAG, DATASET_VERSION_RUN_TAG, REASON_RUN_TAG
 from health_training.ml.evaluation import LOSS_DEFINITION
 
 STEP_METRICS = ("loss", "eval_loss", "learning_rate", "grad_norm")
@@ -33,14 +34,14 @@ def run_tags(adapter: dict[str, Any], dagster_run_id: str) -> dict[str, str]:
     return {
         "dagster_run_id": dagster_run_id,
         "training_dagster_run_id": str(adapter["dagster_run_id"]),
-        "dataset_manifest_hash": str(adapter["dataset_version"]),
+        DATASET_VERSION_RUN_TAG: str(adapter["dataset_version"]),
         "partitions": str(adapter.get("months", "")),
-        "base_model": str(adapter["base_model"]),
+        BASE_MODEL_RUN_TAG: str(adapter["base_model"]),
         "base_revision": str(adapter.get("base_revision") or ""),
         "run_identity": str(adapter["run_identity"]),
         # the rated answers behind a preference-tuned adapter ("" when no preference stage ran)
         "preference_data_version": str(adapter.get("preference_data_version") or ""),
-        "reason": str(adapter["reason"]),
+        REASON_RUN_TAG: str(adapter["reason"]),
         "profile": str(adapter["profile"]),
         "loss_definition": LOSS_DEFINITION,
     }

@@ -8,6 +8,7 @@ never retried: only other failures ask for a retry, which resumes from the store
 import dagster as dg
 from pydantic import Field
 
+from health_training.constants import GPU_TAG, REASON_TAG, TRAIN_REASONS
 from health_training.defs.data.datasets import training_dataset
 from health_training.defs.data.preference import (
     preference_dataset,
@@ -18,7 +19,6 @@ from health_training.defs.data.repository import DatasetRepository
 from health_training.defs.handoff import upstream
 from health_training.defs.training.training_run import adapter_metadata, run_training, warm_started
 from health_training.resources import CarbonResource, MlflowResource, Storage, TrainingResource
-from health_training.tags import GPU_TAG, REASON_TAG, TRAIN_REASONS
 
 RETRIES = 2
 

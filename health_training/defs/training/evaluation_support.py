@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import orjson
 
+from health_training.constants import EMISSIONS_STAGING_DIR
 from health_training.data import layout
 from health_training.data.splits import FREEFORM_TEST
 from health_training.defs.data.repository import DatasetRepository
@@ -59,7 +60,7 @@ def evaluate_run(
         else []
     )
     with track_emissions(
-        training.runs_dir / "emissions-staging",
+        training.runs_dir / EMISSIONS_STAGING_DIR,
         project="eval_report",
         country_iso_code=carbon.country_iso_code,
         gpu_ids=carbon.gpu_ids,

@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 import orjson
 
+from health_training.constants import EMISSIONS_STAGING_DIR
 from health_training.data import layout
 from health_training.defs.training.artifacts import RunArtifacts
 from health_training.defs.training.progress import estimate_text, progress_logger
@@ -91,7 +92,7 @@ def run_training(
         context.log.info, cfg.max_length, lambda tokens: estimate_text(tokens, history, intensity)
     )
     with track_emissions(
-        training.runs_dir / "emissions-staging",
+        training.runs_dir / EMISSIONS_STAGING_DIR,
         project="lora_adapter",
         country_iso_code=carbon.country_iso_code,
         gpu_ids=carbon.gpu_ids,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import mlflow
 import pandas as pd  # for predict's type hints, which MLflow resolves when it logs the model
 
+from health_training.constants import DEFAULT_MAX_NEW_TOKENS
 from health_training.data import openai_chat
 from health_training.ml.openai.recording import PROVIDER
 from health_training.ml.pyfunc import rows_of, signature_and_example
@@ -39,7 +40,7 @@ class OpenAIChatModel(mlflow.pyfunc.PythonModel):
         config = context.model_config or {}
         self.fine_tuned_model = config["fine_tuned_model"]
         self.system_prompt = config.get("system_prompt") or None
-        self.default_max_new_tokens = int(config.get("max_new_tokens", 128))
+        self.default_max_new_tokens = int(config.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
         self.client = openai.OpenAI(
             base_url=config.get("base_url") or None,
             api_key=config.get("api_key") or None,
@@ -83,7 +84,7 @@ def log_openai_model(
     job_id: str,
     base_url: str,
     system_prompt: str,
-    max_new_tokens: int = 128,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
 ) -> str:
     """Log the weightless pyfunc to the run; returns its `models:/<model_id>` URI."""
     from importlib.metadata import version

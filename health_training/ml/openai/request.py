@@ -10,8 +10,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from health_training.constants import DEFAULT_EXPERIMENT
 from health_training.data import openai_chat
-from health_training.ml.registry import DEFAULT_EXPERIMENT
 
 Auto = Literal["auto"]
 
