@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -35,9 +34,12 @@ def _latest_metadata(asset: str) -> dict:
     """The metadata of an asset's latest materialization on this installation's instance."""
     import dagster as dg
 
-    if not os.environ.get("DAGSTER_HOME"):
+    from health_training.resources.environment import dagster_instance
+
+    instance = dagster_instance()
+    if instance is None:
         return {}
-    records = dg.DagsterInstance.get().fetch_materializations(dg.AssetKey(asset), limit=1).records
+    records = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
     if not records or records[0].asset_materialization is None:
         return {}
     return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
@@ -182,12 +184,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         import dagster as dg
 
         from health_training.definitions import defs
+        from health_training.resources.environment import dagster_instance
 
-        instance = (
-            dg.DagsterInstance.get()
-            if os.environ.get("DAGSTER_HOME")
-            else dg.DagsterInstance.ephemeral()
-        )
+        instance = dagster_instance() or dg.DagsterInstance.ephemeral()
         job = defs.resolve_job_def(TRAIN_JOB)
         ok = job.execute_in_process(instance=instance, tags=tags).success
         return 0 if ok else 1

@@ -24,7 +24,7 @@ Kubernetes or ECS the platform schedules GPUs instead: see `cloud.py`.
 
 from __future__ import annotations
 
-import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,7 +35,9 @@ from typing import Any
 
 import dagster as dg
 
-# Dagster has no public API for writing a run launcher: these are the names its own launchers use.
+# Dagster has no public API for writing a run launcher (or for processing one config value):
+# these are the names its own launchers use.
+from dagster._config import process_config, resolve_to_config_type
 from dagster._core.errors import DagsterLaunchFailedError
 from dagster._core.events import EngineEventData
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
@@ -77,15 +79,30 @@ def gpus_of_ops(instance: dg.DagsterInstance, run: dg.DagsterRun, gpu_tag: str =
     )
 
 
+def _string_source(value: Mapping[str, Any], default: str | None = None) -> str:
+    """`{env: VAR}` read the way Dagster reads every `env:` value of dagster.yaml: through its
+    config processing of a `StringSource` (the config schema cannot say "a string, an `env:` or a
+    list", so `devices` is typed Any and its `env:` form is processed here). An unset variable
+    gives `default`, or fails naming the variable when there is none."""
+    result = process_config(resolve_to_config_type(dg.StringSource), dict(value))
+    if result.success:
+        return str(result.value)
+    message = result.errors[0].message if result.errors else "invalid"
+    unset = re.search(r'environment variable "(\w+)" which is not set', message)
+    if unset and default is not None:
+        return default
+    if unset:
+        raise ValueError(f"run_launcher.config.devices: environment variable {unset[1]} is not set")
+    raise ValueError(f"run_launcher.config.devices: {dict(value)!r}: {message.splitlines()[0]}")
+
+
 def resolve_devices(config_value: object) -> tuple[str, ...]:
-    """The `devices` config: a list, a comma-separated string, `{env: VAR}`, or left out."""
+    """The `devices` config: a list, a comma-separated string, `{env: VAR}`, or left out
+    ($HEALTH_TRAINING_GPU_DEVICES, else "0")."""
     if config_value is None:
-        config_value = os.environ.get(DEVICES_ENV, "0")
-    elif isinstance(config_value, Mapping) and set(config_value) == {"env"}:
-        var = str(config_value["env"])
-        if var not in os.environ:
-            raise ValueError(f"run_launcher.config.devices: environment variable {var} is not set")
-        config_value = os.environ[var]
+        config_value = _string_source({"env": DEVICES_ENV}, default="0")
+    elif isinstance(config_value, Mapping):
+        config_value = _string_source(config_value)
     if not isinstance(config_value, str | list | tuple):
         raise ValueError(f"run_launcher.config.devices: {config_value!r} is not a device list")
     return leases.parse_devices(config_value)

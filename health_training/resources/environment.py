@@ -158,12 +158,34 @@ def openai_from_env() -> OpenAIResource:
     return OpenAIResource(base_url=base_url)
 
 
+def dagster_instance() -> dg.DagsterInstance | None:
+    """This installation's Dagster instance (`$DAGSTER_HOME`), or None when DAGSTER_HOME is unset
+    (a command outside an installation: nothing was ever materialized there)."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+
+
 def serving_keys_from_env() -> tuple[tuple[str, ...], str | None]:
     """The model server's API keys (HEALTH_TRAINING_API_KEYS, comma-separated) and its admin key
     (HEALTH_TRAINING_ADMIN_KEY). The server hashes them at once and keeps only the hashes."""
     keys = tuple(k.strip() for k in os.environ.get("HEALTH_TRAINING_API_KEYS", "").split(","))
     admin = os.environ.get("HEALTH_TRAINING_ADMIN_KEY", "").strip()
     return tuple(k for k in keys if k), admin or None
+
+
+def serving_key_file_from_env() -> str:
+    """HEALTH_TRAINING_API_KEYS_FILE: a YAML file of keys with scopes and tenants ("": none)."""
+    return os.environ.get("HEALTH_TRAINING_API_KEYS_FILE", "").strip()
+
+
+def server_secret_from_env() -> str:
+    """HEALTH_TRAINING_SERVER_SECRET: the HMAC secret of the server's key ids ("": the server
+    keeps one of its own under the home)."""
+    return os.environ.get("HEALTH_TRAINING_SERVER_SECRET", "").strip()
+
+
+def otlp_endpoint_from_env() -> str:
+    """OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: where the server sends its spans ("": no tracing)."""
+    return os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
 
 
 def resources_from_env() -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """`health-training serve`: settings from the flags, configs/serving.yaml and the environment,
 services, then uvicorn.
 
-Keys are HMAC'd here, before anything else sees them (serving/keys.py). Environment:
-HEALTH_TRAINING_API_KEYS (comma-separated: all scopes but admin, tenant `default`) and
-HEALTH_TRAINING_ADMIN_KEY through resources/environment.py; here, for the server only,
+Keys are HMAC'd here, before anything else sees them (serving/keys.py). Environment, all read
+by resources/environment.py: HEALTH_TRAINING_API_KEYS (comma-separated: all scopes but admin,
+tenant `default`), HEALTH_TRAINING_ADMIN_KEY, and for the server only
 HEALTH_TRAINING_API_KEYS_FILE (a YAML file of keys with scopes and tenants),
 HEALTH_TRAINING_SERVER_SECRET (the HMAC secret, 32+ characters; without it one is made once
 under $HEALTH_TRAINING_HOME/serving/server_secret, mode 0600, so key ids survive restarts) and
@@ -37,10 +37,15 @@ def settings_from_env(
 ) -> ServingSettings:
     from health_training.ml.models import default_model_name
     from health_training.resources import mlflow_from_env, training_from_env
-    from health_training.resources.environment import home, serving_keys_from_env
+    from health_training.resources.environment import (
+        home,
+        otlp_endpoint_from_env,
+        serving_key_file_from_env,
+        serving_keys_from_env,
+    )
 
     api_keys, admin_key = serving_keys_from_env()
-    key_file = os.environ.get("HEALTH_TRAINING_API_KEYS_FILE", "").strip()
+    key_file = serving_key_file_from_env()
     check_bind(host, bool(api_keys or key_file))  # raises before anything loads
     secret = server_secret(home() / "serving")
     keys = keys_from_config(
@@ -51,7 +56,7 @@ def settings_from_env(
         key_file_name=key_file,
     )
     config = load_serving_config()
-    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    endpoint = otlp_endpoint_from_env()
     if endpoint:
         config["otlp_endpoint"] = endpoint
     training = training_from_env()
@@ -73,7 +78,9 @@ def settings_from_env(
 
 def server_secret(folder: Path) -> bytes:
     """HEALTH_TRAINING_SERVER_SECRET, else the one kept in `folder` (made on first start)."""
-    given = os.environ.get("HEALTH_TRAINING_SERVER_SECRET", "").strip()
+    from health_training.resources.environment import server_secret_from_env
+
+    given = server_secret_from_env()
     if given:
         if len(given) < MIN_SECRET_CHARS:
             raise KeyConfigError(
