@@ -46,7 +46,7 @@ def _latest_metadata(asset: str) -> dict:
 
 
 def cmd_dataset(args: argparse.Namespace) -> int:
-    from health_training.defs.data.repository import DatasetRepository
+    from health_training.data.dataset_repository import DatasetRepository
     from health_training.resources import storage_from_env
 
     repo = DatasetRepository(storage_from_env())

@@ -44,7 +44,7 @@ def ask(client: Any, model: str, row: dict[str, Any]) -> Any:
 
 def clinic_rows(version: str | None, prompts: int, profile: str) -> tuple[str, list[dict]]:
     """(dataset version, its train rows the clinic asks about)."""
-    from health_training.defs.data.repository import DatasetRepository
+    from health_training.data.dataset_repository import DatasetRepository
     from health_training.resources import storage_from_env
 
     repo = DatasetRepository(storage_from_env())

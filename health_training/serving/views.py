@@ -80,7 +80,7 @@ def total_footprint(history: list[dict[str, Any]]) -> dict[str, Any]:
 
 def dataset_stats(storage: Any, served_dataset: str | None) -> dict[str, Any]:
     """The newest training dataset's manifest, and which version the served model learned from."""
-    from health_training.defs.data.repository import DatasetRepository
+    from health_training.data.dataset_repository import DatasetRepository
 
     repo = DatasetRepository(storage)
     versions = repo.versions()

@@ -14,10 +14,10 @@ import pytest
 
 from health_training.data import layout
 from health_training.data.dataset import read_parquet_rows
+from health_training.data.dataset_repository import DatasetRepository
 from health_training.defs.data import checks
 from health_training.defs.data.datasets import openai_chat_dataset, training_dataset
 from health_training.defs.data.narratives import curated_narratives, raw_narratives
-from health_training.defs.data.repository import DatasetRepository
 from health_training.etl.generator import generate_corpus
 from health_training.resources import LocalStorage, PhiResource
 

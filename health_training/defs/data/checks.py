@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from health_training.data.dataset_repository import DatasetRepository
 from health_training.data.records import ETL_REQUIRED_FIELDS, Example
-from health_training.defs.data.repository import DatasetRepository
 from health_training.defs.handoff import latest_version
 from health_training.resources import Storage
 

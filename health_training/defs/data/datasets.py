@@ -5,11 +5,11 @@ import dagster as dg
 from pydantic import Field
 
 from health_training.data import layout
+from health_training.data.dataset_repository import DatasetRepository
+from health_training.data.dataset_versions import DatasetRefused, build_and_store, export_openai
 from health_training.data.openai_chat import select_counter
 from health_training.defs.data.config import DataPolicyConfig, md_table
 from health_training.defs.data.narratives import curated_narratives
-from health_training.defs.data.repository import DatasetRepository
-from health_training.defs.data.versions import DatasetRefused, build_and_store, export_openai
 from health_training.defs.handoff import upstream
 from health_training.resources import PhiResource, Storage, tiktoken_cache_dir
 

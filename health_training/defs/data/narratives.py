@@ -9,6 +9,7 @@ from collections import Counter
 import dagster as dg
 
 from health_training.data.curation import curate
+from health_training.data.dataset_repository import DatasetRepository
 from health_training.defs.data import checks
 from health_training.defs.data.config import DataPolicyConfig, md_table
 from health_training.defs.data.months import (
@@ -19,7 +20,6 @@ from health_training.defs.data.months import (
     store_raw_month,
 )
 from health_training.defs.data.partitions import monthly_partitions
-from health_training.defs.data.repository import DatasetRepository
 from health_training.defs.handoff import latest_version
 from health_training.resources import PhiResource, Storage
 

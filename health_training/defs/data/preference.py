@@ -13,9 +13,9 @@ import dagster as dg
 import orjson
 
 from health_training.data import layout
+from health_training.data.dataset_repository import DatasetRepository
 from health_training.defs.data.config import md_table
 from health_training.defs.data.datasets import training_dataset
-from health_training.defs.data.repository import DatasetRepository
 from health_training.defs.handoff import upstream
 from health_training.resources import FeedbackResource, Storage
 

@@ -13,8 +13,8 @@ from health_training.defs.registry.gate import (
     version_metadata,
 )
 from health_training.defs.registry.tracking import log_and_register, run_tags
-from health_training.defs.training.artifacts import RunArtifacts
 from health_training.defs.training.emissions import emissions_report
+from health_training.ml.run_artifacts import RunArtifacts
 from health_training.resources import MlflowResource, Storage, TrainingResource
 
 
@@ -27,8 +27,8 @@ def registered_model(
 ) -> dg.MaterializeResult:
     """The fine-tuned adapter logged to MLflow (params, step metrics, reports, emissions, loss
     curve) and registered as a pyfunc that holds the adapter and names its base; alias staging."""
+    from health_training.data.dataset_repository import DatasetRepository
     from health_training.data.splits import FREEFORM_TEST
-    from health_training.defs.data.repository import DatasetRepository
     from health_training.ml.models import resolve_base_model
 
     adapter, evaluated, carbon = (

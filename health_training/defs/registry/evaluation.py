@@ -29,7 +29,7 @@ def evaluate_registered_version(
     storage: Storage,
     training: TrainingResource,
 ) -> None:
-    from health_training.defs.data.repository import DatasetRepository
+    from health_training.data.dataset_repository import DatasetRepository
     from health_training.ml.eval_run import run_evaluation
 
     registry = mlflow.registry()

@@ -9,13 +9,13 @@ import dagster as dg
 from pydantic import Field
 
 from health_training.constants import GPU_TAG, REASON_TAG, TRAIN_REASONS
+from health_training.data.dataset_repository import DatasetRepository
 from health_training.defs.data.datasets import training_dataset
 from health_training.defs.data.preference import (
     preference_dataset,
     preference_for_training,
     preference_stage_metadata,
 )
-from health_training.defs.data.repository import DatasetRepository
 from health_training.defs.handoff import upstream
 from health_training.defs.training.training_run import adapter_metadata, run_training, warm_started
 from health_training.resources import CarbonResource, MlflowResource, Storage, TrainingResource

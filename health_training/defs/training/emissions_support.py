@@ -11,7 +11,7 @@ import dagster as dg
 import orjson
 
 from health_training.data import layout
-from health_training.defs.training.artifacts import RunArtifacts
+from health_training.ml.run_artifacts import RunArtifacts
 from health_training.resources import Storage, TrainingResource
 
 EMISSIONS_HISTORY = "models/emissions_history.jsonl"

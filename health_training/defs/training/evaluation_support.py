@@ -14,9 +14,9 @@ import orjson
 
 from health_training.constants import EMISSIONS_STAGING_DIR
 from health_training.data import layout
+from health_training.data.dataset_repository import DatasetRepository
 from health_training.data.splits import FREEFORM_TEST
-from health_training.defs.data.repository import DatasetRepository
-from health_training.defs.training.artifacts import RunArtifacts
+from health_training.ml.run_artifacts import RunArtifacts
 from health_training.resources import CarbonResource, JudgeResource, Storage, TrainingResource
 
 REPORTED = (

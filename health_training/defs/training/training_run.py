@@ -19,8 +19,8 @@ import orjson
 
 from health_training.constants import EMISSIONS_STAGING_DIR
 from health_training.data import layout
-from health_training.defs.training.artifacts import RunArtifacts
 from health_training.defs.training.progress import estimate_text, progress_logger
+from health_training.ml.run_artifacts import RunArtifacts
 from health_training.resources import CarbonResource, MlflowResource, Storage, TrainingResource
 
 

@@ -16,10 +16,10 @@ import orjson
 from health_training.data import layout
 from health_training.data.config import DataConfig
 from health_training.data.dataset import TrainingDataset, build_training_dataset, select_months
+from health_training.data.dataset_repository import DatasetRepository
 from health_training.data.drift import profile_of
 from health_training.data.openai_chat import analyze, to_chat_example, to_jsonl
 from health_training.data.records import examples_from_jsonl
-from health_training.defs.data.repository import DatasetRepository
 
 
 class DatasetRefused(ValueError):

@@ -17,16 +17,16 @@ from typing import Any
 import orjson
 
 from health_training.data import layout
+from health_training.data.blob_storage import BlobStorage
 from health_training.data.dataset import read_parquet_rows
 from health_training.data.drift import Profile
 from health_training.data.records import Example, examples_from_jsonl
 from health_training.files import write_atomic
-from health_training.resources.storage import Storage
 
 
 @dataclass(frozen=True)
 class DatasetRepository:
-    storage: Storage
+    storage: BlobStorage
 
     # --- curated months -------------------------------------------------------------------
 

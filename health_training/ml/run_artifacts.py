@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from health_training.data import layout
-from health_training.resources.storage import Storage
+from health_training.data.blob_storage import BlobStorage
 
 _FINAL = ("adapter", "train_result.json", "emissions_training.json", "loss_curve.png")
 # Written after a checkpoint's files: a pod killed mid-upload leaves no marker, and the
@@ -23,7 +23,7 @@ COMPLETE = "UPLOADED"
 
 @dataclass(frozen=True)
 class RunArtifacts:
-    storage: Storage
+    storage: BlobStorage
     cache: Path  # local folder of run folders (TrainingResource.runs_dir)
 
     def local(self, identity: str) -> Path:
