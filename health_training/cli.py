@@ -90,17 +90,11 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def _now() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 def cmd_registry(args: argparse.Namespace) -> int:
     import getpass
 
     from health_training.constants import APPROVED_BY_TAG, GATE_TAG, REASON_RUN_TAG
-    from health_training.defs.registry.jobs import promote_recorded
+    from health_training.ml import version_gate
     from health_training.ml.registry import GateRefused, NothingToRollBack
     from health_training.resources import mlflow_from_env
 
@@ -109,8 +103,8 @@ def cmd_registry(args: argparse.Namespace) -> int:
     name = mlflow.model_name
     if args.action == "promote":
         try:
-            promote_recorded(
-                mlflow,
+            version_gate.promote_recorded(
+                registry,
                 args.version,
                 approved_by=args.by or getpass.getuser(),
                 reason=args.reason,
@@ -123,7 +117,7 @@ def cmd_registry(args: argparse.Namespace) -> int:
     elif args.action == "rollback":
         try:
             restored = registry.rollback(
-                by=args.by or getpass.getuser(), reason=args.reason, now=_now()
+                by=args.by or getpass.getuser(), reason=args.reason, now=version_gate.now()
             )
         except NothingToRollBack as exc:
             raise CliError(

@@ -30,7 +30,7 @@ def _one_line(capsys: pytest.CaptureFixture) -> str:
 
 
 def test_promoting_a_version_whose_gate_failed_names_the_flag(empty_home, capsys, monkeypatch):
-    from health_training.defs.registry import jobs
+    from health_training.ml import version_gate
 
     def refuse(*args, **kwargs):
         raise GateRefused(
@@ -38,7 +38,7 @@ def test_promoting_a_version_whose_gate_failed_names_the_flag(empty_home, capsys
             " (force the promotion to override it, on the record)"
         )
 
-    monkeypatch.setattr(jobs, "promote_recorded", refuse)
+    monkeypatch.setattr(version_gate, "promote_recorded", refuse)
     assert main(["registry", "promote", "2", "--reason", "try"]) == 2
     err = _one_line(capsys)
     assert "failed the promotion gate: eval_loss 3.1 > 2.5" in err and "--force" in err

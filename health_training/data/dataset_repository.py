@@ -75,6 +75,17 @@ class DatasetRepository:
             self.storage.read_bytes(layout.dataset_split(version, split)), columns
         )
 
+    def has_split(self, version: str, split: str) -> bool:
+        """Whether the version was built with `split` (freeform_test is there only when the
+        data held question examples of held-out families)."""
+        return split in self.manifest(version)["splits"]
+
+    def rows_by_key(self, version: str, split: str) -> dict[str, dict[str, Any]] | None:
+        """The split's rows by content key; None when the version has no such split."""
+        if not self.has_split(version, split):
+            return None
+        return {r["content_key"]: r for r in self.split_rows(version, split)}
+
     def profile(self, version: str | None) -> Profile | None:
         """A version's train-split profile (the drift baseline), or None."""
         raw = self.storage.read_optional(layout.dataset_profile(version)) if version else None

@@ -113,7 +113,7 @@ def _after_move(request: Request) -> dict[str, Any]:
 
 @router.post("/promote")
 async def promote(body: PromoteRequest, request: Request, caller: AdminCaller) -> dict:
-    from health_training.defs.registry.jobs import promote_recorded
+    from health_training.ml.version_gate import promote_recorded
 
     svc = services(request)
     by = who(body.approved_by, caller)
@@ -121,7 +121,7 @@ async def promote(body: PromoteRequest, request: Request, caller: AdminCaller) -
     before = svc.pool.aliases().get(PRODUCTION)
 
     def run() -> dict[str, Any]:
-        promote_recorded(svc.mlflow, body.version, approved_by=by, reason=body.reason,
+        promote_recorded(svc.mlflow.registry(), body.version, approved_by=by, reason=body.reason,
                          force=body.force)  # fmt: skip
         return _after_move(request)
 
@@ -137,7 +137,7 @@ async def promote(body: PromoteRequest, request: Request, caller: AdminCaller) -
 
 @router.post("/rollback")
 async def rollback(body: RollbackRequest, request: Request, caller: AdminCaller) -> dict:
-    from health_training.defs.registry.gate import now
+    from health_training.ml.version_gate import now
 
     svc = services(request)
     by = who(body.requested_by, caller)

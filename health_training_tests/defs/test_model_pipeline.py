@@ -12,11 +12,11 @@ from health_training.defs.data import checks
 from health_training.defs.data.datasets import training_dataset
 from health_training.defs.data.narratives import curated_narratives, raw_narratives
 from health_training.defs.registry.assets import registered_model
-from health_training.defs.registry.jobs import promote_recorded
 from health_training.defs.training.adapter import lora_adapter
 from health_training.defs.training.emissions import emissions_report
 from health_training.defs.training.evaluation import eval_report
 from health_training.etl.generator import generate_corpus
+from health_training.ml.version_gate import promote_recorded
 from health_training.resources import (
     CarbonResource,
     JudgeResource,
@@ -128,7 +128,9 @@ def test_graph_end_to_end_then_gate_and_promote(home):
     assert len(out) == 1 and isinstance(out[0], str)
 
     # A person approves v1 (its gate ran with no production: recorded on the version).
-    promote_recorded(res["mlflow"], "1", approved_by="dr.ops", reason="first model", force=True)
+    promote_recorded(
+        res["mlflow"].registry(), "1", approved_by="dr.ops", reason="first model", force=True
+    )
     assert str(registry.production_version().version) == "1"
     # The next training is compared with production on the same test set.
     second = dg.materialize(

@@ -252,9 +252,9 @@ def test_production_and_challenger_answer_the_held_out_rated_prompts(tiny, track
     """The gate's rated-prompt pass on a real registry: production's adapter is downloaded,
     both adapters answer on one base, and each pass leaves the weights as it found them (the
     same adapter twice gives the same greedy answers: a zero difference)."""
-    from health_training.defs.registry.gate import adapter_fetcher, rated_comparison
     from health_training.ml.evaluation import DecodingSettings
     from health_training.ml.rated_prompts import RatedPrompt
+    from health_training.ml.version_comparison import adapter_fetcher, rated_comparison
 
     other = named(tracking, "rated-model")
     version = other.register(logged["uri"])

@@ -160,9 +160,9 @@ def serving_version(url: str) -> str | None:
 @pytest.fixture
 def two_versions(stack, adapters) -> Stack:
     """v1 in production, v2 in staging (the state after a retrain, before approval)."""
-    from health_training.defs.registry.jobs import promote_recorded
+    from health_training.ml.version_gate import promote_recorded
 
     assert register(stack.mlflow, adapters[1], stack.base) == "1"
-    promote_recorded(stack.mlflow, "1", approved_by="test", reason="first model")
+    promote_recorded(stack.mlflow.registry(), "1", approved_by="test", reason="first model")
     assert register(stack.mlflow, adapters[2], stack.base, kg=0.002) == "2"
     return stack

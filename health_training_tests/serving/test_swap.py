@@ -11,7 +11,7 @@ from collections import defaultdict
 import openai
 import pytest
 
-from health_training.defs.registry.jobs import promote_recorded
+from health_training.ml.version_gate import promote_recorded
 from health_training.serving.background import BackgroundServer
 from health_training_tests.events import wait_until
 from health_training_tests.serving.conftest import HTTP, MODEL, register, serving_version
@@ -79,7 +79,9 @@ def test_promote_during_concurrent_requests_fails_none(two_versions):
 
         try:
             wait_until(lambda: count("1") >= 12 or errors, "answers from v1")
-            promote_recorded(stack.mlflow, "2", approved_by="test", reason="swap under load")
+            promote_recorded(
+                stack.mlflow.registry(), "2", approved_by="test", reason="swap under load"
+            )
             wait_until(lambda: count("2") >= 12 or errors, "answers from v2 after promote")
         finally:
             stop.set()
@@ -110,7 +112,7 @@ def test_in_flight_request_keeps_its_version_until_it_ends(two_versions):
         assert before[0] == "1"
         with pool.lease(MODEL) as held:  # a request that started before the promotion
             assert held.served.version == "1"
-            promote_recorded(stack.mlflow, "2", approved_by="test", reason="in flight")
+            promote_recorded(stack.mlflow.registry(), "2", approved_by="test", reason="in flight")
             wait_until(lambda: serving_version(server.url) == "2", "the swap")
             assert answer(c)[0] == "2"  # new requests get the new version...
             health = HTTP.get(f"{server.url}/health").json()

@@ -1,15 +1,25 @@
-"""Log one training run to MLflow and register its adapter (the first half of
-`registered_model`): params, step metrics, the figures of its evaluation and emissions, the
-reports as artifacts, and the pyfunc that holds the adapter and names its base."""
+"""Log one training run to MLflow, register its adapter, and gate the new version.
+
+`register_and_gate` is what `registered_model` calls: params, step metrics, the figures of the
+run's evaluation and emissions, the reports as artifacts, and the pyfunc that holds the adapter
+and names its base (`log_and_register`), then the promotion gate against production
+(version_gate.py). The run's hand-off metadata (`run`: identity, dataset version, base, config)
+names what is registered.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from health_training.constants import BASE_MODEL_RUN_TAG, DATASET_VERSION_RUN_TAG, REASON_RUN_TAG
 from health_training.ml.evaluation import LOSS_DEFINITION
+from health_training.ml.gate import GateDecision
+from health_training.ml.rated_prompts import RatedPrompt
+from health_training.ml.version_gate import challenger_metrics, gate_new_version
 
 STEP_METRICS = ("loss", "eval_loss", "learning_rate", "grad_norm")
 
@@ -21,13 +31,6 @@ def _flat(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
     else:
         out[prefix] = value
     return out
-
-
-def challenger_metrics(eval_doc: dict[str, Any], role: str = "finetuned") -> dict[str, float]:
-    """The gate's metric names (ml/metrics overall, the response-token loss included)."""
-    model = eval_doc["models"][role]
-    overall = {k: v for k, v in model["overall"].items() if isinstance(v, int | float)}
-    return {**{k: model[k] for k in ("eval_loss", "perplexity") if k in model}, **overall}
 
 
 def run_tags(adapter: dict[str, Any], dagster_run_id: str) -> dict[str, str]:
@@ -97,3 +100,57 @@ def log_and_register(
     )
     registry.finish_run(run_id)
     return run_id, registry.register(model_uri, tags=tags), eval_doc, answers
+
+
+@dataclass(frozen=True)
+class Registration:
+    run_id: str  # the MLflow run
+    version: str  # the registered version (alias staging, or production in auto mode)
+    decision: GateDecision
+    compared_with: str | None  # the production version it was compared with
+
+
+def register_and_gate(
+    registry: Any,
+    run_dir: Path,
+    run: dict[str, Any],
+    *,
+    dagster_run_id: str,
+    emissions: dict[str, Any],
+    test_rows: dict[str, dict[str, Any]],
+    freeform_rows: dict[str, dict[str, Any]] | None,
+    rated_prompts: Sequence[RatedPrompt],
+    models_dir: Path,
+    cache: Path,
+    log: Callable[[str], None],
+) -> Registration:
+    """Log and register the run in `run_dir` (its adapter, eval/ and emissions/ fetched), then
+    gate the new version on the same test rows, free-form rows (by content key) and rated
+    prompts. A local base (one prepared here, not on the hub) is bundled into the model."""
+    from health_training.ml.models import resolve_base_model
+
+    spec = resolve_base_model(str(run["base_name"]), models_dir)
+    run_id, version, eval_doc, answers = log_and_register(
+        registry,
+        run_dir,
+        run,
+        run_tags(run, dagster_run_id),
+        {k: emissions[k] for k in ("kg_co2eq", "energy_kwh")},
+        base_dir=spec.source if spec.local else None,
+    )
+    decision, compared_with = gate_new_version(
+        registry,
+        version,
+        eval_doc,
+        answers,
+        test_rows,
+        base_name=str(run["base_name"]),
+        models_dir=models_dir,
+        cache=cache,
+        emissions_kg=float(emissions["kg_co2eq"]),
+        log=log,
+        rated_prompts=rated_prompts,
+        challenger_adapter=run_dir / "adapter",
+        freeform_rows=freeform_rows,
+    )
+    return Registration(run_id, version, decision, compared_with)
