@@ -94,6 +94,7 @@ def base_answers(key: str) -> str:
 # emissions_training.json, loss_curve.png, eval/..., emissions_evaluation.json, emissions/...
 MODEL_RUNS_PREFIX = "models/runs/"
 THROUGHPUT_HISTORY = "models/throughput.jsonl"  # measured tokens/s per base, for estimates
+EMISSIONS_HISTORY = "models/emissions_history.jsonl"  # every run's footprint, for the report
 
 
 def model_run(identity: str, name: str = "") -> str:

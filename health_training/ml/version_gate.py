@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from health_training.constants import GATE_TAG
-from health_training.data import layout
 from health_training.data.blob_storage import BlobStorage
 from health_training.ml.gate import GateDecision, evaluate_gate, load_gate_policy
 from health_training.ml.rated_prompts import RatedPrompt, held_out_rated_prompts
@@ -45,10 +44,9 @@ def rated_prompts_of(storage: BlobStorage, preference_version: str | None) -> li
     policy's `max_prompts`."""
     if not preference_version:
         return []
-    from health_training.ml.preference.examples import PreferenceDataset
+    from health_training.ml.preference.store import read_preference_version
 
-    raw = storage.read_bytes(layout.preference_examples(preference_version))
-    examples = PreferenceDataset.from_jsonl(preference_version, raw).examples
+    examples = read_preference_version(storage, preference_version).examples
     return held_out_rated_prompts(examples, limit=load_gate_policy().max_rated_prompts)
 
 

@@ -77,7 +77,7 @@ from dagster_aws.s3 import S3Resource
 from health_training.defs.registry.assets import registered_model
 from health_training.defs.training.adapter import lora_adapter
 from health_training.defs.training.emissions import emissions_report
-from health_training.defs.training.evaluation import eval_report
+from health_training.defs.training.eval_report import eval_report
 from health_training.resources.storage_s3 import S3Storage
 from health_training_tests.defs.handoff_env import resources, run_config
 from pathlib import Path

@@ -14,7 +14,7 @@ from health_training.defs.data.narratives import curated_narratives, raw_narrati
 from health_training.defs.registry.assets import registered_model
 from health_training.defs.training.adapter import lora_adapter
 from health_training.defs.training.emissions import emissions_report
-from health_training.defs.training.evaluation import eval_report
+from health_training.defs.training.eval_report import eval_report
 from health_training.etl.generator import generate_corpus
 from health_training.ml.version_gate import promote_recorded
 from health_training.resources import (

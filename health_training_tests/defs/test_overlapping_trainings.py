@@ -36,7 +36,7 @@ import dagster as dg
 from health_training.defs.registry.assets import registered_model
 from health_training.defs.training.adapter import lora_adapter
 from health_training.defs.training.emissions import emissions_report
-from health_training.defs.training.evaluation import eval_report
+from health_training.defs.training.eval_report import eval_report
 from health_training.resources import LocalStorage
 from health_training_tests.defs.handoff_env import resources
 

@@ -26,7 +26,7 @@ from health_training.defs.data.preference import preference_dataset
 from health_training.defs.registry.assets import registered_model
 from health_training.defs.training.adapter import lora_adapter
 from health_training.defs.training.emissions import emissions_report
-from health_training.defs.training.evaluation import eval_report
+from health_training.defs.training.eval_report import eval_report
 from health_training.ml.preference.clinic import SimulatedClinic
 from health_training.ml.preference.examples import prompt_key
 from health_training.ml.preference.feedback_client import (

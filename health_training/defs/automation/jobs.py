@@ -11,7 +11,7 @@ from health_training.defs.data.preference import preference_dataset
 from health_training.defs.registry.assets import registered_model
 from health_training.defs.training.adapter import lora_adapter
 from health_training.defs.training.emissions import emissions_report
-from health_training.defs.training.evaluation import eval_report
+from health_training.defs.training.eval_report import eval_report
 
 monthly_data_job = dg.define_asset_job(
     "monthly_data",

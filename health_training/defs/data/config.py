@@ -1,9 +1,6 @@
-"""Run config of the data assets (which policy YAML, a few overrides) and the markdown table
-helper their metadata uses."""
+"""Run config of the data assets: which policy YAML, and the few overrides people change most."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import dagster as dg
 from pydantic import Field
@@ -31,16 +28,3 @@ class DataPolicyConfig(dg.Config):
         if self.min_quality_score is not None:
             overrides["filters.min_quality_score"] = self.min_quality_score
         return load_data_config(self.config_path, **overrides)
-
-
-def md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> dg.MetadataValue:
-    """A markdown table for the UI; floats rounded to 4 significant places, empty cells shown."""
-
-    def cell(value: object) -> str:
-        if value is None or value == "":
-            return "—"
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return dg.MetadataValue.md("\n".join(lines))

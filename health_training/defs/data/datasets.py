@@ -8,9 +8,10 @@ from health_training.data import layout
 from health_training.data.dataset_repository import DatasetRepository
 from health_training.data.dataset_versions import DatasetRefused, build_and_store, export_openai
 from health_training.data.openai_chat import select_counter
-from health_training.defs.data.config import DataPolicyConfig, md_table
+from health_training.defs.data.config import DataPolicyConfig
 from health_training.defs.data.narratives import curated_narratives
 from health_training.defs.handoff import upstream
+from health_training.defs.metadata import md_table
 from health_training.resources import PhiResource, Storage, tiktoken_cache_dir
 
 

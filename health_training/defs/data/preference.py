@@ -2,21 +2,20 @@
 
 Built against the training dataset version its upstream produced: that version's split policy
 splits the prompts, and its validation and test prompts are pinned out of training, so a prompt of
-the frozen test split never trains. `lora_adapter` reads the version this asset recorded
-(`preference_for_training`) and puts it in the preference stage's run identity.
+the frozen test split never trains (ml/preference/store.py). `lora_adapter` reads the version this
+asset recorded and puts it in the preference stage's run identity.
 """
 
 from collections import Counter
 from typing import Any
 
 import dagster as dg
-import orjson
 
 from health_training.data import layout
 from health_training.data.dataset_repository import DatasetRepository
-from health_training.defs.data.config import md_table
 from health_training.defs.data.datasets import training_dataset
 from health_training.defs.handoff import upstream
+from health_training.defs.metadata import md_table
 from health_training.resources import FeedbackResource, Storage
 
 TABLE_EXAMPLES = 8  # example rows shown in the UI
@@ -32,42 +31,23 @@ def preference_dataset(
     keys' ratings and operator imports, PHI-scrubbed,
     deduplicated, split by prompt hash with the SFT test, freeform_test and validation prompts
     held out."""
-    from health_training.data.splits import FREEFORM_TEST
-    from health_training.ml.preference.examples import build_preference_dataset, held_out_prompts
-    from health_training.ml.preference.store import split_policy_of
-
-    version = str(upstream(context, "training_dataset")["version"])
-    repo = DatasetRepository(storage)
-    manifest = repo.manifest(version)
-    # The free-form questions of held-out families grade the model like test does: their
-    # prompts never train the preference stage either.
-    held = held_out_prompts(
-        {
-            split: [
-                row
-                for name in names
-                if name in manifest["splits"]
-                for row in repo.split_rows(version, name, ["instruction", "input"])
-            ]
-            for split, names in (("validation", ("validation",)), ("test", ("test", FREEFORM_TEST)))
-        }
-    )
-    ratios, salt = split_policy_of(manifest)
     from health_training.data.feedback_review import preference_rows
+    from health_training.ml.preference.store import (
+        preference_dataset_for_version,
+        store_preference_version,
+    )
     from health_training.stores.feedback_review import ReviewQueue
 
+    version = str(upstream(context, "training_dataset")["version"])
     store = feedback.store()
     # Only keys an admin trusted (and operator imports) teach preferences; corrections only
     # once approved in the review queue.
     rows = preference_rows(store.since(0), ReviewQueue(store).trust_levels())
-    data = build_preference_dataset(rows, ratios=ratios, salt=salt, held_out=held)
-    doc = {**data.manifest(), "training_dataset_version": version}
-    storage.write_bytes(layout.preference_examples(data.version), data.to_jsonl())
-    storage.write_bytes(layout.preference_manifest(data.version), orjson.dumps(doc))
-    train = data.train()
+    data = preference_dataset_for_version(DatasetRepository(storage), rows, version)
+    store_preference_version(storage, data, version)
     context.log.info(
         f"preference_dataset {data.version}: {len(data.examples)} examples from "
-        f"{data.stats['rows_read']} rated answers, {len(train)} in train"
+        f"{data.stats['rows_read']} rated answers, {len(data.train())} in train"
     )
     return dg.MaterializeResult(
         metadata=preference_metadata(data, version, storage),
@@ -123,37 +103,4 @@ def preference_metadata(data: Any, dataset_version: str, storage: Storage) -> di
             ("kind", "split", "rating", "prompt", "answer / chosen", "rejected"), examples
         ),
         "location": dg.MetadataValue.path(storage.uri(layout.preference_examples(data.version))),
-    }
-
-
-def preference_for_training(context: Any, storage: Storage) -> tuple[Any, str]:
-    """(the PreferenceDataset preference_dataset recorded, or None; a note for the metadata).
-    Never materialized: None, and the preference stage is skipped with that said."""
-    from health_training.ml.preference.examples import PreferenceDataset
-
-    if context.instance.get_latest_materialization_event(dg.AssetKey("preference_dataset")) is None:
-        return None, "preference_dataset was never materialized: no preference stage"
-    version = str(upstream(context, "preference_dataset")["version"])
-    raw = storage.read_bytes(layout.preference_examples(version))
-    return PreferenceDataset.from_jsonl(version, raw), f"preference data {version}"
-
-
-def preference_stage_metadata(result: Any, note: str) -> dict[str, Any]:
-    """What the adapter's materialization says about its preference stage."""
-    stage = result.preference or {}
-    if not stage:
-        return {"preference_stage": note}
-    if "skipped" in stage:
-        return {
-            "preference_stage": f"skipped: {stage['skipped']}",
-            "preference_data_version": stage["data_version"],
-        }
-    return {
-        "preference_stage": (
-            f"{stage['method']}: {stage['examples']} examples ({stage['desirable']} desirable, "
-            f"{stage['undesirable']} undesirable, {stage['pairs']} pairs) on SFT run "
-            f"{stage['sft_identity']}"
-        ),
-        "preference_data_version": stage["data_version"],
-        "sft_run_identity": stage["sft_identity"],
     }

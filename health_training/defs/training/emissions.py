@@ -2,11 +2,13 @@
 with the OLMo spec's equivalencies, alerts (WARN checks) and a blocking per-run budget (the
 promotion policy's `carbon_budget_kg`). Phases and reports live in the storage resource."""
 
+from typing import Any
+
 import dagster as dg
 
 from health_training.defs.handoff import upstream
-from health_training.defs.training.emissions_support import build_and_store, check_results
-from health_training.defs.training.evaluation import eval_report
+from health_training.defs.training.eval_report import eval_report
+from health_training.ml.emissions.run_footprint import build_and_store_footprint
 from health_training.resources import Storage, TrainingResource
 
 EMISSIONS_CHECKS = [
@@ -37,13 +39,16 @@ def emissions_report(
     """kg CO2eq, kWh split CPU/GPU/RAM, carbon intensity, duration and how power was measured,
     for training and evaluation; equivalencies, recommendations and the history of all runs."""
     evaluated = upstream(context, "eval_report")
-    report, total, keys = build_and_store(
-        str(evaluated["run_identity"]),
-        evaluated.get("eval_loss_finetuned"),
-        storage=storage,
-        training=training,
-        dagster_run_id=context.run_id,
-    )
+    try:
+        report, total, keys = build_and_store_footprint(
+            str(evaluated["run_identity"]),
+            evaluated.get("eval_loss_finetuned"),
+            storage=storage,
+            runs_dir=training.runs_dir,
+            dagster_run_id=context.run_id,
+        )
+    except FileNotFoundError as exc:  # a phase was never measured: say which to materialize
+        raise dg.Failure(str(exc)) from None
     return dg.MaterializeResult(
         metadata={
             "run_identity": str(evaluated["run_identity"]),
@@ -63,3 +68,28 @@ def emissions_report(
         },
         check_results=check_results(report, total, evaluated.get("eval_loss_finetuned")),
     )
+
+
+def check_results(
+    report: dict[str, Any], total: Any, eval_loss: float | None
+) -> list[dg.AssetCheckResult]:
+    """The report's budget verdict and alerts as the asset's check results."""
+    alerts = {a["code"] for a in report["alerts"]}
+    warn = dg.AssetCheckSeverity.WARN
+    return [
+        dg.AssetCheckResult(
+            check_name="within_carbon_budget",
+            passed=report["within_budget"],
+            metadata={"kg_co2eq": total.kg_co2eq, "budget_kg": report.get("budget_kg")},
+        ),
+        dg.AssetCheckResult(
+            check_name="high_emissions", passed="high_emissions" not in alerts, severity=warn
+        ),
+        dg.AssetCheckResult(
+            check_name="poor_convergence",
+            passed="poor_convergence" not in alerts,
+            severity=warn,
+            metadata={"eval_loss": eval_loss},
+        ),
+        dg.AssetCheckResult(check_name="long_run", passed="long_run" not in alerts, severity=warn),
+    ]

@@ -1,11 +1,12 @@
-"""A preference dataset for a run without Dagster: from a feedback store, or from files.
+"""A preference dataset built and read: in the lake by version (the `preference_dataset` asset,
+`lora_adapter`, the promotion gate), or without Dagster from a feedback store and files.
 
     data = preference_dataset_from_store("sqlite:///var/feedback/feedback.db", dataset_dir)
     data = read_preference_dataset(Path("var/lake/datasets/preference/<version>"))
 
-From a store, the held-out prompts and the split ratios come from the SFT dataset folder (its
-validation and test Parquet files and its manifest's split policy), exactly as the
-`preference_dataset` asset takes them from the training dataset version.
+Either way the held-out prompts and the split ratios come from the SFT dataset version (its
+validation, test and freeform_test prompts and its manifest's split policy), so a prompt of the
+frozen test split never trains the preference stage.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from health_training.data import layout
+from health_training.data.blob_storage import BlobStorage
+from health_training.data.dataset_repository import DatasetRepository
+from health_training.data.splits import FREEFORM_TEST
 from health_training.ml.preference.examples import (
     PreferenceDataset,
     build_preference_dataset,
@@ -97,3 +104,42 @@ def read_preference_dataset(folder: Path) -> PreferenceDataset:
             f"version {version} its manifest names: rebuild the preference dataset"
         )
     return dataset
+
+
+def preference_dataset_for_version(
+    repo: DatasetRepository, rated_rows: list[Any], training_version: str
+) -> PreferenceDataset:
+    """The rated rows (data/feedback_review.preference_rows) as a preference dataset built
+    against a training dataset version of the lake: split by its policy, its validation, test
+    and freeform_test prompts held out."""
+    manifest = repo.manifest(training_version)
+    # The free-form questions of held-out families grade the model like test does: their
+    # prompts never train the preference stage either.
+    held = held_out_prompts(
+        {
+            split: [
+                row
+                for name in names
+                if name in manifest["splits"]
+                for row in repo.split_rows(training_version, name, ["instruction", "input"])
+            ]
+            for split, names in (("validation", ("validation",)), ("test", ("test", FREEFORM_TEST)))
+        }
+    )
+    ratios, salt = split_policy_of(manifest)
+    return build_preference_dataset(rated_rows, ratios=ratios, salt=salt, held_out=held)
+
+
+def store_preference_version(
+    storage: BlobStorage, data: PreferenceDataset, training_version: str
+) -> None:
+    """The version's examples and manifest (naming its training dataset version) in the lake."""
+    doc = {**data.manifest(), "training_dataset_version": training_version}
+    storage.write_bytes(layout.preference_examples(data.version), data.to_jsonl())
+    storage.write_bytes(layout.preference_manifest(data.version), orjson.dumps(doc))
+
+
+def read_preference_version(storage: BlobStorage, version: str) -> PreferenceDataset:
+    """A preference dataset version the lake holds."""
+    raw = storage.read_bytes(layout.preference_examples(version))
+    return PreferenceDataset.from_jsonl(version, raw)

@@ -1,34 +1,35 @@
-"""One month of the data plane: store what ingestion and curation produced, and describe it.
+"""One month of the data plane in the lake: what ingestion and curation produced, stored.
 
-The asset bodies in narratives.py loop over the months of a run and call these: storing stage
-files and quarantine files through the storage resource, computing the month's drift against
-the current training baseline, and building the per-partition metadata people read in the UI.
+The monthly assets (defs/data/narratives.py) loop over the months of a run and call these:
+ingest a month's input files and store the accepted examples, quarantine files beside their
+sources and the month's summary; store the curated month; compute its drift against the current
+training baseline and store it beside the month.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
-import dagster as dg
 import orjson
 
 from health_training.data import layout
+from health_training.data.blob_storage import BlobStorage
 from health_training.data.config import DataConfig
 from health_training.data.curation import CurationResult
 from health_training.data.dataset import to_row
 from health_training.data.drift import Profile, compare, profile_of
 from health_training.data.ingest import MonthIngest, ingest_month, is_input_file, quarantine_key
 from health_training.data.records import examples_to_jsonl
-from health_training.defs.data.config import md_table
-from health_training.resources import Storage
 
 
 def _json(doc: dict[str, Any]) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
 
 
-def store_raw_month(storage: Storage, month: str, policy: DataConfig, *, log: Any) -> MonthIngest:
+def store_raw_month(
+    storage: BlobStorage, month: str, policy: DataConfig, *, warn: Callable[[str], None]
+) -> MonthIngest:
     """Ingest every input file of `month`; write accepted examples, quarantine files beside
     their sources (a corrected file leaves no stale quarantine), and the month's summary."""
     keys = [
@@ -37,7 +38,7 @@ def store_raw_month(storage: Storage, month: str, policy: DataConfig, *, log: An
         if is_input_file(k) and layout.month_of_input(k) == month
     ]
     if not keys:
-        log.warning(f"no input files for {month} under {storage.uri(layout.TRAINING_PREFIX)}")
+        warn(f"no input files for {month} under {storage.uri(layout.TRAINING_PREFIX)}")
     files = {k: storage.read_bytes(k) for k in keys}
     result = ingest_month(month, files, policy.format, policy.vocabulary)
     for summary in result.files:
@@ -45,7 +46,7 @@ def store_raw_month(storage: Storage, month: str, policy: DataConfig, *, log: An
         qkey = quarantine_key(summary.key)
         if bad:
             storage.write_bytes(qkey, b"".join(orjson.dumps(q.to_dict()) + b"\n" for q in bad))
-            log.warning(
+            warn(
                 f"{len(bad)} of {summary.lines_read} records quarantined to {storage.uri(qkey)}; "
                 f"first: {bad[0].message()}"
             )
@@ -65,7 +66,7 @@ def store_raw_month(storage: Storage, month: str, policy: DataConfig, *, log: An
     return result
 
 
-def empty_reason(result: MonthIngest, storage: Storage) -> str | None:
+def empty_reason(result: MonthIngest, storage: BlobStorage) -> str | None:
     """Why a month yielded nothing, in words; None when it yielded examples."""
     if result.accepted:
         return None
@@ -76,24 +77,8 @@ def empty_reason(result: MonthIngest, storage: Storage) -> str | None:
     return f"all {result.lines_read} records of {result.month} were quarantined"
 
 
-def raw_month_metadata(storage: Storage, month: str, result: MonthIngest) -> dict[str, Any]:
-    files = [(f.key, f.format, f.lines_read, f.accepted, f.quarantined) for f in result.files]
-    meta: dict[str, Any] = {
-        "lines_read": result.lines_read,
-        "accepted": len(result.accepted),
-        "quarantined": len(result.quarantined),
-        "quarantined_by_reason": dg.MetadataValue.json(result.quarantine_reasons),
-        "files": md_table(("file", "format", "lines", "accepted", "quarantined"), files),
-        "accepted_examples": dg.MetadataValue.path(storage.uri(layout.raw_accepted(month))),
-    }
-    reason = empty_reason(result, storage)
-    if reason:
-        meta["empty_reason"] = reason
-    return meta
-
-
 def store_curated_month(
-    storage: Storage, month: str, result: CurationResult, *, key_fingerprint: str
+    storage: BlobStorage, month: str, result: CurationResult, *, key_fingerprint: str
 ) -> None:
     storage.write_bytes(layout.curated_examples(month), examples_to_jsonl(result.kept))
     storage.write_bytes(
@@ -115,7 +100,7 @@ def store_curated_month(
 
 
 def drift_of_month(
-    storage: Storage, month: str, baseline: Profile | None, kept: Any, threshold: float
+    storage: BlobStorage, month: str, baseline: Profile | None, kept: Any, threshold: float
 ) -> dict[str, Any] | None:
     """The month's drift against the training baseline, stored beside it; None when there is
     no baseline yet or the month kept nothing (drift against nothing would read as 1.0)."""
@@ -125,31 +110,3 @@ def drift_of_month(
     drift = {"score": found.score, "threshold": found.threshold, **found.components}
     storage.write_bytes(layout.curated_drift(month), orjson.dumps(drift))
     return drift
-
-
-def curated_month_metadata(
-    storage: Storage, month: str, result: CurationResult, drift: dict[str, Any] | None
-) -> dict[str, Any]:
-    by_category = Counter(ex.metadata.get("training_category", "unknown") for ex in result.kept)
-    meta: dict[str, Any] = {
-        "examples_in": result.examples_in,
-        "kept": len(result.kept),
-        "dropped_by_reason": dg.MetadataValue.json(dict(Counter(result.dropped).most_common())),
-        "phi_scrubbed_by_type": dg.MetadataValue.json(
-            dict(Counter(result.phi_scrubbed).most_common())
-        ),
-        "phi_ner_gate": dg.MetadataValue.json(result.phi_ner),
-        "residual_phi": dg.MetadataValue.json(result.residual_phi),
-        "by_category": md_table(("category", "examples"), sorted(by_category.items())),
-        "examples": dg.MetadataValue.path(storage.uri(layout.curated_examples(month))),
-    }
-    if drift is not None:
-        components = {k: round(v, 4) for k, v in drift.items() if k not in ("score", "threshold")}
-        meta |= {
-            "drift_score": round(drift["score"], 4),
-            "drift_threshold": drift["threshold"],
-            "drift_components": dg.MetadataValue.json(components),
-        }
-    if not result.examples_in:
-        meta["empty_reason"] = f"raw_narratives accepted nothing for {month}"
-    return meta

@@ -1,30 +1,31 @@
-"""What `emissions_report` does: combine the run's training and evaluation phases (read from
-storage), append the installation's history, build the report with the budget of the promotion
-policy, store it as JSON, Markdown and HTML, and turn its alerts into check results."""
+"""The carbon footprint of one training run, as `emissions_report` builds it: combine the run's
+training and evaluation phases (read from storage), append the installation's history, build the
+report with the budget of the promotion policy, and store it as JSON, Markdown and HTML beside
+the run."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import orjson
 
 from health_training.data import layout
+from health_training.data.blob_storage import BlobStorage
 from health_training.ml.run_artifacts import RunArtifacts
-from health_training.resources import Storage, TrainingResource
-
-EMISSIONS_HISTORY = "models/emissions_history.jsonl"
 
 
-def build_and_store(
+def build_and_store_footprint(
     identity: str,
     eval_loss: float | None,
     *,
-    storage: Storage,
-    training: TrainingResource,
+    storage: BlobStorage,
+    runs_dir: Path,
     dagster_run_id: str,
 ) -> tuple[dict[str, Any], Any, dict[str, str]]:
+    """(the report, the combined EmissionsResult, the storage keys of the JSON, Markdown and HTML
+    reports and the Markdown itself). FileNotFoundError when a phase was never measured."""
     from health_training.ml.emissions import (
         EmissionsResult,
         combine_results,
@@ -34,21 +35,21 @@ def build_and_store(
     )
     from health_training.ml.gate import load_gate_policy
 
-    artifacts = RunArtifacts(storage, training.runs_dir)
+    artifacts = RunArtifacts(storage, runs_dir)
     phases = {}
     for phase in ("training", "evaluation"):
         try:
             raw = artifacts.read(identity, f"emissions_{phase}.json")
         except FileNotFoundError:
-            raise dg.Failure(
+            raise FileNotFoundError(
                 f"{storage.uri(layout.model_run(identity))} has no {phase} emissions: "
                 "materialize lora_adapter and eval_report first"
             ) from None
         phases[phase] = EmissionsResult.from_dict(json.loads(raw))
     total = combine_results(phases)
-    past = storage.read_optional(EMISSIONS_HISTORY) or b""
+    past = storage.read_optional(layout.EMISSIONS_HISTORY) or b""
     entry = {"identity": identity, "dagster_run_id": dagster_run_id, **total.to_dict()}
-    storage.write_bytes(EMISSIONS_HISTORY, past + orjson.dumps(entry, default=str) + b"\n")
+    storage.write_bytes(layout.EMISSIONS_HISTORY, past + orjson.dumps(entry, default=str) + b"\n")
     history = [
         orjson.loads(line) for line in (past + orjson.dumps(entry, default=str)).splitlines()
     ]
@@ -68,27 +69,3 @@ def build_and_store(
         "markdown": markdown,
     }
     return report, total, keys
-
-
-def check_results(
-    report: dict[str, Any], total: Any, eval_loss: float | None
-) -> list[dg.AssetCheckResult]:
-    alerts = {a["code"] for a in report["alerts"]}
-    warn = dg.AssetCheckSeverity.WARN
-    return [
-        dg.AssetCheckResult(
-            check_name="within_carbon_budget",
-            passed=report["within_budget"],
-            metadata={"kg_co2eq": total.kg_co2eq, "budget_kg": report.get("budget_kg")},
-        ),
-        dg.AssetCheckResult(
-            check_name="high_emissions", passed="high_emissions" not in alerts, severity=warn
-        ),
-        dg.AssetCheckResult(
-            check_name="poor_convergence",
-            passed="poor_convergence" not in alerts,
-            severity=warn,
-            metadata={"eval_loss": eval_loss},
-        ),
-        dg.AssetCheckResult(check_name="long_run", passed="long_run" not in alerts, severity=warn),
-    ]
