@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from health_training.defs.data.datasets import openai_chat_dataset, training_dataset
-from health_training.defs.data.feedback import feedback_examples
+from health_training.defs.data.feedback_examples import feedback_examples
 from health_training.defs.data.narratives import curated_narratives, raw_narratives
 from health_training.etl.generator import generate_corpus
 from health_training.resources import (

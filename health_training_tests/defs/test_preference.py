@@ -20,7 +20,7 @@ from health_training.data.config import SplitPolicy
 from health_training.data.dataset import build_training_dataset
 from health_training.data.feedback import FeedbackRecord
 from health_training.data.phi import Pseudonymizer
-from health_training.defs.automation.policy import automation_policy
+from health_training.data.retrain_triggers import automation_policy
 from health_training.defs.automation.sensors import feedback_threshold_sensor
 from health_training.defs.data.preference import preference_dataset
 from health_training.defs.registry.assets import registered_model

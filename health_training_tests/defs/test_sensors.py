@@ -11,8 +11,11 @@ import pytest
 from health_training.constants import GPU_TAG, REASON_TAG
 from health_training.data.feedback import FeedbackRecord
 from health_training.data.phi import Pseudonymizer
-from health_training.defs.automation.feedback_logic import FeedbackCounts, feedback_decision
-from health_training.defs.automation.policy import automation_policy
+from health_training.data.retrain_triggers import (
+    FeedbackCounts,
+    automation_policy,
+    feedback_decision,
+)
 from health_training.defs.automation.schedules import monthly_retrain_schedule
 from health_training.defs.automation.sensors import (
     drift_sensor,

@@ -4,7 +4,7 @@ import dagster as dg
 
 from health_training.constants import GPU_TAG, TRAIN_JOB
 from health_training.defs.data.datasets import openai_chat_dataset, training_dataset
-from health_training.defs.data.feedback import feedback_examples
+from health_training.defs.data.feedback_examples import feedback_examples
 from health_training.defs.data.narratives import curated_narratives, raw_narratives
 from health_training.defs.data.partitions import monthly_partitions
 from health_training.defs.data.preference import preference_dataset

@@ -14,7 +14,8 @@ so nothing fires twice for one reason (thresholds in configs/automation.yaml):
 - `monthly_retrain_sensor`: the schedule's monthly data run succeeded → retrain.
 
 Each tick reads only what is new since its cursor (feedback ids, event-log storage ids), so its
-cost grows with new events, not with history. The decisions are pure functions (feedback_logic).
+cost grows with new events, not with history. The decisions are pure functions
+(data/retrain_triggers.py).
 """
 
 import json
@@ -29,10 +30,8 @@ from health_training.constants import (
     TRIGGER_TAG,
     training_tags,
 )
-from health_training.data.feedback_review import capped, rater_of, window_average
-from health_training.defs.automation.feedback_logic import FeedbackCounts, feedback_decision
+from health_training.data.retrain_triggers import automation_policy, count_tick, feedback_decision
 from health_training.defs.automation.jobs import monthly_data_job, training_job
-from health_training.defs.automation.policy import automation_policy
 from health_training.ml.preference.examples import DESIRABLE_MIN_RATING, UNDESIRABLE_MAX_RATING
 from health_training.resources import FeedbackResource
 
@@ -73,9 +72,8 @@ def feedback_threshold_sensor(context: dg.SensorEvaluationContext, feedback: Fee
     from health_training.stores.feedback_review import ReviewQueue
 
     policy, store = automation_policy(), feedback.store()
-    queue, cap = ReviewQueue(store), policy.max_per_rater
-    max_id = store.max_id()
-    approved = queue.approved_count()
+    queue = ReviewQueue(store)
+    max_id, approved = store.max_id(), queue.approved_count()
     trained = _latest_event_id(context.instance, "lora_adapter")
     # First tick: ratings so far are history (a training is assumed to have seen the corrections
     # approved so far, unless nothing was ever trained); the average needs no cursor.
@@ -84,34 +82,17 @@ def feedback_threshold_sensor(context: dg.SensorEvaluationContext, feedback: Fee
     if trained != state["trained_event"]:  # a training happened: count from its data on
         state.update(trained_event=trained, negatives=0, preference=0, approved_at_training=approved,
                      by_rater={}, pref_by_rater={}, ignored=0, over=[])  # fmt: skip
-    trust = queue.trust_levels()
     new_rows = queue.ratings_since(state["last_id"]) if max_id > state["last_id"] else []
-    negatives = [
-        rater_of(i, key, user, trust) for i, key, user, rating, _ in new_rows
-        if rating < policy.negative_below
-    ]  # fmt: skip
-    negative_share, state["by_rater"] = capped(negatives, cap, state.get("by_rater"))
-    preference = [
-        rater_of(i, key, user, trust)
-        for i, key, user, rating, corrected in new_rows
-        if (key is None or trust.get(key, 0) >= 1)  # what the preference stage may use
-        and (rating >= DESIRABLE_MIN_RATING or rating <= UNDESIRABLE_MAX_RATING or corrected)
-    ]
-    preference_share, state["pref_by_rater"] = capped(preference, cap, state.get("pref_by_rater"))
-    average, window_n, window_ignored = window_average(queue.newest_ratings(policy.window), cap,
-                                                       trust)  # fmt: skip
-    # Ignored since the last training: negatives beyond a rater's share, and who went beyond.
-    state["ignored"] = state.get("ignored", 0) + negative_share.ignored
-    state["over"] = sorted(set(state.get("over", [])) | negative_share.over)
-    counts = FeedbackCounts(
-        new_negatives=negative_share.counted,
+    state, counts = count_tick(
+        state,
+        new_rows,
+        queue.newest_ratings(policy.window),
+        queue.trust_levels(),
+        approved=approved,
         max_id=max_id,
-        average=average,
-        window_n=window_n,
-        corrections_since_training=approved - state["approved_at_training"],
-        new_preference=preference_share.counted,
-        ignored=max(state["ignored"], window_ignored),
-        ignored_raters=len(state["over"]) or int(window_ignored > 0),
+        policy=policy,
+        desirable_min=DESIRABLE_MIN_RATING,
+        undesirable_max=UNDESIRABLE_MAX_RATING,
     )
     rated = state.get("preference", 0) + counts.new_preference  # before a request resets it
     state, request, numbers = feedback_decision(state, counts, policy)
