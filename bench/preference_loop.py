@@ -109,8 +109,8 @@ def rate_into_store(rows: list, answers: Any, url: str, model_version: str, corr
     from health_training.data.feedback import FeedbackRecord
     from health_training.data.phi import Pseudonymizer
     from health_training.ml.preference.clinic import SimulatedClinic
-    from health_training.stores.feedback import FeedbackStore
-    from health_training.stores.feedback_review import ReviewQueue
+    from health_training.stores.feedback_store import FeedbackStore
+    from health_training.stores.review_queue import ReviewQueue
 
     clinic = SimulatedClinic(corrects=corrects)
     records, ratings = [], Counter()
@@ -131,7 +131,7 @@ def rate_into_store(rows: list, answers: Any, url: str, model_version: str, corr
     try:
         added = store.add_many(records, Pseudonymizer(b"preference-loop-bench-key-000000"))
         # The clinic's corrections are the dataset's reference answers: the bench plays the
-        # reviewer who approves them (stores/feedback_review.py), as a person would.
+        # reviewer who approves them (stores/review_queue.py), as a person would.
         queue = ReviewQueue(store)
         for row in queue.pending(limit=1_000_000):
             queue.decide(row.id, approve=True, by="bench:simulated-reviewer",

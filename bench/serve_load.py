@@ -279,7 +279,7 @@ def main() -> None:
     from health_training.serving.app import create_app
     from health_training.serving.background import BackgroundServer
     from health_training.serving.settings import ServingSettings
-    from health_training.stores.feedback import FeedbackStore
+    from health_training.stores.feedback_store import FeedbackStore
 
     tmp = Path(tempfile.mkdtemp(prefix="serve-load-"))
     base = base_model(args.model, tmp)

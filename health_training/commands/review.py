@@ -31,7 +31,7 @@ def _cut(text: str | None) -> str:
 
 def _queue() -> Any:
     from health_training.resources import feedback_from_env
-    from health_training.stores.feedback_review import ReviewQueue
+    from health_training.stores.review_queue import ReviewQueue
 
     return ReviewQueue(feedback_from_env().store())
 
@@ -45,7 +45,7 @@ def _audit(action: str, target: str, by: str, **change: Any) -> None:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from health_training.stores.feedback_review import ReviewError
+    from health_training.stores.review_queue import ReviewError
 
     queue = _queue()
     if args.action == "list":

@@ -76,7 +76,7 @@ class StoredFeedback:
     context: str
     key_id: str | None = None
     tenant: str | None = None
-    # The review queue (stores/feedback_review.py): pending, approved or rejected; None when
+    # The review queue (stores/review_queue.py): pending, approved or rejected; None when
     # the row carries no correction.
     review_status: str | None = None
     reviewed_by: str | None = None

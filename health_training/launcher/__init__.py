@@ -1,6 +1,6 @@
 """Running Dagster runs on devices: a local GPU pool, and the tags for Kubernetes and ECS GPUs.
 
-- `pool.py`: `GpuPoolRunLauncher`, the run launcher dagster.yaml names as
+- `gpu_pool.py`: `GpuPoolRunLauncher`, the run launcher dagster.yaml names as
   `module: health_training.launcher`, `class: GpuPoolRunLauncher`; it leases local GPUs per run.
 - `holders.py`: the launcher's side of a lease holder process (start it, read its status, watch it).
 - `leases.py`: flock-based device leases and the holder itself,
@@ -22,15 +22,15 @@ from typing import Any
 # package is imported: `python -m health_training.launcher.leases` imports this package first, and
 # the lease holder must start in milliseconds, without dagster. Type checkers see Any for these.
 _EXPORTS = {
-    "GpuPoolRunLauncher": "health_training.launcher.pool",
-    "DEVICES_ENV": "health_training.launcher.pool",
+    "GpuPoolRunLauncher": "health_training.launcher.gpu_pool",
+    "DEVICES_ENV": "health_training.launcher.gpu_pool",
     "DEVICES_TAG": "health_training.constants",
     "HOST_TAG": "health_training.constants",
     "PID_TAG": "health_training.constants",
-    "gpus_requested": "health_training.launcher.pool",
-    "gpus_of_ops": "health_training.launcher.pool",
+    "gpus_requested": "health_training.launcher.gpu_pool",
+    "gpus_of_ops": "health_training.launcher.gpu_pool",
     "GpuK8sRunLauncher": "health_training.launcher.k8s",
-    "resolve_devices": "health_training.launcher.pool",
+    "resolve_devices": "health_training.launcher.gpu_pool",
     "GPU_TAG": "health_training.constants",
     "K8S_CONFIG_TAG": "health_training.launcher.cloud",
     "ECS_CONTAINER_OVERRIDES_TAG": "health_training.launcher.cloud",

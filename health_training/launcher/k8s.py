@@ -34,7 +34,7 @@ from dagster_k8s.job import DagsterK8sJobConfig
 
 from health_training.constants import GPU_TAG
 from health_training.launcher.cloud import K8S_CONFIG_TAG, k8s_run_tags
-from health_training.launcher.pool import gpus_of_ops, gpus_requested
+from health_training.launcher.gpu_pool import gpus_of_ops, gpus_requested
 
 GPU_RUN_CONFIG = {
     "image": dg.Field(str, description="The GPU image (docker/Dockerfile.gpu) for GPU runs."),

@@ -1,6 +1,6 @@
 """GPU leases: a tiny process that holds one `flock` per device while its command runs.
 
-`GpuPoolRunLauncher` (health_training/launcher/pool.py) wraps every GPU run in this holder; it is
+`GpuPoolRunLauncher` (health_training/launcher/gpu_pool.py) wraps every GPU run in this holder; it is
 also usable by hand:
 
     python -m health_training.launcher.leases hold --lease-dir /var/lib/gpu-leases --devices 0,1 \

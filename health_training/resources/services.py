@@ -82,7 +82,7 @@ class FeedbackResource(dg.ConfigurableResource):
 
     def store(self) -> Any:
         if self._store is None:
-            from health_training.stores.feedback import FeedbackStore
+            from health_training.stores.feedback_store import FeedbackStore
 
             self._store = FeedbackStore(self.url)
         return self._store

@@ -29,7 +29,7 @@ KeyId = Annotated[str, Path(pattern=r"^k_[0-9a-f]{16}$")]
 
 
 def _queue(request: Request) -> Any:
-    from health_training.stores.feedback_review import ReviewQueue
+    from health_training.stores.review_queue import ReviewQueue
 
     return ReviewQueue(services(request).feedback_store)
 
@@ -60,7 +60,7 @@ async def list_reviews(
 async def _decide(
     request: Request, caller: Any, feedback_id: int, body: ReviewDecision, approve: bool
 ) -> dict[str, Any]:
-    from health_training.stores.feedback_review import ReviewError
+    from health_training.stores.review_queue import ReviewError
 
     by = who(None, caller)
 

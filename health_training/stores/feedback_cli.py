@@ -17,7 +17,7 @@ import orjson
 from health_training.data.feedback import Pseudonymize, parse_feedback_file, validate_feedback
 from health_training.data.ingest import quarantine_key
 from health_training.files import write_atomic
-from health_training.stores.feedback import FeedbackStore
+from health_training.stores.feedback_store import FeedbackStore
 
 
 def add_feedback_cli(

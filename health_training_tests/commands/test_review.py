@@ -11,7 +11,7 @@ import pytest
 from health_training.commands import review
 from health_training.data.feedback import FeedbackRecord
 from health_training.data.phi import Pseudonymizer
-from health_training.stores.feedback import FeedbackStore
+from health_training.stores.feedback_store import FeedbackStore
 
 
 def run(*argv: str) -> int:
@@ -49,6 +49,6 @@ def test_list_approve_reject_and_trust(store, capsys):
     assert audit["action"] == "review_reject" and audit["actor"] == "operator:Dr A"
     assert [r.corrected_response for r in store.corrections()] == ["high"]
     assert run("trust", "k_0123456789abcdef", "--level", "1", "--reason", "clinic app") == 0
-    from health_training.stores.feedback_review import ReviewQueue
+    from health_training.stores.review_queue import ReviewQueue
 
     assert ReviewQueue(store).trust_levels() == {"k_0123456789abcdef": 1}

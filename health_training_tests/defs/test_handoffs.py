@@ -17,7 +17,7 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from health_training.resources.storage_s3 import S3Storage
-from health_training.stores.feedback_review import ReviewQueue
+from health_training.stores.review_queue import ReviewQueue
 from health_training_tests.defs.handoff_env import POD, pod_args, prepare_data, resources
 
 pytestmark = pytest.mark.slow

@@ -43,7 +43,7 @@ from health_training.resources import (
     MlflowResource,
     TrainingResource,
 )
-from health_training.stores.feedback_review import ReviewQueue
+from health_training.stores.review_queue import ReviewQueue
 from health_training_tests.tiny_training import glucose_examples
 
 PSEUDO = Pseudonymizer(b"k" * 32)

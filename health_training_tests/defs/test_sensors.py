@@ -23,7 +23,7 @@ from health_training.defs.automation.sensors import (
     new_data_volume_sensor,
 )
 from health_training.resources import FeedbackResource
-from health_training.stores.feedback_review import ReviewQueue
+from health_training.stores.review_queue import ReviewQueue
 
 PSEUDO = Pseudonymizer(b"k" * 32)
 

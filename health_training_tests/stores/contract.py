@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from health_training.data.feedback import FeedbackError, feedback_examples
 from health_training.data.phi import Pseudonymizer
-from health_training.stores.feedback import FeedbackStore, feedback
 from health_training.stores.feedback_cli import add_feedback_cli, import_feedback_file
-from health_training.stores.feedback_review import ReviewError, ReviewQueue
+from health_training.stores.feedback_store import FeedbackStore, feedback
+from health_training.stores.review_queue import ReviewError, ReviewQueue
 from health_training_tests.feedback_samples import (
     PHI_QUERY,
     PSEUDONYM_KEY,

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from health_training.data.phi import Pseudonymizer
-from health_training.stores.feedback import FeedbackStore
+from health_training.stores.feedback_store import FeedbackStore
 from health_training_tests.events import DEADLINE, wait_until
 from health_training_tests.feedback_samples import PSEUDONYM_KEY, sample_record
 from health_training_tests.postgres import PostgresCluster

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from health_training.stores.feedback import FeedbackStore, normalize_url
+from health_training.stores.feedback_store import FeedbackStore, normalize_url
 from health_training_tests.feedback_samples import PHI_QUERY, RAW_USER, sample_record
 from health_training_tests.stores.contract import StoreContract
 

@@ -69,7 +69,7 @@ def training_request(reason: str, run_key: str, **tags: str) -> dg.RunRequest:
     ),
 )
 def feedback_threshold_sensor(context: dg.SensorEvaluationContext, feedback: FeedbackResource):
-    from health_training.stores.feedback_review import ReviewQueue
+    from health_training.stores.review_queue import ReviewQueue
 
     policy, store = automation_policy(), feedback.store()
     queue = ReviewQueue(store)

@@ -36,7 +36,7 @@ def preference_dataset(
         preference_dataset_for_version,
         store_preference_version,
     )
-    from health_training.stores.feedback_review import ReviewQueue
+    from health_training.stores.review_queue import ReviewQueue
 
     version = str(upstream(context, "training_dataset")["version"])
     store = feedback.store()

@@ -64,8 +64,8 @@ def preference_dataset_from_store(url: str, dataset_dir: Path) -> PreferenceData
     """Every rated answer of the store at `url` that may teach preferences (trusted keys and
     operator imports; approved corrections), built against the SFT dataset's splits."""
     from health_training.data.feedback_review import preference_rows
-    from health_training.stores.feedback import FeedbackStore
-    from health_training.stores.feedback_review import ReviewQueue
+    from health_training.stores.feedback_store import FeedbackStore
+    from health_training.stores.review_queue import ReviewQueue
 
     manifest_path = dataset_dir / MANIFEST_FILE
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}

@@ -192,7 +192,7 @@ def test_too_few_examples_skip_the_stage_and_say_why(models_dir, dataset_dir, tm
 def test_the_command_line_runs_sft_then_the_preference_stage(
     models_dir, dataset_dir, tmp_path, capsys
 ):
-    from health_training.stores.feedback import FeedbackStore
+    from health_training.stores.feedback_store import FeedbackStore
 
     url = f"sqlite:///{tmp_path / 'feedback.db'}"
     store = FeedbackStore(url)

@@ -8,7 +8,7 @@ pseudonyms before a row is built, so neither reaches the database. Ids only grow
 that sensors call (`since`, `max_id`, `recent_average`, `count_negative_since`) walk the primary
 key, so a tick costs what is new, not the whole history. The command line's entry points are in
 `feedback_cli.py`; the review queue of corrections and the raters' trust levels in
-`feedback_review.py`. Opening a store made before those existed adds their columns and table
+`review_queue.py`. Opening a store made before those existed adds their columns and table
 (`migrate`); its old corrections wait in the queue as pending, since nobody reviewed them.
 """
 

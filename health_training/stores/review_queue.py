@@ -23,7 +23,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from health_training.data.feedback import APPROVED, PENDING, REJECTED, StoredFeedback
-from health_training.stores.feedback import _COLUMNS, FeedbackStore, _stored, feedback, rater_trust
+from health_training.stores.feedback_store import (
+    _COLUMNS,
+    FeedbackStore,
+    _stored,
+    feedback,
+    rater_trust,
+)
 
 TRUST_LEVELS = {0: "untrusted", 1: "trusted", 2: "clinician"}
 
