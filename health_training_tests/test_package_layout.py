@@ -18,7 +18,7 @@ ENVIRONMENT_ELSEWHERE = {
     "launcher/leases.py",
     # MLflow's own variable, set before MLflow is imported (it reads its log level then); the
     # CLI's notices are quieted without importing dagster, which environment.py would.
-    "commands/errors.py",
+    "commands/cli_errors.py",
 }
 
 

@@ -1,6 +1,6 @@
 """Feedback from the command line: one rating typed in, or a JSONL/CSV export imported.
 
-`health-training feedback add|import` (health_training/cli.py) calls these two; both validate
+`health-training feedback add|import` (commands/ratings.py) calls these two; both validate
 with `health_training.data.feedback` and store through `FeedbackStore`, whose writes scrub PHI
 and pseudonymize user ids.
 """
