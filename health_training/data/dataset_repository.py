@@ -105,6 +105,22 @@ class DatasetRepository:
                 }
         return keys
 
+    def split_leakage(self, version: str) -> tuple[dict[str, int], int, int]:
+        """(content keys shared by each pair of the version's splits, how many earlier versions
+        were checked, how many of their test keys are in this version's train split)."""
+        splits = self.manifest(version)["splits"]
+        keys = {
+            name: {r["content_key"] for r in self.split_rows(version, name, ["content_key"])}
+            for name in splits
+        }
+        names = sorted(keys)
+        overlaps = {
+            f"{a}&{b}": len(keys[a] & keys[b]) for i, a in enumerate(names) for b in names[i + 1 :]
+        }
+        previous = [v for v in self.versions() if v != version]
+        leaked = len(self.test_keys_of_versions(previous) & keys.get("train", set()))
+        return overlaps, len(previous), leaked
+
     def record_version(self, version: str, created_at: str, months: Sequence[str]) -> None:
         history = self.storage.read_optional(layout.DATASET_HISTORY) or b""
         if version.encode() not in history:

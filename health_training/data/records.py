@@ -129,3 +129,22 @@ def examples_from_jsonl(data: bytes) -> list[Example]:
             d = orjson.loads(line)
             out.append(Example(d["instruction"], d["input"], d["output"], d.get("metadata", {})))
     return out
+
+
+def schema_problems(examples: Iterable[Example]) -> Counter[str]:
+    """Problems by kind; ETL examples must carry the data contract's required metadata."""
+    problems: Counter[str] = Counter()
+    for ex in examples:
+        if not ex.instruction.strip() or not ex.output.strip():
+            problems["empty_text"] += 1
+        meta = ex.metadata
+        if not isinstance(meta.get("content_key"), str) or len(meta["content_key"]) != 64:
+            problems["content_key"] += 1
+        if meta.get("source_format") == "etl":
+            missing = [f for f in ETL_REQUIRED_FIELDS if f not in meta]
+            if missing:
+                problems["missing_metadata"] += 1
+            q = meta.get("quality_score")
+            if not isinstance(q, int | float) or not 0 <= q <= 1:
+                problems["quality_score"] += 1
+    return problems

@@ -17,7 +17,7 @@ from health_training.data.curation import curate, filter_reason
 from health_training.data.formats import parse_file
 from health_training.data.ingest import ingest_month
 from health_training.data.phi import Pseudonymizer
-from health_training.defs.data.checks import schema_problems
+from health_training.data.records import schema_problems
 from health_training.etl.generator import generate_corpus
 
 OLMO_SPEC_RECORD = {

@@ -6,13 +6,12 @@ check the version training_dataset's latest materialization recorded, so they ca
 the UI on their own.
 """
 
-from collections import Counter
 from collections.abc import Sequence
 
 import dagster as dg
 
 from health_training.data.dataset_repository import DatasetRepository
-from health_training.data.records import ETL_REQUIRED_FIELDS, Example
+from health_training.data.records import Example, schema_problems
 from health_training.defs.handoff import latest_version
 from health_training.resources import Storage
 
@@ -82,25 +81,6 @@ def raw_check_results(
     ]
 
 
-def schema_problems(examples: Sequence[Example]) -> Counter[str]:
-    """Problems by kind; ETL examples must carry the data contract's required metadata."""
-    problems: Counter[str] = Counter()
-    for ex in examples:
-        if not ex.instruction.strip() or not ex.output.strip():
-            problems["empty_text"] += 1
-        meta = ex.metadata
-        if not isinstance(meta.get("content_key"), str) or len(meta["content_key"]) != 64:
-            problems["content_key"] += 1
-        if meta.get("source_format") == "etl":
-            missing = [f for f in ETL_REQUIRED_FIELDS if f not in meta]
-            if missing:
-                problems["missing_metadata"] += 1
-            q = meta.get("quality_score")
-            if not isinstance(q, int | float) or not 0 <= q <= 1:
-                problems["quality_score"] += 1
-    return problems
-
-
 def curated_check_results(
     kept: Sequence[Example], residual: dict[str, int], drift: dict[str, dict] | None = None
 ) -> list[dg.AssetCheckResult]:
@@ -167,25 +147,14 @@ def min_examples_per_split(
     description="No content key is in two splits, and no test key of an earlier version is in train.",
 )
 def split_leakage(context: dg.AssetCheckExecutionContext, storage: Storage) -> dg.AssetCheckResult:
-    repo = DatasetRepository(storage)
     version = _checked_version(context)
-    manifest = repo.manifest(version)
-    keys = {
-        name: {r["content_key"] for r in repo.split_rows(version, name, ["content_key"])}
-        for name in manifest["splits"]
-    }
-    names = sorted(keys)
-    overlaps = {
-        f"{a}&{b}": len(keys[a] & keys[b]) for i, a in enumerate(names) for b in names[i + 1 :]
-    }
-    previous = [v for v in repo.versions() if v != version]
-    leaked = len(repo.test_keys_of_versions(previous) & keys.get("train", set()))
+    overlaps, previous, leaked = DatasetRepository(storage).split_leakage(version)
     return dg.AssetCheckResult(
         passed=not any(overlaps.values()) and leaked == 0,
         metadata={
             "version": version,
             "overlaps": dg.MetadataValue.json(overlaps),
-            "earlier_versions_checked": len(previous),
+            "earlier_versions_checked": previous,
             "earlier_test_keys_in_train": leaked,
         },
     )
