@@ -53,6 +53,11 @@ BASE_MODEL_RUN_TAG = "base_model"  # on a training run: the base its adapter was
 REASON_RUN_TAG = "reason"  # on a training run: why it happened (one of TRAIN_REASONS)
 
 # --- Defaults -----------------------------------------------------------------------------
+# The OpenAI provider's base model (priced in data/openai_chat.PRICE_TABLE), the suffix of the
+# models it trains, and the optional LLM judge's model.
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
+DEFAULT_OPENAI_SUFFIX = "health-query"
+DEFAULT_JUDGE_MODEL = "gpt-4o-mini"
 # Tokens a served model generates when a request names no limit (the registered pyfunc records
 # the evaluation's own cap instead).
 DEFAULT_MAX_NEW_TOKENS = 128

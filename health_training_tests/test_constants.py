@@ -15,8 +15,11 @@ from health_training.constants import (
     CORRECTION_COUNT_TAG,
     DATASET_VERSION_RUN_TAG,
     DEFAULT_EXPERIMENT,
+    DEFAULT_JUDGE_MODEL,
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_MODEL_NAME,
+    DEFAULT_OPENAI_MODEL,
+    DEFAULT_OPENAI_SUFFIX,
     DEVICES_TAG,
     DRIFT_MONTH_TAG,
     EMISSIONS_STAGING_DIR,
@@ -42,9 +45,12 @@ from health_training.constants import (
 PACKAGE = Path(__file__).resolve().parents[1] / "health_training"
 
 # Values no other meaning shares: spelled anywhere else, they are a second definition (the
-# experiment's name is also the command's, and the aliases are common words).
+# experiment's name is also the command's, the aliases are common words, and the OpenAI model
+# names its price in data/openai_chat.PRICE_TABLE).
 DISTINCTIVE = {
     DEFAULT_MODEL_NAME,
+    DEFAULT_OPENAI_SUFFIX,
+    DEFAULT_JUDGE_MODEL,
     GATE_TAG,
     APPROVED_BY_TAG,
     PREVIOUS_PRODUCTION_TAG,
@@ -89,6 +95,7 @@ def test_the_names_have_their_values() -> None:
     assert ALIASES == (PRODUCTION, STAGING) == ("production", "staging")
     assert (DEFAULT_MODEL_NAME, DEFAULT_EXPERIMENT) == ("health-query-olmo", "health-training")
     assert DEFAULT_MAX_NEW_TOKENS == 128
+    assert (DEFAULT_OPENAI_MODEL, DEFAULT_JUDGE_MODEL) == ("gpt-4o-mini-2024-07-18", "gpt-4o-mini")
     assert (BASE_MODEL_RUN_TAG, REASON_RUN_TAG) == ("base_model", "reason")
     assert "manual" in TRAIN_REASONS
     assert training_tags("manual") == {GPU_TAG: "1", REASON_TAG: "manual"}

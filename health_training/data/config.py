@@ -10,6 +10,9 @@ from typing import Any
 
 import yaml
 
+from health_training.constants import DEFAULT_OPENAI_MODEL
+from health_training.data.openai_chat import DEFAULT_TOKEN_LIMIT
+
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "data.yaml"
 
 
@@ -110,8 +113,8 @@ class CheckPolicy:
 
 @dataclass(frozen=True, slots=True)
 class OpenAIExportPolicy:
-    token_limit: int = 16385
-    price_model: str = "gpt-4o-mini-2024-07-18"
+    token_limit: int = DEFAULT_TOKEN_LIMIT
+    price_model: str = DEFAULT_OPENAI_MODEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +185,8 @@ def load_data_config(path: str | Path | None = None, **overrides: Any) -> DataCo
             min_examples=_pairs(c.get("min_examples"), int) or CheckPolicy().min_examples,
         ),
         openai=OpenAIExportPolicy(
-            token_limit=int(o.get("token_limit", 16385)),
-            price_model=str(o.get("price_model", "gpt-4o-mini-2024-07-18")),
+            token_limit=int(o.get("token_limit", DEFAULT_TOKEN_LIMIT)),
+            price_model=str(o.get("price_model", DEFAULT_OPENAI_MODEL)),
         ),
     )
     return cfg

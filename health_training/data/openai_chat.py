@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from health_training.constants import DEFAULT_OPENAI_MODEL
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -265,7 +267,7 @@ def analyze(
     *,
     tokenizer_name: str,
     token_limit: int = DEFAULT_TOKEN_LIMIT,
-    price_model: str | None = "gpt-4o-mini-2024-07-18",
+    price_model: str | None = DEFAULT_OPENAI_MODEL,
 ) -> ChatDatasetReport:
     """Run the cookbook's format checks, warnings, token counts and cost estimate.
 

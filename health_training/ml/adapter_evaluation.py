@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from health_training.constants import EMISSIONS_STAGING_DIR
+from health_training.constants import DEFAULT_JUDGE_MODEL, EMISSIONS_STAGING_DIR
 from health_training.data import layout
 from health_training.data.blob_storage import BlobStorage
 from health_training.data.dataset_repository import DatasetRepository
@@ -39,7 +39,7 @@ class JudgeSettings:
 
     base_url: str = ""
     api_key: str = ""
-    model: str = "gpt-4o-mini"
+    model: str = DEFAULT_JUDGE_MODEL
 
 
 def evaluate_run(

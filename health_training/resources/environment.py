@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
+from health_training.constants import DEFAULT_JUDGE_MODEL
 from health_training.resources.phi import KEY_ENV as PSEUDONYM_KEY_ENV
 from health_training.resources.phi import PhiResource
 from health_training.resources.services import (
@@ -140,7 +141,7 @@ def judge_from_env() -> JudgeResource:
         return JudgeResource(
             base_url=os.environ.get("HEALTH_TRAINING_JUDGE_BASE_URL", ""),
             api_key=dg.EnvVar("HEALTH_TRAINING_JUDGE_API_KEY"),
-            model=os.environ.get("HEALTH_TRAINING_JUDGE_MODEL", "gpt-4o-mini"),
+            model=os.environ.get("HEALTH_TRAINING_JUDGE_MODEL", DEFAULT_JUDGE_MODEL),
         )
     return JudgeResource()
 

@@ -10,7 +10,12 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from health_training.constants import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME
+from health_training.constants import (
+    DEFAULT_EXPERIMENT,
+    DEFAULT_JUDGE_MODEL,
+    DEFAULT_MODEL_NAME,
+    DEFAULT_OPENAI_MODEL,
+)
 
 
 class TrainingResource(dg.ConfigurableResource):
@@ -68,7 +73,7 @@ class JudgeResource(dg.ConfigurableResource):
 
     base_url: str = ""
     api_key: str = ""
-    model: str = "gpt-4o-mini"
+    model: str = DEFAULT_JUDGE_MODEL
 
 
 class FeedbackResource(dg.ConfigurableResource):
@@ -94,7 +99,7 @@ class OpenAIResource(dg.ConfigurableResource):
     base_url: str = Field(default="", description="API base URL; empty: api.openai.com.")
     api_key: str = Field(default="", description="API key, via dg.EnvVar('OPENAI_API_KEY').")
     model: str = Field(
-        default="gpt-4o-mini-2024-07-18",
+        default=DEFAULT_OPENAI_MODEL,
         description="Base model to fine-tune; must be priced in openai_chat.PRICE_TABLE.",
     )
     poll_interval_s: float = Field(

@@ -16,7 +16,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from health_training.constants import STAGING
+from health_training.constants import DEFAULT_OPENAI_SUFFIX, STAGING
 from health_training.data.openai_chat import select_counter
 from health_training.defs.data.datasets import openai_chat_dataset
 from health_training.defs.handoff import upstream
@@ -34,7 +34,9 @@ class OpenAIFineTuneConfig(dg.Config):
     learning_rate_multiplier: float | None = Field(
         default=None, description="Learning-rate multiplier; None: the API's."
     )
-    suffix: str = Field(default="health-query", description="Up to 64 characters of the name.")
+    suffix: str = Field(
+        default=DEFAULT_OPENAI_SUFFIX, description="Up to 64 characters of the name."
+    )
     seed: int | None = Field(default=None, description="Seed of the job, for reproducibility.")
     model: str | None = Field(default=None, description="Override OpenAIResource.model.")
     use_validation: bool = Field(default=True, description="Upload the validation split.")

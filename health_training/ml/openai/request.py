@@ -10,7 +10,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from health_training.constants import DEFAULT_EXPERIMENT
+from health_training.constants import (
+    DEFAULT_EXPERIMENT,
+    DEFAULT_OPENAI_MODEL,
+    DEFAULT_OPENAI_SUFFIX,
+)
 from health_training.data import openai_chat
 
 Auto = Literal["auto"]
@@ -47,9 +51,9 @@ class PollPolicy:
 
 @dataclass(frozen=True)
 class FineTuneRequest:
-    model: str = "gpt-4o-mini-2024-07-18"
+    model: str = DEFAULT_OPENAI_MODEL
     hyperparameters: Hyperparameters = Hyperparameters()
-    suffix: str | None = "health-query"
+    suffix: str | None = DEFAULT_OPENAI_SUFFIX
     seed: int | None = None
     poll: PollPolicy = PollPolicy()
     token_limit: int = openai_chat.DEFAULT_TOKEN_LIMIT
