@@ -8,7 +8,6 @@ import dagster as dg
 
 from health_training.defs.handoff import upstream
 from health_training.defs.training.eval_report import eval_report
-from health_training.ml.emissions.run_footprint import build_and_store_footprint
 from health_training.resources import Storage, TrainingResource
 
 EMISSIONS_CHECKS = [
@@ -38,6 +37,9 @@ def emissions_report(
 ) -> dg.MaterializeResult:
     """kg CO2eq, kWh split CPU/GPU/RAM, carbon intensity, duration and how power was measured,
     for training and evaluation; equivalencies, recommendations and the history of all runs."""
+    # Imported here: the emissions package is not needed to load the definitions.
+    from health_training.ml.emissions.run_footprint import build_and_store_footprint
+
     evaluated = upstream(context, "eval_report")
     try:
         report, total, keys = build_and_store_footprint(

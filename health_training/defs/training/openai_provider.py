@@ -21,7 +21,6 @@ from health_training.data.openai_chat import select_counter
 from health_training.defs.data.datasets import openai_chat_dataset
 from health_training.defs.handoff import upstream
 from health_training.defs.metadata import md_table
-from health_training.ml.openai.export import read_export
 from health_training.resources import MlflowResource, OpenAIResource, Storage, tiktoken_cache_dir
 
 
@@ -81,6 +80,7 @@ def fine_tune_export(
     openai: OpenAIResource,
 ) -> tuple[Any, Any, Any, str]:
     from health_training.ml import openai as oft
+    from health_training.ml.openai.export import read_export
 
     try:
         datasheet = oft.load_datasheet(config.datasheet)
