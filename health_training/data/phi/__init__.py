@@ -1,13 +1,13 @@
 """HIPAA Safe Harbor PHI detection and scrubbing for free-text health narratives.
 
 `find_phi` says where identifiers are (kind, offsets and the detector, never the text, so findings
-can be logged); `scrub_phi` replaces them; `scrub_many` does the same for a batch of texts and
-feeds the NER model in batches. Four layers find PHI, resolved by a stated priority (`engine.py`):
-the regex + lexicon Safe Harbor rules (`rules.py`), validated structured identifiers
-(`identifiers.py`), an address grammar (`addresses.py`) and spaCy's NER model (`ner.py`), which
-sees only the sentences that a cheap vocabulary gate (`gate.py`) cannot clear and whose unknown
-words the other layers have not already replaced; name rules (`names.py`) back the model up on
-those sentences. Direct identifiers
+can be logged); `scrub_phi` replaces them; `find_phi_many` and `scrub_many` do the same for a
+batch of texts and feed the NER model in batches. Four layers find PHI, resolved by a stated
+priority (`engine.py`): the regex + lexicon Safe Harbor rules (`rules.py`), validated structured
+identifiers (`identifiers.py`), an address grammar (`addresses.py`) and spaCy's NER model
+(`ner.py`), which sees only the sentences that a cheap vocabulary gate (`gate.py`) cannot clear
+and whose unknown words the other layers have not already replaced; name rules (`names.py`) back
+the model up on those sentences. Direct identifiers
 become placeholders ("[NAME]", "[PHONE]", ...); what Safe Harbor allows in coarser form is
 coarsened: ZIP 62704 -> "627XX", a birth date -> its year, an age over 89 -> "90+", a timestamp ->
 its day, a city -> "[CITY]" (the state stays). The output is scanned again until a pass finds
@@ -44,6 +44,7 @@ __all__ = [
     "ScrubResult",
     "count_phi",
     "find_phi",
+    "find_phi_many",
     "scrub_many",
     "scrub_phi",
 ]
@@ -55,6 +56,13 @@ def find_phi(text: str, *, ner: bool = True) -> list[PhiFinding]:
     from health_training.data.phi import engine
 
     return engine.find(text, ner=ner)
+
+
+def find_phi_many(texts: Sequence[str], *, ner: bool = True) -> list[list[PhiFinding]]:
+    """`find_phi` for each text, with the NER model run once over all their gated sentences."""
+    from health_training.data.phi import engine
+
+    return engine.find_many(texts, ner=ner)
 
 
 def count_phi(text: str, *, ner: bool = True) -> dict[str, int]:

@@ -3,9 +3,10 @@
 The engine's verdicts are pure functions of their input and of the lexicons, and curation feeds it
 the same template text over and over, so it remembers them: texts a full scan found clean, the
 entities the spaCy model found in a segment, the words the NER gate, the street-shape prechecks and
-`lexicon.is_known` have judged. All of them live in a `PhiCaches`, each memo under its own limit;
-a memo that would pass its limit is emptied whole (the working set of template text is a few
-hundred words, so refilling is cheap, and the hot path pays no LRU bookkeeping).
+`lexicon.is_known` have judged, and the digit shapes judged clean or not (`digit_shapes.py`). All
+of them live in a `PhiCaches`, each memo under its own limit; a memo that would pass its limit is
+emptied whole (the working set of template text is a few hundred words, so refilling is cheap,
+and the hot path pays no LRU bookkeeping).
 
 The engine reads the *active* caches (`active()`): those a caller activated for the current thread
 or task, else the process's default, created on first use. That default is the engine's only
@@ -41,6 +42,10 @@ class PhiCaches:
     # 16-byte BLAKE2b digest of a text (+ b"n" when the model took part) -> the gate's counts,
     # for texts a full scan found clean (`engine._detect_many`).
     clean: dict[bytes, GateStats] = field(default_factory=dict)
+    # The same digest of a text's digit shape (every digit "0") -> the gate's counts when no
+    # layer can find anything in any text of that shape, () when it must be scanned
+    # (`digit_shapes.clean_stats`).
+    clean_shapes: dict[bytes, GateStats | tuple[()]] = field(default_factory=dict)
     # segment text -> (label, start, end) of each entity the model found (`ner.detect_many`).
     entities: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     # ASCII words `gate._word_needs_model` cleared.
@@ -60,7 +65,7 @@ class PhiCaches:
 
     def sizes(self) -> dict[str, int]:
         """Entries per memo, for logs and tests."""
-        names = ("clean", "entities", "gate_cleared", "not_glued", "street_types",
+        names = ("clean", "clean_shapes", "entities", "gate_cleared", "not_glued", "street_types",
                  "not_street_types", "known")  # fmt: skip
         return {name: len(memo) for name, memo in zip(names, self._memos(), strict=True)}
 
@@ -74,8 +79,8 @@ class PhiCaches:
             _ACTIVE.reset(token)
 
     def _memos(self) -> tuple[dict[Any, Any] | set[Any], ...]:
-        return (self.clean, self.entities, self.gate_cleared, self.not_glued, self.street_types,
-                self.not_street_types, self.known)  # fmt: skip
+        return (self.clean, self.clean_shapes, self.entities, self.gate_cleared, self.not_glued,
+                self.street_types, self.not_street_types, self.known)  # fmt: skip
 
 
 # A ContextVar, not a global: each thread and asyncio task sees the caches it activated, and a

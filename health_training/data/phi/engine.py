@@ -16,8 +16,9 @@ grows linearly with size.
 Cost: curation calls this once per example with three short texts, most of them template text
 with nothing to find, so the per-call path below avoids per-text Python work it does not need
 (no chunking of short texts, no gate arithmetic, no empty tagging loops); see bench/README.md.
-Verdicts already reached (a text found clean, a segment the model read, a word judged) are kept in
-the active `PhiCaches` (`caches.py`), not in this module.
+Verdicts already reached (a text found clean, a segment the model read, a word judged, a digit
+shape no layer can take anything from: `digit_shapes.py`) are kept in the active `PhiCaches`
+(`caches.py`), not in this module.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from health_training.data.phi import (
     addresses,
     caches,
     cues,
+    digit_shapes,
     gate,
     identifiers,
     name_positions,
@@ -50,6 +52,7 @@ __all__ = [
     "chunks",
     "clear_caches",
     "find",
+    "find_many",
     "resolve",
     "scrub_many",
 ]
@@ -78,16 +81,25 @@ def check(text: object) -> str:
 
 
 def find(text: str, *, ner: bool = True) -> list[PhiFinding]:
-    check(text)
-    if len(text) <= CHUNK and _key(text, ner) in caches.active().clean:
-        return []  # the residual scan of a text already found clean
-    pieces = chunks(text)
-    hits, _ = _detect_many([piece for _, piece in pieces], ner)
-    return [
-        PhiFinding(kind, offset + start, offset + end, detector)
-        for (offset, _), chunk_hits in zip(pieces, hits, strict=True)
-        for start, end, kind, _, detector in chunk_hits
-    ]
+    return find_many([text], ner=ner)[0]
+
+
+def find_many(texts: Sequence[str], *, ner: bool = True) -> list[list[PhiFinding]]:
+    """`find` of each text; the model reads the gated sentences of all of them in one pass."""
+    owners: list[tuple[int, int, str]] = []
+    for i, text in enumerate(texts):
+        check(text)
+        if len(text) <= CHUNK and (
+            digit_shapes.clean_stats(text, ner) or _key(text, ner) in caches.active().clean
+        ):
+            continue  # a template text, or the residual scan of a text already found clean
+        owners += [(i, offset, piece) for offset, piece in chunks(text)]
+    pieces = list(dict.fromkeys(piece for *_, piece in owners))  # each distinct one once
+    hits = dict(zip(pieces, _detect_many(pieces, ner)[0], strict=True))
+    out: list[list[PhiFinding]] = [[] for _ in texts]
+    for i, offset, piece in owners:
+        out[i] += [PhiFinding(k, offset + s, offset + e, d) for s, e, k, _, d in hits[piece]]
+    return out
 
 
 def scrub_many(texts: Sequence[str], *, ner: bool = True) -> list[ScrubResult]:
@@ -201,6 +213,10 @@ def _detect_many(texts: list[str], use_ner: bool) -> tuple[list[list[Hit]], list
     out_hits: list[list[Hit]] = [[] for _ in texts]
     if None not in cached:
         return out_hits, cast(list[GateStats], cached)  # all clean, counts known
+    for i, s in enumerate(cached):  # template text, clean whatever its numbers say
+        cached[i] = s or digit_shapes.clean_stats(texts[i], use_ner)
+    if None not in cached:
+        return out_hits, cast(list[GateStats], cached)
     todo = [i for i, s in enumerate(cached) if s is None]
     hits, fresh = _detect_uncached([texts[i] for i in todo] if len(todo) < len(texts) else texts,
                                    use_ner)  # fmt: skip

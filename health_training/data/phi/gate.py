@@ -58,12 +58,9 @@ class GatePlan:
 
 def plan(text: str) -> GatePlan:
     """Segments of `text` the model must read, and the counts."""
-    if text.isascii() and not _text_needs_model(text):
-        # Template text: no segment can need the model; count its segments without cutting.
-        body = text.strip()
-        ends = _sentence_ends(body) if "\n" not in body else len(_BOUNDARY.findall(body))
-        segments = ends + 1 if body else 0  # ≈ sentences
-        return GatePlan((), GateStats(1, 0, segments, 0, len(text), 0))
+    fast = template_plan(text)
+    if fast is not None:
+        return fast
     spans: list[tuple[int, int]] = []
     segments = to_model = chars_to_model = 0
     lower_case = text == text.lower()
@@ -78,6 +75,19 @@ def plan(text: str) -> GatePlan:
                 spans.append((start, end))
     stats = GateStats(1, int(to_model > 0), segments, to_model, len(text), chars_to_model)
     return GatePlan(tuple(spans), stats)
+
+
+def template_plan(text: str) -> GatePlan | None:
+    """The plan of ASCII template text, decided for the whole text at once (no segment needs the
+    model), else None. It reads the words and the sentence ends only, never a digit's value:
+    digits separate words and count as letters between sentence ends (`digit_shapes.py`)."""
+    if not text.isascii() or _text_needs_model(text):
+        return None
+    # Template text: no segment can need the model; count its segments without cutting.
+    body = text.strip()
+    ends = _sentence_ends(body) if "\n" not in body else len(_BOUNDARY.findall(body))
+    segments = ends + 1 if body else 0  # ≈ sentences
+    return GatePlan((), GateStats(1, 0, segments, 0, len(text), 0))
 
 
 def _text_needs_model(text: str) -> bool:
