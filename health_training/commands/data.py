@@ -8,10 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
-from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 
 def months_spec(spec: str) -> list[tuple[int, int]]:
@@ -62,47 +59,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_file_summary(name: str, data: bytes, fmt: str, config: str | None = None) -> dict:
+def check_file_summary(
+    name: str, data: bytes, fmt: str, config: str | None = None, workers: int | None = None
+) -> dict:
     """Parse, validate and PHI-scan a file's bytes; writes nothing. `config` names the data
-    policy YAML whose vocabulary reads the ETL metadata (default: the bundled one)."""
+    policy YAML whose vocabulary reads the ETL metadata (default: the bundled one); `workers`:
+    processes for the scan (default: every core, for files large enough; `data/file_check.py`)."""
     from health_training.data.config import load_data_config
-    from health_training.data.formats import parse_file
-    from health_training.data.phi import count_phi
-    from health_training.data.records import content_key
+    from health_training.data.file_check import check_file
 
-    result = parse_file(name, data, fmt, load_data_config(config).vocabulary)
-    phi: Counter[str] = Counter()
-    keys: Counter[str] = Counter()
-    for ex in _progress(result.accepted, len(data), "PHI scan"):
-        for text in (ex.instruction, ex.input, ex.output):
-            phi.update(count_phi(text))
-        keys[content_key(ex.instruction, ex.input, ex.output)] += 1
-    return {
-        "file": name,
-        "format": result.format,
-        "lines": result.lines_read,
-        "accepted": len(result.accepted),
-        "quarantined": len(result.quarantined),
-        "quarantine_reasons": result.quarantine_reasons,
-        "phi_findings": dict(phi.most_common()),
-        "duplicates": sum(n - 1 for n in keys.values()),
-        "first_problems": [q.message() for q in result.quarantined[:10]],
-        "empty": result.lines_read == 0,
-    }
-
-
-T = TypeVar("T")
-PROGRESS_FROM_BYTES = 16 * 2**20  # smaller files finish before a progress bar would help
-
-
-def _progress(items: Sequence[T], size: int, what: str) -> Iterable[T]:
-    """`items`, with a progress bar on stderr for large files (never on stdout: --json stays
-    clean)."""
-    if size < PROGRESS_FROM_BYTES:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=what, unit="record", file=sys.stderr, mininterval=1.0)
+    return check_file(name, data, fmt, load_data_config(config).vocabulary, workers)
 
 
 def cmd_check_file(args: argparse.Namespace) -> int:

@@ -233,9 +233,10 @@ def _excerpt(raw: bytes | str) -> str:
     return text if len(text) <= RAW_EXCERPT else text[:RAW_EXCERPT] + "…"
 
 
-def _json_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """Non-blank lines with their 1-based numbers; blank lines are not records."""
-    for number, line in enumerate(data.split(b"\n"), start=1):
+def _json_lines(data: bytes, first: int = 1) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines with their 1-based numbers (`first`: the first line's); blank lines are not
+    records."""
+    for number, line in enumerate(data.split(b"\n"), start=first):
         if line.strip():
             yield number, line.rstrip(b"\r")
 
@@ -331,7 +332,43 @@ def parse_file(
 ) -> IngestResult:
     """Parse one file's bytes. `fmt` is one of FORMATS or "auto" (decided by the records' shape);
     `vocabulary` maps ETL metadata words onto ours (default: the bundled data YAML's)."""
-    vocabulary = vocabulary or default_vocabulary()
+    data, is_array, whole_file = _layout(data, fmt)
+    if whole_file is not None:
+        # The file as a whole is one unreadable record: it is accounted for, not lost.
+        q = Quarantined(name, 1, whole_file.reason, whole_file.detail, _excerpt(data[:RAW_EXCERPT]))
+        return IngestResult(fmt if fmt != "auto" else "unknown", 1, (), (q,))
+    chosen = fmt if fmt != "auto" else (_first_format(data, is_array) or "unknown")
+    records: Iterator[tuple[int, object]] = _array_records(data) if is_array else _json_lines(data)
+    return _parse_records(name, records, chosen, vocabulary, max_record_bytes)
+
+
+def line_format(data: bytes, fmt: str = "auto") -> tuple[str, bytes] | None:
+    """(format, body) when `parse_file` reads `data` line by line (JSONL with no verdict on the
+    whole file), else None. Each line is then judged alone, so `parse_lines` may parse any run
+    of the body's lines apart (in parallel) and the results add up to `parse_file`'s."""
+    data, is_array, whole_file = _layout(data, fmt)
+    if is_array or whole_file is not None:
+        return None
+    return (fmt if fmt != "auto" else (_first_format(data, False) or "unknown")), data
+
+
+def parse_lines(
+    name: str,
+    lines: bytes,
+    chosen: str,
+    first_line: int = 1,
+    vocabulary: Vocabulary | None = None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+) -> IngestResult:
+    """`parse_file` of a run of a body's lines in the format `line_format` chose; `first_line` is
+    the file's number of the run's first line."""
+    records = _json_lines(lines, first_line)
+    return _parse_records(name, records, chosen, vocabulary, max_record_bytes)
+
+
+def _layout(data: bytes, fmt: str) -> tuple[bytes, bool, RecordError | None]:
+    """The body without its BOM, whether it is one JSON array, and a verdict on the whole file
+    (binary, not JSON, one object) when it cannot be read record by record."""
     if fmt != "auto" and fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose auto or one of {', '.join(FORMATS)}")
     data = data.removeprefix(b"\xef\xbb\xbf")
@@ -371,15 +408,19 @@ def parse_file(
                 f"file holds one JSON object (keys {keys}…), not a list of records: "
                 "give a JSON array or JSONL with one record a line",
             )
-    if whole_file is not None:
-        # The file as a whole is one unreadable record: it is accounted for, not lost.
-        q = Quarantined(name, 1, whole_file.reason, whole_file.detail, _excerpt(data[:RAW_EXCERPT]))
-        return IngestResult(fmt if fmt != "auto" else "unknown", 1, (), (q,))
+    return data, is_array, whole_file
 
-    chosen = fmt if fmt != "auto" else (_first_format(data, is_array) or "unknown")
+
+def _parse_records(
+    name: str,
+    records: Iterator[tuple[int, object]],
+    chosen: str,
+    vocabulary: Vocabulary | None,
+    max_record_bytes: int,
+) -> IngestResult:
+    vocabulary = vocabulary or default_vocabulary()
     accepted: list[Example] = []
     quarantined: list[Quarantined] = []
-    records: Iterator[tuple[int, object]] = _array_records(data) if is_array else _json_lines(data)
     lines = 0
     for number, item in records:
         lines += 1
