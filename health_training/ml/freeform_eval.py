@@ -16,6 +16,9 @@ answer gets, besides the shared fact accuracy, loss and EOS:
   hallucinated_number_rate  numbers of the answer that the question, its input, the values
                         derived from them and the clinical reference table do not support
                         (ml/grounding.py: the serving guard's rule) / numbers of the answer
+  contradiction_rate    answers stating a comparison their own numbers contradict ("6,800
+                        steps, at or above the 10,000 steps target"; ml/comparisons.py, the
+                        serving guard's second rule) / answers
 
 Statistics are (numerator, denominator) pairs per answer, (0, 0) where a metric does not apply,
 so `bootstrap.ratio` pools them and the paired intervals resample whole answers.
@@ -33,6 +36,7 @@ FREEFORM_METRIC_KEYS: tuple[str, ...] = (
     "computation_accuracy",
     "cannot_answer_rate",
     "hallucinated_number_rate",
+    "contradiction_rate",
     "eos_rate",
     "eval_loss",
     "rougeL",
@@ -69,6 +73,7 @@ def stated_correctly(answer: str, asked: Mapping[str, Any]) -> bool:
 def freeform_stats(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, tuple[float, ...]]]:
     """Per-answer statistics of scored rows (`evaluation.scored_rows`: prediction, reference,
     instruction, input, facts, asked, question_kind, cannot_answer, loss, ended_by_eos)."""
+    from health_training.ml.comparisons import contradicted_comparisons
     from health_training.ml.grounding import check_grounding
     from health_training.ml.metrics import _rouge_scorer
     from health_training.ml.statements import score_facts
@@ -98,6 +103,7 @@ def freeform_stats(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, tuple[fl
                 float(grounding.hallucinated),
                 float(grounding.numbers_in_answer),
             ),
+            "contradiction_rate": (float(bool(contradicted_comparisons(pred))), 1.0),
             "rougeL": (scorer.score(str(row["reference"]), pred)["rougeL"].fmeasure, 1.0),
         }
         if row.get("loss_tokens"):

@@ -20,6 +20,7 @@ FREEFORM_METRICS: tuple[tuple[str, str, bool, int], ...] = (
     ("computation_accuracy", "computations correct", True, 3),
     ("cannot_answer_rate", "cannot-answer handled", True, 3),
     ("hallucinated_number_rate", "hallucinated numbers", False, 3),
+    ("contradiction_rate", "answers contradicting their own numbers", False, 3),
     ("eos_rate", "answers ended by EOS", True, 3),
     ("eval_loss", "response-token loss", False, 4),
     ("rougeL", "ROUGE-L", True, 3),

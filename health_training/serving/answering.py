@@ -302,12 +302,21 @@ class _Context:
 
 def _refusal(ctx: _Context) -> OpenAIError:
     assert ctx.guard is not None
+    problems = []
+    if ctx.guard.unsupported:
+        problems.append(
+            "numbers the request does not support (" + ", ".join(ctx.guard.unsupported) + ")"
+        )
+    if ctx.guard.contradicted:
+        problems.append(
+            "comparisons its own numbers contradict (" + "; ".join(ctx.guard.contradicted) + ")"
+        )
     return OpenAIError(
         422,
-        "the answer holds numbers the request does not support ("
-        + ", ".join(ctx.guard.unsupported)
-        + "); this server refuses ungrounded answers (see docs/grounding.md for the numbers an "
-        "answer may state)",
+        "the answer holds "
+        + " and ".join(problems)
+        + "; this server refuses ungrounded answers (see docs/grounding.md for the numbers an "
+        "answer may state and the comparisons it checks)",
         code="ungrounded_answer",
     )
 

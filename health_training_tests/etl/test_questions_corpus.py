@@ -77,7 +77,10 @@ def test_every_number_of_every_answer_is_supported(examples):
 
 
 def test_no_answer_states_a_number_as_a_fact_it_is_not(examples):
+    from health_training.ml.comparisons import contradicted_comparisons
+
     for e in examples:
+        assert contradicted_comparisons(e["output"]) == (), e["output"]
         score = score_facts(e["output"], e["metadata"]["facts"], e["output"])
         assert score.wrong == (), (e["output"], score.wrong)
 

@@ -108,6 +108,20 @@ def test_guard_names_unsupported_numbers_as_written():
     assert not bad.grounded and bad.unsupported == ("150 mg/dL", "7.5 h", "06:30")
 
 
+def test_guard_refuses_a_comparison_its_own_numbers_contradict():
+    """Both numbers are the request's or the reference table's, so the number rule passes; the
+    verdict between them is false, and that makes the answer ungrounded too."""
+    source = "I walked 6,800 steps today. Did I reach the goal?"
+    wrong = check_numbers("Your 6,800 steps are at or above the 10,000 steps daily target.", source)
+    assert wrong.unsupported == () and wrong.contradicted == (
+        "6,800 steps are at or above the 10,000 steps",
+    )
+    assert not wrong.grounded
+    assert wrong.as_dict()["contradicted_comparisons"] == list(wrong.contradicted)
+    right = check_numbers("Your 6,800 steps are short of the 10,000 steps daily target.", source)
+    assert right.grounded and right.contradicted == ()
+
+
 def test_serve_refuses_other_addresses_without_keys(monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("HEALTH_TRAINING_API_KEYS", raising=False)
     monkeypatch.setenv("HEALTH_TRAINING_HOME", str(tmp_path))
