@@ -11,6 +11,8 @@ it asks for) or says the data cannot answer it. Per model:
   * unsupported numbers: numbers of the answers that neither the question, the values derived
     from it nor the clinical reference table support (ml/grounding.py, the server's own rule),
     over all numbers of the answers; refused answers (422) state no number and are counted apart;
+  * contradicting their numbers: answers stating a comparison their own numbers contradict
+    (ml/comparisons.py, the server's second guard rule);
   * stopped by themselves: `finish_reason == "stop"`;
   * addressed: every asked value stated correctly (freeform_eval.stated_correctly), or, for a
     question the data cannot answer, the answer says so (freeform_eval.CANNOT_ANSWER).
@@ -50,10 +52,11 @@ def ask_all(client, model: str, questions: list[dict]) -> list[dict]:
 
 
 def score(questions: list[dict], answers: list[dict]) -> dict:
+    from health_training.ml.comparisons import contradicted_comparisons
     from health_training.ml.freeform_eval import CANNOT_ANSWER, stated_correctly
     from health_training.ml.grounding import check_grounding
 
-    numbers = unsupported = stopped = addressed = refused = 0
+    numbers = unsupported = stopped = addressed = refused = contradicted = 0
     for q, a in zip(questions, answers, strict=True):
         if a["finish_reason"] == "refused":
             refused += 1
@@ -62,6 +65,8 @@ def score(questions: list[dict], answers: list[dict]) -> dict:
         a["unsupported"] = [str(v.value) for v in g.hallucinated_values]
         numbers += g.numbers_in_answer
         unsupported += g.hallucinated
+        a["contradicted"] = list(contradicted_comparisons(a["answer"]))
+        contradicted += bool(a["contradicted"])
         stopped += a["finish_reason"] == "stop"
         if q.get("cannot_answer"):
             ok = bool(CANNOT_ANSWER.search(a["answer"])) and not g.hallucinated
@@ -75,6 +80,7 @@ def score(questions: list[dict], answers: list[dict]) -> dict:
         "numbers_in_answers": numbers,
         "unsupported_numbers": unsupported,
         "unsupported_share": unsupported / numbers if numbers else 0.0,
+        "answers_contradicting_their_numbers": contradicted,
         "stopped_by_themselves": stopped,
         "refused": refused,
         "addressed": addressed,
