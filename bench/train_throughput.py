@@ -45,6 +45,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINERS = ("ours", "trl-default", "trl-packed")
+BENCH_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 IGNORE_INDEX = -100
 
 
@@ -262,11 +263,30 @@ def summarize(name: str, record: dict[str, list], first: int, n: int) -> dict[st
     }
 
 
+def recipe_lora(recipe: str) -> dict[str, Any]:
+    """The LoRA both trainers train: the bench's own (q/k/v/o, dropout 0.05, as in every figure
+    before 2026-12-06) or the cpu_demo profile's (all seven linear layers, dropout 0). Until
+    2026-12-06 ours took cpu_demo's LoRA while TRL kept the bench's, so once cpu_demo moved to
+    seven modules ours trained almost twice the adapters of its peer."""
+    if recipe == "bench":
+        return {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": BENCH_MODULES}
+    from health_training.ml.train import load_train_config
+
+    lora = load_train_config("cpu_demo").lora
+    return {
+        "r": lora.r,
+        "alpha": lora.alpha,
+        "dropout": lora.dropout,
+        "target_modules": tuple(lora.target_modules),
+    }
+
+
 def run_ours(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     from health_training.ml.train import load_train_config, train
 
     config = load_train_config(
         "cpu_demo",
+        lora=recipe_lora(opts.recipe),
         base_model=opts.base_path,
         max_steps=opts.warmup + opts.steps + 1,  # the last one is not timed
         batch_size=opts.batch_size,
@@ -331,11 +351,12 @@ def run_trl(opts: argparse.Namespace, work: Path, packing: bool) -> dict[str, An
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
+    settings = recipe_lora(opts.recipe)
     lora = LoraConfig(
-        r=16,
-        lora_alpha=32,
-        lora_dropout=0.05,
-        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+        r=settings["r"],
+        lora_alpha=settings["alpha"],
+        lora_dropout=settings["dropout"],
+        target_modules=list(settings["target_modules"]),
         task_type="CAUSAL_LM",
     )
     trainer = SFTTrainer(
@@ -417,6 +438,7 @@ def spawn(names: list[str], opts: argparse.Namespace, scratch: Path) -> dict[str
         "max_length",
         "lr",
         "threads",
+        "recipe",
     ):
         cmd += [f"--{flag.replace('_', '-')}", str(getattr(opts, flag))]
     env = {
@@ -479,7 +501,8 @@ def report(
     ref = results.get("trl-default")
     print(
         f"\n{opts.base}, {opts.examples} examples ({opts.packed['rows']} packed rows of "
-        f"{opts.max_length}, fill {opts.packed['fill']:.0%}), {opts.warmup} + {opts.steps} steps, "
+        f"{opts.max_length}, fill {opts.packed['fill']:.0%}), LoRA recipe {opts.recipe}, "
+        f"{opts.warmup} + {opts.steps} steps, "
         f"{opts.threads} threads, {'sequential' if opts.sequential else 'interleaved'}, "
         f"torch {torch.__version__}"
     )
@@ -544,6 +567,12 @@ def main(argv: list[str] | None = None) -> int:
         help="examples a step for TRL default; 0: as many as ours packs in a step",
     )
     p.add_argument("--max-length", type=int, default=1024)
+    p.add_argument(
+        "--recipe",
+        choices=("bench", "demo"),
+        default="bench",
+        help="LoRA of both trainers: bench (q/k/v/o, dropout 0.05) or demo (cpu_demo's)",
+    )
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--only", choices=TRAINERS, action="append", help="run only these trainers")
