@@ -2,128 +2,43 @@
 
 Evaluation needs two things per example: the loss of the reference answer (teacher-forced) and
 the model's own greedy answer. Both start from the same prompt, so one forward pass over
-`prompt + reference` gives the reference loss *and* fills the KV cache; rewinding the cache to
-the end of the prompt then lets greedy decoding continue from there. That halves the prompt
-work of a naive loss-then-generate evaluation, the largest cost on a CPU.
+`prompt + reference` gives the reference loss *and* the prompt's KV cache; only the prompt's part
+is kept, and greedy decoding continues from there. That halves the prompt work of a naive
+loss-then-generate evaluation, the largest cost on a CPU.
 
-Rows are left-padded so every prompt ends at the same position; the KV cache is a static,
-preallocated one (growing a dynamic cache copies it at every step, about 1.6x slower here);
-rows that have produced EOS leave the batch. Token ids in, token ids out: prompts and
+Rows decode together in a fixed number of slots (row_cache.py: every row has its own length, and
+attention reads only the filled part of the cache). When a row ends, by EOS or at the cap, the
+next prompt is prefilled and takes its slot, so the batch stays full until the prompts run out;
+the rows that are left then leave the batch as they finish. Prompts go in order of length, so
+the rows of a batch need about the same cache width. Token ids in, token ids out: prompts and
 references are tokenized by the caller (see prompts.py), so training, evaluation and serving
 share one template.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+PREFILL_ROWS = 8  # prompts prefilled together at most: their logits are rows x reference x vocab
 
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
     """One example: the reference's summed token loss (NaN-free; 0 tokens when not scored) and
-    the greedy answer's token ids, without the EOS that ended it."""
+    the greedy answer's token ids, without the EOS (or stop token) that ended it."""
 
     loss_sum: float
     loss_tokens: int
     answer_ids: tuple[int, ...]
     ended_by_eos: bool
+    stopped: bool = False  # ended by a stop token or a repeat (see decode_all), not by EOS
 
     @property
     def loss(self) -> float | None:
         return self.loss_sum / self.loss_tokens if self.loss_tokens else None
-
-
-def decode_batch(
-    model: Any,
-    prompts: Sequence[Sequence[int]],
-    references: Sequence[Sequence[int]] | None,
-    *,
-    max_new_tokens: int,
-    eos_ids: Sequence[int],
-    pad_id: int,
-) -> list[Decoded]:
-    """Score `references` (ids ending with EOS) and greedily answer `prompts`, one batch."""
-    import torch
-    from transformers import StaticCache
-
-    n = len(prompts)
-    device = next(model.parameters()).device
-    refs = [list(r) for r in references] if references is not None else [[] for _ in prompts]
-    p_len = max(len(p) for p in prompts)
-    r_len = max(len(r) for r in refs)
-    total = p_len + max(r_len, max_new_tokens)
-    ids = torch.full((n, p_len + r_len), pad_id, dtype=torch.long)
-    mask = torch.zeros((n, total), dtype=torch.long)
-    for i, (prompt, ref) in enumerate(zip(prompts, refs, strict=True)):
-        ids[i, p_len - len(prompt) : p_len] = torch.tensor(prompt, dtype=torch.long)
-        mask[i, p_len - len(prompt) : p_len] = 1
-        if ref:
-            ids[i, p_len : p_len + len(ref)] = torch.tensor(ref, dtype=torch.long)
-            mask[i, p_len : p_len + len(ref)] = 1
-    ids, mask = ids.to(device), mask.to(device)
-    prompt_lengths = torch.tensor([len(p) for p in prompts], device=device)
-    # Positions count real tokens only, so a left-padded row sees the same positions as alone.
-    positions = (mask[:, : p_len + r_len].cumsum(1) - 1).clamp(min=0)
-    cache = StaticCache(config=model.config, max_cache_len=total)
-    eos = torch.tensor(sorted(set(eos_ids)), device=device)
-    loss_sum = [0.0] * n
-    loss_tokens = [0] * n
-    with torch.no_grad():
-        out = model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=positions,
-            past_key_values=cache,
-            use_cache=True,
-            logits_to_keep=r_len
-            + 1,  # the logits that predict the reference, and the first answer token
-        )
-        logits = out.logits.float()
-        if r_len:
-            targets = ids[:, p_len:]
-            valid = mask[:, p_len : p_len + r_len].bool()
-            token_loss = torch.nn.functional.cross_entropy(
-                logits[:, :r_len].reshape(-1, logits.shape[-1]),
-                targets.reshape(-1),
-                reduction="none",
-            ).view(n, r_len)
-            token_loss = token_loss.masked_fill(~valid, 0.0)
-            loss_sum = token_loss.sum(1).tolist()
-            loss_tokens = valid.sum(1).tolist()
-        next_token = logits[:, 0].argmax(-1)
-        del out, logits
-        # Rewind the cache to the end of the prompt: answer tokens overwrite the reference's.
-        for layer in cache.layers:
-            layer.cumulative_length.fill_(p_len)
-        answers: list[list[int]] = [[] for _ in range(n)]
-        ended = [False] * n
-        alive = torch.arange(n, device=device)
-        mask[:, p_len:] = 0
-        for step in range(max_new_tokens):
-            done = torch.isin(next_token, eos)
-            for row, token, stop in zip(
-                alive.tolist(), next_token.tolist(), done.tolist(), strict=True
-            ):
-                if stop:
-                    ended[row] = True
-                else:
-                    answers[row].append(token)
-            keep = ~done
-            if not keep.any() or step == max_new_tokens - 1:
-                break
-            if not keep.all():
-                alive, next_token = alive[keep], next_token[keep]
-                mask = keep_rows(cache, mask, keep)
-            logits = next_logits(
-                model, next_token, mask, p_len + step, prompt_lengths[alive] + step, cache
-            )
-            next_token = logits.argmax(-1)
-    return [
-        Decoded(float(loss_sum[i]), int(loss_tokens[i]), tuple(answers[i]), ended[i])
-        for i in range(n)
-    ]
 
 
 def decode_all(
@@ -135,43 +50,80 @@ def decode_all(
     eos_ids: Sequence[int],
     pad_id: int,
     batch_size: int = 16,
+    stop_ids: Sequence[int] = (),
+    repeat_stop: int = 0,
 ) -> list[Decoded]:
-    """`decode_batch` over batches of similar length (less padding), results in input order."""
-    refs = references if references is not None else [()] * len(prompts)
-    order = sorted(range(len(prompts)), key=lambda i: (len(prompts[i]) + len(refs[i]), i))
-    results: list[Decoded | None] = [None] * len(prompts)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        decoded = decode_batch(
-            model,
-            [prompts[i] for i in chunk],
-            [refs[i] for i in chunk] if references is not None else None,
-            max_new_tokens=max_new_tokens,
-            eos_ids=eos_ids,
-            pad_id=pad_id,
-        )
-        for i, d in zip(chunk, decoded, strict=True):
-            results[i] = d
-    return [r for r in results if r is not None]
+    """Score `references` (ids ending with EOS) and greedily answer `prompts`, in input order.
+    `batch_size` rows decode at once. A row also ends at any of `stop_ids` (not kept) and, when
+    `repeat_stop` > 0, as soon as its last `repeat_stop` tokens repeat a span it already wrote:
+    a verbatim loop, cut where the repeat begins (a base model's usual way to reach the cap)."""
+    import torch
 
+    from health_training.ml.row_cache import RowCache, prefill
 
-def keep_rows(cache: Any, mask: Any, keep: Any) -> Any:
-    """Finished rows leave the batch and its cost: the KV cache and the attention mask keep
-    only the rows `keep` selects (a boolean mask or an index tensor); the new mask."""
-    for layer in cache.layers:
-        layer.keys, layer.values = layer.keys[keep], layer.values[keep]
-    return mask[keep]
+    n = len(prompts)
+    if n == 0:
+        return []
+    ref_len = [len(references[i]) if references is not None else 0 for i in range(n)]
+    pending = deque(sorted(range(n), key=lambda i: (len(prompts[i]) + ref_len[i], i)))
+    eos, stops = set(eos_ids), set(stop_ids) - set(eos_ids)
+    answers: list[list[int]] = [[] for _ in range(n)]
+    ended, stopped = [False] * n, [False] * n
+    loss_sum, loss_tokens = [0.0] * n, [0] * n
+    spans: list[set[tuple[int, ...]]] = [set() for _ in range(n)]  # each answer's n-grams
 
+    def goes_on(i: int, token: int) -> bool:
+        """Example i's next token taken; whether it needs another."""
+        answer = answers[i]
+        if len(answer) >= max_new_tokens:
+            return False
+        if token in eos or token in stops:
+            ended[i], stopped[i] = token in eos, token in stops
+            return False
+        answer.append(token)
+        if repeat_stop and len(answer) >= repeat_stop:
+            span = tuple(answer[-repeat_stop:])
+            if span in spans[i]:
+                del answer[-repeat_stop:]
+                stopped[i] = True
+                return False
+            spans[i].add(span)
+        return len(answer) < max_new_tokens
 
-def next_logits(model: Any, tokens: Any, mask: Any, column: int, positions: Any, cache: Any) -> Any:
-    """One decoding step: each row's new token enters the cache at `column` (its position,
-    counting real tokens only, in `positions`); the logits of the token after it."""
-    mask[:, column] = 1
-    out = model(
-        input_ids=tokens[:, None],
-        attention_mask=mask,
-        position_ids=positions[:, None],
-        past_key_values=cache,
-        use_cache=True,
-    )
-    return out.logits[:, -1]
+    slots = min(batch_size, n)
+    capacity = max(len(p) for p in prompts) + max(max_new_tokens, 1)
+    cache = RowCache(model, slots=slots, capacity=capacity)
+    occupant: list[int | None] = [None] * slots  # the example decoding in each slot
+    tokens = torch.zeros(slots, dtype=torch.long, device=cache.device)
+    with torch.no_grad():
+        while True:
+            free = [s for s, i in enumerate(occupant) if i is None]
+            while free and pending:
+                group = [
+                    pending.popleft() for _ in range(min(len(free), PREFILL_ROWS, len(pending)))
+                ]
+                refs = [references[i] for i in group] if references is not None else None
+                pre = prefill(model, [prompts[i] for i in group], refs, pad_id=pad_id)
+                first = pre.first_logits.argmax(-1).tolist()
+                for row, (i, token) in enumerate(zip(group, first, strict=True)):
+                    loss_sum[i], loss_tokens[i] = pre.loss_sum[row], pre.loss_tokens[row]
+                    if goes_on(i, token):
+                        slot = free.pop(0)
+                        cache.put(slot, pre, row)
+                        occupant[slot], tokens[slot] = i, token
+                del pre
+            live = [s for s, i in enumerate(occupant) if i is not None]
+            if not live:
+                break
+            if len(live) < len(occupant):  # no prompt left to take their slots
+                cache.keep(live)
+                occupant, tokens = [occupant[s] for s in live], tokens[live]
+            tokens = cache.step(model, tokens).argmax(-1)
+            # One host transfer per step for all rows (a no-op on CPU, a sync on a GPU).
+            for slot, token in enumerate(tokens.tolist()):
+                if not goes_on(occupant[slot], token):
+                    occupant[slot] = None
+    return [
+        Decoded(loss_sum[i], loss_tokens[i], tuple(answers[i]), ended[i], stopped[i])
+        for i in range(n)
+    ]

@@ -1,8 +1,9 @@
 """One batch of concurrent requests decoded together, token by token, on one model.
 
-The same technique as the evaluation's decoder (ml/decoding.py): prompts are left-padded so all
-end at one position, positions count real tokens only (a padded row sees what it would alone),
-the KV cache is a preallocated StaticCache, and rows that finish leave the batch and its cost.
+The evaluation's decoder (ml/decoding.py) underneath: prompts are prefilled together
+(ml/row_cache.py: left-padded, positions counting real tokens only, so a padded row sees what it
+would alone), then every row decodes in its own slot of a cache that attention reads only as far
+as it is filled, and rows that finish leave the batch and its cost.
 What serving adds: each row has its own length limit and sampling settings (greedy, or
 temperature + top-p with the row's own seeded generator), and every new token is handed to
 `emit(row, token)` at once, which returns False to end the row (a stop sequence, its length
@@ -18,7 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from health_training.ml.decoding import keep_rows, next_logits
+from health_training.ml.decoding import PREFILL_ROWS
+from health_training.ml.row_cache import RowCache, prefill
 
 
 @dataclass(slots=True)
@@ -78,36 +80,25 @@ def decode_rows(
 ) -> int:
     """Decode every row until it ends; returns how many tokens were generated in all."""
     import torch
-    from transformers import StaticCache
 
     n = len(rows)
-    device = next(model.parameters()).device
-    p_len = max(len(r.prompt_ids) for r in rows)
-    total = p_len + max(r.max_new_tokens for r in rows)
-    ids = torch.full((n, p_len), pad_id, dtype=torch.long)
-    mask = torch.zeros((n, total), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, p_len - len(row.prompt_ids) :] = torch.tensor(list(row.prompt_ids))
-        mask[i, p_len - len(row.prompt_ids) : p_len] = 1
-    ids, mask = ids.to(device), mask.to(device)
-    prompt_lengths = torch.tensor([len(r.prompt_ids) for r in rows], device=device)
-    positions = (mask[:, :p_len].cumsum(1) - 1).clamp(min=0)
-    cache = StaticCache(config=model.config, max_cache_len=total)
+    longest = max(r.max_new_tokens for r in rows)
+    capacity = max(len(r.prompt_ids) for r in rows) + max(longest, 1)
+    cache = RowCache(model, slots=n, capacity=capacity)
     eos = set(eos_ids)
     generated = 0
     with torch.no_grad():
-        out = model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=positions,
-            past_key_values=cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
+        first = []
+        for start in range(0, n, PREFILL_ROWS):
+            group = rows[start : start + PREFILL_ROWS]
+            pre = prefill(model, [r.prompt_ids for r in group], None, pad_id=pad_id)
+            for row in range(len(group)):
+                cache.put(start + row, pre, row)
+            first.append(pre.first_logits)
+            del pre
         alive = list(range(n))
-        next_token, failed = _pick(out.logits[:, -1], rows, 0)
-        del out
-        for step in range(max(r.max_new_tokens for r in rows)):
+        next_token, failed = _pick(torch.cat(first), rows, 0)
+        for step in range(longest):
             keep = []
             for slot, (row, token) in enumerate(zip(alive, next_token.tolist(), strict=True)):
                 if slot in failed:
@@ -124,11 +115,9 @@ def decode_rows(
             if not keep:
                 break
             if len(keep) < len(alive):
-                index = torch.tensor(keep, device=device)
                 alive = [alive[k] for k in keep]
-                next_token, mask = next_token[index], keep_rows(cache, mask, index)
-            logits = next_logits(
-                model, next_token, mask, p_len + step, prompt_lengths[alive] + step, cache
-            )
+                next_token = next_token[keep]
+                cache.keep(keep)
+            logits = cache.step(model, next_token)
             next_token, failed = _pick(logits, [rows[r] for r in alive], step + 1)
     return generated

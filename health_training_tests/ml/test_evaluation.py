@@ -1,7 +1,8 @@
 """The evaluation machinery: paired bootstrap intervals (deterministic, correct direction),
 stratified samples, the reference-length cap, and decoding that scores the reference and answers
-in one pass exactly as `generate` would (on the tiny model); the template agrees between
-training, evaluation and the pyfunc."""
+in one pass exactly as `generate` would (on the tiny model), whatever the batch size, as rows end
+at different steps and new prompts take their slots; the repeat and stop-token rules; the template
+agrees between training, evaluation and the pyfunc."""
 
 from __future__ import annotations
 
@@ -21,15 +22,44 @@ from health_training.ml.metrics import bleu_statistic, example_stats
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+def tiny_folder(tmp_path_factory) -> Path:
     from health_training.ml.tiny import build_tiny_model
 
-    folder = build_tiny_model(tmp_path_factory.mktemp("m") / "tiny")
-    return AutoModelForCausalLM.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(
-        folder
-    )
+    return build_tiny_model(tmp_path_factory.mktemp("m") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_folder):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_folder).eval()
+    return model, AutoTokenizer.from_pretrained(tiny_folder)
+
+
+def plain_greedy(model, prompt, max_new_tokens, eos=()) -> tuple[list[int], bool]:
+    """The reference decoder: one row, no cache, the whole sequence through the model per token."""
+    import torch
+
+    ids, answer = list(prompt), []
+    with torch.no_grad():
+        for _ in range(max_new_tokens):
+            token = int(model(input_ids=torch.tensor([ids])).logits[0, -1].argmax())
+            if token in eos:
+                return answer, True
+            answer.append(token)
+            ids.append(token)
+    return answer, False
+
+
+PROMPTS = (
+    "Steps?",
+    "How stable was my glucose on 2025-01-03?",
+    "Summarize my sleep.",
+    "Resting heart rate was 58 bpm, five beats lower than last month. Why?",
+    "Blood pressure averaged 128/82 mmHg across 14 readings.",
+    "HRV",
+    "You walked 9,412 steps and climbed 12 floors on Tuesday; oxygen stayed at 95%.",
+)
 
 
 def test_bootstrap_is_deterministic_and_brackets_the_difference():
@@ -143,3 +173,69 @@ def test_pyfunc_prompt_is_the_training_prompt(tiny, tmp_path: Path):
         tokenize=False,
     )
     assert tok.decode(trained.input_ids) == full.rstrip("\n")
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_decoder_matches_a_plain_loop_as_rows_end_and_new_prompts_take_their_slots(
+    tiny_folder, attention
+):
+    """Seven prompts of different lengths, EOS tokens that end rows at different steps: at
+    batch 1, 3 (refilled slots) and 16 every answer is the cache-free single-row loop's."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from health_training.ml.decoding import decode_all
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_folder, attn_implementation=attention)
+    tok = AutoTokenizer.from_pretrained(tiny_folder)
+    model.eval()
+    # The tiny model's small initial weights repeat one token; larger ones vary the answers.
+    draw = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for weight in (p for p in model.parameters() if p.ndim == 2):
+            weight.copy_(torch.randn(weight.shape, generator=draw) * 0.2)
+    prompts = [tok(p, add_special_tokens=False)["input_ids"] for p in PROMPTS]
+    free = [plain_greedy(model, p, 10)[0] for p in prompts]
+    eos = {free[0][2], free[3][6]}  # tokens the rows write at different steps
+    expected = [plain_greedy(model, p, 10, eos) for p in prompts]
+    assert len({len(a) for a, _ in expected}) >= 3  # rows end at different steps...
+    assert {ended for _, ended in expected} == {True, False}  # ...by EOS and at the cap
+    for batch_size in (1, 3, 16):
+        got = decode_all(model, prompts, None, max_new_tokens=10, eos_ids=sorted(eos),
+                         pad_id=tok.pad_token_id, batch_size=batch_size)  # fmt: skip
+        assert [(list(d.answer_ids), d.ended_by_eos) for d in got] == expected, batch_size
+        assert not any(d.stopped for d in got)
+
+
+def test_an_answer_that_repeats_itself_ends_where_the_repeat_begins(tiny):
+    """A random model loops under greedy decoding: with repeat_stop=4 each answer is the plain
+    answer cut before its first 4-token span that repeats an earlier one; stop tokens end a
+    row without being kept or counted as EOS."""
+    from health_training.ml.decoding import decode_all
+
+    model, tok = tiny
+    prompts = [tok(p, add_special_tokens=False)["input_ids"] for p in PROMPTS]
+    free = [plain_greedy(model, p, 40)[0] for p in prompts]
+
+    def cut(answer: list[int]) -> tuple[list[int], bool]:
+        seen = set()
+        for end in range(4, len(answer) + 1):
+            span = tuple(answer[end - 4 : end])
+            if span in seen:
+                return answer[: end - 4], True
+            seen.add(span)
+        return answer, False
+
+    expected = [cut(a) for a in free]
+    assert sum(looped for _, looped in expected) >= 2
+    got = decode_all(model, prompts, None, max_new_tokens=40, eos_ids=[], pad_id=0,
+                     batch_size=3, repeat_stop=4)  # fmt: skip
+    assert [(list(d.answer_ids), d.stopped) for d in got] == expected
+    assert not any(d.ended_by_eos for d in got)
+
+    stop = free[1][5]
+    got = decode_all(model, prompts[1:2], None, max_new_tokens=40, eos_ids=[], pad_id=0,
+                     stop_ids=[stop])  # fmt: skip
+    first = free[1].index(stop)
+    assert list(got[0].answer_ids) == free[1][:first] and got[0].stopped
+    assert not got[0].ended_by_eos
