@@ -2,7 +2,8 @@
 
 `check_file(name, data, fmt, vocabulary)` is what `health-training check-file` reports: lines,
 accepted and quarantined records (with reasons and the first problems), the PHI findings of every
-accepted record's instruction, input and output by kind (`count_phi`), and duplicates by
+accepted record's instruction, input and output by kind (`count_phi`'s counts, from
+`find_phi_many` on `SCAN_BATCH` records at a time, one model pass each), and duplicates by
 `content_key`. It writes nothing.
 
 The PHI scan is per record, so a large JSONL file is checked on every core: `formats.line_format`
@@ -140,18 +141,19 @@ def _scan_in_workers(
     context = multiprocessing.get_context("fork")
     # Fork hands the body to the workers without a copy; each task is three integers.
     with context.Pool(min(workers, len(runs)), _share, (name, body, chosen, vocabulary)) as pool:
-        bar = _bar(body.count(b"\n") + 1, unit="line") if size >= PROGRESS_FROM_BYTES else None
-        for part in pool.imap(_scan_run, runs):
+        bar = _bar(len(body), unit="B") if size >= PROGRESS_FROM_BYTES else None
+        for (start, end, _), part in zip(runs, pool.imap(_scan_run, runs), strict=True):
             if bar is not None:
-                bar.update(part.lines)
+                bar.update(end - start)
             yield part
         if bar is not None:
             bar.close()
 
 
 def runs_of(body: bytes, size: int, min_runs: int = 1) -> Iterator[tuple[int, int, int]]:
-    """(start, end, first line number) of consecutive runs of whole lines of `body`, each about
-    `size` bytes or less (at least `min_runs` of them when the body has that many lines)."""
+    """(start, end, first line number) of consecutive runs of whole lines of `body`, each
+    `size` bytes up to the next line end (`size` shrinks so that there are at least `min_runs`
+    runs when the body has that many lines)."""
     size = max(1, min(size, len(body) // max(1, min_runs)))
     start, line = 0, 1
     while start < len(body):
@@ -177,4 +179,5 @@ def _bar(total: int, unit: str = "record") -> Any:
     # On stderr, never on stdout: `check-file --json` output stays clean.
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="PHI scan", unit=unit, file=sys.stderr, mininterval=1.0)
+    return tqdm(total=total, desc="PHI scan", unit=unit, unit_scale=unit == "B", file=sys.stderr,
+                mininterval=1.0)  # fmt: skip
