@@ -10,6 +10,8 @@ import json
 import orjson
 import pytest
 
+from health_training.cli import main
+from health_training.data import file_check
 from health_training.data.file_check import check_file, runs_of
 from health_training.data.formats import line_format, parse_file, parse_lines
 from health_training.etl.generator import generate_corpus
@@ -82,3 +84,17 @@ def test_parse_lines_of_runs_add_up_to_parse_file() -> None:
     assert [q for p in parts for q in p.quarantined] == list(whole.quarantined)
     assert [ex for p in parts for ex in p.accepted] == list(whole.accepted)
     assert line_format(b'[{"instruction": "a", "output": "b"}]') is None
+
+
+def test_the_command_uses_every_core_on_large_files(tmp_path, capsys, monkeypatch) -> None:
+    path = tmp_path / "journal.jsonl"
+    path.write_bytes(_journal())
+    assert main(["check-file", str(path), "--json"]) == 0
+    serial = capsys.readouterr().out
+    used: list[int] = []
+    real = file_check._scan_in_workers
+    monkeypatch.setattr(file_check, "PARALLEL_FROM_BYTES", 0)  # as if the file were large
+    monkeypatch.setattr(file_check, "available_cores", lambda: 2)
+    monkeypatch.setattr(file_check, "_scan_in_workers", lambda *a: used.append(a[4]) or real(*a))
+    assert main(["check-file", str(path), "--json"]) == 0
+    assert used == [2] and capsys.readouterr().out == serial
