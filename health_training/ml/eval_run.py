@@ -201,6 +201,7 @@ def _freeform_section(split: SplitAnswers) -> dict[str, Any]:
         "generation": {
             "max_new_tokens": split.settings.max_new_tokens,
             "cap": split.settings.cap_rule,
+            "stop": split.settings.stop,
             "sample": f"{n} freeform_test examples, stratified by question kind "
             f"({test_set_key(split.rows)})",
         },

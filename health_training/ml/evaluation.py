@@ -9,8 +9,9 @@ One loss definition everywhere (run log, report, MLflow): the *response-token lo
 cross-entropy over the reference answer's tokens and its EOS, the prompt masked, exactly as
 training computes it (`LOSS_DEFINITION`). Generation is greedy with a KV cache and stops at EOS;
 its length cap comes from the references (their 99th percentile in tokens plus a margin) so no
-metric is deflated by truncation. The base is the adapter model with its adapter disabled, so
-both are scored on the same weights, prompts and decoding.
+metric is deflated by truncation, and an answer that starts repeating itself verbatim ends there.
+The base is the adapter model with its adapter disabled, so both are scored on the same weights,
+prompts and decoding (the same rules end both models' answers).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ LOSS_DEFINITION = (
 )
 CAP_PERCENTILE = 99
 CAP_MARGIN = 16  # tokens beyond the references' 99th percentile
+# An answer whose last 16 tokens repeat a span it already wrote is in a verbatim loop: it ends
+# there (the repeat cut). Base models loop to the cap; no reference of the test splits repeats
+# 12 tokens, so a model that writes like them is never cut (bench/README.md, decoding).
+REPEAT_STOP = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +44,10 @@ class DecodingSettings:
     max_new_tokens: int
     batch_size: int = 16
     strategy: str = "greedy"
-    stop: str = "eos"
+    stop: str = f"eos, or a repeat of {REPEAT_STOP} tokens the answer already wrote (cut there)"
     prompt_format: str = ""
     cap_rule: str = f"p{CAP_PERCENTILE} of reference lengths + {CAP_MARGIN} tokens"
+    repeat_stop: int = REPEAT_STOP  # 0: only EOS and the cap end an answer
 
     def key(self) -> str:
         # batch size changes nothing in greedy answers: leave it out of the identity.
@@ -144,6 +150,7 @@ def answer(
         eos_ids=eos_token_ids(model, tokenizer),
         pad_id=pad,
         batch_size=settings.batch_size,
+        repeat_stop=settings.repeat_stop,
     )
     return ModelAnswers(
         predictions=tuple(

@@ -14,6 +14,7 @@ import pytest
 
 from health_training.ml.bootstrap import compare_groups, paired_interval, ratio
 from health_training.ml.evaluation import (
+    REPEAT_STOP,
     decoding_settings,
     encode_for_eval,
     stratified_sample,
@@ -113,6 +114,9 @@ def test_cap_comes_from_reference_lengths_and_settings_key_ignores_batch(tiny):
     assert settings.max_new_tokens == sorted(map(len, refs))[98] + 16
     assert replace(settings, batch_size=3).key() == settings.key()
     assert replace(settings, max_new_tokens=9).key() != settings.key()
+    # The repeat cut ends both models' answers alike; the report and the cache key carry it.
+    assert settings.repeat_stop == REPEAT_STOP and f"repeat of {REPEAT_STOP}" in settings.stop
+    assert replace(settings, repeat_stop=0).key() != settings.key()
 
 
 def test_one_pass_decoding_matches_generate_and_loss(tiny):
