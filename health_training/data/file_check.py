@@ -18,11 +18,13 @@ judged whole (binary, one object) and machines without `fork` are checked in thi
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +35,7 @@ from health_training.data.records import IngestResult, content_key
 
 PARALLEL_FROM_BYTES = 4 * 2**20  # smaller files are scanned before a worker pool would start
 RUN_BYTES = 2 * 2**20  # a worker's task: about 1,300 ETL records
-SCAN_BATCH = 256  # records whose texts go to the PHI engine (and its NER model) together
+SCAN_BATCH = 1024  # records whose texts go to the PHI engine (and its NER model) together
 PROGRESS_FROM_BYTES = 16 * 2**20  # smaller files finish before a progress bar would help
 FIRST_PROBLEMS = 10
 
@@ -70,7 +72,8 @@ def check_file(
     else:
         result = parse_file(name, data, fmt, vocabulary)
         bar = _bar(len(result.accepted)) if len(data) >= PROGRESS_FROM_BYTES else None
-        chosen, parts = result.format, [_scan(result, bar)]
+        with _long_lived():
+            chosen, parts = result.format, [_scan(result, bar)]
     return _summary(name, chosen, parts)
 
 
@@ -84,6 +87,18 @@ def available_cores() -> int:
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+@contextmanager
+def _long_lived() -> Iterator[None]:
+    """Leave what is alive now (the parsed records, a loaded model) out of the cyclic garbage
+    collector's passes until the block ends. The scan allocates millions of short-lived objects,
+    and each full pass would walk every record again: 5-10 % of the check's CPU."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _scan(result: IngestResult, bar: Any = None) -> _Part:
@@ -172,7 +187,8 @@ def _scan_run(run: tuple[int, int, int]) -> _Part:
     start, end, first_line = run
     lines = _RUN["body"][start:end]
     result = parse_lines(_RUN["name"], lines, _RUN["chosen"], first_line, _RUN["vocabulary"])
-    return _scan(result)
+    with _long_lived():
+        return _scan(result)
 
 
 def _bar(total: int, unit: str = "record") -> Any:
