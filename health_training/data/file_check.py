@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -180,6 +181,10 @@ def runs_of(body: bytes, size: int, min_runs: int = 1) -> Iterator[tuple[int, in
 
 
 def _share(name: str, body: bytes, chosen: str, vocabulary: Vocabulary | None) -> None:
+    # A SIGTERM handler inherited at fork (a server's graceful shutdown, in the same process as
+    # the caller) would keep Pool.terminate() from ending this worker: the caller's join then
+    # waits forever (seen once in the full test suite). A worker ends when it is told to.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _RUN.update(name=name, body=body, chosen=chosen, vocabulary=vocabulary)
 
 
