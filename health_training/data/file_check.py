@@ -13,7 +13,8 @@ into runs of about `RUN_BYTES`, and forked workers parse and scan one run at a t
 so counts, reasons, their order, the first problems and the findings are those of the serial
 scan. Forked workers inherit what the parent has loaded (the spaCy model, the lexicons) and
 build what it has not once each; each keeps its own `PhiCaches`. Small files, JSON arrays, files
-judged whole (binary, one object) and machines without `fork` are checked in this process.
+judged whole (binary, one object), machines without `fork` and, unless asked, processes with
+other threads are checked in this process.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,10 +65,11 @@ def check_file(
 ) -> dict[str, Any]:
     """The summary of `data` (a file's bytes, `name` its path in messages). `workers`: processes
     for the scan; None uses every core this process may run on for files over
-    PARALLEL_FROM_BYTES, a number uses that many for any file read line by line."""
+    PARALLEL_FROM_BYTES when no other thread runs, a number uses that many for any file read
+    line by line."""
     count = available_cores() if workers is None else workers
     wanted = workers is not None or len(data) >= PARALLEL_FROM_BYTES
-    lined = line_format(data, fmt) if count > 1 and wanted and _can_fork() else None
+    lined = line_format(data, fmt) if count > 1 and wanted and _can_fork(workers) else None
     if lined is not None:
         chosen, body = lined
         parts = list(_scan_in_workers(name, body, chosen, vocabulary, count, len(data)))
@@ -86,8 +89,12 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+def _can_fork(workers: int | None) -> bool:
+    """fork exists here and, unless workers were asked for, this process runs no other thread:
+    a lock another thread holds at the fork stays held in the child forever (the CLI and the
+    benchmark are single-threaded; a server or a Dagster run checks the file in its process)."""
+    methods = multiprocessing.get_all_start_methods()
+    return "fork" in methods and (workers is not None or threading.active_count() == 1)
 
 
 @contextmanager

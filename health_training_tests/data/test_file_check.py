@@ -6,6 +6,8 @@ are not read line by line are checked in this process."""
 from __future__ import annotations
 
 import json
+import threading
+from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -96,5 +98,21 @@ def test_the_command_uses_every_core_on_large_files(tmp_path, capsys, monkeypatc
     monkeypatch.setattr(file_check, "PARALLEL_FROM_BYTES", 0)  # as if the file were large
     monkeypatch.setattr(file_check, "available_cores", lambda: 2)
     monkeypatch.setattr(file_check, "_scan_in_workers", lambda *a: used.append(a[4]) or real(*a))
+    # The command's process runs one thread; pytest's may hold others from earlier tests.
+    monkeypatch.setattr(file_check, "threading", SimpleNamespace(active_count=lambda: 1))
     assert main(["check-file", str(path), "--json"]) == 0
     assert used == [2] and capsys.readouterr().out == serial
+
+
+def test_a_process_with_other_threads_checks_in_itself(monkeypatch) -> None:
+    monkeypatch.setattr(file_check, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(file_check, "available_cores", lambda: 2)
+    monkeypatch.setattr(file_check, "_scan_in_workers", lambda *a: pytest.fail("forked"))
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        check_file("x.jsonl", b'{"instruction": "a", "output": "b"}\n')
+    finally:
+        stop.set()
+        thread.join()
