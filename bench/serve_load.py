@@ -15,20 +15,27 @@ throwaway MLflow registry, as `health-training serve` loads production. Three ph
 Every request is greedy with `max_tokens` = `--max-tokens`; tokens are the completion tokens
 the server reports (the peer counts its own the same way: up to and without EOS).
 
-`--overload` runs the bound instead (issue 17): a server with `--queue-bound` requests allowed to
-wait (`max_queue`) and batches of `--concurrency`, cache off, asked by closed-loop clients:
+`--overload` measures admission instead (issue 17): one server per admission profile of
+configs/serving.yaml (`--profiles`: its `max_batch`, `max_queue`, `batch_window_s`), cache off,
+asked by closed-loop clients (in a process of their own) that on a 429 wait what
+`retry-after-ms` / `Retry-After` says, as the openai client does, and ask again:
 
-    nice .venv/bin/python bench/serve_load.py --overload --model tiny --queue-bound 8
+    OMP_NUM_THREADS=1 .venv/bin/python bench/serve_load.py --overload --model smollm2 \
+        --requests 24 --idle-requests 4 --rounds 3
 
-a. idle: one client; b. at the bound: `--queue-bound` clients (all admitted); c. 4x the bound:
-admitted requests' p50/p95 and how fast the rest got their 429 (clients wait what `Retry-After`
-says, as the openai client does, then ask again); d. the same 4x load on a server without a
-bound (max_queue 100,000: what the review measured), where latency grows with the load.
+Each round runs every phase once, so a drift in the machine's load falls on all alike:
+unloaded (one client, `--idle-requests` requests, one at a time, on the first profile's server),
+then each profile under 4x the first profile's bound (4 x (max_batch + max_queue) clients; a
+profile with a larger bound gets enough clients to fill it), `--requests` requests. Reported per
+phase over all rounds: admitted requests' p50/p95 (and how many the number guard decoded twice),
+how fast the rest got their 429, requests/s while every client had work, the mean batch, and
+admitted p95 / unloaded p95 (goal <= 1.5), pooled and per round.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import shutil
@@ -171,17 +178,20 @@ def load(url: str, texts: list[str], concurrency: int, max_tokens: int) -> dict:
 
 def closed_loop(url: str, texts: list[str], clients: int, max_tokens: int) -> dict:
     """`clients` threads send `texts` (each taken once); a 429 is timed and retried with the same
-    text after its Retry-After, so every text is answered in the end."""
+    text after the wait it names, so every text is answered in the end."""
     import openai
 
     work = list(texts)
     lock = threading.Lock()
     admitted: list[float] = []
+    done_at: list[float] = []  # when each admitted request ended
     refused: list[float] = []
     errors: list[str] = []
+    twice: list[bool] = []
+    emptied = [math.inf]  # when the last text was taken: until then every client was busy
 
     def user() -> None:
-        client = openai.OpenAI(base_url=url, api_key="bench", max_retries=0, timeout=600)
+        client = openai.OpenAI(base_url=url, api_key="bench", max_retries=0, timeout=3600)
         text = None
         while True:
             with lock:
@@ -189,9 +199,11 @@ def closed_loop(url: str, texts: list[str], clients: int, max_tokens: int) -> di
                     if not work:
                         return
                     text = work.pop()
+                    if not work:
+                        emptied[0] = time.perf_counter()
             t0 = time.perf_counter()
             try:
-                client.chat.completions.create(
+                r = client.chat.completions.create(
                     model="health-query-olmo",
                     messages=[{"role": "user", "content": text}],
                     max_tokens=max_tokens,
@@ -199,12 +211,17 @@ def closed_loop(url: str, texts: list[str], clients: int, max_tokens: int) -> di
                 )
             except openai.RateLimitError as exc:
                 refused.append(time.perf_counter() - t0)
-                time.sleep(float(exc.response.headers.get("Retry-After", 1)))  # as clients do
+                time.sleep(retry_after(exc.response.headers))
                 continue
             except openai.OpenAIError as exc:
                 errors.append(type(exc).__name__)
             else:
-                admitted.append(time.perf_counter() - t0)
+                now = time.perf_counter()
+                with lock:
+                    admitted.append(now - t0)
+                    done_at.append(now)
+                    # Decoded twice (the number guard's regenerate): about twice the time.
+                    twice.append(r.model_extra["health_training"]["grounding"] == "regenerated")
             text = None
 
     started = time.perf_counter()
@@ -213,16 +230,43 @@ def closed_loop(url: str, texts: list[str], clients: int, max_tokens: int) -> di
         t.start()
     for t in threads:
         t.join()
+    busy_until = min(emptied[0], max(done_at, default=started))
     return {
-        "clients": clients,
+        "admitted_s": admitted,
+        "refused_s": refused,
+        "errors": len(errors),
+        "regenerated": sum(twice),
+        "seconds": time.perf_counter() - started,
+        # Requests answered while every client had work, and for how long that lasted.
+        "busy_done": sum(1 for t in done_at if t <= busy_until),
+        "busy_s": max(0.0, busy_until - started),
+    }
+
+
+def pooled(parts: list[dict]) -> dict:
+    """One phase's rounds together: latencies pooled, counts and times summed."""
+    admitted = [x for p in parts for x in p["admitted_s"]]
+    refused = [x for p in parts for x in p["refused_s"]]
+    busy_s = sum(p["busy_s"] for p in parts)
+    return {
         "admitted": len(admitted),
         "refused": len(refused),
-        "errors": len(errors),
-        "seconds": time.perf_counter() - started,
+        "errors": sum(p["errors"] for p in parts),
+        "regenerated": sum(p["regenerated"] for p in parts),
+        "per_s": sum(p["busy_done"] for p in parts) / busy_s if busy_s else float("nan"),
+        "overall_per_s": len(admitted) / sum(p["seconds"] for p in parts),
         "p50": _quantile(admitted, 0.5),
         "p95": _quantile(admitted, 0.95),
         "refused_p95": _quantile(refused, 0.95),
+        "round_p95": [_quantile(p["admitted_s"], 0.95) for p in parts],
     }
+
+
+def retry_after(headers) -> float:
+    """What the openai client waits: retry-after-ms, else Retry-After (seconds)."""
+    if headers.get("retry-after-ms"):
+        return float(headers["retry-after-ms"]) / 1000
+    return float(headers.get("Retry-After", 1))
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -232,33 +276,91 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def overload(app_for, texts: list[str], args: argparse.Namespace) -> None:
-    from health_training.serving.background import BackgroundServer
+def batch_totals(app) -> tuple[float, float]:
+    """Rows decoded and batches so far, from the server's own histogram."""
+    samples = {s.name: s.value for s in app.state.services.metrics.batch_size.collect()[0].samples}
+    return samples["health_serving_batch_size_sum"], samples["health_serving_batch_size_count"]
 
-    bound = args.queue_bound
-    rows = []
-    with BackgroundServer(app_for(bound)) as server:
-        url = f"{server.url}/v1"
-        closed_loop(url, texts[:4], 2, args.max_tokens)  # warm-up
-        rows.append(("a. idle (1 client)", closed_loop(url, texts[: 2 * bound], 1,
-                                                     args.max_tokens)))  # fmt: skip
-        rows.append((f"b. at the bound ({bound} clients)",
-                     closed_loop(url, texts[: 4 * bound], bound, args.max_tokens)))  # fmt: skip
-        rows.append((f"c. 4x the bound ({4 * bound} clients)",
-                     closed_loop(url, texts, 4 * bound, args.max_tokens)))  # fmt: skip
-    with BackgroundServer(app_for(100_000)) as server:
-        rows.append((f"d. 4x, no bound ({4 * bound} clients)",
-                     closed_loop(f"{server.url}/v1", texts, 4 * bound, args.max_tokens)))  # fmt: skip
-    print(f"\nqueue bound {bound}, batches of {args.concurrency}, {args.max_tokens} tokens each")
-    print("| phase | admitted | 429s | errors | p50 s | p95 s | 429 p95 s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, r in rows:
-        print(f"| {name} | {r['admitted']} | {r['refused']} | {r['errors']} | {r['p50']:.2f} | "
-              f"{r['p95']:.2f} | {r['refused_p95']:.3f} |")  # fmt: skip
-    idle, at_bound, over, unbounded = (r for _, r in rows)
-    print(f"4x vs at the bound, admitted p95: {over['p95'] / at_bound['p95']:.2f}x; vs idle: "
-          f"{over['p95'] / idle['p95']:.2f}x; without a bound: "
-          f"{unbounded['p95'] / at_bound['p95']:.2f}x")  # fmt: skip
+
+def overload(app_for, texts: list[str], args: argparse.Namespace) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from contextlib import ExitStack
+
+    from health_training.serving.background import BackgroundServer
+    from health_training.serving.settings import ADMISSION_FIELDS, load_serving_config
+
+    profiles = args.profiles.split(",")
+    configs = {}
+    for profile in profiles:
+        everything = load_serving_config(admission=profile)
+        configs[profile] = {k: everything[k] for k in (*ADMISSION_FIELDS, "retry_after_s")}
+    first = configs[profiles[0]]
+    four_x = 4 * (first["max_batch"] + first["max_queue"])  # 4x the first profile's bound
+    # The same load for all; a profile with a larger bound gets enough clients to fill it.
+    clients = {p: max(four_x, c["max_batch"] + c["max_queue"]) for p, c in configs.items()}
+    parts: dict[str, list[dict]] = {"unloaded": [], **{p: [] for p in profiles}}
+    batches = {p: [0.0, 0.0] for p in profiles}  # rows, batches of the loaded phases
+    # The clients run in a process of their own, as real clients do: in the server's process
+    # their threads would share its GIL and slow its event loop (and the 429s) down.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool, ExitStack() as stack:
+
+        def ask(url: str, batch: list[str], n: int) -> dict:
+            return pool.submit(closed_loop, url, batch, n, args.max_tokens).result()
+
+        apps, urls = {}, {}
+        for profile in profiles:
+            apps[profile] = app_for(configs[profile])
+            urls[profile] = stack.enter_context(BackgroundServer(apps[profile])).url + "/v1"
+            ask(urls[profile], texts[:2], 1)  # warm-up
+        # Rounds: every phase runs once a round, so a change in the machine's load (others'
+        # jobs) falls on all of them alike.
+        idle, loaded = args.idle_requests, args.requests
+        for r in range(args.rounds):
+            part = ask(urls[profiles[0]], texts[r * idle : (r + 1) * idle], 1)
+            parts["unloaded"].append(part)
+            line = [f"round {r + 1}: unloaded p95 {_quantile(part['admitted_s'], 0.95):.2f} s"]
+            for profile in profiles:
+                before = batch_totals(apps[profile])
+                part = ask(urls[profile], texts[r * loaded : (r + 1) * loaded], clients[profile])
+                after = batch_totals(apps[profile])
+                batches[profile][0] += after[0] - before[0]
+                batches[profile][1] += after[1] - before[1]
+                parts[profile].append(part)
+                line.append(f"{profile} p95 {_quantile(part['admitted_s'], 0.95):.2f} s")
+            print(", ".join(line), f"(load {os.getloadavg()[0]:.1f})", flush=True)
+    report(configs, clients, parts, batches, args)
+
+
+def report(configs, clients, parts, batches, args) -> None:
+    print(
+        f"\n{args.max_tokens} tokens a request, {args.rounds} rounds; configs/serving.yaml: {configs}"
+    )
+    print("| phase | admitted (regenerated) | 429s | errors | p50 s | p95 s | 429 p95 s "
+          "| requests/s (all busy) | requests/s (phase) |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = {name: pooled(p) for name, p in parts.items()}
+    for name, r in rows.items():
+        title = "unloaded (1 client)" if name == "unloaded" else (
+            f"{name}: {clients[name]} clients "
+            f"({clients[name] / (configs[name]['max_batch'] + configs[name]['max_queue']):g}x "
+            "its bound)")  # fmt: skip
+        print(f"| {title} | {r['admitted']} ({r['regenerated']}) | {r['refused']} | "
+              f"{r['errors']} | {r['p50']:.2f} | {r['p95']:.2f} | {r['refused_p95']:.3f} | "
+              f"{r['per_s']:.3f} | {r['overall_per_s']:.3f} |")  # fmt: skip
+    unloaded = rows.pop("unloaded")
+    for name, r in rows.items():
+        per_round = ", ".join(
+            f"{a / b:.2f}" for a, b in zip(r["round_p95"], unloaded["round_p95"], strict=True)
+        )
+        rows_, count = batches[name]
+        print(
+            f"{name}: admitted p95 / unloaded p95 = {r['p95'] / unloaded['p95']:.2f} (rounds: "
+            f"{per_round}; goal <= 1.5 at 4x the bound); mean batch {rows_ / max(1, count):.2f}; "
+            f"{r['per_s']:.3f} requests/s while every client had work, "
+            f"{r['overall_per_s']:.3f} over the phases"
+        )
 
 
 def main() -> None:
@@ -268,8 +370,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--peer-requests", type=int, default=24, help="prompts in phases 1-2")
-    parser.add_argument("--overload", action="store_true", help="measure the queue bound only")
-    parser.add_argument("--queue-bound", type=int, default=8, help="max_queue for --overload")
+    parser.add_argument("--overload", action="store_true", help="measure admission only")
+    parser.add_argument(
+        "--profiles",
+        default="latency,throughput",
+        help="admission profiles of configs/serving.yaml for --overload",
+    )
+    parser.add_argument(
+        "--idle-requests", type=int, default=4, help="unloaded requests a round (--overload)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of phases (--overload)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -295,14 +405,14 @@ def main() -> None:
     registry.register(uri)  # staging: what the server will load
 
     if args.overload:
-        unique, _ = prompts(args.requests, args.requests, seed=11)
+        n = args.rounds * max(args.requests, args.idle_requests)
+        unique, _ = prompts(n, n, seed=11)
 
-        def bounded(max_queue: int):
+        def bounded(admission: dict):
             s = ServingSettings(
                 model_name="health-query-olmo", base_model=str(base), models_dir=tmp / "models",
-                work_dir=tmp / f"serving-{max_queue}", max_new_tokens=args.max_tokens,
-                max_batch=args.concurrency, cache_entries=0, max_queue=max_queue,
-                request_timeout_s=3600,
+                work_dir=tmp / "serving", max_new_tokens=args.max_tokens, cache_entries=0,
+                request_timeout_s=3600, **admission,
             )  # fmt: skip
             return create_app(
                 s, mlflow=mlflow, feedback_store=FeedbackStore(tmp / "feedback.db"),

@@ -21,6 +21,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             backend=args.backend,
             upstream_url=args.upstream_url or "",
             grounding="refuse" if args.refuse_ungrounded else args.grounding,
+            admission=args.admission,
             dagster_host=args.dagster.rpartition(":")[0] or "127.0.0.1",
             dagster_port=int(args.dagster.rpartition(":")[2]),
         )
@@ -49,6 +50,12 @@ def add_parser(sub: Any) -> None:
         "--refuse-ungrounded",
         action="store_true",
         help="the same as --grounding refuse",
+    )
+    srv.add_argument(
+        "--admission",
+        help="an admission profile of configs/serving.yaml: latency (the default there: an "
+        "admitted request is answered about as fast as on an idle server; the rest get a 429) "
+        "or throughput (about twice the requests a second, each answered several times slower)",
     )
     srv.add_argument(
         "--dagster",

@@ -67,6 +67,7 @@ class Services:
         self.keys = KeyRing(s.keys, s.key_secret)
         self.quotas = Quotas(s, self.metrics)
         self.metrics.queue_bound.set(s.max_queue)
+        self.metrics.batch_bound.set(s.max_batch)
         self.cache = ResponseCache(s.cache_entries, s.cache_ttl_s)
         self.responses = ResponseLog(s.responses_kept, s.responses_ttl_s)
         self.answerer = Answerer(self)

@@ -79,8 +79,13 @@ class ServingMetrics:
             ["kind"], registry=r,
         )  # fmt: skip
         self.queue_bound = Gauge(
-            "health_serving_queue_bound", "Requests that may wait for the model", registry=r
-        )
+            "health_serving_queue_bound", "Requests that may wait while a batch decodes",
+            registry=r,
+        )  # fmt: skip
+        self.batch_bound = Gauge(
+            "health_serving_batch_bound", "Requests decoded together at most (max_batch)",
+            registry=r,
+        )  # fmt: skip
         self.worker_restarts = Counter(
             "health_serving_worker_restarts",
             "Generation workers found dead and restarted by the supervisor",

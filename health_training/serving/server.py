@@ -33,6 +33,7 @@ def settings_from_env(
     backend: str,
     upstream_url: str = "",
     grounding: str = "regenerate",
+    admission: str | None = None,
     **overrides: Any,
 ) -> ServingSettings:
     from health_training.ml.models import default_model_name
@@ -55,7 +56,7 @@ def settings_from_env(
         key_file_text=Path(key_file).read_text() if key_file else None,
         key_file_name=key_file,
     )
-    config = load_serving_config()
+    config = load_serving_config(admission=admission)  # None: the YAML's own profile
     endpoint = otlp_endpoint_from_env()
     if endpoint:
         config["otlp_endpoint"] = endpoint

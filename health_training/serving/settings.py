@@ -17,6 +17,7 @@ BACKENDS = ("inprocess", "upstream")
 GROUNDING_MODES = ("regenerate", "constrain", "refuse", "flag")  # serving/grounding_modes.py
 METRICS_ACCESS = ("key", "open", "off")
 SERVING_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "serving.yaml"
+ADMISSION_FIELDS = ("max_batch", "max_queue", "batch_window_s")  # what a profile may set
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,11 @@ class ServingSettings:
     max_new_tokens: int = 256  # cap on max_tokens; also the default
     max_prompt_chars: int = 16_000
     max_request_bytes: int = 256 * 1024
+    # Admission (configs/serving.yaml's profiles: latency-first or throughput-first). These
+    # defaults are the throughput profile's, which tests and benches build on.
     max_batch: int = 8  # requests decoded together (in-process)
     batch_window_s: float = 0.005  # how long a new batch waits for companions
+    max_queue: int = 8  # requests that may wait while a batch decodes; more get a 429 at once
     # Guard, cache, feedback
     grounding: str = "regenerate"  # what an answer with unsupported numbers gets (a mode above)
     cache_entries: int = 2048
@@ -51,8 +55,7 @@ class ServingSettings:
     dagster_port: int = 3000
     device: str = field(default="auto")  # auto: cuda when available, else cpu
     # Bounds (configs/serving.yaml says why each value)
-    max_queue: int = 8  # requests waiting for the model; more get a 429 at once
-    retry_after_s: int = 2
+    retry_after_s: float = 0.5  # the least a 429's retry-after-ms says (Retry-After: 1 s)
     request_timeout_s: float = 120.0
     shutdown_drain_s: float = 20.0
     worker_stall_s: float = 120.0
@@ -80,8 +83,8 @@ class ServingSettings:
                 "--grounding constrain needs the in-process backend: an upstream server cannot "
                 "take the number constraint; use --grounding regenerate (a greedy retry) or refuse"
             )
-        if self.max_batch < 1 or self.max_new_tokens < 1 or self.max_queue < 1:
-            raise ValueError("max_batch, max_new_tokens and max_queue must be at least 1")
+        if self.max_batch < 1 or self.max_new_tokens < 1 or self.max_queue < 0:
+            raise ValueError("max_batch and max_new_tokens must be at least 1, max_queue 0")
         if self.metrics_access not in METRICS_ACCESS:
             raise ValueError(f"metrics_access must be one of {METRICS_ACCESS}")
         if self.keys and not self.key_secret:
@@ -122,15 +125,37 @@ def check_bind(host: str, keys_configured: bool) -> str:
     return f"no API keys set: answering on the loopback address {host} only, without keys"
 
 
-def load_serving_config(path: Path | None = None) -> dict[str, Any]:
-    """configs/serving.yaml as ServingSettings fields (its sections are only for people)."""
+def load_serving_config(path: Path | None = None, admission: str | None = None) -> dict[str, Any]:
+    """configs/serving.yaml as ServingSettings fields. Its sections are only for people, except
+    `admission`, whose `profile` (or the `admission` argument) picks one of its profiles."""
     path = Path(path or SERVING_CONFIG)
     doc = yaml.safe_load(path.read_text()) or {}
     known = set(ServingSettings.__dataclass_fields__)
     out: dict[str, Any] = {}
     for section, fields in doc.items():
+        if section == "admission":
+            out |= admission_profile(path, fields or {}, admission)
+            continue
         for name, value in (fields or {}).items():
             if name not in known:
                 raise ValueError(f"{path}: {section}.{name} is not a serving setting")
             out[name] = value
+    if admission and "admission" not in doc:
+        raise ValueError(f"{path} has no admission profiles; {admission!r} cannot be picked")
     return out
+
+
+def admission_profile(path: Path, section: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """The fields of the admission profile `name` (default: the section's `profile`)."""
+    name = name or section.get("profile")
+    profiles = sorted(k for k in section if k != "profile")
+    if name not in profiles:
+        raise ValueError(f"{path}: admission profile {name!r} is not one of {profiles}")
+    fields = section[name] or {}
+    for field_name in fields:
+        if field_name not in ADMISSION_FIELDS:
+            raise ValueError(
+                f"{path}: admission.{name}.{field_name} is not an admission setting "
+                f"(one of {ADMISSION_FIELDS})"
+            )
+    return dict(fields)

@@ -3,8 +3,15 @@
 One worker thread owns the model (engine.py hands it `run_batch`). This module keeps everything
 that must hold whatever the model does:
 
-- **Bounded.** At most `max_queue` requests wait; the next gets a 429 with `Retry-After` at once,
-  so admitted requests keep their latency instead of everyone's growing with the load.
+- **Bounded.** While the model is busy (a batch decoding, an adapter loading) at most
+  `max_queue` requests wait for it; while it is free, a batch of up to `max_batch` forms (within
+  `batch_window_s`) and `max_queue` more may wait behind it. The next request gets a 429 at once,
+  with `Retry-After` (and `retry-after-ms`, which the openai client reads) saying when the running
+  batch should end (its expected length: an average of the last batches), never less than
+  `retry_after_s`. `max_queue` 0 is latency-first: an admitted request never waits for a batch
+  it is not in, so it is answered in about one batch's time (configs/serving.yaml's profiles).
+  A request is refused at once or not at all: its second decode (grounding's regenerate) is
+  never refused.
 - **Local failures.** An exception out of a batch fails only the batch's unfinished requests (the
   engine retries rows alone before that: engine._run); the worker goes on.
 - **Supervised.** A worker thread that dies anyway (a BaseException, a bug) is found by the
@@ -19,9 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -31,6 +39,10 @@ from health_training.serving.errors import OpenAIError
 from health_training.serving.generation import DecodingParams, Finished, StopScanner
 
 log = logging.getLogger("health_training.serving")
+
+# Request ids remembered as admitted: far more than can be in flight, so a request's second
+# decode still finds its id (ids are the server's own: a client cannot claim one).
+ADMITTED_KEPT = 4096
 
 
 @dataclass(eq=False)
@@ -63,12 +75,23 @@ class Job:
 
 
 class WorkQueue:
-    def __init__(self, run_batch: Callable[[list[Any]], None], settings: Any, metrics: Any) -> None:
+    def __init__(
+        self,
+        run_batch: Callable[[list[Any]], None],
+        settings: Any,
+        metrics: Any,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._run_batch, self.settings, self.metrics = run_batch, settings, metrics
+        self.clock = clock  # for the Retry-After estimate (tests pass their own)
         self._cond = threading.Condition()
         self._queue: deque[Any] = deque()
         self._commands: deque[tuple[Callable[[], None], Future]] = deque()
         self._current: list[Any] = []
+        self._busy = False  # a batch or a command holds the model: no batch can form now
+        self._busy_since = clock()
+        self._batch_s: float | None = None  # how long a batch takes (moving average)
+        self._admitted: OrderedDict[str, None] = OrderedDict()  # recent request ids
         self._stopped = self._closing = False
         self.beat = time.monotonic()  # the worker's last sign of life
         self.restarts = 0
@@ -93,9 +116,22 @@ class WorkQueue:
             self._refuse_locked()
 
     def submit(self, job: Any) -> None:
+        """Queue `job`, or raise the 429 (503 when closing). A request decoded a second time
+        (grounding's regenerate: the same request id) was admitted already: its retry is never
+        refused, and goes first, so a request is refused at once or not at all."""
         with self._cond:
-            self._refuse_locked()
-            self._queue.append(job)
+            request_id = getattr(job, "request_id", "-")
+            if request_id != "-" and request_id in self._admitted:
+                if self._closing:
+                    self._refuse_locked()
+                self._queue.appendleft(job)
+            else:
+                self._refuse_locked()
+                self._queue.append(job)
+                if request_id != "-":
+                    self._admitted[request_id] = None
+                    while len(self._admitted) > ADMITTED_KEPT:
+                        self._admitted.popitem(last=False)
             self.metrics.queue_depth.set(len(self._queue))
             self._cond.notify_all()
 
@@ -103,16 +139,38 @@ class WorkQueue:
         if self._closing:
             raise OpenAIError(503, "the server is shutting down", "server_error",
                               code="shutting_down")  # fmt: skip
-        if len(self._queue) >= self.settings.max_queue:
+        s = self.settings
+        # A batch whose every row has been answered holds the model no longer: its clients may
+        # ask again before the worker gets round to marking the model free.
+        finished = bool(self._current) and all(j.done for j in self._current)
+        room = s.max_queue if self._busy and not finished else s.max_batch + s.max_queue
+        if len(self._queue) >= room:
             self.metrics.rejected.labels(reason="queue_full").inc()
+            wait = self._retry_after_locked()
+            held = "decoding a batch" if self._busy else "forming a batch"
             raise OpenAIError(
                 429,
-                f"the server is at capacity ({self.settings.max_queue} requests waiting); "
-                f"retry in {self.settings.retry_after_s} s",
+                f"the server is at capacity ({held}, {len(self._queue)} requests waiting, at "
+                f"most {s.max_queue} wait while it decodes); retry in {wait:.1f} s",
                 "rate_limit_error",
                 code="queue_full",
-                headers={"Retry-After": str(self.settings.retry_after_s)},
-            )
+                headers={"Retry-After": str(math.ceil(wait)),
+                         "retry-after-ms": str(math.ceil(wait * 1000))},
+            )  # fmt: skip
+
+    def _retry_after_locked(self) -> float:
+        """When there should be room again: the end of the running batch (of the one forming
+        now, when it is full), as far as the last batches tell; never sooner than
+        `retry_after_s` (a batch that overran), nor later than a minute (clients would not
+        wait). Clients refused during one batch all come back at its end, so the next batch
+        forms full instead of one by one."""
+        floor = float(self.settings.retry_after_s)
+        if self._batch_s is None:
+            return floor
+        left = self._batch_s
+        if self._busy:
+            left -= self.clock() - self._busy_since
+        return min(60.0, max(floor, left))
 
     def requeue_alone(self, jobs: list[Any]) -> None:
         """Put jobs back at the front, each to be decoded in a batch of its own."""
@@ -129,6 +187,11 @@ class WorkQueue:
             self._commands.append((fn, done))
             self._cond.notify_all()
         done.result()
+
+    @property
+    def busy(self) -> bool:
+        """A batch or a command holds the model: no batch can form now."""
+        return self._busy
 
     def touch(self) -> None:
         self.beat = time.monotonic()
@@ -155,6 +218,8 @@ class WorkQueue:
                     return
                 commands = list(self._commands)
                 self._commands.clear()
+                if commands:
+                    self._set_busy_locked(True)
             self.touch()
             for fn, done in commands:
                 try:
@@ -162,20 +227,33 @@ class WorkQueue:
                     done.set_result(None)
                 except Exception as exc:  # handed to the caller of command()
                     done.set_exception(exc)
+            if commands:
+                with self._cond:
+                    self._set_busy_locked(False)  # requests that were refused may form a batch
             batch = self._take_batch()
             if not batch:
                 continue
-            self._current = batch
+            started = self.clock()
             try:
                 self._run_batch(batch)
             except Exception as exc:  # a bug outside the engine's own handling: fail the batch
                 log.exception("a batch of %d failed outside the decoder", len(batch))
                 fail_unfinished(batch, exc)
             # Not in a `finally`: after a BaseException the supervisor fails what was held.
-            self._current = []
+            seconds = self.clock() - started
             self.touch()
             with self._cond:
+                self._current = []
+                self._set_busy_locked(False)
+                # Recent batches weigh most: the load (batch sizes, answer lengths) drifts.
+                self._batch_s = seconds if self._batch_s is None else (
+                    0.7 * self._batch_s + 0.3 * seconds)  # fmt: skip
                 self._cond.notify_all()  # close() may be waiting for the queue to empty
+
+    def _set_busy_locked(self, busy: bool) -> None:
+        self._busy = busy
+        if busy:
+            self._busy_since = self.clock()
 
     def _take_batch(self) -> list[Any]:
         with self._cond:
@@ -187,16 +265,24 @@ class WorkQueue:
                 deadline = time.monotonic() + self.settings.batch_window_s
                 while len(self._queue) < self.settings.max_batch and not self._commands:
                     left = deadline - time.monotonic()
-                    if left <= 0:
+                    if left <= 0 or self._stopped:
                         break
                     self._cond.wait(left)
+                if not self._queue:  # close() took them
+                    return []
                 key = self._queue[0].key
                 batch = [j for j in self._queue if j.key == key and not getattr(j, "alone", False)]
                 batch = batch[: self.settings.max_batch]
                 for job in batch:
                     self._queue.remove(job)
+            batch = [j for j in batch if not j.cancelled.is_set()]
+            # Taken under the lock: a request arriving now must see the model busy, or it would
+            # be admitted to wait for this whole batch.
+            if batch:
+                self._current = batch
+                self._set_busy_locked(True)
             self.metrics.queue_depth.set(len(self._queue))
-        return [j for j in batch if not j.cancelled.is_set()]
+        return batch
 
     # --- supervision and shutdown -----------------------------------------------------------
 
@@ -206,6 +292,7 @@ class WorkQueue:
             if self._stopped or self._thread.is_alive():
                 return False
             held, self._current = self._current, []
+            self._set_busy_locked(False)
             self._thread = self._start_worker()
             self.restarts += 1
         log.error("the generation worker died; restarted it (%d restarts)", self.restarts)

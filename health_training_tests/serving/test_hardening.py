@@ -16,7 +16,7 @@ import pytest
 
 from health_training.serving import schemas
 from health_training.serving.background import BackgroundServer
-from health_training_tests.events import wait_until
+from health_training_tests.events import DEADLINE, wait_until
 from health_training_tests.serving.conftest import API_KEY, HTTP, MODEL
 
 pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)
@@ -187,7 +187,8 @@ def test_a_full_queue_is_a_429_at_once_and_admitted_requests_finish(stack):
         wait_until(lambda: len(engine.work._queue) == 2, "two requests to wait")
         reply = raw_chat(server, {"model": MODEL, "messages": QUESTION, "max_tokens": 4})
         assert reply.status_code == 429 and reply.json()["error"]["code"] == "queue_full"
-        assert reply.headers["Retry-After"] == "2"
+        assert reply.headers["Retry-After"] == "1"  # retry_after_s: no batch to estimate from
+        assert reply.headers["retry-after-ms"] == "500"
         stream = raw_chat(server, {"model": MODEL, "messages": QUESTION, "stream": True})
         assert stream.status_code == 429  # a stream is refused before its 200, too
         release.set()
@@ -195,6 +196,46 @@ def test_a_full_queue_is_a_429_at_once_and_admitted_requests_finish(stack):
         metrics = HTTP.get(f"{server.url}/metrics").text
         assert 'health_serving_rejected_total{reason="queue_full"} 2.0' in metrics
         assert "health_serving_queue_bound 2.0" in metrics
+        assert "health_serving_batch_bound 1.0" in metrics
+
+
+def test_latency_first_admits_no_more_than_a_batch_and_refuses_the_rest_at_once(stack, monkeypatch):
+    """The latency-first profile (max_queue 0): requests join a batch that has not started, up
+    to max_batch; while it decodes, the next one gets a 429 with Retry-After through the
+    openai client, and a stream is refused before its 200; once the batch ends, requests are
+    admitted again. No decoded batch holds more than max_batch rows."""
+    from health_training.serving import engine as engine_module
+
+    real, sizes = engine_module.decode_rows, []
+    decoding, release = threading.Event(), threading.Event()
+
+    def held(model, rows, **kwargs):
+        sizes.append(len(rows))
+        decoding.set()
+        release.wait()
+        return real(model, rows, **kwargs)
+
+    monkeypatch.setattr(engine_module, "decode_rows", held)
+    # A long window: each batch starts when its two requests are there, whatever the load.
+    app = stack.app(stack.settings(max_queue=0, max_batch=2, batch_window_s=DEADLINE))
+    engine = app.state.services.backend
+    with BackgroundServer(app) as server, ThreadPoolExecutor(2) as pool:
+        admitted = [pool.submit(ask, server, user=str(i)) for i in range(2)]
+        decoding.wait()
+        with pytest.raises(openai.RateLimitError) as err:
+            ask(server)
+        assert err.value.code == "queue_full"
+        assert int(err.value.response.headers["Retry-After"]) >= 1
+        assert int(err.value.response.headers["retry-after-ms"]) >= 500
+        stream = raw_chat(server, {"model": MODEL, "messages": QUESTION, "stream": True})
+        assert stream.status_code == 429
+        release.set()
+        assert all(f.result().choices for f in admitted)
+        wait_until(lambda: not engine.work.busy, "the batch to end")  # answers go out first
+        # Another max_tokens: the same request again would be answered from the response cache.
+        again = [pool.submit(ask, server, user=str(i), max_tokens=3) for i in range(2)]
+        assert all(f.result().choices for f in again)
+        assert sizes == [2, 2]
 
 
 def test_a_request_past_its_deadline_is_a_504_and_frees_its_place(stack):

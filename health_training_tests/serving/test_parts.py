@@ -3,6 +3,11 @@ guard's wording, and `health-training serve` refusing to listen without keys."""
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
+from types import SimpleNamespace
+
 import pytest
 
 from health_training.cli import main
@@ -13,6 +18,7 @@ from health_training.serving.generation import StopScanner
 from health_training.serving.guard import check_numbers
 from health_training.serving.keys import KeyConfigError, key_id_of, keys_from_config
 from health_training.serving.settings import check_bind, is_loopback
+from health_training_tests.events import DEADLINE, wait_until
 
 SECRET = b"s" * 32
 Q1, Q2, ADM = ("q1" * 16, "q2" * 16, "adm" * 11)  # 32-33 characters
@@ -151,29 +157,34 @@ def test_the_server_secret_is_made_once_and_kept(monkeypatch, tmp_path):
         server_secret(tmp_path)
 
 
-def test_a_queue_that_closes_fails_what_is_left_with_a_503():
-    """Shutdown drains with a deadline: requests still queued when it passes get a 503."""
-    import threading
-    from types import SimpleNamespace
+class _Job:
+    """What the work queue needs of a request."""
 
+    key, alone, done = "base", False, False
+    ids = itertools.count()
+
+    def __init__(self, request_id: str | None = None):
+        self.cancelled, self.errors = threading.Event(), []
+        self.request_id = request_id or f"r{next(self.ids)}"
+
+    def fail(self, error):
+        self.errors.append(error)
+
+
+def _work_queue(run_batch, clock=time.monotonic, **settings):
     from health_training.serving.metrics import ServingMetrics
     from health_training.serving.work_queue import WorkQueue
 
+    fields = dict(max_queue=4, retry_after_s=0.5, batch_window_s=0.0, max_batch=1,
+                  worker_stall_s=60.0, supervise_s=3600.0) | settings  # fmt: skip
+    return WorkQueue(run_batch, SimpleNamespace(**fields), ServingMetrics(), clock=clock)
+
+
+def test_a_queue_that_closes_fails_what_is_left_with_a_503():
+    """Shutdown drains with a deadline: requests still queued when it passes get a 503."""
     release = threading.Event()
-    settings = SimpleNamespace(max_queue=4, retry_after_s=1, batch_window_s=0.0, max_batch=1,
-                               worker_stall_s=60.0, supervise_s=3600.0)  # fmt: skip
-    queue = WorkQueue(lambda batch: release.wait(), settings, ServingMetrics())
-
-    class Job:
-        key, alone, done = "base", False, False
-
-        def __init__(self):
-            self.cancelled, self.errors, self.request_id = threading.Event(), [], "r"
-
-        def fail(self, error):
-            self.errors.append(error)
-
-    jobs = [Job() for _ in range(3)]
+    queue = _work_queue(lambda batch: release.wait())
+    jobs = [_Job() for _ in range(3)]
     for job in jobs:
         queue.submit(job)
     closing = threading.Thread(target=queue.close, args=(0.0,))
@@ -182,13 +193,98 @@ def test_a_queue_that_closes_fails_what_is_left_with_a_503():
     release.set()
     assert [e.status for job in jobs for e in job.errors] == [503, 503, 503]
     with pytest.raises(OpenAIError) as err:
-        queue.submit(Job())
+        queue.submit(_Job())
     assert err.value.status == 503
 
 
-def test_quota_buckets_refill_at_their_rate():
-    from types import SimpleNamespace
+def test_latency_first_admits_only_into_a_batch_that_has_not_started():
+    """max_queue 0: while a batch decodes, nothing waits for it (429 at once); Retry-After says
+    when the batch should end (the last batch took 30 s on the test's clock); no batch ever
+    holds more than max_batch."""
+    now = [0.0]
+    started, release, batches = threading.Event(), threading.Event(), []
 
+    def run_batch(batch):
+        batches.append(len(batch))
+        started.set()
+        release.wait()
+        release.clear()
+        now[0] += 30.0  # the batch "takes" 30 s
+
+    # A long window: the batch starts when its two rows are there, not when time runs out.
+    queue = _work_queue(run_batch, clock=lambda: now[0], max_queue=0, max_batch=2,
+                        batch_window_s=DEADLINE)  # fmt: skip
+    first = _Job()
+    queue.submit(first)
+    queue.submit(_Job())
+    with pytest.raises(OpenAIError) as err:  # forming: the batch is full, nobody may wait
+        queue.submit(_Job())
+    started.wait()
+    with pytest.raises(OpenAIError) as err:  # decoding: refused, told the floor (no estimate)
+        queue.submit(_Job())
+    assert err.value.status == 429 and err.value.code == "queue_full"
+    assert err.value.headers == {"Retry-After": "1", "retry-after-ms": "500"}
+    queue.submit(_Job(first.request_id))  # its second decode (regenerate) is not refused
+    started.clear()
+    release.set()
+
+    def admitted(job):
+        try:
+            queue.submit(job)
+        except OpenAIError:
+            return False
+        return True
+
+    wait_until(lambda: admitted(_Job()), "the batch to end and a request to be admitted")
+    started.wait()  # the retry and that request
+    now[0] += 10.0  # 10 s into a batch expected to take 30 s
+    with pytest.raises(OpenAIError) as err:
+        queue.submit(_Job())
+    assert err.value.headers == {"Retry-After": "20", "retry-after-ms": "20000"}
+    release.set()
+    wait_until(lambda: len(batches) == 2 and admitted(_Job()), "the second batch to end")
+    assert batches == [2, 2]
+    queue.close(0.0)
+
+
+def test_a_batch_whose_rows_are_all_answered_no_longer_holds_the_model():
+    """A client that got its answer may ask again before the worker marks its batch finished;
+    the latency profile admits it (a 429 there made an idle server refuse its one client)."""
+    answered, release = threading.Event(), threading.Event()
+
+    def run_batch(batch):
+        for job in batch:
+            job.done = True  # the answer is sent: the client has it
+        answered.set()
+        release.wait()  # the worker has not yet come back for the next batch
+
+    queue = _work_queue(run_batch, max_queue=0, max_batch=1)
+    queue.submit(_Job())
+    answered.wait()
+    queue.submit(_Job())  # admitted: no 429
+    with pytest.raises(OpenAIError):  # the model is still one batch at a time
+        queue.submit(_Job())
+    release.set()
+    queue.close(DEADLINE)
+
+
+def test_a_throughput_queue_lets_max_queue_wait_behind_the_batch():
+    started, release = threading.Event(), threading.Event()
+    queue = _work_queue(lambda batch: (started.set(), release.wait()), max_queue=2, max_batch=2,
+                        batch_window_s=DEADLINE)  # fmt: skip
+    queue.submit(_Job())
+    queue.submit(_Job())
+    started.wait()
+    queue.submit(_Job())
+    queue.submit(_Job())  # two wait while the batch decodes
+    with pytest.raises(OpenAIError) as err:
+        queue.submit(_Job())
+    assert err.value.status == 429 and "at most 2 wait" in err.value.message
+    release.set()
+    queue.close(DEADLINE)
+
+
+def test_quota_buckets_refill_at_their_rate():
     from health_training.serving.metrics import ServingMetrics
     from health_training.serving.quotas import Quotas
 
@@ -224,4 +320,21 @@ def test_serving_yaml_fills_the_settings(tmp_path):
     bad = tmp_path / "serving.yaml"
     bad.write_text("bounds:\n  max_qeue: 3\n")
     with pytest.raises(ValueError, match="bounds.max_qeue is not a serving setting"):
+        load_serving_config(bad)
+
+
+def test_the_admission_profile_is_picked_from_serving_yaml(tmp_path):
+    from health_training.serving.settings import load_serving_config
+
+    latency, throughput = (
+        load_serving_config(admission=name) for name in ("latency", "throughput")
+    )
+    assert load_serving_config() == latency  # the shipped default is latency-first
+    assert latency["max_queue"] == 0 and throughput["max_queue"] > 0
+    assert latency["max_batch"] < throughput["max_batch"]
+    with pytest.raises(ValueError, match="admission profile 'fast' is not one of"):
+        load_serving_config(admission="fast")
+    bad = tmp_path / "serving.yaml"
+    bad.write_text("admission:\n  profile: mine\n  mine:\n    retry_after_s: 3\n")
+    with pytest.raises(ValueError, match="admission.mine.retry_after_s is not an admission"):
         load_serving_config(bad)
