@@ -347,3 +347,37 @@ def test_questions_never_carry_a_date():
     assert not any(
         date.search(p if isinstance(p, str) else p[0]) for ps in FAMILIES.values() for p in ps
     )
+
+
+def test_every_computation_is_trained_in_three_registers_and_every_register_trained():
+    """A held-out computation family pairs a situation and a register that training both covers
+    (in other pairings), so freeform_test asks for no computation, and in no register, that the
+    model never saw; pace and speed share every trained register, so the register cannot stand
+    in for the unit asked."""
+    from health_training.etl.questions.computation_phrasings import situation_of
+
+    mine = [f for f in FAMILIES if f.startswith("computation.")]
+    trained = [f for f in mine if f not in HELD_OUT_FAMILIES]
+    situations = {situation_of(f) for f in mine}
+    assert {"pace", "speed", "energy_balance", "sleep_clock", "change", "share"} == situations
+    for situation in situations:
+        assert sum(situation_of(f) == situation for f in trained) >= 3, situation
+    registers = {f.rsplit("_", 1)[1] for f in trained}
+    for family in set(mine) & HELD_OUT_FAMILIES:
+        register = family.rsplit("_", 1)[1]
+        assert register in registers or register == "clinical", family
+    pace = {f.rsplit("_", 1)[1] for f in trained if situation_of(f) == "pace"}
+    speed = {f.rsplit("_", 1)[1] for f in trained if situation_of(f) == "speed"}
+    assert pace <= speed
+
+
+def test_every_held_out_register_is_trained_in_two_other_kinds():
+    """A held-out family words its question in a register that training shows in at least two
+    other kinds, so freeform_test measures new phrasings, not a way of asking never seen."""
+    from health_training.etl.questions.families import register_of
+
+    trained = {(f.split(".")[0], register_of(f)) for f in FAMILIES if f not in HELD_OUT_FAMILIES}
+    for family in HELD_OUT_FAMILIES:
+        kind, register = family.split(".")[0], register_of(family)
+        others = {k for k, r in trained if r == register and k != kind}
+        assert len(others) >= 2, (family, register, others)

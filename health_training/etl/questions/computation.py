@@ -19,7 +19,12 @@ from typing import Any
 
 from health_training.etl import derived
 from health_training.etl.narratives.wording import clock
-from health_training.etl.questions.computation_phrasings import CHANGE_WHAT, FAMILIES, SHARES
+from health_training.etl.questions.computation_phrasings import (
+    CHANGE_WHAT,
+    FAMILIES,
+    SHARES,
+    situation_of,
+)
 from health_training.etl.questions.example import Asked, Draft, Record
 from health_training.etl.questions.measures import MEASURE
 from health_training.etl.questions.phrasing import cap, fill, when
@@ -32,36 +37,15 @@ from health_training.etl.questions.quantities import (
     user_says,
 )
 
-# Which families a record type offers; pace and speed need no record, so any active day has them.
+# Which computations a record type offers; pace and speed need no record, so any active day has
+# them. Each comes in the registers of `computation_phrasings.FAMILIES`.
 _OFFERED: dict[str, tuple[str, ...]] = {
-    "BloodGlucoseRecord": ("computation.change_casual", "computation.change_clinical"),
-    "HeartRateRecord": (
-        "computation.pace_casual",
-        "computation.pace_texting",
-        "computation.speed",
-        "computation.change_casual",
-        "computation.change_clinical",
-    ),
-    "HeartRateVariabilityRmssdRecord": ("computation.change_casual", "computation.change_clinical"),
-    "SleepSessionRecord": (
-        "computation.sleep_clock",
-        "computation.change_casual",
-        "computation.change_clinical",
-        "computation.share",
-    ),
-    "StepsRecord": (
-        "computation.pace_casual",
-        "computation.pace_texting",
-        "computation.speed",
-        "computation.change_casual",
-        "computation.share",
-    ),
-    "ActiveCaloriesBurnedRecord": (
-        "computation.energy_balance",
-        "computation.speed",
-        "computation.change_clinical",
-        "computation.share",
-    ),
+    "BloodGlucoseRecord": ("change",),
+    "HeartRateRecord": ("pace", "speed", "change"),
+    "HeartRateVariabilityRmssdRecord": ("change",),
+    "SleepSessionRecord": ("sleep_clock", "change", "share"),
+    "StepsRecord": ("pace", "speed", "change", "share"),
+    "ActiveCaloriesBurnedRecord": ("energy_balance", "speed", "change", "share"),
 }
 _CHANGE_FACT = {
     "BloodGlucoseRecord": "mean_glucose_mg_dl",
@@ -205,21 +189,22 @@ def share(record: Record, key: str) -> tuple[str, dict[str, Any], Asked]:
 def draft(record: Record, rng: Random) -> Draft | None:
     record_type = record.batch.record_type
     facts = record.facts
-    offered = [f for f in _OFFERED.get(record_type, ()) if _possible(f, record)]
+    offered = [c for c in _OFFERED.get(record_type, ()) if _possible(c, record)]
     if not offered:
         return None
-    family = rng.choice(offered)
+    situation = rng.choice(offered)
+    family = rng.choice(sorted(f for f in FAMILIES if situation_of(f) == situation))
     template, variant = rng.choice(FAMILIES[family])
     slots: dict[str, str] = {"when": when(record_type, rng)}
     input_ = ""
-    if family in ("computation.pace_casual", "computation.pace_texting", "computation.speed"):
+    if situation in ("pace", "speed"):
         km = rng.choice(_DISTANCES)
-        per_km = rng.uniform(3.2, 7.5) if family == "computation.speed" else rng.uniform(4.2, 8.0)
+        per_km = rng.uniform(3.2, 7.5) if situation == "speed" else rng.uniform(4.2, 8.0)
         minutes = max(1, round(km * per_km))
         slots |= {"d": _distance_text(km, rng), "t": _minutes_text(minutes, rng)}
-        fn = speed if family == "computation.speed" else pace
+        fn = speed if situation == "speed" else pace
         text, extra, asked = fn(km, minutes, rng)
-    elif family == "computation.energy_balance":
+    elif situation == "energy_balance":
         intake = rng.randrange(1_500, 3_250, 50)
         burned = (
             facts["total_active_kcal"] if variant == "record" else rng.randrange(150, 1_200, 10)
@@ -229,11 +214,11 @@ def draft(record: Record, rng: Random) -> Draft | None:
             "burned": user_says("total_active_kcal", burned, rng, unit_read=True)[0],
         }
         text, extra, asked = energy_balance(intake, burned, rng)
-    elif family == "computation.sleep_clock":
+    elif situation == "sleep_clock":
         bed, wake = facts["bedtime"], facts["wake_time"]
         slots |= {"bed": user_clock(bed, rng), "wake": user_clock(wake, rng)}
         text, extra, asked = time_in_bed(bed, wake, rng)
-    elif family.startswith("computation.change"):
+    elif situation == "change":
         fact = _CHANGE_FACT[record_type]
         low, high, step = _CHANGE_STEP[fact]
         after = facts[fact]
@@ -247,7 +232,7 @@ def draft(record: Record, rng: Random) -> Draft | None:
             "now": user_says(fact, after, rng, exact=True, unit_read=True)[0],
         }
         text, extra, asked = change(fact, before, after)
-    else:  # computation.share
+    else:  # share
         key = rng.choice([k for k, s in SHARES.items() if _has_share(s, facts)])
         slots |= {"part": SHARES[key][2], "whole": SHARES[key][3]}
         text, extra, asked = share(record, key)
@@ -258,15 +243,15 @@ def draft(record: Record, rng: Random) -> Draft | None:
     return Draft(family, question, input_, text, extra, (asked,))
 
 
-def _possible(family: str, record: Record) -> bool:
+def _possible(situation: str, record: Record) -> bool:
     facts = record.facts
-    if family == "computation.energy_balance":
+    if situation == "energy_balance":
         return "total_active_kcal" in facts
-    if family == "computation.sleep_clock":
+    if situation == "sleep_clock":
         return "bedtime" in facts and "wake_time" in facts
-    if family.startswith("computation.change"):
+    if situation == "change":
         return _CHANGE_FACT.get(record.batch.record_type, "") in facts
-    if family == "computation.share":
+    if situation == "share":
         return any(_has_share(s, facts) for s in SHARES.values())
     return True
 

@@ -63,6 +63,14 @@ FAMILIES: dict[str, tuple[tuple[str, str], ...]] = {
         ("I felt tired{when}. Is my {what} a concern?", "bad"),
         ("Compared to the guidelines, how's my {what}?", "open"),
     ),
+    "judgement.context_note": (
+        ("My GP mentioned it last time. Is my {what} ok now?", "ok"),
+        ("I've been sleeping badly this week. Is my {what} a worry?", "bad"),
+        ("I'm starting a new medication. How does my {what} look?", "open"),
+        ("My sister has diabetes, so I'm careful. Is my {what} normal?", "ok"),
+        ("Long day at work{when}. Is my {what} anything to worry about?", "bad"),
+        ("I'm new to tracking this. What do you think of my {what}?", "open"),
+    ),
     "judgement.value_first": (
         ("{val} {what}: good or bad?", "open"),
         ("Got {val} for {what}{when}. Ok?", "ok"),
@@ -78,6 +86,7 @@ _REGISTER = {
     "judgement.typo_texting": "texting",
     "judgement.normal_check": "casual",
     "judgement.coach_context": "casual",
+    "judgement.context_note": "casual",
     "judgement.value_first": "casual",
 }
 

@@ -56,6 +56,14 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "Before I head out, can you tell me my {what}{when}?",
         "Trying to track my progress: what was my {what}{when}?",
     ),
+    "lookup.context_note": (
+        "My diabetes educator asked me to check. What was my {what}{when}?",
+        "Filling in my health diary now: what was my {what}{when}?",
+        "I'm comparing notes with a friend. What was my {what}?",
+        "Getting ready for my check-up, so what was my {what}{when}?",
+        "I didn't look at my app{when}. What was my {what}?",
+        "For my training log, what was my {what}{when}?",
+    ),
     "lookup.data_reference": (
         "Looking at this data, what is my {what}?",
         "Based on these readings, what was my {what}?",
@@ -79,6 +87,7 @@ _REGISTER = {
     "lookup.clinical_formal": ("clinical",),
     "lookup.typo_texting": ("texting",),
     "lookup.context_chat": ("casual",),
+    "lookup.context_note": ("casual",),
     "lookup.data_reference": ("casual", "clinical"),
     "lookup.imperative_short": ("casual", "texting"),
 }

@@ -137,6 +137,14 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "Tracker readout{when}: {values}. Good?",
         "Synced my device{when}: {values}. Is this normal for an adult?",
     ),
+    "user_stated.context_note": (
+        "My doctor asked me to keep an eye on this. {Values}{when}. Is that ok?",
+        "Writing this down for my check-up: {values}{when}. Anything unusual?",
+        "I've had a stressful week. {Values}{when}. Should I be concerned?",
+        "My mum keeps asking about my health. {Values}{when}. What do I tell her?",
+        "New to wearables, so bear with me: {values}{when}. Normal?",
+        "I'm on holiday and noticed {values}{when}. Is that fine?",
+    ),
     "user_stated.coach": (
         "I'm training for a 10k. {Values}{when}. Am I ok?",
         "Trying to get fitter: {values}{when}. How does that look?",
@@ -153,6 +161,7 @@ _REGISTER = {
     "user_stated.worried": "casual",
     "user_stated.device_readout": "casual",
     "user_stated.coach": "casual",
+    "user_stated.context_note": "casual",
 }
 _MAX_OUTPUT = 350
 
