@@ -20,6 +20,7 @@ REQUESTED_BY_TAG = "health_training/requested_by"  # who asked (a person, a serv
 PREFERENCE_COUNT_TAG = "health_training/preference_examples"  # new rated answers behind a retrain
 CORRECTION_COUNT_TAG = "health_training/corrections"  # new corrected answers behind a retrain
 TRACE_TAG = "health_training/trace_id"  # the OpenTelemetry trace of the admin request
+EXPECTED_END_TAG = "health_training/expected_end"  # when the run should end (defs/phase_clock.py)
 # Written by the GPU pool launcher on a GPU run, read back to stop it or check its health.
 DEVICES_TAG = "health_training/gpu_devices"
 PID_TAG = "health_training/gpu_lease_pid"

@@ -12,6 +12,7 @@ from health_training.constants import PRODUCTION, STAGING
 from health_training.data.dataset_repository import DatasetRepository
 from health_training.data.splits import FREEFORM_TEST
 from health_training.defs.handoff import upstream
+from health_training.defs.phase_clock import announce_phase
 from health_training.defs.training.emissions import emissions_report
 from health_training.ml.run_artifacts import RunArtifacts
 from health_training.ml.run_registration import Registration, register_and_gate
@@ -28,6 +29,7 @@ def registered_model(
 ) -> dg.MaterializeResult:
     """The fine-tuned adapter logged to MLflow (params, step metrics, reports, emissions, loss
     curve) and registered as a pyfunc that holds the adapter and names its base; alias staging."""
+    announce_phase(context)
     adapter, evaluated, carbon = (
         upstream(context, a) for a in ("lora_adapter", "eval_report", "emissions_report")
     )

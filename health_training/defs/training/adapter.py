@@ -20,6 +20,7 @@ from health_training.data.dataset_repository import DatasetRepository
 from health_training.defs.data.datasets import training_dataset
 from health_training.defs.data.preference import preference_dataset
 from health_training.defs.handoff import upstream
+from health_training.defs.phase_clock import announce_phase
 from health_training.ml.adapter_training import NoProductionVersion, train_adapter, warm_started
 from health_training.resources import CarbonResource, MlflowResource, Storage, TrainingResource
 
@@ -59,6 +60,7 @@ def lora_adapter(
     tokens/s, ETA) goes to the run log; the adapter and checkpoints go to the storage resource."""
     from health_training.ml.train import load_train_config
 
+    announce_phase(context)
     reason = context.run.tags.get(REASON_TAG, config.reason)  # sensors set it as a run tag
     if reason not in TRAIN_REASONS:
         raise dg.Failure(f"reason {reason!r} is not one of {TRAIN_REASONS}")

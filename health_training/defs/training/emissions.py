@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from health_training.defs.handoff import upstream
+from health_training.defs.phase_clock import announce_phase
 from health_training.defs.training.eval_report import eval_report
 from health_training.resources import Storage, TrainingResource
 
@@ -40,6 +41,7 @@ def emissions_report(
     # Imported here: the emissions package is not needed to load the definitions.
     from health_training.ml.emissions.run_footprint import build_and_store_footprint
 
+    announce_phase(context)
     evaluated = upstream(context, "eval_report")
     try:
         report, total, keys = build_and_store_footprint(

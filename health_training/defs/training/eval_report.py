@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from health_training.defs.handoff import upstream
+from health_training.defs.phase_clock import announce_phase
 from health_training.defs.training.adapter import lora_adapter
 from health_training.ml.adapter_evaluation import JudgeSettings, evaluate_run
 from health_training.resources import CarbonResource, JudgeResource, Storage, TrainingResource
@@ -37,6 +38,7 @@ def eval_report(
     """Base model vs fine-tuned adapter: response-token loss, EM, token F1, BLEU, ROUGE,
     hallucinated numbers, fact accuracy and recall, EOS rate and a PHI probe, per health domain,
     every difference with a paired bootstrap 95 % interval; JSON, Markdown, HTML in storage."""
+    announce_phase(context)
     adapter = upstream(context, "lora_adapter")
     outcome, report, keys = evaluate_run(
         adapter,
