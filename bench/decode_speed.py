@@ -18,7 +18,8 @@ the two decoders run alternately, `--repeats` times each, on `batch x --rows-per
 run of each; `ratio` is the median of the paired (same repeat) ratios. Agreement: answers that
 differ token for token from the old decoder's, and the largest reference-loss difference.
 `--repeat-stop N` also times today's decoder with the repeat cut and counts the answer tokens it
-saves; its answers must be the uncut answers' prefixes.
+saves; its answers must be the uncut answers' prefixes. `--bf16` also times today's decoder on
+a bf16 copy of the weights and counts the answers that differ from its fp32 answers.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def timed(decode: Any, model: Any, prompts: list, refs: list, **kw: Any) -> tupl
     return time.perf_counter() - started, out
 
 
-def compare(opts: argparse.Namespace, model: Any, tok: Any, rows: list) -> list[dict[str, Any]]:
+def compare(
+    opts: argparse.Namespace, model: Any, tok: Any, rows: list, bf16_model: Any = None
+) -> list[dict[str, Any]]:
     import decoding_before
 
     from health_training.ml.decoding import decode_all
@@ -111,14 +114,16 @@ def compare(opts: argparse.Namespace, model: Any, tok: Any, rows: list) -> list[
     for batch in opts.batch_sizes:
         n = min(len(prompts), batch * opts.rows_per_slot)
         p, r = prompts[:n], refs[:n]
-        runs: dict[str, list[float]] = {"old": [], "new": [], "cut": []}
+        runs: dict[str, list[float]] = {"old": [], "new": [], "cut": [], "bf16": []}
         answers: dict[str, list] = {}
-        variants = [("old", decoding_before.decode_all, {}), ("new", decode_all, {})]
+        variants = [("old", decoding_before.decode_all, {}, model), ("new", decode_all, {}, model)]
         if opts.repeat_stop:
-            variants.append(("cut", decode_all, {"repeat_stop": opts.repeat_stop}))
+            variants.append(("cut", decode_all, {"repeat_stop": opts.repeat_stop}, model))
+        if bf16_model is not None:
+            variants.append(("bf16", decode_all, {}, bf16_model))
         for _ in range(opts.repeats):
-            for name, decode, extra in variants:
-                seconds, answers[name] = timed(decode, model, p, r, batch_size=batch,
+            for name, decode, extra, weights in variants:
+                seconds, answers[name] = timed(decode, weights, p, r, batch_size=batch,
                                                **common, **extra)  # fmt: skip
                 runs[name].append(seconds)
                 print(f"  batch {batch} {name}: {seconds:.1f} s", file=sys.stderr, flush=True)
@@ -143,6 +148,29 @@ def compare(opts: argparse.Namespace, model: Any, tok: Any, rows: list) -> list[
             ),  # fmt: skip
             "seconds": {k: [round(s, 2) for s in v] for k, v in runs.items() if v},
         }
+        if bf16_model is not None:
+            b16 = answers["bf16"]
+            row["bf16"] = {
+                "tokens_per_s": round(tokens["bf16"] / min(runs["bf16"]), 1),
+                "ratio_to_old": round(
+                    statistics.median(
+                        a / b for a, b in zip(runs["old"], runs["bf16"], strict=True)
+                    ),
+                    2,
+                ),  # fmt: skip
+                "answers_differing_from_fp32": sum(
+                    a.answer_ids != b.answer_ids for a, b in zip(new, b16, strict=True)
+                ),  # fmt: skip
+                "max_loss_sum_diff": round(
+                    max(abs(a.loss_sum - b.loss_sum) for a, b in zip(new, b16, strict=True)), 3
+                ),  # fmt: skip
+                "mean_loss_fp32": round(
+                    sum(a.loss_sum for a in new) / max(1, sum(a.loss_tokens for a in new)), 4
+                ),  # fmt: skip
+                "mean_loss_bf16": round(
+                    sum(a.loss_sum for a in b16) / max(1, sum(a.loss_tokens for a in b16)), 4
+                ),  # fmt: skip
+            }
         if opts.repeat_stop:
             cut = answers["cut"]
             row["repeat_cut"] = {
@@ -177,6 +205,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=0, help="0: the evaluation's cap")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--repeat-stop", type=int, default=0)
+    parser.add_argument("--bf16", action="store_true", help="also today's decoder in bf16")
     parser.add_argument("--threads", type=int, default=0, help="0: torch's default")
     parser.add_argument("--json", type=Path, help="also write the results here")
     opts = parser.parse_args()
@@ -187,8 +216,13 @@ def main() -> None:
     rows = (
         read_rows(opts.rows, opts.prompts) if opts.rows else sample_rows(opts.split, opts.prompts)
     )
+    bf16_model = None
+    if opts.bf16:  # today's decoder on a bf16 copy of the weights (AMX-BF16 CPUs, GPUs)
+        import copy
+
+        bf16_model = copy.deepcopy(model).to(torch.bfloat16)
     with torch.no_grad():
-        results = compare(opts, model, tok, rows)
+        results = compare(opts, model, tok, rows, bf16_model)
     doc = {"model": opts.model, "adapter": str(opts.adapter or ""),
            "rows": str(opts.rows or opts.split), "threads": torch.get_num_threads(),
            "results": results}  # fmt: skip
