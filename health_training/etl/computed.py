@@ -10,7 +10,8 @@ accepts (`ml/grounding.py`).
 What is computed (rules of `etl/derived.py`; only from numbers the *question* states, alone or
 with the first values of the same unit in the context, so a pasted record does not explode into
 every pair of its own figures):
-  * a distance and a duration in the question: pace in min per km (and as m:ss) and speed;
+  * a distance and a duration in the question: pace in min per km (and as m:ss) and speed, or
+    only the one the question's words ask for ("per km", "pace"; "km/h", "speed");
   * two clock times in the question: the time from the first to the second, across midnight;
   * two values of one unit, at least one from the question: the change from the first to the
     second, in the unit and in percent (a previous day against today's record, intake against
@@ -29,6 +30,11 @@ DISTANCE = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s?(?:(?P<km>kilomet(?:er|re)s?|km|k)|(?P<mi>miles?|mi))\b",
     re.IGNORECASE,
 )
+# The words that ask for a pace (time per distance) or a speed (distance per time).
+_ASKS_PACE = re.compile(r"\bpace\b|\bper (?:km|k|kilomet(?:er|re)|mile|mi)\b|min(?:ute)?s? ?/ ?km|/km\b",
+                        re.IGNORECASE)  # fmt: skip
+_ASKS_SPEED = re.compile(r"\bspeed\b|km ?/ ?h\b|\bkmh\b|\bkph\b|\bmph\b|per hour|an hour",
+                         re.IGNORECASE)  # fmt: skip
 _PAIRED_UNITS = ("mg/dL", "bpm", "ms", "%", "steps", "kcal", "min")
 _CONTEXT_VALUES = 3  # first values of a unit in the context paired with the question's
 _KM_PER_MILE = 1.609344
@@ -53,11 +59,27 @@ def computed_facts(question: str, context: str = "") -> str:
     if distance and durations and float(distance[1]) > 0:
         km = float(distance[1]) * (_KM_PER_MILE if distance["mi"] else 1.0)
         minutes = durations[0]
+        pace = (
+            f"pace {derived.pace_min_per_km(km, minutes)} min per km "
+            f"({derived.pace_clock(km, minutes)} per km)"
+        )
+        speed = f"speed {derived.speed_km_per_h(km, minutes)} km/h"
+        # Only what the question asks for when its words say it: given both, the model answered
+        # many a pace question ("whats that per km") with the speed.
+        asks_pace, asks_speed = (
+            bool(_ASKS_PACE.search(question)),
+            bool(_ASKS_SPEED.search(question)),
+        )
+        said = (
+            [pace]
+            if asks_pace and not asks_speed
+            else [speed]
+            if asks_speed and not asks_pace
+            else [pace, speed]
+        )
         parts.append(
             f"{_number(float(distance[1]))} {'mi' if distance['mi'] else 'km'} in "
-            f"{_number(minutes)} min: pace {derived.pace_min_per_km(km, minutes)} min per km "
-            f"({derived.pace_clock(km, minutes)} per km), speed "
-            f"{derived.speed_km_per_h(km, minutes)} km/h"
+            f"{_number(minutes)} min: " + ", ".join(said)
         )
     clocks = [int(q.value) for q in asked if q.unit == "time"]
     if len(clocks) >= 2:

@@ -14,12 +14,18 @@ from health_training.serving.generation import Prompt
         (
             "I ran 8 km in 44 minutes. What was my pace?",
             "",
-            "8 km in 44 min: pace 5.5 min per km (5:30 per km), speed 10.9 km/h",
+            "8 km in 44 min: pace 5.5 min per km (5:30 per km).",
         ),
         (
             "15 km in 1 hours 47 minutes, min per km?",
             "",
-            "15 km in 107 min: pace 7.1 min per km (7:08 per km), speed 8.4 km/h",
+            "15 km in 107 min: pace 7.1 min per km (7:08 per km).",
+        ),
+        ("20 km in 50 min, what's that in km/h?", "", "20 km in 50 min: speed 24.0 km/h."),
+        (
+            "Did 5 km in 30 min, how was that?",
+            "",
+            "5 km in 30 min: pace 6.0 min per km (6:00 per km), speed 10.0 km/h.",
         ),
         ("bed at 23:15, up at 06:45, how long?", "", "from 23:15 to 06:45: 450 min (7 h 30 min)"),
         ("ate 2,400 kcal, burned 2,900 kcal", "", "2,400 kcal to 2,900 kcal: change +500 kcal"),
@@ -48,3 +54,24 @@ def test_the_server_appends_the_same_line_the_training_input_ends_with():
     assert served.messages[-1][1] == f"{question}\n\n{training_input}"
     # Asked again verbatim (the clinic sends training rows), the line is not doubled.
     assert served.with_computed_facts() == served
+
+
+def test_the_line_gives_the_pace_or_the_speed_each_phrasing_asks_for():
+    """Every pace phrasing of the writer (held-out ones too) gets the pace alone, every speed
+    phrasing the speed (alone, or with the pace when its words do not say): given both, the model
+    answered many pace questions with the speed."""
+    from random import Random
+
+    from health_training.etl.questions.computation_phrasings import FAMILIES, situation_of
+    from health_training.etl.questions.phrasing import fill
+
+    for family, phrasings in FAMILIES.items():
+        if situation_of(family) not in ("pace", "speed"):
+            continue
+        for template, _ in phrasings:
+            question = fill(template, d="6.4 km", t="35 min", when=Random(0).choice(("", " today")))
+            line = computed_facts(question)
+            if situation_of(family) == "pace":
+                assert "pace 5.5 min per km" in line and "speed" not in line, question
+            else:
+                assert "speed 11.0 km/h" in line, question
