@@ -25,8 +25,8 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from health_training.ml.grounding import allowed_numbers
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.evaluation.grounding import allowed_numbers
+    from health_training.ml.lm.tiny import build_tiny_model
     from health_training.serving.batch_decode import Row, decode_rows
     from health_training.serving.number_mask import NumberConstraint, NumberTokens
 

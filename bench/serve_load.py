@@ -75,7 +75,7 @@ def prompts(n_unique: int, n_total: int, seed: int) -> tuple[list[str], list[str
 
 
 def base_model(choice: str, tmp: Path) -> Path:
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     smol = Path(os.environ.get("HEALTH_TRAINING_HOME", "var")) / "models" / "smollm2-135m"
     if choice in ("auto", "smollm2") and (smol / "config.json").is_file():

@@ -1,7 +1,7 @@
 """One batch of concurrent requests decoded together, token by token, on one model.
 
-The evaluation's decoder (ml/decoding.py) underneath: prompts are prefilled together
-(ml/row_cache.py: left-padded, positions counting real tokens only, so a padded row sees what it
+The evaluation's decoder (ml/lm/decoding.py) underneath: prompts are prefilled together
+(ml/lm/row_cache.py: left-padded, positions counting real tokens only, so a padded row sees what it
 would alone), then every row decodes in its own slot of a cache that attention reads only as far
 as it is filled, and rows that finish leave the batch and its cost.
 What serving adds: each row has its own length limit and sampling settings (greedy, or
@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from health_training.ml.decoding import PREFILL_ROWS
-from health_training.ml.row_cache import RowCache, prefill
+from health_training.ml.lm.decoding import PREFILL_ROWS
+from health_training.ml.lm.row_cache import RowCache, prefill
 
 
 @dataclass(slots=True)

@@ -28,7 +28,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from health_training.ml.grounding import allowed_numbers
+from health_training.ml.evaluation.grounding import allowed_numbers
 from health_training.serving.batch_decode import Row, decode_rows
 from health_training.serving.errors import OpenAIError
 from health_training.serving.generation import (
@@ -66,7 +66,7 @@ class InProcessEngine:
         return str(next(self.model.parameters()).device) if self.model is not None else "none"
 
     def ensure_base(self, base_model: str, bundled: Path | None) -> None:
-        from health_training.ml.models import BaseModelUnavailable, resolve_base_model
+        from health_training.ml.lm.models import BaseModelUnavailable, resolve_base_model
 
         if self.model is not None:
             if not _same_base(base_model, self.base_model or "", self.settings.models_dir):
@@ -77,7 +77,7 @@ class InProcessEngine:
             return
         import torch
 
-        from health_training.ml.models import load_model_and_tokenizer
+        from health_training.ml.lm.models import load_model_and_tokenizer
 
         spec = resolve_base_model(str(bundled or base_model), self.settings.models_dir)
         if spec.local and spec.prepare and not _has_weights(Path(spec.source)):
@@ -113,7 +113,7 @@ class InProcessEngine:
     # --- requests -------------------------------------------------------------------------
 
     def encode(self, prompt: Prompt) -> list[int]:
-        from health_training.ml.prompts import prompt_format
+        from health_training.ml.lm.prompts import prompt_format
 
         with self._tok_lock:
             tok = self.tokenizer
@@ -195,7 +195,7 @@ class InProcessEngine:
         return Row([*job.prompt_ids, *job.tokens], left, d.temperature, d.top_p, generator, numbers)
 
     def _run(self, batch: list[Job]) -> None:
-        from health_training.ml.evaluation import eos_token_ids
+        from health_training.ml.evaluation.answer_and_compare import eos_token_ids
 
         tok = self.tokenizer
         ready, rows = [], []
@@ -307,7 +307,7 @@ def _fail(job: Job, exc: BaseException) -> None:
 
 
 def _has_weights(folder: Path) -> bool:
-    from health_training.ml.models import _weights_present
+    from health_training.ml.lm.models import _weights_present
 
     return _weights_present(folder)
 
@@ -316,7 +316,7 @@ def _same_base(a: str, b: str, models_dir: Path) -> bool:
     """Two names for one base: equal text, or the same folder / hub id once resolved."""
     if a == b:
         return True
-    from health_training.ml.models import BaseModelUnavailable, resolve_base_model
+    from health_training.ml.lm.models import BaseModelUnavailable, resolve_base_model
 
     try:
         return resolve_base_model(a, models_dir).source == resolve_base_model(b, models_dir).source

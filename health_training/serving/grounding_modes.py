@@ -1,5 +1,5 @@
 """What the server does with an answer whose numbers the request does not support (the rule:
-ml/grounding.py; the user-facing account: docs/grounding.md). One of four modes, set with
+ml/evaluation/grounding.py; the user-facing account: docs/grounding.md). One of four modes, set with
 `health-training serve --grounding MODE`:
 
   regenerate (default)  decode as asked; an ungrounded answer is decoded again, greedy, under the

@@ -1,7 +1,7 @@
 """The number guard: every number of an answer checked against the request with the grounding
-rule (ml/grounding.py: the evaluation's faithfulness rule, with the values derived from the
+rule (ml/evaluation/grounding.py: the evaluation's faithfulness rule, with the values derived from the
 request's numbers and the clinical reference values allowed too), and every comparison the answer
-states checked against its own numbers (ml/comparisons.py: "6,800 steps, at or above the 10,000
+states checked against its own numbers (ml/evaluation/stated_comparisons.py: "6,800 steps, at or above the 10,000
 steps target" is contradicted). The response says whether it is grounded, which numbers are not
 supported and which comparisons are contradicted; grounding_modes.py says what happens then."""
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from health_training.ml.comparisons import contradicted_comparisons
-from health_training.ml.faithfulness import Quantity
-from health_training.ml.grounding import check_grounding
+from health_training.ml.evaluation.faithfulness import Quantity
+from health_training.ml.evaluation.grounding import check_grounding
+from health_training.ml.evaluation.stated_comparisons import contradicted_comparisons
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The number constraint of constrained decoding: a logits mask per row that lets the model
 write a number only when it is (a prefix of) an allowed number string, and end one only when
-it is complete (the allowed strings and the character-level rule: ml/grounding.py).
+it is complete (the allowed strings and the character-level rule: ml/evaluation/grounding.py).
 
 `NumberTokens` is built once per tokenizer: each vocab token's text and the few that hold a
 digit (SmolLM2 writes digits one per token; the tiny test model's BPE has "2025" and " 12").
@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from health_training.ml.grounding import SEPARATORS, START, AllowedNumbers, NumberState, advance
+from health_training.ml.evaluation.grounding import (
+    SEPARATORS,
+    START,
+    AllowedNumbers,
+    NumberState,
+    advance,
+)
 
 _SPACE_PIECE = "\u2581"  # SentencePiece's leading space, dropped when one token is decoded alone
 _LONGEST = 24  # token budgets past any allowed number's length all mask alike: one memo entry

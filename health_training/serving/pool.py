@@ -110,7 +110,7 @@ class ModelPool:
         let the watcher try again."""
         if self._base is not None:
             return
-        from health_training.ml.models import BaseModelUnavailable
+        from health_training.ml.lm.models import BaseModelUnavailable
 
         try:
             self.backend.ensure_base(self.settings.base_model, None)

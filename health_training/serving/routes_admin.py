@@ -113,7 +113,7 @@ def _after_move(request: Request) -> dict[str, Any]:
 
 @router.post("/promote")
 async def promote(body: PromoteRequest, request: Request, caller: AdminCaller) -> dict:
-    from health_training.ml.version_gate import promote_recorded
+    from health_training.ml.registry.version_gate import promote_recorded
 
     svc = services(request)
     by = who(body.approved_by, caller)
@@ -137,7 +137,7 @@ async def promote(body: PromoteRequest, request: Request, caller: AdminCaller) -
 
 @router.post("/rollback")
 async def rollback(body: RollbackRequest, request: Request, caller: AdminCaller) -> dict:
-    from health_training.ml.version_gate import now
+    from health_training.ml.registry.version_gate import now
 
     svc = services(request)
     by = who(body.requested_by, caller)

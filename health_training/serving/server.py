@@ -36,7 +36,7 @@ def settings_from_env(
     admission: str | None = None,
     **overrides: Any,
 ) -> ServingSettings:
-    from health_training.ml.models import default_model_name
+    from health_training.ml.lm.models import default_model_name
     from health_training.resources import mlflow_from_env, training_from_env
     from health_training.resources.environment import (
         home,

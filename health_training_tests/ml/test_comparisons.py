@@ -1,11 +1,11 @@
-"""Comparisons an answer states, checked against its own numbers (ml/comparisons.py): the
+"""Comparisons an answer states, checked against its own numbers (ml/evaluation/stated_comparisons.py): the
 contradictions the demo model wrote are caught, the writer's own phrasings never are."""
 
 from __future__ import annotations
 
 import pytest
 
-from health_training.ml.comparisons import contradicted_comparisons
+from health_training.ml.evaluation.stated_comparisons import contradicted_comparisons
 
 CONTRADICTED = [
     ("Your step total was 6,800 steps, at or above the 10,000 steps daily target.", "6,800 steps"),

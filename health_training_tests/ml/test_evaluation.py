@@ -12,19 +12,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from health_training.ml.bootstrap import compare_groups, paired_interval, ratio
-from health_training.ml.evaluation import (
+from health_training.ml.evaluation.answer_and_compare import (
     REPEAT_STOP,
     decoding_settings,
     encode_for_eval,
     stratified_sample,
 )
-from health_training.ml.metrics import bleu_statistic, example_stats
+from health_training.ml.evaluation.bootstrap import compare_groups, paired_interval, ratio
+from health_training.ml.evaluation.text_metrics import bleu_statistic, example_stats
 
 
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory) -> Path:
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("m") / "tiny")
 
@@ -122,8 +122,8 @@ def test_cap_comes_from_reference_lengths_and_settings_key_ignores_batch(tiny):
 def test_one_pass_decoding_matches_generate_and_loss(tiny):
     import torch
 
-    from health_training.ml.decoding import decode_all
-    from health_training.ml.prompts import encode_example
+    from health_training.ml.lm.decoding import decode_all
+    from health_training.ml.lm.prompts import encode_example
 
     model, tok = tiny
     texts = [("How stable was my glucose?", "Mean 142 mg/dL", "Glucose averaged 142 mg/dL.")]
@@ -151,7 +151,7 @@ def test_one_pass_decoding_matches_generate_and_loss(tiny):
 
 
 def test_training_labels_end_with_eos(tiny):
-    from health_training.ml.prompts import IGNORE_INDEX, encode_example
+    from health_training.ml.lm.prompts import IGNORE_INDEX, encode_example
 
     _, tok = tiny
     enc = encode_example(tok, "Summarize.", "Mean 142 mg/dL", "Glucose averaged 142 mg/dL.")
@@ -161,7 +161,7 @@ def test_training_labels_end_with_eos(tiny):
 
 def test_pyfunc_prompt_is_the_training_prompt(tiny, tmp_path: Path):
     """The served model sees exactly the prompt the adapter was trained on."""
-    from health_training.ml.prompts import encode_example, render_prompt
+    from health_training.ml.lm.prompts import encode_example, render_prompt
 
     _, tok = tiny
     row = {"instruction": "Interpret this day.", "input": "Resting heart rate 58 bpm."}
@@ -188,7 +188,7 @@ def test_decoder_matches_a_plain_loop_as_rows_end_and_new_prompts_take_their_slo
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from health_training.ml.decoding import decode_all
+    from health_training.ml.lm.decoding import decode_all
 
     model = AutoModelForCausalLM.from_pretrained(tiny_folder, attn_implementation=attention)
     tok = AutoTokenizer.from_pretrained(tiny_folder)
@@ -215,7 +215,7 @@ def test_an_answer_that_repeats_itself_ends_where_the_repeat_begins(tiny):
     """A random model loops under greedy decoding: with repeat_stop=4 each answer is the plain
     answer cut before its first 4-token span that repeats an earlier one; stop tokens end a
     row without being kept or counted as EOS."""
-    from health_training.ml.decoding import decode_all
+    from health_training.ml.lm.decoding import decode_all
 
     model, tok = tiny
     prompts = [tok(p, add_special_tokens=False)["input_ids"] for p in PROMPTS]

@@ -7,8 +7,8 @@ import orjson
 import pytest
 
 from health_training.etl.generator import generate_corpus
-from health_training.ml.faithfulness import factual_consistency
-from health_training.ml.statements import Statement, extract_statements, score_facts
+from health_training.ml.evaluation.faithfulness import factual_consistency
+from health_training.ml.evaluation.statements import Statement, extract_statements, score_facts
 
 HR_INPUT = (
     "Record type: HeartRateRecord. Date: 2025-01-18. Resting heart rate 90 bpm (5th percentile), "

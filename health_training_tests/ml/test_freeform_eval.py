@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from health_training.ml.evaluation import ModelAnswers
-from health_training.ml.freeform_eval import (
+from health_training.ml.evaluation.answer_and_compare import ModelAnswers
+from health_training.ml.evaluation.freeform_eval import (
     CANNOT_ANSWER,
     compare_freeform,
     freeform_stats,
     stated_correctly,
 )
-from health_training.ml.gate import evaluate_gate, load_gate_policy
+from health_training.ml.registry.promotion_gate import evaluate_gate, load_gate_policy
 
 
 def _row(kind: str, question: str, asked: list, *, cannot: bool = False, facts=None) -> dict:

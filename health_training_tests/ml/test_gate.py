@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from health_training.ml.gate import (
+from health_training.ml.registry.promotion_gate import (
     GateDecision,
     GatePolicy,
     MetricRule,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from health_training.etl.reference_values import REFERENCE_VALUES
-from health_training.ml.faithfulness import factual_consistency
-from health_training.ml.grounding import (
+from health_training.ml.evaluation.faithfulness import factual_consistency
+from health_training.ml.evaluation.grounding import (
     START,
     AllowedNumbers,
     advance,

@@ -1,4 +1,4 @@
-"""Tests for `health_training.ml.metrics`: SQuAD EM/F1 on hand-computed cases, BLEU against
+"""Tests for `health_training.ml.evaluation.text_metrics`: SQuAD EM/F1 on hand-computed cases, BLEU against
 sacrebleu, ROUGE on identical / disjoint / hand-computed pairs, the factual-consistency rule
 (supported, hallucinated, rounding, units, commas, ranges, signs, times), the PHI probe and the
 per-category roll-up."""
@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from health_training.ml.metrics import (
+from health_training.ml.evaluation.text_metrics import (
     FactualScore,
     Quantity,
     bleu,

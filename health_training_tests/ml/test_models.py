@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from health_training.ml import models, smollm2, tiny
-from health_training.ml.models import (
+from health_training.ml.lm import models, smollm2, tiny
+from health_training.ml.lm.models import (
     DEFAULT_TARGET_MODULES,
     BaseModelSpec,
     BaseModelUnavailable,
@@ -21,7 +21,7 @@ from health_training.ml.models import (
     meta_lora_param_counts,
     resolve_base_model,
 )
-from health_training.ml.tiny import build_tiny_model
+from health_training.ml.lm.tiny import build_tiny_model
 from health_training_tests.network import refuse_network
 
 REPO = Path(__file__).resolve().parents[2]

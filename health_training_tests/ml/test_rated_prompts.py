@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from health_training.ml.preference.examples import PreferenceExample
-from health_training.ml.rated_prompts import (
+from health_training.ml.registry.rated_prompts import (
     RatedPrompt,
     compare_rated,
     held_out_rated_prompts,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from health_training.ml.gate import evaluate_gate, load_gate_policy
-from health_training.ml.registry import Registry
-from health_training.ml.tiny import build_tiny_model
+from health_training.ml.lm.tiny import build_tiny_model
+from health_training.ml.registry.promotion_gate import evaluate_gate, load_gate_policy
+from health_training.ml.registry.tracking import Registry
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -18,7 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """The tiny Llama of `ml/tiny.py` (base dir) and a LoRA adapter on it (adapter dir)."""
+    """The tiny Llama of `ml/lm/tiny.py` (base dir) and a LoRA adapter on it (adapter dir)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoTokenizer, LlamaForCausalLM
@@ -252,9 +252,9 @@ def test_production_and_challenger_answer_the_held_out_rated_prompts(tiny, track
     """The gate's rated-prompt pass on a real registry: production's adapter is downloaded,
     both adapters answer on one base, and each pass leaves the weights as it found them (the
     same adapter twice gives the same greedy answers: a zero difference)."""
-    from health_training.ml.evaluation import DecodingSettings
-    from health_training.ml.rated_prompts import RatedPrompt
-    from health_training.ml.version_comparison import adapter_fetcher, rated_comparison
+    from health_training.ml.evaluation.answer_and_compare import DecodingSettings
+    from health_training.ml.registry.rated_prompts import RatedPrompt
+    from health_training.ml.registry.version_comparison import adapter_fetcher, rated_comparison
 
     other = named(tracking, "rated-model")
     version = other.register(logged["uri"])

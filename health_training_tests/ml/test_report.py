@@ -1,5 +1,5 @@
-"""Tests for `health_training.ml.report` (Markdown, HTML with inline charts, JSON round trip,
-atomic files, `better_than`) and `health_training.ml.judge`: skipped when not configured, and
+"""Tests for `health_training.ml.evaluation.report` (Markdown, HTML with inline charts, JSON round trip,
+atomic files, `better_than`) and `health_training.ml.evaluation.judge`: skipped when not configured, and
 the real `openai` client against a local HTTP server on 127.0.0.1 that speaks the chat
 completions API (scores, unusable replies, server errors, timeouts)."""
 
@@ -18,9 +18,14 @@ from typing import Any
 
 import pytest
 
-from health_training.ml.judge import NOT_CONFIGURED, SYSTEM_PROMPT, JudgeResult, judge_answers
-from health_training.ml.metrics import score_predictions
-from health_training.ml.report import EvalReport, better_than
+from health_training.ml.evaluation.judge import (
+    NOT_CONFIGURED,
+    SYSTEM_PROMPT,
+    JudgeResult,
+    judge_answers,
+)
+from health_training.ml.evaluation.report import EvalReport, better_than
+from health_training.ml.evaluation.text_metrics import score_predictions
 
 ROWS = [
     {
@@ -173,7 +178,7 @@ def test_non_finite_values_become_null() -> None:
 
 
 def _answers(predictions: list[str], loss: float, eos: bool = True):
-    from health_training.ml.evaluation import ModelAnswers
+    from health_training.ml.evaluation.answer_and_compare import ModelAnswers
 
     n = len(predictions)
     return ModelAnswers(
@@ -187,7 +192,7 @@ def _answers(predictions: list[str], loss: float, eos: bool = True):
 
 
 def test_intervals_decide_the_verdict_and_show_in_every_rendering(tmp_path: Path) -> None:
-    from health_training.ml.evaluation import compare
+    from health_training.ml.evaluation.answer_and_compare import compare
 
     rows = [
         {

@@ -35,9 +35,10 @@ def test_fine_tuning_lowers_held_out_loss(tmp_path):
     from health_training.data.ingest import ingest_month
     from health_training.data.phi import Pseudonymizer
     from health_training.etl.generator import generate_corpus
-    from health_training.ml.evaluation import DecodingSettings, answer
-    from health_training.ml.models import load_model_and_tokenizer, resolve_base_model
-    from health_training.ml.train import load_train_config, train
+    from health_training.ml.evaluation.answer_and_compare import DecodingSettings, answer
+    from health_training.ml.lm.models import load_model_and_tokenizer, resolve_base_model
+    from health_training.ml.training.config import load_train_config
+    from health_training.ml.training.sft import train
 
     corpus = generate_corpus([(2025, 1)], 6, 3, phi_note_share=0.0, malformed_share=0.0)
     policy = load_data_config()

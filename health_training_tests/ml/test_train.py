@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from health_training.data.records import Example
-from health_training.ml.packing import pack
-from health_training.ml.prompts import IGNORE_INDEX, Encoded
-from health_training.ml.train import TrainConfig, load_train_config, run_identity, train
+from health_training.ml.lm.packing import pack
+from health_training.ml.lm.prompts import IGNORE_INDEX, Encoded
+from health_training.ml.training.config import TrainConfig, load_train_config
+from health_training.ml.training.run_record import run_identity
+from health_training.ml.training.sft import train
 from health_training_tests.tiny_training import glucose_examples, tiny_models_dir, write_dataset_dir
 
 pytestmark = pytest.mark.slow
@@ -225,8 +227,8 @@ def test_the_head_only_where_a_target_is_gives_the_stock_loss_and_gradients(tmp_
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from health_training.ml.tiny import build_tiny_model
-    from health_training.ml.train import _response_loss_trainer
+    from health_training.ml.lm.tiny import build_tiny_model
+    from health_training.ml.training.response_loss import response_loss_trainer
 
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(build_tiny_model(tmp_path / "tiny"))
@@ -246,14 +248,14 @@ def test_the_head_only_where_a_target_is_gives_the_stock_loss_and_gradients(tmp_
     stock.backward()
     stock_grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     model.zero_grad()
-    ours = _response_loss_trainer().compute_loss(None, model, inputs)
+    ours = response_loss_trainer().compute_loss(None, model, inputs)
     ours.backward()
     assert torch.allclose(ours, stock, rtol=1e-5)
     assert stock_grads
     for name, grad in stock_grads.items():
         assert torch.allclose(dict(model.named_parameters())[name].grad, grad, atol=1e-6), name
     # With gradient accumulation, Trainer passes the response tokens of all accumulated batches.
-    halved = _response_loss_trainer().compute_loss(
+    halved = response_loss_trainer().compute_loss(
         None, model, inputs, num_items_in_batch=2 * int((inputs["labels"][:, 1:] != -100).sum())
     )
     assert torch.allclose(halved, stock / 2, rtol=1e-5)

@@ -3,7 +3,7 @@ domain."""
 
 from __future__ import annotations
 
-from health_training.ml.training_sample import training_sample
+from health_training.ml.training.sample import training_sample
 
 
 def _rows() -> list[dict]:

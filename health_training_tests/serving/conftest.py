@@ -29,7 +29,7 @@ OTHER_KEY = "other-tenant-key-of-the-serving-tests-00"
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory) -> Path:
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-random")
 
@@ -160,7 +160,7 @@ def serving_version(url: str) -> str | None:
 @pytest.fixture
 def two_versions(stack, adapters) -> Stack:
     """v1 in production, v2 in staging (the state after a retrain, before approval)."""
-    from health_training.ml.version_gate import promote_recorded
+    from health_training.ml.registry.version_gate import promote_recorded
 
     assert register(stack.mlflow, adapters[1], stack.base) == "1"
     promote_recorded(stack.mlflow.registry(), "1", approved_by="test", reason="first model")

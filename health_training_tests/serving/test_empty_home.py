@@ -17,7 +17,7 @@ FIX = "run `health-training prepare-model tiny-random`"
 
 
 def test_no_base_model_is_a_503_that_names_the_fix_until_it_appears(stack):
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     models = stack.root / "models"
     settings = stack.settings(base_model="tiny-random", models_dir=models)

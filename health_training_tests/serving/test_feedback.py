@@ -113,7 +113,7 @@ def test_the_clinic_command_asks_the_server_and_rates_through_feedback(stack, se
     """`health-training clinic`'s loop: questions over the OpenAI API, `concurrency` at a time,
     every answer rated by the simulated clinic and stored through POST /v1/feedback."""
     from health_training.commands.clinic import run_clinic
-    from health_training.ml.preference.clinic import SimulatedClinic
+    from health_training.ml.preference.simulated_clinic import SimulatedClinic
 
     rows = [
         {

@@ -12,7 +12,7 @@ import dataclasses
 import openai
 import pytest
 
-from health_training.ml.grounding import check_grounding
+from health_training.ml.evaluation.grounding import check_grounding
 from health_training.serving.background import BackgroundServer
 from health_training_tests.serving.conftest import HTTP, MODEL
 

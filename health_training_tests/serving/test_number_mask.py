@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from health_training.ml.faithfulness import Quantity
-from health_training.ml.grounding import allowed_numbers, check_grounding
+from health_training.ml.evaluation.faithfulness import Quantity
+from health_training.ml.evaluation.grounding import allowed_numbers, check_grounding
 from health_training.serving.number_mask import NumberConstraint, NumberTokens
 
 REQUEST = "I ran 5 km in 27 min. My cgm avg was 163 mg/dl and 62% in range; bed 23:40, up 07:10."

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from health_training.ml.faithfulness import Quantity, scan_quantities
+from health_training.ml.evaluation.faithfulness import Quantity, scan_quantities
 
 # unit -> ((fact, cue pattern), ...): the first cue found nearest the number decides.
 _CUES: dict[str, tuple[tuple[str, str], ...]] = {

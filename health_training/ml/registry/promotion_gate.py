@@ -12,10 +12,10 @@ metric, both values and the paired bootstrap 95 % interval of challenger − pro
     difference is neither;
   * with a production version the challenger must be better on at least `min_better` metrics
     and worse on none; without one, the bounds alone decide;
-  * users' verdicts: with enough held-out rated prompts (`rated_prompts:`, ml/rated_prompts.py)
+  * users' verdicts: with enough held-out rated prompts (`rated_prompts:`, ml/registry/rated_prompts.py)
     both models answer them and the same better / worse rules apply to `rated_prompts.<metric>`;
     a better one counts towards `min_better`; too few prompts are reported, not decided on;
-  * free-form questions (`freeform_test:`, ml/freeform_eval.py): the challenger's answers to
+  * free-form questions (`freeform_test:`, ml/evaluation/freeform_eval.py): the challenger's answers to
     the held-out question families obey their own bounds, and with production the same better
     / worse rules apply to `freeform_test.<metric>`: a version worse on either split is blocked;
   * emissions within the carbon budget, and enough test examples for the intervals to mean
@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "configs" / "promotion.yaml"
+DEFAULT_POLICY = Path(__file__).resolve().parents[2] / "configs" / "promotion.yaml"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,11 +20,11 @@ from health_training.data import layout
 from health_training.data.blob_storage import BlobStorage
 from health_training.data.dataset_repository import DatasetRepository
 from health_training.data.splits import FREEFORM_TEST
-from health_training.ml.run_artifacts import RunArtifacts
+from health_training.ml.training.run_artifacts import RunArtifacts
 
 
 def _cached_base(storage: BlobStorage) -> Callable[[str], Any]:
-    from health_training.ml.evaluation import ModelAnswers
+    from health_training.ml.evaluation.answer_and_compare import ModelAnswers
 
     def read(key: str) -> Any:
         raw = storage.read_optional(layout.base_answers(key))
@@ -59,8 +59,8 @@ def evaluate_run(
     returns (the evaluation outcome, the report, the storage keys of eval/, the emissions and
     the HTML report)."""
     from health_training.ml.emissions import track_emissions
-    from health_training.ml.eval_run import run_evaluation
-    from health_training.ml.judge import judge_report
+    from health_training.ml.evaluation.eval_run import run_evaluation
+    from health_training.ml.evaluation.judge import judge_report
 
     identity, version = str(run["run_identity"]), str(run["dataset_version"])
     artifacts = RunArtifacts(storage, runs_dir)

@@ -8,7 +8,7 @@ logs it; `mlflow.pyfunc.load_model("models:/health-query-olmo@production")` serv
 
 model_config also holds `max_new_tokens` and `dtype` (float32: bf16 is slow on our CPUs); override
 at load time, e.g. `mlflow.pyfunc.load_model(uri, model_config={"dtype": "bfloat16"})` on a GPU.
-Unpickling the model imports `health_training.ml.pyfunc`, so the serving environment needs this
+Unpickling the model imports `health_training.ml.registry.adapter_pyfunc`, so the serving environment needs this
 package installed (the platform's own image has it).
 """
 
@@ -91,9 +91,9 @@ class AdapterModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> list[str]:
-        from health_training.ml.decoding import decode_all
-        from health_training.ml.evaluation import eos_token_ids
-        from health_training.ml.prompts import render_prompt
+        from health_training.ml.evaluation.answer_and_compare import eos_token_ids
+        from health_training.ml.lm.decoding import decode_all
+        from health_training.ml.lm.prompts import render_prompt
 
         max_new_tokens = int((params or {}).get("max_new_tokens") or self.default_max_new_tokens)
         tok = self.tokenizer

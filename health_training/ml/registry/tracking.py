@@ -33,7 +33,7 @@ from health_training.constants import (
 )
 
 if TYPE_CHECKING:
-    from health_training.ml.gate import GateDecision
+    from health_training.ml.registry.promotion_gate import GateDecision
 
 HISTORY_TAG = "promotion.history"
 HISTORY_KEEP = 50  # events kept in the registered-model tag; version tags keep the full chain
@@ -226,7 +226,7 @@ class Registry:
             artifacts["base"] = str(base_dir)
         import mlflow
 
-        from health_training.ml.pyfunc import AdapterModel, signature_and_example
+        from health_training.ml.registry.adapter_pyfunc import AdapterModel, signature_and_example
 
         described = {"base_model": base_model, "base_revision": base_revision or ""}
         signature, example = signature_and_example(max_new_tokens)

@@ -179,7 +179,7 @@ def factual_consistency(
     """How many numbers of `answer` the input supports (rule in the module docstring).
 
     `extra` are quantities allowed besides the input's own (the serving-time grounding adds
-    derived and reference values, ml/grounding.py); they support an answer number the way an
+    derived and reference values, ml/evaluation/grounding.py); they support an answer number the way an
     input quantity does, but never take part in the share-of-total rule."""
     source = _quantities(source_input, with_parts=True)
     allowed = source + list(extra)

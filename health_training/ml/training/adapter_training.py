@@ -21,8 +21,8 @@ import orjson
 from health_training.constants import EMISSIONS_STAGING_DIR
 from health_training.data import layout
 from health_training.data.blob_storage import BlobStorage
-from health_training.ml.run_artifacts import RunArtifacts
-from health_training.ml.training_progress import estimate_text, progress_logger
+from health_training.ml.training.progress import estimate_text, progress_logger
+from health_training.ml.training.run_artifacts import RunArtifacts
 
 
 def throughput_history(storage: BlobStorage, base: str) -> list[dict[str, Any]]:
@@ -86,8 +86,8 @@ def train_adapter(
     profile asks and `preference` data is given; publish the run(s) to storage. Returns the
     TrainResult and the base model's spec."""
     from health_training.ml.emissions import country_carbon_intensity, track_emissions
-    from health_training.ml.models import resolve_base_model
-    from health_training.ml.train import train_with_preference
+    from health_training.ml.lm.models import resolve_base_model
+    from health_training.ml.preference.stage import train_with_preference
 
     spec = resolve_base_model(cfg.base_model, models_dir)
     history = throughput_history(storage, spec.source)

@@ -53,7 +53,7 @@ def training_sample(
     (None: all of that kind); `question_kind_limits` caps a question kind below its equal share
     (day summaries are three times as long as other questions: fewer of them buy more of the
     others in the same number of steps)."""
-    from health_training.ml.evaluation import stratified_sample
+    from health_training.ml.evaluation.answer_and_compare import stratified_sample
 
     groups: dict[str, list[Mapping[str, Any]]] = {"correction": [], "question": [], "narrative": []}
     for row in rows:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from health_training.ml.prompts import IGNORE_INDEX, Encoded, encode_example
+from health_training.ml.lm.prompts import IGNORE_INDEX, Encoded, encode_example
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from health_training.constants import PRODUCTION
 from health_training.data.splits import FREEFORM_TEST
-from health_training.ml.rated_prompts import RatedPrompt, compare_rated
+from health_training.ml.registry.rated_prompts import RatedPrompt, compare_rated
 
 AdapterOf = Callable[[str], Path | None]
 
@@ -39,7 +39,7 @@ def adapter_fetcher(registry: Any, cache: Path) -> AdapterOf:
 
 
 def _base(base_name: str, models_dir: Path) -> tuple[Any, Any]:
-    from health_training.ml.models import load_model_and_tokenizer, resolve_base_model
+    from health_training.ml.lm.models import load_model_and_tokenizer, resolve_base_model
 
     return load_model_and_tokenizer(resolve_base_model(base_name, models_dir))
 
@@ -58,7 +58,11 @@ def production_answers(
     """(production version, its answers to `rows`), (version, None) for an external model,
     (None, None) without production. `split`: the part of production's recorded answers to
     reuse (None: the narrative test split; "freeform_test": the free-form questions)."""
-    from health_training.ml.evaluation import DecodingSettings, ModelAnswers, answer
+    from health_training.ml.evaluation.answer_and_compare import (
+        DecodingSettings,
+        ModelAnswers,
+        answer,
+    )
 
     prod = registry.production_version()
     if prod is None:
@@ -108,7 +112,7 @@ def rated_comparison(
         return None
     from peft import PeftModel
 
-    from health_training.ml.evaluation import DecodingSettings, answer
+    from health_training.ml.evaluation.answer_and_compare import DecodingSettings, answer
 
     base, tokenizer = _base(base_name, models_dir)
     model = PeftModel.from_pretrained(base, str(prod_adapter), adapter_name=PRODUCTION)
@@ -139,8 +143,8 @@ def freeform_comparison(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(the challenger's free-form metrics, challenger − production intervals on the same
     free-form rows): (None, None) when the evaluation had no freeform_test split."""
-    from health_training.ml.evaluation import ModelAnswers
-    from health_training.ml.freeform_eval import compare_freeform
+    from health_training.ml.evaluation.answer_and_compare import ModelAnswers
+    from health_training.ml.evaluation.freeform_eval import compare_freeform
 
     section, doc = eval_doc.get("freeform"), answers.get(FREEFORM_TEST)
     if not section or not doc or not freeform_rows:

@@ -75,8 +75,8 @@ def prompt_stats(
     prompts: Sequence[RatedPrompt], predictions: Sequence[str]
 ) -> dict[str, list[tuple[float, float]]]:
     """Per prompt, (numerator, denominator) of each metric in RATED_METRICS."""
-    from health_training.ml.faithfulness import factual_consistency
-    from health_training.ml.metrics import _rouge_scorer
+    from health_training.ml.evaluation.faithfulness import factual_consistency
+    from health_training.ml.evaluation.text_metrics import _rouge_scorer
 
     if len(prompts) != len(predictions):
         raise ValueError(f"{len(prompts)} prompts but {len(predictions)} answers")
@@ -103,7 +103,7 @@ def compare_rated(
 ) -> dict[str, dict[str, Any]]:
     """metric -> {a, b, diff, ci_low, ci_high, n}: production (a) vs the challenger (b) on the
     same prompts, one shared bootstrap draw for both metrics."""
-    from health_training.ml.bootstrap import compare_groups
+    from health_training.ml.evaluation.bootstrap import compare_groups
 
     found = compare_groups(prompt_stats(prompts, production), prompt_stats(prompts, challenger), {})
     return {metric: interval.to_dict() for metric, interval in found.items()}

@@ -14,36 +14,34 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from health_training.files import write_atomic
-
-ROLES = ("base", "finetuned")
-# (key, label, higher is better, digits); the order of the tables and charts.
-METRICS: tuple[tuple[str, str, bool, int], ...] = (
-    ("eval_loss", "response-token loss", False, 4),
-    ("perplexity", "perplexity", False, 2),
-    ("exact_match", "exact match", True, 3),
-    ("f1", "token F1", True, 3),
-    ("bleu", "BLEU (0-100)", True, 2),
-    ("rouge1", "ROUGE-1", True, 3),
-    ("rouge2", "ROUGE-2", True, 3),
-    ("rougeL", "ROUGE-L", True, 3),
-    ("hallucinated_number_rate", "hallucinated numbers", False, 3),
-    ("fact_accuracy", "fact accuracy", True, 3),
-    ("fact_recall", "fact recall", True, 3),
-    ("eos_rate", "answers ended by EOS", True, 3),
-    ("phi_rate", "answers with PHI", False, 3),
+from health_training.ml.evaluation.report_format import (
+    CSS,
+    SAMPLE_KEYS,
+    ci,
+    delta,
+    finite,
+    fmt,
+    html_table,
+    md_table,
+    number,
+    one_line,
+    plain,
+    settings_line,
 )
-JUDGE_METRICS = ("accuracy", "safety", "clarity", "overall")  # 1-5, higher is better
-DOMAIN_COLUMNS = ("rougeL", "fact_accuracy", "fact_recall", "hallucinated_number_rate")
-_LABEL = {key: label for key, label, _, _ in METRICS}
-_DIGITS = {key: digits for key, _, _, digits in METRICS}
+from health_training.ml.evaluation.report_metrics import (
+    DIGITS,
+    DOMAIN_COLUMNS,
+    JUDGE_METRICS,
+    LABEL,
+    METRICS,
+    ROLES,
+)
 
 
 @dataclass(frozen=True)
@@ -86,11 +84,11 @@ class EvalReport:
         mean as "judge_accuracy" etc. None when absent or not finite."""
         model = self.models[role]
         if key in ("eval_loss", "perplexity") and key in model:
-            return _number(model.get(key))
+            return number(model.get(key))
         if key.startswith("judge_"):
             means = ((self.judge or {}).get(role) or {}).get("means") or {}
-            return _number(means.get(key.removeprefix("judge_")))
-        return _number((model.get("overall") or {}).get(key))
+            return number(means.get(key.removeprefix("judge_")))
+        return number((model.get("overall") or {}).get(key))
 
     def categories(self) -> list[str]:
         return sorted({c for role in ROLES for c in self.models[role].get("per_category") or {}})
@@ -109,7 +107,7 @@ class EvalReport:
         return (table or {}).get(key)
 
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self) | {"schema_version": 1})
+        return finite(asdict(self) | {"schema_version": 1})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EvalReport:
@@ -118,14 +116,14 @@ class EvalReport:
     def to_json(self) -> str:
         # Infinite or NaN values (a diverged perplexity) become null: JSON has no such numbers.
         return (
-            json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False, default=_plain)
+            json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False, default=plain)
             + "\n"
         )
 
     # ------------------------------------------------------------ tables
 
     def _verdict(self, key: str, higher: bool, category: str | None = None) -> str:
-        from health_training.ml.report_freeform import verdict
+        from health_training.ml.evaluation.report_freeform import verdict
 
         return verdict(self.interval(key, category), higher)
 
@@ -141,10 +139,10 @@ class EvalReport:
             body.append(
                 [
                     label,
-                    _fmt(base, digits),
-                    _fmt(tuned, digits),
-                    _delta(base, tuned, digits),
-                    _ci(self.interval(key), digits),
+                    fmt(base, digits),
+                    fmt(tuned, digits),
+                    delta(base, tuned, digits),
+                    ci(self.interval(key), digits),
                     self._verdict(key, higher),
                 ]
             )
@@ -154,23 +152,23 @@ class EvalReport:
     def _domain_table(self) -> tuple[list[str], list[list[str]]]:
         head = ["domain", "n"]
         for key in DOMAIN_COLUMNS:
-            head += [f"{_LABEL[key]} base → ft", "Δ [95 % CI]"]
+            head += [f"{LABEL[key]} base → ft", "Δ [95 % CI]"]
         body = []
         for cat in self.categories():
             base, tuned = self._domain("base", cat), self._domain("finetuned", cat)
             row = [cat, str(tuned.get("n", base.get("n", "")))]
             for key in DOMAIN_COLUMNS:
-                b, t, d = _number(base.get(key)), _number(tuned.get(key)), _DIGITS[key]
+                b, t, d = number(base.get(key)), number(tuned.get(key)), DIGITS[key]
                 row += [
-                    f"{_fmt(b, d)} → {_fmt(t, d)}",
-                    f"{_delta(b, t, d)} {_ci(self.interval(key, cat), d)}".strip(),
+                    f"{fmt(b, d)} → {fmt(t, d)}",
+                    f"{delta(b, t, d)} {ci(self.interval(key, cat), d)}".strip(),
                 ]
             body.append(row)
         return head, body
 
     def _notes(self) -> list[str]:
         """One line each: generation settings, and the judge's coverage or why it was skipped."""
-        notes = [f"Generation: {_settings(self.generation)}."]
+        notes = [f"Generation: {settings_line(self.generation)}."]
         if self.loss_definition:
             notes.append(f"Loss: {self.loss_definition}.")
         if self.seconds_per_example:
@@ -204,28 +202,28 @@ class EvalReport:
             f"Dataset `{self.dataset_version}`, {self.n_examples} test examples, "
             f"created {self.created_at}.",
             "",
-            *_md_table(*self._headline_table()),
+            *md_table(*self._headline_table()),
             "",
             *(f"- {note}" for note in self._notes()),
             "",
             "## Per health domain",
             "",
-            *_md_table(*self._domain_table()),
+            *md_table(*self._domain_table()),
         ]
         if self.samples:
             lines += ["", "## Sample predictions"]
             for i, s in enumerate(self.samples, 1):
                 lines += ["", f"### {i}. {s.get('category', '')}", ""]
-                lines += [f"- **{k}**: {_one_line(s.get(k, ''))}" for k in _SAMPLE_KEYS]
+                lines += [f"- **{k}**: {one_line(s.get(k, ''))}" for k in SAMPLE_KEYS]
         if self.freeform:
-            from health_training.ml import report_freeform
+            from health_training.ml.evaluation import report_freeform
 
-            lines += report_freeform.markdown(self.freeform, _md_table)
+            lines += report_freeform.markdown(self.freeform, md_table)
         return "\n".join(lines) + "\n"
 
     def charts(self) -> dict[str, bytes]:
         """PNG bytes of the charts: "metrics" (base vs fine-tuned) and "domains"."""
-        from health_training.ml.report_charts import report_charts
+        from health_training.ml.evaluation.report_charts import report_charts
 
         return report_charts(self)
 
@@ -241,10 +239,10 @@ class EvalReport:
         title = e(f"Evaluation: {self.finetuned_model} vs {self.base_model}")
         parts = [
             f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>',
-            f"<style>{_CSS}</style></head><body><h1>{title}</h1>",
+            f"<style>{CSS}</style></head><body><h1>{title}</h1>",
             f"<p>Dataset <code>{e(self.dataset_version)}</code>, {self.n_examples} test examples,"
             f" created {e(self.created_at)}.</p>",
-            _html_table(*self._headline_table()),
+            html_table(*self._headline_table()),
             *(f"<p>{e(note)}</p>" for note in self._notes()),
             *(
                 f'<figure><img alt="{name} chart" src="data:image/png;base64,'
@@ -252,19 +250,17 @@ class EvalReport:
                 for name, data in pngs.items()
             ),
             "<h2>Per health domain</h2>",
-            _html_table(*self._domain_table()),
+            html_table(*self._domain_table()),
         ]
         if self.samples:
             parts.append("<h2>Sample predictions</h2>")
             for i, s in enumerate(self.samples, 1):
-                items = "".join(
-                    f"<dt>{k}</dt><dd>{e(str(s.get(k, '')))}</dd>" for k in _SAMPLE_KEYS
-                )
+                items = "".join(f"<dt>{k}</dt><dd>{e(str(s.get(k, '')))}</dd>" for k in SAMPLE_KEYS)
                 parts.append(f"<h3>{i}. {e(str(s.get('category', '')))}</h3><dl>{items}</dl>")
         if self.freeform:
-            from health_training.ml import report_freeform
+            from health_training.ml.evaluation import report_freeform
 
-            parts.append(report_freeform.html_part(self.freeform, _html_table))
+            parts.append(report_freeform.html_part(self.freeform, html_table))
         parts.append("</body></html>\n")
         return "".join(parts)
 
@@ -297,85 +293,9 @@ def better_than(report: EvalReport) -> dict[str, bool]:
         base, tuned = report.value("base", key), report.value("finetuned", key)
         if base is None or tuned is None:
             continue
-        ci = report.interval(key)
-        if ci and _number(ci.get("ci_low")) is not None and _number(ci.get("ci_high")) is not None:
+        iv = report.interval(key)
+        if iv and number(iv.get("ci_low")) is not None and number(iv.get("ci_high")) is not None:
             out[key] = report._verdict(key, higher) == "better"
         else:
             out[key] = tuned > base if higher else tuned < base
     return out
-
-
-_SAMPLE_KEYS = ("input", "reference", "base", "finetuned")
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}"
-    ".scroll{overflow-x:auto}table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}"
-    "td,th{border:1px solid #ccc;padding:.3rem .6rem;"
-    "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}"
-    "dt{font-weight:bold}dd{margin:0 0 .5rem 1rem;white-space:pre-wrap}"
-)
-
-
-def _number(x: Any) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Mapping):
-        return {str(k): _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj
-
-
-def _plain(obj: Any) -> Any:
-    """numpy scalars (`.item()`) and paths as JSON values; anything else is a caller's bug."""
-    if hasattr(obj, "item"):
-        return _finite(obj.item())
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    raise TypeError(f"EvalReport: {type(obj).__name__} is not JSON serializable")
-
-
-def _md_table(head: list[str], body: list[list[str]]) -> list[str]:
-    def row(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    return [row(head), "|---" + "|---:" * (len(head) - 1) + "|", *map(row, body)]
-
-
-def _html_table(head: list[str], body: list[list[str]]) -> str:
-    e = html.escape
-    rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in body)
-    header = "".join(f"<th>{e(c)}</th>" for c in head)
-    return f'<div class="scroll"><table><tr>{header}</tr>{rows}</table></div>'
-
-
-def _fmt(x: float | None, digits: int) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
-
-
-def _delta(base: float | None, tuned: float | None, digits: int) -> str:
-    return "—" if base is None or tuned is None else f"{tuned - base:+.{digits}f}"
-
-
-def _ci(interval: Mapping[str, Any] | None, digits: int) -> str:
-    if not interval:
-        return ""
-    low, high = _number(interval.get("ci_low")), _number(interval.get("ci_high"))
-    return "" if low is None or high is None else f"[{low:+.{digits}f}, {high:+.{digits}f}]"
-
-
-def _settings(generation: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(generation.items())) or "not recorded"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-from health_training.ml.faithfulness import Quantity, scan_quantities
+from health_training.ml.evaluation.faithfulness import Quantity, scan_quantities
 
 _OPS = (
     ("at or above", ">="),

@@ -2,7 +2,7 @@
 derived from them by fixed rules, and the documented clinical reference values. Nothing else.
 
 The rule (docs/grounding.md is the user-facing version; the server applies it to every answer):
-a number in an answer is *supported* when the faithfulness rule (`ml/faithfulness.py`: same
+a number in an answer is *supported* when the faithfulness rule (`ml/evaluation/faithfulness.py`: same
 value after rounding to the answer's precision, same or convertible unit, hours <-> minutes)
 finds it among these *allowed quantities* of the request:
 
@@ -41,7 +41,12 @@ from dataclasses import dataclass
 from health_training.etl import derived
 from health_training.etl.computed import DISTANCE
 from health_training.etl.reference_values import REFERENCE_VALUES
-from health_training.ml.faithfulness import FactualScore, Quantity, _quantities, factual_consistency
+from health_training.ml.evaluation.faithfulness import (
+    FactualScore,
+    Quantity,
+    _quantities,
+    factual_consistency,
+)
 
 MAX_STATED = 40  # request quantities taken into the pairwise rules (40 x 39 pairs at most)
 _MAX_SPANS = 8  # distances and durations taken into pace and speed

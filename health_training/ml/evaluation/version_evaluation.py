@@ -1,6 +1,6 @@
 """A registered version scored again on the frozen test split of the dataset version it was
 trained on (its MLflow run's dataset tag), against its base, with the evaluation's metrics and
-intervals (ml/eval_run.py); the figures are recorded on the version as `evaluation.*` tags (who
+intervals (ml/evaluation/eval_run.py); the figures are recorded on the version as `evaluation.*` tags (who
 asked, when, which run, on how many examples). The `evaluate_version` job runs it; the model
 server's `POST /admin/evaluate` starts that job."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from health_training.constants import BASE_MODEL_RUN_TAG, DATASET_VERSION_RUN_TAG
-from health_training.ml.version_gate import now
+from health_training.ml.registry.version_gate import now
 
 
 class NoTrainingData(ValueError):
@@ -52,7 +52,7 @@ def evaluate_version(
 ) -> tuple[str, dict[str, float]]:
     """Score `version` on its dataset's test split (`test_rows_of(dataset version)`) and record
     the figures on it; returns (dataset version, overall figures)."""
-    from health_training.ml.eval_run import run_evaluation
+    from health_training.ml.evaluation.eval_run import run_evaluation
 
     dataset, base = training_run_of(registry, version)
     adapter, _ = registry.download_adapter(version, cache / "registry-eval" / version)

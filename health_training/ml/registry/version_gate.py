@@ -2,8 +2,8 @@
 
 `gate_new_version`: production answers the challenger's test rows (its recorded answers are
 reused when they match), both answer the held-out rated prompts of the adapter's preference data
-(ml/rated_prompts.py) and the free-form questions, each comparison is paired
-(version_comparison.py), and `ml.gate` decides; the decision and its figures are recorded on the
+(ml/registry/rated_prompts.py) and the free-form questions, each comparison is paired
+(version_comparison.py), and `ml.registry.promotion_gate` decides; the decision and its figures are recorded on the
 version, which auto mode also promotes. `promote_recorded` is how a person (CLI, job, admin API)
 moves `production` later: with the decision recorded at registration.
 """
@@ -17,9 +17,9 @@ from typing import Any
 
 from health_training.constants import GATE_TAG
 from health_training.data.blob_storage import BlobStorage
-from health_training.ml.gate import GateDecision, evaluate_gate, load_gate_policy
-from health_training.ml.rated_prompts import RatedPrompt, held_out_rated_prompts
-from health_training.ml.version_comparison import (
+from health_training.ml.registry.promotion_gate import GateDecision, evaluate_gate, load_gate_policy
+from health_training.ml.registry.rated_prompts import RatedPrompt, held_out_rated_prompts
+from health_training.ml.registry.version_comparison import (
     adapter_fetcher,
     freeform_comparison,
     production_answers,
@@ -65,7 +65,7 @@ def decide(
 ) -> GateDecision:
     """`freeform`: (the challenger's overall free-form metrics, their intervals against
     production), each None when not available."""
-    from health_training.ml.evaluation import ModelAnswers, compare
+    from health_training.ml.evaluation.answer_and_compare import ModelAnswers, compare
 
     prod_version, prod_answers = production
     intervals = None

@@ -15,9 +15,9 @@ answer gets, besides the shared fact accuracy, loss and EOS:
                         says so (CANNOT_ANSWER) and states no number it cannot support
   hallucinated_number_rate  numbers of the answer that the question, its input, the values
                         derived from them and the clinical reference table do not support
-                        (ml/grounding.py: the serving guard's rule) / numbers of the answer
+                        (ml/evaluation/grounding.py: the serving guard's rule) / numbers of the answer
   contradiction_rate    answers stating a comparison their own numbers contradict ("6,800
-                        steps, at or above the 10,000 steps target"; ml/comparisons.py, the
+                        steps, at or above the 10,000 steps target"; ml/evaluation/stated_comparisons.py, the
                         serving guard's second rule) / answers
 
 Statistics are (numerator, denominator) pairs per answer, (0, 0) where a metric does not apply,
@@ -55,7 +55,7 @@ COMPUTATION = "computation"
 
 def stated_correctly(answer: str, asked: Mapping[str, Any]) -> bool:
     """Does a number of `answer` state the asked value (faithfulness.py's equality rule)?"""
-    from health_training.ml.faithfulness import Quantity, _supports, extract_quantities
+    from health_training.ml.evaluation.faithfulness import Quantity, _supports, extract_quantities
 
     value, unit = asked.get("value"), asked.get("unit")
     if not isinstance(value, int | float) or isinstance(value, bool):
@@ -73,10 +73,10 @@ def stated_correctly(answer: str, asked: Mapping[str, Any]) -> bool:
 def freeform_stats(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, tuple[float, ...]]]:
     """Per-answer statistics of scored rows (`evaluation.scored_rows`: prediction, reference,
     instruction, input, facts, asked, question_kind, cannot_answer, loss, ended_by_eos)."""
-    from health_training.ml.comparisons import contradicted_comparisons
-    from health_training.ml.grounding import check_grounding
-    from health_training.ml.metrics import _rouge_scorer
-    from health_training.ml.statements import score_facts
+    from health_training.ml.evaluation.grounding import check_grounding
+    from health_training.ml.evaluation.stated_comparisons import contradicted_comparisons
+    from health_training.ml.evaluation.statements import score_facts
+    from health_training.ml.evaluation.text_metrics import _rouge_scorer
 
     scorer = _rouge_scorer()
     out = []
@@ -116,7 +116,7 @@ def freeform_stats(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, tuple[fl
 
 def compare_freeform(rows: Sequence[Mapping[str, Any]], a: Any, b: Any) -> dict[str, Any]:
     """`evaluation.compare` with the free-form metrics, grouped by question kind."""
-    from health_training.ml.evaluation import compare
+    from health_training.ml.evaluation.answer_and_compare import compare
 
     return compare(
         rows,
