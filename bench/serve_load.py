@@ -287,7 +287,7 @@ def overload(app_for, texts: list[str], args: argparse.Namespace) -> None:
     from concurrent.futures import ProcessPoolExecutor
     from contextlib import ExitStack
 
-    from health_training.serving.background import BackgroundServer
+    from health_training_tests.serving.background_server import BackgroundServer
     from health_training.serving.settings import ADMISSION_FIELDS, load_serving_config
 
     profiles = args.profiles.split(",")
@@ -386,8 +386,8 @@ def main() -> None:
 
     from health_training.data.phi import Pseudonymizer
     from health_training.resources import LocalStorage, MlflowResource
-    from health_training.serving.app import create_app
-    from health_training.serving.background import BackgroundServer
+    from health_training.serving.http.app import create_app
+    from health_training_tests.serving.background_server import BackgroundServer
     from health_training.serving.settings import ServingSettings
     from health_training.stores.feedback_store import FeedbackStore
 

@@ -2,7 +2,7 @@
 model, look in the cache, generate (whole or streamed), run the number guard and the grounding
 mode (grounding_modes.py: decode again under the number constraint, or refuse), remember the
 response id (and the key it answered) for feedback, charge its tokens, count it, log it by
-hashes. Chat and legacy completions share all of it; only shapes differ (shapes.py). The cache
+hashes. Chat and legacy completions share all of it; only shapes differ (http/response_bodies.py). The cache
 holds the final answer: after a regeneration, the regenerated one."""
 
 from __future__ import annotations
@@ -19,19 +19,20 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from health_training.serving import grounding_modes, shapes
-from health_training.serving.cache import CachedAnswer
-from health_training.serving.errors import OpenAIError
-from health_training.serving.generation import (
+from health_training.serving import grounding_modes
+from health_training.serving.backends.generation import (
     DecodingParams,
     Delta,
     Finished,
     Prompt,
     cache_key,
 )
-from health_training.serving.guard import GuardResult, check_numbers
-from health_training.serving.responses import AnsweredRequest, ResponseLog
-from health_training.serving.tracing import child
+from health_training.serving.http import response_bodies
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.tracing import child
+from health_training.serving.number_guard import GuardResult, check_numbers
+from health_training.serving.response_cache import CachedAnswer
+from health_training.serving.response_log import AnsweredRequest, ResponseLog
 
 log = logging.getLogger("health_training.serving")
 # Logs carry keyed hashes: equal prompts correlate within one process, and nothing can be looked
@@ -120,7 +121,7 @@ class Answerer:
             if ctx.grounding == "refused":
                 raise _refusal(ctx)
             self._remember(ctx, answer)
-            body_doc = shapes.whole(ctx, answer, self._extra(ctx))
+            body_doc = response_bodies.whole(ctx, answer, self._extra(ctx))
             return JSONResponse(body_doc, headers=headers)
         finally:
             if lease_cm is not None:
@@ -203,7 +204,7 @@ class Answerer:
         )
         held: list[str] = []
         try:
-            yield _sse(shapes.first_chunk(ctx))
+            yield _sse(response_bodies.first_chunk(ctx))
             answer = self._cached(ctx)
             if answer is not None:
                 held.append(answer.text)
@@ -214,7 +215,7 @@ class Answerer:
                     elif hold:
                         held.append(event.text)
                     else:
-                        yield _sse(shapes.delta_chunk(ctx, event.text))
+                        yield _sse(response_bodies.delta_chunk(ctx, event.text))
                 assert answer is not None
                 answer = await self._settle(ctx, answer)
                 if ctx.grounding == "regenerated":  # only a held stream is regenerated
@@ -224,11 +225,11 @@ class Answerer:
                 self._finish(ctx, answer, "refused")
                 return
             for text in held:
-                yield _sse(shapes.delta_chunk(ctx, text))
+                yield _sse(response_bodies.delta_chunk(ctx, text))
             self._remember(ctx, answer)
-            yield _sse(shapes.last_chunk(ctx, answer, self._extra(ctx)))
+            yield _sse(response_bodies.last_chunk(ctx, answer, self._extra(ctx)))
             if usage:
-                yield _sse(shapes.usage_chunk(ctx, answer))
+                yield _sse(response_bodies.usage_chunk(ctx, answer))
             yield b"data: [DONE]\n\n"
         except OpenAIError as exc:  # after the 200 went out: an error event, as OpenAI sends
             yield _sse(exc.body())

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from health_training.serving.generation import DecodingParams
+from health_training.serving.backends.generation import DecodingParams
 
 MODES = ("regenerate", "constrain", "refuse", "flag")
 OUTCOMES = ("as_generated", "regenerated", "constrained", "refused", "flagged")

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from health_training.serving.keys import ApiKey
+from health_training.serving.http.keys import ApiKey
 
 BACKENDS = ("inprocess", "upstream")
 GROUNDING_MODES = ("regenerate", "constrain", "refuse", "flag")  # serving/grounding_modes.py

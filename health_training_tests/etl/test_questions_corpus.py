@@ -10,7 +10,7 @@ from itertools import islice
 import orjson
 import pytest
 
-from health_training.data.facts import FACT_UNITS
+from health_training.data.fact_vocabulary import FACT_UNITS
 from health_training.data.phi import scrub_many
 from health_training.data.records import ETL_METADATA_FIELDS
 from health_training.etl.generator import generate_batches, generate_corpus

@@ -108,7 +108,7 @@ class Stack:
     def keyed(self, *, key_file: str | None = None, **overrides: Any) -> Any:
         """Settings with API_KEY (plain: all scopes but admin, tenant default), ADMIN_KEY and
         the keys of `key_file` (YAML text)."""
-        from health_training.serving.keys import keys_from_config
+        from health_training.serving.http.keys import keys_from_config
 
         keys = keys_from_config(
             SERVER_SECRET, plain=[API_KEY], admin=ADMIN_KEY, key_file_text=key_file
@@ -118,7 +118,7 @@ class Stack:
     def app(self, settings: Any = None, **kwargs: Any) -> Any:
         from health_training.data.phi import Pseudonymizer
         from health_training.resources import LocalStorage
-        from health_training.serving.app import create_app
+        from health_training.serving.http.app import create_app
 
         return create_app(
             settings or self.settings(),

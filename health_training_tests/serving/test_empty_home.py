@@ -7,8 +7,8 @@ from __future__ import annotations
 import openai
 import pytest
 
-from health_training.serving.background import BackgroundServer
 from health_training_tests.events import wait_until
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import HTTP, MODEL
 
 pytestmark = pytest.mark.slow  # starts a server (an MLflow DB)

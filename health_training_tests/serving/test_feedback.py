@@ -13,7 +13,7 @@ import pytest
 
 from health_training.data.phi import scrub_phi
 from health_training.defs.automation.sensors import feedback_threshold_sensor
-from health_training.serving.background import BackgroundServer
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import HTTP, MODEL
 
 pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from random import Random
 
-from health_training.data.facts import FACT_UNITS
+from health_training.data.fact_vocabulary import FACT_UNITS
 from health_training.etl.derived import hours_minutes
 from health_training.etl.narratives.wording import clock
 

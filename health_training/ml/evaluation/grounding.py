@@ -27,7 +27,7 @@ a pace of 5.4 min/km: "5.4" and "5" are supported, "5.5" is not). Presence is no
 the rule checks that a number could come from the request, not what the answer says it is.
 
 `allowed_number_strings` writes every allowed value the ways a model writes numbers ("10000",
-"10,000", "5.4", "5:24", "07:10"); the server's constrained decoding (serving/number_mask.py)
+"10,000", "5.4", "5:24", "07:10"); the server's constrained decoding (serving/backends/number_mask.py)
 lets a model write only those, using the prefix automaton at the end of this module.
 """
 

@@ -1,6 +1,6 @@
 """Fact statements: what each number of a narrative claims to be, checked against the source.
 
-A *statement* is a quantity-value pair an answer asserts about a fact of `data.facts`
+A *statement* is a quantity-value pair an answer asserts about a fact of `data.fact_vocabulary`
 ("resting heart rate was 90 bpm" states resting_hr_bpm = 90). Every number with a unit is
 attributed by its clause: the words between the previous number (or the clause start) and it,
 and a few words after it, are matched against the cue words of the facts measured in that unit

@@ -1,6 +1,6 @@
 """The decoder's core: a KV cache in which every row has its own length, the prefill that
 fills it and the one decoding step that reads it. Evaluation (decoding.py) and the model server
-(serving/batch_decode.py) both decode through these three pieces.
+(serving/backends/batch_decode.py) both decode through these three pieces.
 
     prefilled = prefill(model, prompts, references, pad_id=pad)   # loss + first-token logits
     cache = RowCache(model, slots=16, capacity=longest_prompt + cap)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from health_training.serving.errors import OpenAIError
-from health_training.serving.keys import ApiKey, key_digest
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.keys import ApiKey, key_digest
 
 ANONYMOUS = "loopback-anonymous"
 LOCAL_TENANT = "local"

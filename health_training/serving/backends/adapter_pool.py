@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from health_training.constants import ALIASES
-from health_training.serving.errors import OpenAIError
+from health_training.serving.http.api_errors import OpenAIError
 
 log = logging.getLogger("health_training.serving")
 BASE = "base"

@@ -33,11 +33,11 @@ from health_training.data.phi import (
     caches,
     cues,
     digit_shapes,
-    gate,
     identifiers,
     name_positions,
     names,
     ner,
+    ner_gate,
     rules,
 )
 from health_training.data.phi.findings import GateStats, PhiFinding, PhiInputError, ScrubResult
@@ -268,17 +268,17 @@ def _detect_uncached(texts: list[str], use_ner: bool) -> tuple[list[list[Hit]], 
     return found, stats
 
 
-def _plan(text: str, hits: list[Hit]) -> gate.GatePlan:
+def _plan(text: str, hits: list[Hit]) -> ner_gate.GatePlan:
     """The gate's plan, less the pieces whose only unknown words the other layers already
     replaced ("Dr. Ingrid Kowalski" after a title): the model reads a piece for words nothing
     else has covered, and reads it with the same neighbours as before, so its answer on what it
     reads does not change. The counts are those of the sentences that needed it."""
-    full = gate.plan(text)
+    full = ner_gate.plan(text)
     if not full.spans or not hits:
         return full
-    need = gate.plan(_covered(text, hits))
+    need = ner_gate.plan(_covered(text, hits))
     spans = tuple(s for s in full.spans if any(a < s[1] and s[0] < b for a, b in need.spans))
-    return gate.GatePlan(spans, need.stats)
+    return ner_gate.GatePlan(spans, need.stats)
 
 
 _ALNUM = re.compile(r"[^\W_]")

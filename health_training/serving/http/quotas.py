@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from health_training.serving.auth import ANONYMOUS
-from health_training.serving.errors import OpenAIError
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.auth import ANONYMOUS
 
 KINDS = ("requests", "tokens", "feedback")
 MAX_KEYS = 100_000  # buckets kept; the oldest idle ones are dropped beyond it

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 
-from health_training.serving.auth import Caller
-from health_training.serving.generation import Prompt
-from health_training.serving.schemas import ChatCompletionRequest, CompletionRequest
+from health_training.serving.backends.generation import Prompt
+from health_training.serving.http.auth import Caller
+from health_training.serving.http.request_bodies import ChatCompletionRequest, CompletionRequest
 
 router = APIRouter()
 

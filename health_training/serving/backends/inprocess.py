@@ -29,19 +29,19 @@ from pathlib import Path
 from typing import Any
 
 from health_training.ml.evaluation.grounding import allowed_numbers
-from health_training.serving.batch_decode import Row, decode_rows
-from health_training.serving.errors import OpenAIError
-from health_training.serving.generation import (
+from health_training.serving.backends.adapter_pool import BASE
+from health_training.serving.backends.batch_decode import Row, decode_rows
+from health_training.serving.backends.generation import (
     DecodingParams,
     Delta,
     Finished,
     Prompt,
     StopScanner,
 )
-from health_training.serving.number_mask import NumberConstraint, NumberTokens
-from health_training.serving.pool import BASE
-from health_training.serving.tracing import batch_spans, record_span
-from health_training.serving.work_queue import Job, WorkQueue, fail_unfinished
+from health_training.serving.backends.number_mask import NumberConstraint, NumberTokens
+from health_training.serving.backends.work_queue import Job, WorkQueue, fail_unfinished
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.tracing import batch_spans, record_span
 
 log = logging.getLogger("health_training.serving")
 

@@ -35,8 +35,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from health_training.serving.errors import OpenAIError
-from health_training.serving.generation import DecodingParams, Finished, StopScanner
+from health_training.serving.backends.generation import DecodingParams, Finished, StopScanner
+from health_training.serving.http.api_errors import OpenAIError
 
 log = logging.getLogger("health_training.serving")
 

@@ -25,10 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from health_training.data.feedback import FeedbackError, validate_feedback
 from health_training.data.phi import NerModelError, PhiInputError
-from health_training.serving.errors import OpenAIError
-from health_training.serving.guard import check_numbers
-from health_training.serving.routes_openai import FeedbackCaller, services
-from health_training.serving.schemas import FeedbackRequest
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.request_bodies import FeedbackRequest
+from health_training.serving.http.routes_openai import FeedbackCaller, services
+from health_training.serving.number_guard import check_numbers
 
 router = APIRouter()
 log = logging.getLogger("health_training.serving")

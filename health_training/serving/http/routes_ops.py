@@ -17,9 +17,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from health_training.constants import DATASET_VERSION_RUN_TAG
-from health_training.serving import views
-from health_training.serving.errors import OpenAIError
-from health_training.serving.routes_openai import StatsCaller, services
+from health_training.serving.http import views
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.routes_openai import StatsCaller, services
 
 router = APIRouter()
 

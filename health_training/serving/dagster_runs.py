@@ -18,7 +18,7 @@ from health_training.constants import (
     TRAIN_JOB,
     training_tags,
 )
-from health_training.serving.errors import OpenAIError
+from health_training.serving.http.api_errors import OpenAIError
 
 ADMIN_JOBS = (TRAIN_JOB, EVALUATE_JOB)
 _RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

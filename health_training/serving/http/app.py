@@ -22,24 +22,24 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from health_training.serving import (
+from health_training.serving.answering import Answerer
+from health_training.serving.backends.adapter_pool import ModelPool
+from health_training.serving.dagster_runs import DagsterJobs
+from health_training.serving.http import (
     routes_admin,
     routes_feedback,
     routes_openai,
     routes_ops,
     routes_review,
 )
-from health_training.serving.answering import Answerer
-from health_training.serving.auth import KeyRing
-from health_training.serving.cache import ResponseCache
-from health_training.serving.errors import OpenAIError, install_error_handlers
-from health_training.serving.jobs import DagsterJobs
-from health_training.serving.metrics import ServingMetrics
-from health_training.serving.pool import ModelPool
-from health_training.serving.quotas import Quotas
-from health_training.serving.responses import ResponseLog
+from health_training.serving.http.api_errors import OpenAIError, install_error_handlers
+from health_training.serving.http.auth import KeyRing
+from health_training.serving.http.prometheus import ServingMetrics
+from health_training.serving.http.quotas import Quotas
+from health_training.serving.http.tracing import make_tracer, start_span
+from health_training.serving.response_cache import ResponseCache
+from health_training.serving.response_log import ResponseLog
 from health_training.serving.settings import ServingSettings
-from health_training.serving.tracing import make_tracer, start_span
 
 log = logging.getLogger("health_training.serving")
 
@@ -84,10 +84,10 @@ def _warm_phi_engine() -> None:
 
 def make_backend(settings: ServingSettings, metrics: ServingMetrics) -> Any:
     if settings.backend == "upstream":
-        from health_training.serving.upstream import UpstreamBackend
+        from health_training.serving.backends.upstream import UpstreamBackend
 
         return UpstreamBackend(settings, metrics)
-    from health_training.serving.engine import InProcessEngine
+    from health_training.serving.backends.inprocess import InProcessEngine
 
     return InProcessEngine(settings, metrics)
 

@@ -18,11 +18,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from health_training.serving.audit import audit
-from health_training.serving.errors import OpenAIError
-from health_training.serving.routes_admin import who
-from health_training.serving.routes_openai import AdminCaller, services
-from health_training.serving.schemas import ReviewDecision, TrustRequest
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.audit import audit
+from health_training.serving.http.request_bodies import ReviewDecision, TrustRequest
+from health_training.serving.http.routes_admin import who
+from health_training.serving.http.routes_openai import AdminCaller, services
 
 router = APIRouter(prefix="/admin")
 KeyId = Annotated[str, Path(pattern=r"^k_[0-9a-f]{16}$")]

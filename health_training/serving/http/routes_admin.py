@@ -16,16 +16,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from health_training.constants import EVALUATE_JOB, PRODUCTION, TRAIN_JOB
-from health_training.serving.audit import audit
-from health_training.serving.errors import OpenAIError
-from health_training.serving.routes_openai import AdminCaller, services
-from health_training.serving.schemas import (
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.audit import audit
+from health_training.serving.http.request_bodies import (
     EvaluateRequest,
     PromoteRequest,
     RollbackRequest,
     TrainRequest,
 )
-from health_training.serving.tracing import trace_id
+from health_training.serving.http.routes_openai import AdminCaller, services
+from health_training.serving.http.tracing import trace_id
 
 router = APIRouter(prefix="/admin")
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
-from health_training.serving.errors import OpenAIError
-from health_training.serving.generation import DecodingParams, Delta, Finished, Prompt
-from health_training.serving.pool import BASE
+from health_training.serving.backends.adapter_pool import BASE
+from health_training.serving.backends.generation import DecodingParams, Delta, Finished, Prompt
+from health_training.serving.http.api_errors import OpenAIError
 
 log = logging.getLogger("health_training.serving")
 
