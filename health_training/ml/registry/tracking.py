@@ -3,7 +3,7 @@
 `Registry(tracking_uri, artifact_location, experiment=..., model_name=...)` holds one MLflow
 client; nothing here keeps module state or reads the environment (the Dagster resource builds a
 Registry from its settings). A training run is `start_training_run` → `log_step_metrics` per
-step → `log_adapter_model` (a pyfunc holding the adapter, see pyfunc.py) → `register`, which gives
+step → `log_adapter_model` (a pyfunc holding the adapter, see adapter_pyfunc.py) → `register`, which gives
 the new version the alias `staging`. Stages are deprecated in MLflow 3, so `production` is an
 alias too: `promote` moves it after `gate.evaluate_gate` (configs/promotion.yaml) and records
 who, when, why and which version it replaced, so `rollback` can walk the chain back.

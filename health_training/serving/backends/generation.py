@@ -1,5 +1,5 @@
 """What the routes hand a backend and what comes back: the prompt, the decoding settings, and
-a stream of text deltas ending in one `Finished`. Both backends (engine.py, upstream.py) speak
+a stream of text deltas ending in one `Finished`. Both backends (inprocess.py, upstream.py) speak
 this, so the routes do auth, cache, guard and feedback the same way for either."""
 
 from __future__ import annotations

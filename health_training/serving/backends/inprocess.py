@@ -8,7 +8,7 @@ made, so streaming costs nothing extra. A request decoded under the number const
 (grounding_modes.py) carries its allowed numbers into its row's mask (number_mask.py), one table
 of digit tokens serving all requests. Attaching and detaching adapters are commands the worker
 runs *between* batches, so the model never changes under a forward pass; a request resolved to
-an adapter keeps it (see pool.py's leases).
+an adapter keeps it (see adapter_pool.py's leases).
 
 Failures stay with the request that caused them: a row whose sampling fails leaves the batch
 with a 500 of its own; when a forward pass fails, every unfinished row is retried in a batch of
@@ -57,7 +57,7 @@ class InProcessEngine:
         self.base_model: str | None = None
         self.number_tokens: NumberTokens | None = None  # the tokenizer's digit tokens
         self._tok_lock = threading.Lock()  # the Rust tokenizer is not re-entrant across threads
-        self.tracer: Any = None  # set by the app (tracing.py); None: no spans
+        self.tracer: Any = None  # set by the app (http/tracing.py); None: no spans
         self.work = WorkQueue(self._run, settings, metrics)
 
     # --- the model ------------------------------------------------------------------------
