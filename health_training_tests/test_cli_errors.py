@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from health_training.cli import main
-from health_training.ml.registry.tracking import GateRefused
+from health_training.ml.registry.promotion import GateRefused
 
 
 @pytest.fixture

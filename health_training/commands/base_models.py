@@ -24,7 +24,8 @@ def cmd_prepare_model(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from health_training.ml.lm.models import merge_adapter, resolve_base_model
+    from health_training.ml.lm.merge import merge_adapter
+    from health_training.ml.lm.models import resolve_base_model
     from health_training.resources import training_from_env
 
     adapter = Path(args.adapter)

@@ -14,7 +14,7 @@ from health_training.commands.cli_errors import CliError
 
 def _promote(registry: Any, name: str, args: argparse.Namespace) -> None:
     from health_training.ml.registry import version_gate
-    from health_training.ml.registry.tracking import GateRefused
+    from health_training.ml.registry.promotion import GateRefused
 
     try:
         version_gate.promote_recorded(
@@ -32,7 +32,7 @@ def _promote(registry: Any, name: str, args: argparse.Namespace) -> None:
 
 def _rollback(registry: Any, name: str, args: argparse.Namespace) -> None:
     from health_training.ml.registry import version_gate
-    from health_training.ml.registry.tracking import NothingToRollBack
+    from health_training.ml.registry.promotion import NothingToRollBack
 
     try:
         restored = registry.rollback(

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from health_training.ml.lm import models, smollm2, tiny
+from health_training.ml.lm import merge, models, smollm2, tiny
+from health_training.ml.lm.lora_size import meta_lora_param_counts
+from health_training.ml.lm.merge import merge_adapter
 from health_training.ml.lm.models import (
     DEFAULT_TARGET_MODULES,
     BaseModelSpec,
@@ -17,8 +19,6 @@ from health_training.ml.lm.models import (
     count_parameters,
     load_catalog,
     load_model_and_tokenizer,
-    merge_adapter,
-    meta_lora_param_counts,
     resolve_base_model,
 )
 from health_training.ml.lm.tiny import build_tiny_model
@@ -298,7 +298,7 @@ def test_merge_adapter_round_trip(tmp_path: Path, tiny_spec: BaseModelSpec):
                 param.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
     adapter_dir = tmp_path / "adapter"
     peft_model.save_pretrained(adapter_dir)
-    inputs = tokenizer(models.MERGE_PROMPT, return_tensors="pt", add_special_tokens=False)
+    inputs = tokenizer(merge.MERGE_PROMPT, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
         adapter_logits = peft_model.eval()(**inputs).logits
 

@@ -9,7 +9,7 @@ import dagster as dg
 import openai
 import pytest
 
-from health_training.data.feedback import feedback_examples
+from health_training.data.correction_examples import feedback_examples
 from health_training.data.feedback_review import preference_rows
 from health_training.defs.automation.sensors import feedback_threshold_sensor
 from health_training.serving.http.keys import key_id_of

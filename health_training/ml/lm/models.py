@@ -1,10 +1,11 @@
-"""Base models: the catalog, resolving a name to weights, loading (optionally 4-/8-bit), merging.
+"""Base models: the catalog, resolving a name to weights, loading (optionally 4-/8-bit).
 
 `configs/models.yaml` names the models a fine-tune may start from (OLMo-7B, OLMo-1B, the offline
 SmolLM2-135M default, a tiny random model for tests). `resolve_base_model` turns a catalog name, a
 local folder or a hub id into a `BaseModelSpec`; `check_available` fails fast, with the fix in the
 message, when the weights are not on this machine; `load_model_and_tokenizer` loads them (QLoRA:
-4-bit nf4); `merge_adapter` folds a LoRA adapter into its base and proves the logits did not move.
+4-bit nf4). Merging an adapter into its base is merge.py; a LoRA's size on the meta device
+lora_size.py.
 
 Pure: paths and flags are arguments (the caller reads the environment); torch, transformers and
 peft are imported inside the functions, so importing this module is cheap.
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "configs" / "models.yaml
 DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 QUANTIZATIONS = (None, "4bit", "8bit")
 DTYPES = ("float32", "bfloat16", "float16")
-MERGE_PROMPT = "How stable was my glucose this week? Your glucose averaged 112 mg/dL."
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _ENTRY_KEYS = {
     "hf_id",
@@ -44,10 +42,6 @@ _ENTRY_KEYS = {
 
 class BaseModelUnavailable(RuntimeError):
     """The weights are not on this machine (or not reachable); the message names the fix."""
-
-
-class MergeMismatch(RuntimeError):
-    """The merged model's logits differ from the adapter model's: the merge is not trustworthy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,112 +272,6 @@ def count_parameters(model: Any) -> tuple[int, int]:
         if param.requires_grad:
             trainable += n
     return trainable, total
-
-
-def merge_adapter(
-    base_spec: BaseModelSpec,
-    adapter_dir: Path,
-    out_dir: Path,
-    *,
-    prompt: str = MERGE_PROMPT,
-    atol: float = 1e-4,
-    cache_dir: Path | None = None,
-) -> Path:
-    """Fold the LoRA adapter into an fp32 copy of its base; save safetensors + tokenizer.
-
-    Raises MergeMismatch unless the merged model's logits on `prompt` equal the adapter model's
-    within `atol`. Writes `MERGE.json` (base, adapter, measured difference) beside the weights.
-    """
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)
-    hub: dict[str, Any] = (
-        {} if base_spec.local else {"revision": base_spec.revision, "cache_dir": cache_dir}
-    )
-    base = AutoModelForCausalLM.from_pretrained(base_spec.source, dtype=torch.float32, **hub)
-    has_tokenizer = (adapter_dir / "tokenizer_config.json").is_file()
-    tokenizer = (
-        AutoTokenizer.from_pretrained(adapter_dir)
-        if has_tokenizer
-        else AutoTokenizer.from_pretrained(base_spec.source, **hub)
-    )
-    model = PeftModel.from_pretrained(base, adapter_dir).eval()
-    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
-    with torch.no_grad():
-        expected = model(**inputs).logits
-        merged = model.merge_and_unload().eval()
-        got = merged(**inputs).logits
-    diff = float((expected - got).abs().max())
-    if not diff <= atol:  # also catches NaN
-        raise MergeMismatch(
-            f"merging {adapter_dir} into {base_spec.source}: logits moved by "
-            f"{diff:.3g} (> {atol:g}); the merged model was not saved"
-        )
-
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:  # build beside the target, then rename: readers never see half a model
-        merged.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        record = {
-            "base": base_spec.source,
-            "revision": base_spec.revision,
-            "adapter": str(adapter_dir),
-            "max_abs_logit_diff": diff,
-            "atol": atol,
-        }
-        (tmp / "MERGE.json").write_text(json.dumps(record, indent=2) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.chmod(0o755)  # mkdtemp makes it private
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
-
-
-def meta_lora_param_counts(
-    model: str | dict | Any,
-    *,
-    r: int = 16,
-    target_modules: tuple[str, ...] | None = None,
-    catalog_path: Path | None = None,
-) -> tuple[int, int]:
-    """(trainable, total) of LoRA-r on a model built on the meta device: no weights, no memory.
-
-    `model` is a catalog name or hub id with an `architecture` in the catalog, a config dict
-    (with `model_type`), or a transformers config. Proves production LoRA sizes on any machine.
-    """
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoConfig, AutoModelForCausalLM, PretrainedConfig
-
-    if isinstance(model, str):
-        catalog = load_catalog(catalog_path)
-        spec = catalog.get(model) or next(
-            (s for s in catalog.values() if s.source.lower() == model.lower()), None
-        )
-        if spec is None or not spec.architecture:
-            raise ValueError(f"{model!r} has no 'architecture' in the model catalog")
-        model = dict(spec.architecture)
-        target_modules = target_modules or spec.target_modules
-    if isinstance(model, dict):
-        arch = dict(model)
-        model = AutoConfig.for_model(arch.pop("model_type"), **arch)
-    if not isinstance(model, PretrainedConfig):
-        raise TypeError(f"expected a name, a config dict or a PretrainedConfig, got {model!r}")
-    lora = LoraConfig(
-        r=r,
-        lora_alpha=2 * r,
-        target_modules=list(target_modules or DEFAULT_TARGET_MODULES),
-        task_type="CAUSAL_LM",
-    )
-    with torch.device("meta"):
-        peft_model = get_peft_model(AutoModelForCausalLM.from_config(model), lora)
-    return count_parameters(peft_model)
 
 
 def prepare_base_model(

@@ -5,8 +5,7 @@ client; nothing here keeps module state or reads the environment (the Dagster re
 Registry from its settings). A training run is `start_training_run` → `log_step_metrics` per
 step → `log_adapter_model` (a pyfunc holding the adapter, see adapter_pyfunc.py) → `register`, which gives
 the new version the alias `staging`. Stages are deprecated in MLflow 3, so `production` is an
-alias too: `promote` moves it after `gate.evaluate_gate` (configs/promotion.yaml) and records
-who, when, why and which version it replaced, so `rollback` can walk the chain back.
+alias too: `promote` and `rollback` (promotion.py, mixed into `Registry`) move it.
 
 MLflow's fluent API (`log_model`, `register_model`, artifact downloads) reads a process-wide
 tracking URI; `_fluent()` points it at ours for the duration of one call and restores it.
@@ -14,29 +13,21 @@ tracking URI; `_fluent()` points it at ours for the duration of one call and res
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from health_training.constants import (
-    APPROVED_BY_TAG,
     DEFAULT_EXPERIMENT,
     DEFAULT_MAX_NEW_TOKENS,
     DEFAULT_MODEL_NAME,
-    PREVIOUS_PRODUCTION_TAG,
     PRODUCTION,
     STAGING,
 )
-
-if TYPE_CHECKING:
-    from health_training.ml.registry.promotion_gate import GateDecision
-
-HISTORY_TAG = "promotion.history"
-HISTORY_KEEP = 50  # events kept in the registered-model tag; version tags keep the full chain
+from health_training.ml.registry.promotion import Promotions
 
 
 @contextmanager
@@ -58,15 +49,7 @@ def _sqlite_schema_lock(tracking_uri: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-class GateRefused(ValueError):
-    """A promotion the gate refused; callers say how *they* override it (CLI --force, op config)."""
-
-
-class NothingToRollBack(ValueError):
-    """`production` is unset, or replaced no earlier version."""
-
-
-class Registry:
+class Registry(Promotions):
     """One tracking server / registry (SQLite, Postgres or an MLflow server URI)."""
 
     def __init__(
@@ -288,97 +271,6 @@ class Registry:
     def set_version_tags(self, version: str, tags: Mapping[str, Any]) -> None:
         for key, value in tags.items():
             self.client.set_model_version_tag(self.model_name, str(version), key, str(value))
-
-    def _append_history(self, event: dict[str, str]) -> None:
-        model = self.client.get_registered_model(self.model_name)
-        history = json.loads(model.tags.get(HISTORY_TAG, "[]"))
-        history.append(event)
-        self.client.set_registered_model_tag(
-            self.model_name, HISTORY_TAG, json.dumps(history[-HISTORY_KEEP:])
-        )
-
-    def promote(
-        self,
-        version: str,
-        *,
-        approved_by: str,
-        reason: str,
-        decision: GateDecision | None,
-        now: str,
-        force: bool = False,
-    ) -> None:
-        """Move `production` to `version`, recording approval, gate result and the replaced
-        version. A failed gate refuses unless `force=True` (a person overriding it, on the
-        record). Promoting the version that is already production changes nothing."""
-        version, name = str(version), self.model_name
-        if decision is not None and not decision.passed and not force:
-            raise GateRefused(
-                f"{name} v{version} failed the promotion gate: {'; '.join(decision.reasons)}"
-                " (force the promotion to override it, on the record)"
-            )
-        self.version(version)  # fails clearly if the version does not exist
-        current = self.production_version()
-        if current is not None and str(current.version) == version:
-            return
-        previous = str(current.version) if current is not None else ""
-        self.set_version_tags(
-            version,
-            {
-                APPROVED_BY_TAG: approved_by,
-                "promotion.at": now,
-                "promotion.reason": reason,
-                "promotion.gate_passed": "not evaluated"
-                if decision is None
-                else str(decision.passed),
-                "promotion.scores": "{}" if decision is None else decision.to_json(),
-                PREVIOUS_PRODUCTION_TAG: previous,
-                "promotion.forced": str(force and decision is not None and not decision.passed),
-            },
-        )
-        # The alias moves last: until then serving still resolves to the old version.
-        self.client.set_registered_model_alias(name, PRODUCTION, version)
-        self._append_history(
-            {"action": "promote", "version": version, "replaced": previous, "by": approved_by}
-            | {"at": now, "reason": reason}
-        )
-
-    def rollback(self, *, by: str, reason: str, now: str) -> str:
-        """Point `production` back at the version the current one replaced; returns it."""
-        name = self.model_name
-        current = self.production_version()
-        if current is None:
-            raise NothingToRollBack(f"{name} has no '{PRODUCTION}' alias: nothing to roll back")
-        current_v = str(current.version)
-        previous = current.tags.get(PREVIOUS_PRODUCTION_TAG, "")
-        if not previous:
-            raise NothingToRollBack(
-                f"{name} v{current_v} is production but replaced no earlier version:"
-                " nothing to roll back to (promote a specific version instead)"
-            )
-        self.version(previous)  # fails clearly if it was deleted
-        self.set_version_tags(
-            current_v,
-            {
-                "rollback.at": now,
-                "rollback.by": by,
-                "rollback.reason": reason,
-                "rollback.restored": previous,
-            },
-        )
-        self.set_version_tags(
-            previous,
-            {
-                "rollback.restored_at": now,
-                "rollback.restored_by": by,
-                "rollback.restored_from": current_v,
-            },
-        )
-        self.client.set_registered_model_alias(name, PRODUCTION, previous)
-        self._append_history(
-            {"action": "rollback", "version": previous, "replaced": current_v, "by": by}
-            | {"at": now, "reason": reason}
-        )
-        return previous
 
     # --- artifacts --------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import openai
 
-from health_training.data.openai_chat import approximate_counter, to_chat_example, to_jsonl
+from health_training.data.chat_tokens import approximate_counter
+from health_training.data.openai_chat import to_chat_example, to_jsonl
 from health_training.ml import openai as oft
 from health_training.ml.registry.tracking import Registry
 from health_training_tests.ml.openai.fake_openai import FakeOpenAI
