@@ -131,7 +131,7 @@ def resolve_base_model(
     )
 
 
-def _weights_present(folder: Path) -> bool:
+def weights_present(folder: Path) -> bool:
     if not (folder / "config.json").is_file():
         return False
     for index_name in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
@@ -140,6 +140,16 @@ def _weights_present(folder: Path) -> bool:
             shards = set(json.loads(index.read_text()).get("weight_map", {}).values())
             return bool(shards) and all((folder / s).is_file() for s in shards)
     return (folder / "model.safetensors").is_file() or (folder / "pytorch_model.bin").is_file()
+
+
+def same_base_model(a: str, b: str, models_dir: Path) -> bool:
+    """Two names for one base: equal text, or the same folder / hub id once resolved."""
+    if a == b:
+        return True
+    try:
+        return resolve_base_model(a, models_dir).source == resolve_base_model(b, models_dir).source
+    except BaseModelUnavailable:
+        return False
 
 
 def cached_snapshot(spec: BaseModelSpec, *, cache_dir: Path | None = None) -> Path | None:
@@ -153,7 +163,7 @@ def cached_snapshot(spec: BaseModelSpec, *, cache_dir: Path | None = None) -> Pa
         )
     except (LocalEntryNotFoundError, HFValidationError, FileNotFoundError):
         return None
-    return Path(folder) if _weights_present(Path(folder)) else None
+    return Path(folder) if weights_present(Path(folder)) else None
 
 
 def check_available(
@@ -165,7 +175,7 @@ def check_available(
     probed on the hub with `timeout_s`, so an unreachable hub fails here and not mid-download.
     """
     if spec.local:
-        if _weights_present(Path(spec.source)):
+        if weights_present(Path(spec.source)):
             return
         fix = (
             f"run `health-training prepare-model {spec.name}`"

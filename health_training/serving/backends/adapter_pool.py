@@ -25,48 +25,14 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from health_training.constants import ALIASES
+from health_training.serving.backends.served_model import BASE, Backend, Lease, ServedModel
 from health_training.serving.http.api_errors import OpenAIError
 
 log = logging.getLogger("health_training.serving")
-BASE = "base"
-
-
-@dataclass(frozen=True, slots=True)
-class ServedModel:
-    """A registered version's adapter (key `v<N>`) or the bare base (key `base`)."""
-
-    key: str
-    version: str | None
-    base_model: str
-    adapter_dir: Path | None = None
-    run_id: str | None = None
-
-    @property
-    def label(self) -> str:
-        return self.version or BASE
-
-    def model_id(self, model_name: str) -> str:
-        return f"{model_name}/{self.version}" if self.version else f"{model_name}@{BASE}"
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    served: ServedModel
-    alias: str  # how the request reached it: production, staging, base or pinned
-
-
-class Backend(Protocol):
-    name: str
-
-    def ensure_base(self, base_model: str, bundled: Path | None) -> None: ...
-    def attach(self, key: str, adapter_dir: Path) -> None: ...
-    def detach(self, key: str) -> None: ...
-    def device(self) -> str: ...
 
 
 class ModelPool:

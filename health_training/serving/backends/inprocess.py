@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from health_training.ml.evaluation.grounding import allowed_numbers
-from health_training.serving.backends.adapter_pool import BASE
+from health_training.ml.lm.models import same_base_model, weights_present
 from health_training.serving.backends.batch_decode import Row, decode_rows
 from health_training.serving.backends.generation import (
     DecodingParams,
@@ -39,6 +39,7 @@ from health_training.serving.backends.generation import (
     StopScanner,
 )
 from health_training.serving.backends.number_mask import NumberConstraint, NumberTokens
+from health_training.serving.backends.served_model import BASE
 from health_training.serving.backends.work_queue import Job, WorkQueue, fail_unfinished
 from health_training.serving.http.api_errors import OpenAIError
 from health_training.serving.http.tracing import batch_spans, record_span
@@ -69,7 +70,7 @@ class InProcessEngine:
         from health_training.ml.lm.models import BaseModelUnavailable, resolve_base_model
 
         if self.model is not None:
-            if not _same_base(base_model, self.base_model or "", self.settings.models_dir):
+            if not same_base_model(base_model, self.base_model or "", self.settings.models_dir):
                 raise ValueError(
                     f"its base {base_model} differs from the loaded base {self.base_model}; "
                     "restart the server to serve another base"
@@ -80,7 +81,7 @@ class InProcessEngine:
         from health_training.ml.lm.models import load_model_and_tokenizer
 
         spec = resolve_base_model(str(bundled or base_model), self.settings.models_dir)
-        if spec.local and spec.prepare and not _has_weights(Path(spec.source)):
+        if spec.local and spec.prepare and not weights_present(Path(spec.source)):
             # Said without the path: /health and the 503s repeat this message to anyone.
             raise BaseModelUnavailable(
                 f"no base model: run `health-training prepare-model {spec.name}`; the server "
@@ -304,21 +305,3 @@ class InProcessEngine:
 
 def _fail(job: Job, exc: BaseException) -> None:
     fail_unfinished([job], exc)
-
-
-def _has_weights(folder: Path) -> bool:
-    from health_training.ml.lm.models import _weights_present
-
-    return _weights_present(folder)
-
-
-def _same_base(a: str, b: str, models_dir: Path) -> bool:
-    """Two names for one base: equal text, or the same folder / hub id once resolved."""
-    if a == b:
-        return True
-    from health_training.ml.lm.models import BaseModelUnavailable, resolve_base_model
-
-    try:
-        return resolve_base_model(a, models_dir).source == resolve_base_model(b, models_dir).source
-    except BaseModelUnavailable:
-        return False

@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from health_training.serving.backends.adapter_pool import BASE
 from health_training.serving.backends.generation import DecodingParams, Delta, Finished, Prompt
+from health_training.serving.backends.served_model import BASE
 from health_training.serving.http.api_errors import OpenAIError
 
 log = logging.getLogger("health_training.serving")

@@ -12,7 +12,7 @@ the feedback store and training data.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,9 @@ from pydantic import (
     StrictInt,
     field_validator,
 )
+
+from health_training.serving.backends.generation import DecodingParams
+from health_training.serving.http.api_errors import OpenAIError
 
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit value
 MIN_TEMPERATURE = 0.01  # below this, logits / temperature overflows to inf and NaN
@@ -187,3 +190,22 @@ class TrustRequest(BaseModel):
 
     level: Annotated[StrictInt, Field(ge=0, le=2)]  # 0: untrusted, 1: trusted, 2: clinician
     reason: Text = Field(min_length=1, max_length=500)
+
+
+def decoding_params(body: Any, settings: Any) -> DecodingParams:
+    """The decoding a completion request asks for, within the server's limits (a 400 above)."""
+    wanted = body.wanted_tokens()
+    if wanted is not None and wanted > settings.max_new_tokens:
+        raise OpenAIError(
+            400,
+            f"max_tokens is {wanted}; this server generates at most {settings.max_new_tokens}",
+            param="max_tokens",
+            code="invalid_value",
+        )
+    return DecodingParams(
+        max_new_tokens=wanted or settings.max_new_tokens,
+        temperature=body.temperature if body.temperature is not None else 0.0,
+        top_p=body.top_p if body.top_p is not None else 1.0,
+        stops=body.stops(),
+        seed=body.seed,
+    )

@@ -7,6 +7,7 @@ chunk carries them, since the guard can only read a finished answer.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -69,3 +70,8 @@ def last_chunk(ctx: Any, answer: Any, extra: dict[str, Any]) -> dict[str, Any]:
 
 def usage_chunk(ctx: Any, answer: Any) -> dict[str, Any]:
     return _head(ctx, True) | {"choices": [], "usage": _usage(answer)}
+
+
+def sse(doc: dict) -> bytes:
+    """One server-sent event carrying `doc`."""
+    return b"data: " + json.dumps(doc, ensure_ascii=False).encode() + b"\n\n"
