@@ -24,7 +24,6 @@ shape no layer can take anything from: `digit_shapes.py`) are kept in the active
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from typing import cast
 
@@ -37,11 +36,11 @@ from health_training.data.phi import (
     name_positions,
     names,
     ner,
-    ner_gate,
     rules,
 )
 from health_training.data.phi.findings import GateStats, PhiFinding, PhiInputError, ScrubResult
 from health_training.data.phi.lexicon import words_of
+from health_training.data.phi.model_reads import plan_after_hits
 from health_training.data.phi.overlaps import PRIORITY, Hit, absorb, apply, resolve
 
 __all__ = [
@@ -243,7 +242,7 @@ def _detect_uncached(texts: list[str], use_ner: bool) -> tuple[list[list[Hit]], 
         found.append(hits)
     stats = [_NO_GATE] * len(texts)
     if use_ner:
-        plans = [_plan(text, hits) for text, hits in zip(texts, found, strict=True)]
+        plans = [plan_after_hits(text, hits) for text, hits in zip(texts, found, strict=True)]
         stats = [p.stats for p in plans]
         if any(p.spans for p in plans):
             model_hits = ner.detect_many(texts, [p.spans for p in plans])
@@ -266,51 +265,3 @@ def _detect_uncached(texts: list[str], use_ner: bool) -> tuple[list[list[Hit]], 
             hits = resolve(text, hits + more) if more else hits
         found[i] = hits
     return found, stats
-
-
-def _plan(text: str, hits: list[Hit]) -> ner_gate.GatePlan:
-    """The gate's plan, less the pieces whose only unknown words the other layers already
-    replaced ("Dr. Ingrid Kowalski" after a title): the model reads a piece for words nothing
-    else has covered, and reads it with the same neighbours as before, so its answer on what it
-    reads does not change. The counts are those of the sentences that needed it."""
-    full = ner_gate.plan(text)
-    if not full.spans or not hits:
-        return full
-    need = ner_gate.plan(_covered(text, hits))
-    spans = tuple(s for s in full.spans if any(a < s[1] and s[0] < b for a, b in need.spans))
-    return ner_gate.GatePlan(spans, need.stats)
-
-
-_ALNUM = re.compile(r"[^\W_]")
-_CONTINUES = re.compile(
-    r"[ \t]+(?:(?:van|von|de|du|da|der|den|del|della|di|la|le|ter|ten|en|y)[ \t]+)*([^\W\d_])"
-)
-
-
-def _covered(text: str, hits: list[Hit]) -> str:
-    """`text` with the letters and digits of `hits` turned into "#" (no longer words), except
-    hits that end inside a word. Same length, same punctuation and white space, so the gate
-    cuts the same sentences."""
-    parts = []
-    pos = 0
-    for start, end, kind, *_ in sorted(hits):
-        if _glued(text, start - 1, -1) or _glued(text, end, 1):
-            continue  # "Sig" of "Sig.ra Rosalia": the word goes on, so it is not covered
-        if (
-            kind in ("name", "location")
-            and (more := _CONTINUES.match(text, end))
-            and more[1].isupper()
-        ):
-            continue  # "Frank" of "Frank Day", "Collet" of "Collet du Gilbert": it may go on
-        start = max(start, pos)
-        if start < end:
-            parts += (text[pos:start], _ALNUM.sub("#", text[start:end]))
-            pos = end
-    parts.append(text[pos:])
-    return "".join(parts)
-
-
-def _glued(text: str, i: int, step: int) -> bool:
-    """A letter or digit at `i`, or a dot, hyphen or apostrophe there with one right after."""
-    c = text[i : i + 1] if i >= 0 else ""
-    return c.isalnum() or (c in (".", "-", "'", "’") and text[i + step : i + step + 1].isalnum())
