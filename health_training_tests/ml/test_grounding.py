@@ -9,13 +9,11 @@ import pytest
 from health_training.etl.reference_values import REFERENCE_VALUES
 from health_training.ml.evaluation.faithfulness import factual_consistency
 from health_training.ml.evaluation.grounding import (
-    START,
-    AllowedNumbers,
-    advance,
     allowed_number_strings,
     allowed_quantities,
     check_grounding,
 )
+from health_training.ml.evaluation.number_writing import START, AllowedNumbers, advance
 
 RUN = "I ran 5 km in 27 min this morning. How was my pace?"
 SLEEP = "Went to bed at 23:40 and woke at 07:10. Was that enough sleep?"

@@ -74,7 +74,7 @@ _TOKEN = re.compile(
 )
 _RANGE_GAP = re.compile(r"\s*(?:[-\u2212\u2013\u2014/]|to)\s*", re.IGNORECASE)
 _DURATION_GAP = re.compile(r"\s*(?:and\s+)?", re.IGNORECASE)
-_TO_MINUTES = {"h": 60.0, "min": 1.0}
+TO_MINUTES = {"h": 60.0, "min": 1.0}
 
 
 def _scan(text: str) -> list[tuple[int, int, Quantity]]:
@@ -147,9 +147,9 @@ def _supports(source: Quantity, answer: Quantity) -> bool:
     # trend of -1.7 ms. A negative answer number needs a negative source.
     value = abs(source.value) if answer.value >= 0 else source.value
     if source.unit and answer.unit and source.unit != answer.unit:
-        if source.unit not in _TO_MINUTES or answer.unit not in _TO_MINUTES:
+        if source.unit not in TO_MINUTES or answer.unit not in TO_MINUTES:
             return False
-        value = value * _TO_MINUTES[source.unit] / _TO_MINUTES[answer.unit]
+        value = value * TO_MINUTES[source.unit] / TO_MINUTES[answer.unit]
     # Within half a unit of the answer's last written digit (the epsilon absorbs float error).
     return abs(value - answer.value) <= 0.5 * 10.0**-answer.decimals + 1e-9
 

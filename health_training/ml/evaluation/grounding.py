@@ -35,18 +35,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from health_training.etl import derived
 from health_training.etl.computed import DISTANCE
 from health_training.etl.reference_values import REFERENCE_VALUES
 from health_training.ml.evaluation.faithfulness import (
+    TO_MINUTES,
     FactualScore,
     Quantity,
     _quantities,
     factual_consistency,
 )
+from health_training.ml.evaluation.number_writing import AllowedNumbers
 
 MAX_STATED = 40  # request quantities taken into the pairwise rules (40 x 39 pairs at most)
 _MAX_SPANS = 8  # distances and durations taken into pace and speed
@@ -56,7 +56,6 @@ _DISTANCE = DISTANCE  # one definition: etl/computed.py
 _CLOCK_SPAN = re.compile(r"(?<![\d:.])(\d{1,2}):([0-5]\d)(?::([0-5]\d))?(?![\d:])")
 _GLUCOSE_TOPIC = re.compile(r"glucose|cgm|sugar|mg\s?/\s?dl", re.IGNORECASE)
 _DATE = re.compile(r"(?<!\d)(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4})(?![\d/-])")
-_TO_MINUTES = {"h": 60.0, "min": 1.0}
 
 
 def allowed_quantities(request_text: str) -> list[Quantity]:
@@ -134,7 +133,7 @@ def _in_minutes_by_unit(quantities: list[Quantity]) -> dict[str | None, list[tup
     by_unit: dict[str | None, list[tuple[float, int]]] = {}
     for q in quantities:
         if q.unit != "time":
-            unit, scale = ("min", _TO_MINUTES[q.unit]) if q.unit in _TO_MINUTES else (q.unit, 1.0)
+            unit, scale = ("min", TO_MINUTES[q.unit]) if q.unit in TO_MINUTES else (q.unit, 1.0)
             by_unit.setdefault(unit, []).append((q.value * scale, q.decimals))
     return by_unit
 
@@ -155,7 +154,7 @@ def _paces(text: str, stated: list[Quantity]) -> list[Quantity]:
     ][:_MAX_SPANS]
     if not distances:
         return []
-    minutes = [q.value * _TO_MINUTES[q.unit] for q in stated if q.unit in _TO_MINUTES]
+    minutes = [q.value * TO_MINUTES[q.unit] for q in stated if q.unit in TO_MINUTES]
     for m in _CLOCK_SPAN.finditer(text):
         a, b, c = int(m[1]), int(m[2]), m[3]
         # "27:30" is 27 min 30 s or 27 h 30 min; "1:02:30" is 1 h 2 min 30 s.
@@ -190,9 +189,9 @@ def _in_other_units(quantities: list[Quantity]) -> list[Quantity]:
     needs these to be supported by 450 min."""
     out: list[Quantity] = []
     for q in quantities:
-        if q.unit not in _TO_MINUTES:
+        if q.unit not in TO_MINUTES:
             continue
-        minutes = q.value * _TO_MINUTES[q.unit]
+        minutes = q.value * TO_MINUTES[q.unit]
         out.append(
             Quantity(minutes / 60, "h", q.decimals + 1)
             if q.unit == "min"
@@ -241,68 +240,5 @@ def _roundings(x: float, places: int) -> set[str]:
     return out
 
 
-# --- writing only allowed numbers, character by character ---------------------------------------
-
-# Inside a number when a digit follows ("6.4", "10,000", "5:24"), else punctuation ("163. The").
-SEPARATORS = ".,:"
-# (the number being written, with a trailing separator when one follows its digits; whether the
-# digits being written are glued to a word or a ".", "SpO2", which faithfulness does not read)
-NumberState = tuple[str, bool]
-START: NumberState = ("", False)
-_MINUS = "-\u2212"
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class AllowedNumbers:
-    complete: frozenset[str]  # numbers that may be written
-    prefixes: dict[str, int]  # every non-empty prefix of them: characters to the nearest one
-
-    @classmethod
-    def of(cls, strings: Iterable[str]) -> AllowedNumbers:
-        complete = frozenset(strings)
-        prefixes: dict[str, int] = {}
-        for s in complete:
-            for i in range(1, len(s) + 1):
-                prefixes[s[:i]] = min(prefixes.get(s[:i], len(s)), len(s) - i)
-        return cls(complete, prefixes)
-
-    def can_end(self, state: NumberState) -> bool:
-        """Whether the number being written may end here (a non-digit, or the end of text)."""
-        number = state[0].rstrip(SEPARATORS)
-        return number in ("", "-") or number in self.complete
-
-    def to_end(self, state: NumberState) -> int:
-        """How many characters at least before the number being written may end (0: now)."""
-        return 0 if self.can_end(state) else self.prefixes.get(state[0], 1 << 30)
-
-
 def allowed_numbers(request_text: str) -> AllowedNumbers:
     return AllowedNumbers.of(allowed_number_strings(request_text))
-
-
-def advance(
-    state: NumberState, text: str, allowed: AllowedNumbers | None = None
-) -> NumberState | None:
-    """The state after `text` is written; with `allowed`, None when `text` writes a number that
-    is not allowed, or ends one that is not complete."""
-    number, glued = state
-    for c in text:
-        if c.isdecimal():
-            if glued:
-                continue
-            number += c
-            if allowed is not None and number not in allowed.prefixes:
-                return None
-        elif c in SEPARATORS and number[-1:].isdecimal():
-            number += c  # "163." may still become "163.5", or end a sentence
-        else:
-            if allowed is not None and not allowed.can_end((number, glued)):
-                return None
-            # A minus starts a negative number, but not right after a number ("70-180" is a
-            # range) or a word; digits right after a letter or a "." are not read ("SpO2", ".5").
-            signed = c in _MINUS and number in ("", "-") and not glued
-            number, glued = "-" if signed else "", c.isalpha() or c in "_."
-    # "6." must either continue to an allowed "6.4" or end as an allowed "6".
-    if allowed is None or not number or number[-1].isdecimal() or number in allowed.prefixes:
-        return number, glued
-    return (number, glued) if allowed.can_end((number, glued)) else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from health_training.ml.evaluation.grounding import (
+from health_training.ml.evaluation.number_writing import (
     SEPARATORS,
     START,
     AllowedNumbers,
