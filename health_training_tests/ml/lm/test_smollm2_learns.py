@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-HOME = Path(os.environ.get("HEALTH_TRAINING_HOME", Path(__file__).resolve().parents[2] / "var"))
+HOME = Path(os.environ.get("HEALTH_TRAINING_HOME", Path(__file__).resolve().parents[3] / "var"))
 MODELS = HOME / "models"
 
 pytestmark = [

@@ -24,7 +24,7 @@ from health_training.ml.lm.models import (
 from health_training.ml.lm.tiny import build_tiny_model
 from health_training_tests.network import refuse_network
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PREPARED_SMOLLM2 = REPO / "var" / "models" / "smollm2-135m"
 
 
