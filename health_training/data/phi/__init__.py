@@ -5,7 +5,7 @@ can be logged); `scrub_phi` replaces them; `find_phi_many` and `scrub_many` do t
 batch of texts and feed the NER model in batches. Four layers find PHI, resolved by a stated
 priority (`scrubber.py`): the regex + lexicon Safe Harbor rules (`rules.py`), validated structured
 identifiers (`identifiers.py`), an address grammar (`addresses.py`) and spaCy's NER model
-(`ner.py`), which sees only the sentences that a cheap vocabulary gate (`gate.py`) cannot clear
+(`ner.py`), which sees only the sentences that a cheap vocabulary gate (`ner_gate.py`) cannot clear
 and whose unknown words the other layers have not already replaced; name rules (`names.py`) back
 the model up on those sentences. Direct identifiers
 become placeholders ("[NAME]", "[PHONE]", ...); what Safe Harbor allows in coarser form is

@@ -15,7 +15,7 @@ they can be read against the layers: `rules.detect`, `identifiers.detect`, `cues
 `addresses.detect` (with `address_forms.detect`) and, with the model, `ner_gate.template_plan`.
 Each test below returns "may find" wherever its layer would go past its prefilter; being
 stricter than the layer is allowed (the text is then scanned in full), being looser is a bug
-that `health_training_tests/data/phi/test_digit_shapes.py` looks for on the dev sets. Only ASCII
+that `health_training_tests/data/test_phi_digit_shapes.py` looks for on the dev sets. Only ASCII
 text is judged here: `\\d` and `str.isdigit` also match other scripts' digits.
 """
 

@@ -1,6 +1,6 @@
 """Metrics of answers to free-form questions: the `freeform_test` split (etl/questions).
 
-The narrative metrics (metrics.py) compare an answer with a reference narrative. A question is
+The narrative metrics (text_metrics.py) compare an answer with a reference narrative. A question is
 answered well when it states the *asked* value correctly and nothing it cannot support, so each
 answer gets, besides the shared fact accuracy, loss and EOS:
 

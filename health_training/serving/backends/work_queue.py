@@ -1,6 +1,6 @@
 """The generation worker's queue: bounded, supervised, drained on shutdown.
 
-One worker thread owns the model (engine.py hands it `run_batch`). This module keeps everything
+One worker thread owns the model (inprocess.py hands it `run_batch`). This module keeps everything
 that must hold whatever the model does:
 
 - **Bounded.** While the model is busy (a batch decoding, an adapter loading) at most
