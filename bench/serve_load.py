@@ -287,8 +287,8 @@ def overload(app_for, texts: list[str], args: argparse.Namespace) -> None:
     from concurrent.futures import ProcessPoolExecutor
     from contextlib import ExitStack
 
-    from health_training_tests.serving.background_server import BackgroundServer
     from health_training.serving.settings import ADMISSION_FIELDS, load_serving_config
+    from health_training_tests.serving.background_server import BackgroundServer
 
     profiles = args.profiles.split(",")
     configs = {}
@@ -387,9 +387,9 @@ def main() -> None:
     from health_training.data.phi import Pseudonymizer
     from health_training.resources import LocalStorage, MlflowResource
     from health_training.serving.http.app import create_app
-    from health_training_tests.serving.background_server import BackgroundServer
     from health_training.serving.settings import ServingSettings
     from health_training.stores.feedback_store import FeedbackStore
+    from health_training_tests.serving.background_server import BackgroundServer
 
     tmp = Path(tempfile.mkdtemp(prefix="serve-load-"))
     base = base_model(args.model, tmp)

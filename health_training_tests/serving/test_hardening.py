@@ -15,8 +15,8 @@ import openai
 import pytest
 
 from health_training.serving.http import request_bodies
-from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.events import DEADLINE, wait_until
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import API_KEY, HTTP, MODEL
 
 pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)

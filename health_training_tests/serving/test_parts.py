@@ -11,12 +11,12 @@ from types import SimpleNamespace
 import pytest
 
 from health_training.cli import main
-from health_training.serving.http.auth import ANONYMOUS, KeyRing
-from health_training.serving.response_cache import CachedAnswer, ResponseCache
-from health_training.serving.http.api_errors import OpenAIError
 from health_training.serving.backends.generation import StopScanner
-from health_training.serving.number_guard import check_numbers
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.auth import ANONYMOUS, KeyRing
 from health_training.serving.http.keys import KeyConfigError, key_id_of, keys_from_config
+from health_training.serving.number_guard import check_numbers
+from health_training.serving.response_cache import CachedAnswer, ResponseCache
 from health_training.serving.settings import check_bind, is_loopback
 from health_training_tests.events import DEADLINE, wait_until
 
@@ -172,8 +172,8 @@ class _Job:
 
 
 def _work_queue(run_batch, clock=time.monotonic, **settings):
-    from health_training.serving.http.prometheus import ServingMetrics
     from health_training.serving.backends.work_queue import WorkQueue
+    from health_training.serving.http.prometheus import ServingMetrics
 
     fields = dict(max_queue=4, retry_after_s=0.5, batch_window_s=0.0, max_batch=1,
                   worker_stall_s=60.0, supervise_s=3600.0) | settings  # fmt: skip
