@@ -89,9 +89,9 @@ def cut_answers(tok: Any, answers: dict, rule: str) -> tuple[dict, int, int]:
 
 
 def measure(split: str, recorded: dict, rows: list[dict], tok: Any) -> dict[str, Any]:
-    from health_training.ml.evaluation import ModelAnswers, scored_rows
-    from health_training.ml.freeform_eval import freeform_stats
-    from health_training.ml.metrics import aggregate, example_stats
+    from health_training.ml.evaluation.answer_and_compare import ModelAnswers, scored_rows
+    from health_training.ml.evaluation.freeform_eval import freeform_stats
+    from health_training.ml.evaluation.text_metrics import aggregate, example_stats
 
     stats_of = freeform_stats if split == "freeform_test" else example_stats
     by_key = {r["content_key"]: r for r in rows}

@@ -65,7 +65,7 @@ def main() -> None:
     if args.base == "tiny-random":
         import tempfile
 
-        from health_training.ml.tiny import build_tiny_model
+        from health_training.ml.lm.tiny import build_tiny_model
 
         path = build_tiny_model(Path(tempfile.mkdtemp(prefix="cpu-precision-")) / "tiny")
     else:

@@ -41,7 +41,7 @@ from health_training.data.config import DataConfig, load_data_config
 from health_training.data.curation import curate
 from health_training.data.dataset import to_row
 from health_training.data.ingest import ingest_month
-from health_training.data.phi import Pseudonymizer, engine, find_phi, ner, scrub_phi
+from health_training.data.phi import Pseudonymizer, find_phi, ner, scrub_phi, scrubber
 from health_training.data.splits import SplitResult, assign_splits
 from health_training.etl.generator import generate_corpus
 
@@ -474,7 +474,7 @@ def main() -> None:
     for round_ in range(args.repeat):
         for name, run in CONTENDERS.items():
             results.pop(name, None)
-            engine.clear_caches()  # a repeat must not reuse verdicts on this very corpus
+            scrubber.clear_caches()  # a repeat must not reuse verdicts on this very corpus
             gc.collect()
             stall, wall, cpu = cpu_stall_seconds(), time.perf_counter(), time.process_time()
             results[name] = run(files, config)

@@ -1,5 +1,5 @@
 """Decoding speed: the evaluation's decoder before issue 19 (bench/decoding_before.py) against
-today's (health_training/ml/decoding.py), in one process, on the same prompts.
+today's (health_training/ml/lm/decoding.py), in one process, on the same prompts.
 
     nice .venv/bin/python bench/decode_speed.py                      # SmolLM2-135M, narratives
     nice .venv/bin/python bench/decode_speed.py --split questions --batch-sizes 16
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 def sample_rows(split: str, n: int) -> list[dict[str, Any]]:
     """`n` generated examples of the split's kind, an equal share per domain / question kind."""
     from health_training.etl.generator import generate_corpus
-    from health_training.ml.evaluation import stratified_sample
+    from health_training.ml.evaluation.answer_and_compare import stratified_sample
 
     corpus = generate_corpus([(2025, 1), (2025, 2)], 20, 1)
     rows = []
@@ -66,7 +66,7 @@ def read_rows(path: Path, n: int) -> list[dict[str, Any]]:
     """The evaluation's sample of a split file (test.parquet, freeform_test.parquet)."""
     import pandas as pd
 
-    from health_training.ml.evaluation import stratified_sample
+    from health_training.ml.evaluation.answer_and_compare import stratified_sample
 
     by = "question_kind" if path.name.startswith("freeform") else "category"
     return stratified_sample(pd.read_parquet(path).to_dict("records"), n, by=by)
@@ -75,7 +75,7 @@ def read_rows(path: Path, n: int) -> list[dict[str, Any]]:
 def load_model(name: str, adapter: Path | None = None) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
     from health_training.resources.environment import home
 
     if name == "tiny":
@@ -103,8 +103,12 @@ def compare(
 ) -> list[dict[str, Any]]:
     import decoding_before
 
-    from health_training.ml.decoding import decode_all
-    from health_training.ml.evaluation import decoding_settings, encode_for_eval, eos_token_ids
+    from health_training.ml.evaluation.answer_and_compare import (
+        decoding_settings,
+        encode_for_eval,
+        eos_token_ids,
+    )
+    from health_training.ml.lm.decoding import decode_all
 
     prompts, refs = encode_for_eval(tok, rows)
     cap = opts.max_new_tokens or decoding_settings(tok, rows).max_new_tokens

@@ -1,4 +1,4 @@
-"""The evaluation's greedy decoder as it was before issue 19 (health_training/ml/decoding.py at
+"""The evaluation's greedy decoder as it was before issue 19 (health_training/ml/lm/decoding.py at
 commit a2f7eb0), its code kept verbatim below as the baseline of bench/decode_speed.py:
 left-padded batches of similar length, a StaticCache sized to the longest prompt plus the cap
 (attention reads every column at every step), rows that end leave the batch and nothing takes

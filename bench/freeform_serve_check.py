@@ -9,10 +9,10 @@ used to write training data) state their numbers in words people use; each names
 answer must state (`asked`: the number the question is about, or the result of the computation
 it asks for) or says the data cannot answer it. Per model:
   * unsupported numbers: numbers of the answers that neither the question, the values derived
-    from it nor the clinical reference table support (ml/grounding.py, the server's own rule),
+    from it nor the clinical reference table support (ml/evaluation/grounding.py, the server's own rule),
     over all numbers of the answers; refused answers (422) state no number and are counted apart;
   * contradicting their numbers: answers stating a comparison their own numbers contradict
-    (ml/comparisons.py, the server's second guard rule);
+    (ml/evaluation/stated_comparisons.py, the server's second guard rule);
   * stopped by themselves: `finish_reason == "stop"`;
   * addressed: every asked value stated correctly (freeform_eval.stated_correctly), or, for a
     question the data cannot answer, the answer says so (freeform_eval.CANNOT_ANSWER).
@@ -52,9 +52,9 @@ def ask_all(client, model: str, questions: list[dict]) -> list[dict]:
 
 
 def score(questions: list[dict], answers: list[dict]) -> dict:
-    from health_training.ml.comparisons import contradicted_comparisons
-    from health_training.ml.freeform_eval import CANNOT_ANSWER, stated_correctly
-    from health_training.ml.grounding import check_grounding
+    from health_training.ml.evaluation.freeform_eval import CANNOT_ANSWER, stated_correctly
+    from health_training.ml.evaluation.grounding import check_grounding
+    from health_training.ml.evaluation.stated_comparisons import contradicted_comparisons
 
     numbers = unsupported = stopped = addressed = refused = contradicted = 0
     for q, a in zip(questions, answers, strict=True):

@@ -1,9 +1,9 @@
-"""Measurement: what the number constraint (serving/number_mask.py) costs per decoding step.
+"""Measurement: what the number constraint (serving/backends/number_mask.py) costs per decoding step.
 
     nice .venv/bin/python bench/number_constraint_overhead.py            # the tiny test model, CPU
     nice .venv/bin/python bench/number_constraint_overhead.py --model var/models/smollm2-135m
 
-Decodes the same batch of greedy rows with `serving.batch_decode.decode_rows`, with and without a
+Decodes the same batch of greedy rows with `serving.backends.batch_decode.decode_rows`, with and without a
 constraint on every row, and reports wall time per step and the constraint's own share (its
 `apply` and `advance` timed alone), plus the one-off costs: the tokenizer's table (once per
 server) and a request's allowed numbers (once per constrained request). The tiny model's forward
@@ -25,10 +25,10 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from health_training.ml.grounding import allowed_numbers
-    from health_training.ml.tiny import build_tiny_model
-    from health_training.serving.batch_decode import Row, decode_rows
-    from health_training.serving.number_mask import NumberConstraint, NumberTokens
+    from health_training.ml.evaluation.grounding import allowed_numbers
+    from health_training.ml.lm.tiny import build_tiny_model
+    from health_training.serving.backends.batch_decode import Row, decode_rows
+    from health_training.serving.backends.number_mask import NumberConstraint, NumberTokens
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="a model folder (default: the tiny test model)")

@@ -40,7 +40,7 @@ from curation import RULES, TEXT_COLUMNS, cpu_stall_seconds, generate
 
 from health_training.commands.data import check_file_summary
 from health_training.data.file_check import available_cores
-from health_training.data.phi import engine, ner
+from health_training.data.phi import ner, scrubber
 
 
 def _frame(data: bytes) -> pd.DataFrame:
@@ -89,7 +89,7 @@ def naive_check(data: bytes) -> int:
 def timed(run: object) -> tuple[float, float, float, object]:
     """Wall seconds, CPU seconds (this process and its reaped children), contention, result."""
     gc.collect()
-    engine.clear_caches()  # every run starts cold: no verdict of an earlier run is reused
+    scrubber.clear_caches()  # every run starts cold: no verdict of an earlier run is reused
     before, stall, wall = os.times(), cpu_stall_seconds(), time.perf_counter()
     out = run()  # type: ignore[operator]
     wall, after = time.perf_counter() - wall, os.times()

@@ -12,7 +12,7 @@
    for; the script says so when it is not, and stops unless `--keep-going`).
 2. The SFT adapter answers `--prompts` train-split prompts that SFT did not train on (greedy, the
    evaluation's decoding) and `--test` frozen-test rows (stratified by domain).
-3. The simulated clinic (ml/preference/clinic.py) rates each clinic answer from its fact accuracy
+3. The simulated clinic (ml/preference/simulated_clinic.py) rates each clinic answer from its fact accuracy
    against the row's source facts; ratings go into a feedback store (SQLite) through the store's
    own write path, as `POST /v1/feedback` stores them. `--corrections`: the clinic also writes the
    reference answer under low ratings (DPO pairs); by default ratings alone, the issue's case.
@@ -91,7 +91,7 @@ def clinic_prompts(train_rows: list[dict[str, Any]], cfg: Any, n: int) -> list[d
 
 def answer_with(model: Any, adapter: str, tokenizer: Any, rows: list, batch_size: int) -> Any:
     """Greedy answers of one adapter (merged for its pass, as the evaluation does)."""
-    from health_training.ml.evaluation import answer, decoding_settings
+    from health_training.ml.evaluation.answer_and_compare import answer, decoding_settings
 
     model.set_adapter(adapter)
     settings = decoding_settings(tokenizer, rows, batch_size=batch_size)
@@ -108,7 +108,7 @@ def rate_into_store(rows: list, answers: Any, url: str, model_version: str, corr
 
     from health_training.data.feedback import FeedbackRecord
     from health_training.data.phi import Pseudonymizer
-    from health_training.ml.preference.clinic import SimulatedClinic
+    from health_training.ml.preference.simulated_clinic import SimulatedClinic
     from health_training.stores.feedback_store import FeedbackStore
     from health_training.stores.review_queue import ReviewQueue
 
@@ -146,13 +146,19 @@ def main(argv: list[str] | None = None) -> int:
     from peft import PeftModel
 
     from health_training.ml.emissions import track_emissions
-    from health_training.ml.evaluation import ModelAnswers, compare, stratified_sample
-    from health_training.ml.models import load_model_and_tokenizer, resolve_base_model
+    from health_training.ml.evaluation.answer_and_compare import (
+        ModelAnswers,
+        compare,
+        stratified_sample,
+    )
+    from health_training.ml.lm.models import load_model_and_tokenizer, resolve_base_model
+    from health_training.ml.preference.stage import train_with_preference
     from health_training.ml.preference.store import (
         preference_dataset_from_store,
         write_preference_dataset,
     )
-    from health_training.ml.train import load_train_config, train, train_with_preference
+    from health_training.ml.training.config import load_train_config
+    from health_training.ml.training.sft import train
 
     dataset = args.dataset or newest_dataset()
     manifest = json.loads((dataset / "manifest.json").read_text())

@@ -28,8 +28,8 @@ def main() -> None:
 
     import mlflow
 
-    from health_training.ml.evaluation import stratified_sample
-    from health_training.ml.metrics import score_predictions
+    from health_training.ml.evaluation.answer_and_compare import stratified_sample
+    from health_training.ml.evaluation.text_metrics import score_predictions
 
     home = Path(os.environ.get("HEALTH_TRAINING_HOME", "var"))
     mlflow.set_tracking_uri(f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")

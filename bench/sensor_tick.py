@@ -27,7 +27,7 @@ from health_training.defs.automation.sensors import (
     new_data_volume_sensor,
 )
 from health_training.resources import FeedbackResource
-from health_training.stores.feedback_store import feedback as feedback_table
+from health_training.stores.feedback_tables import feedback as feedback_table
 
 
 def insert_ratings(resource: FeedbackResource, start: int, n: int, seed: int) -> None:

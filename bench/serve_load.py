@@ -75,7 +75,7 @@ def prompts(n_unique: int, n_total: int, seed: int) -> tuple[list[str], list[str
 
 
 def base_model(choice: str, tmp: Path) -> Path:
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     smol = Path(os.environ.get("HEALTH_TRAINING_HOME", "var")) / "models" / "smollm2-135m"
     if choice in ("auto", "smollm2") and (smol / "config.json").is_file():
@@ -287,8 +287,8 @@ def overload(app_for, texts: list[str], args: argparse.Namespace) -> None:
     from concurrent.futures import ProcessPoolExecutor
     from contextlib import ExitStack
 
-    from health_training.serving.background import BackgroundServer
     from health_training.serving.settings import ADMISSION_FIELDS, load_serving_config
+    from health_training_tests.serving.background_server import BackgroundServer
 
     profiles = args.profiles.split(",")
     configs = {}
@@ -386,10 +386,10 @@ def main() -> None:
 
     from health_training.data.phi import Pseudonymizer
     from health_training.resources import LocalStorage, MlflowResource
-    from health_training.serving.app import create_app
-    from health_training.serving.background import BackgroundServer
+    from health_training.serving.http.app import create_app
     from health_training.serving.settings import ServingSettings
     from health_training.stores.feedback_store import FeedbackStore
+    from health_training_tests.serving.background_server import BackgroundServer
 
     tmp = Path(tempfile.mkdtemp(prefix="serve-load-"))
     base = base_model(args.model, tmp)

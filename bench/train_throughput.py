@@ -9,7 +9,7 @@
 Three trainers on the same base, LoRA (r 16, alpha 32, dropout 0.05, q/k/v/o_proj), the same first
 `--examples` training examples, fp32, no gradient checkpointing, lr 1e-3 constant, same threads:
 
-- ours: `health_training.ml.train.train` with the cpu_demo profile (packed rows of 1024 tokens);
+- ours: `health_training.ml.training.sft.train` with the cpu_demo profile (packed rows of 1024 tokens);
 - TRL default: `SFTTrainer` on prompt/completion chat data (completion-only loss), padded to the
   longest example of the batch, batch = as many examples as ours puts in a step;
 - TRL packed: the same with `packing=True` (best-fit decreasing, padding-free rows).
@@ -82,7 +82,7 @@ def dataset_folder(arg: Path | None, scratch: Path) -> Path:
 def base_model(name: str, models_dir: Path, scratch: Path) -> str:
     """A catalog name or folder; `tiny-random` is built fresh in the scratch folder."""
     if name == "tiny-random":
-        from health_training.ml.tiny import build_tiny_model
+        from health_training.ml.lm.tiny import build_tiny_model
 
         return str(build_tiny_model(scratch / "tiny-random"))
     return name
@@ -270,7 +270,7 @@ def recipe_lora(recipe: str) -> dict[str, Any]:
     seven modules ours trained almost twice the adapters of its peer."""
     if recipe == "bench":
         return {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": BENCH_MODULES}
-    from health_training.ml.train import load_train_config
+    from health_training.ml.training.config import load_train_config
 
     lora = load_train_config("cpu_demo").lora
     return {
@@ -282,7 +282,8 @@ def recipe_lora(recipe: str) -> dict[str, Any]:
 
 
 def run_ours(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from health_training.ml.train import load_train_config, train
+    from health_training.ml.training.config import load_train_config
+    from health_training.ml.training.sft import train
 
     config = load_train_config(
         "cpu_demo",
@@ -316,8 +317,8 @@ def run_trl(opts: argparse.Namespace, work: Path, packing: bool) -> dict[str, An
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    from health_training.ml.models import load_model_and_tokenizer, resolve_base_model
-    from health_training.ml.prompts import user_message
+    from health_training.ml.lm.models import load_model_and_tokenizer, resolve_base_model
+    from health_training.ml.lm.prompts import user_message
 
     model, tokenizer = load_model_and_tokenizer(resolve_base_model(opts.base_path, opts.models_dir))
     rows = pq.read_table(opts.dataset / "train.parquet").to_pylist()[: opts.examples]
@@ -382,7 +383,7 @@ def worker(opts: argparse.Namespace) -> None:
     import trl  # noqa: F401
     from trl import SFTConfig, SFTTrainer  # noqa: F401
 
-    import health_training.ml.train  # noqa: F401
+    import health_training.ml.training.sft  # noqa: F401
 
     names = opts.worker.split(",")
     # Ours runs last in each round: its end-of-run evaluation and save then overlap no one.
@@ -465,8 +466,8 @@ def examples_per_row(opts: argparse.Namespace) -> float:
     import pyarrow.parquet as pq
     from transformers import AutoConfig, AutoTokenizer
 
-    from health_training.ml.models import resolve_base_model
-    from health_training.ml.packing import encode_rows, pack
+    from health_training.ml.lm.models import resolve_base_model
+    from health_training.ml.lm.packing import encode_rows, pack
 
     spec = resolve_base_model(opts.base_path, opts.models_dir)
     tokenizer = AutoTokenizer.from_pretrained(spec.source)
@@ -592,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from health_training.ml.models import resolve_base_model
+    from health_training.ml.lm.models import resolve_base_model
 
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
         scratch = Path(tmp)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from health_training.cli import main
-from health_training.ml.registry import GateRefused
+from health_training.ml.registry.promotion import GateRefused
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def _one_line(capsys: pytest.CaptureFixture) -> str:
 
 
 def test_promoting_a_version_whose_gate_failed_names_the_flag(empty_home, capsys, monkeypatch):
-    from health_training.ml import version_gate
+    from health_training.ml.registry import version_gate
 
     def refuse(*args, **kwargs):
         raise GateRefused(

@@ -60,11 +60,6 @@ def test_the_pure_packages_import_no_dagster(path: Path) -> None:
 # Dagster's per-domain file names repeat by convention (dagster-open-platform does the same).
 DAGSTER_NAMES = {"__init__.py", "assets.py", "jobs.py", "sensors.py", "schedules.py", "checks.py",
                  "config.py", "partitions.py", "resources.py"}  # fmt: skip
-# Pairs still to rename, each with one side where others were working when this test was
-# written (ml/ and serving/ are reorganized next; facts.py's importers are in etl/questions/).
-# Remove a name once its files are renamed: the test then keeps it unique.
-NOT_YET_UNIQUE = {"clinic.py", "engine.py", "errors.py", "facts.py", "gate.py", "metrics.py",
-                  "pyfunc.py", "report.py"}  # fmt: skip
 
 
 def test_file_names_do_not_repeat() -> None:
@@ -74,7 +69,7 @@ def test_file_names_do_not_repeat() -> None:
     repeated = {
         name: paths
         for name, paths in by_name.items()
-        if len(paths) > 1 and name not in DAGSTER_NAMES | NOT_YET_UNIQUE
+        if len(paths) > 1 and name not in DAGSTER_NAMES
     }
     assert not repeated, f"one name, two meanings: {repeated}"
 

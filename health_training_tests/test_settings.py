@@ -77,7 +77,8 @@ def _cli_pseudonym(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def _server_pseudonym(monkeypatch: pytest.MonkeyPatch) -> str:
     """The pseudonymizer `health-training serve` builds its app with."""
-    from health_training.serving import app, server
+    from health_training.serving import server
+    from health_training.serving.http import app
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(app, "create_app", lambda settings, **kw: seen.update(kw))

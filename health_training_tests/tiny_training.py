@@ -29,7 +29,7 @@ def glucose_examples(n: int, **metadata: Any) -> list[Example]:
 
 def tiny_models_dir(root: Path) -> Path:
     """A models folder holding `tiny-random`."""
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     build_tiny_model(root / "tiny-random")
     return root

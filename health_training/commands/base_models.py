@@ -12,7 +12,7 @@ from typing import Any
 
 
 def cmd_prepare_model(args: argparse.Namespace) -> int:
-    from health_training.ml.models import prepare_base_model
+    from health_training.ml.lm.models import prepare_base_model
     from health_training.resources import training_from_env
 
     models_dir = training_from_env().models_dir
@@ -24,7 +24,8 @@ def cmd_prepare_model(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from health_training.ml.models import merge_adapter, resolve_base_model
+    from health_training.ml.lm.merge import merge_adapter
+    from health_training.ml.lm.models import resolve_base_model
     from health_training.resources import training_from_env
 
     adapter = Path(args.adapter)

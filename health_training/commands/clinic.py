@@ -4,10 +4,10 @@ and rates the answers through `POST /v1/feedback`, the path people's ratings tak
     health-training clinic --server http://127.0.0.1:8000 --prompts 300 --profile cpu_demo
 
 The questions are the newest training dataset's train rows that the `--profile`'s capped sample
-does not train on (`ml/training_sample.py`): half of them question examples of every kind (an
+does not train on (`ml/training/sample.py`): half of them question examples of every kind (an
 equal share per question kind: look-ups, judgements, computations, the user's own numbers,
 unanswerable questions, day summaries), half narratives (an equal share per health domain),
-sent with the `openai` client, `--concurrency` at a time. `ml/preference/clinic.py` rates each
+sent with the `openai` client, `--concurrency` at a time. `ml/preference/simulated_clinic.py` rates each
 answer from its facts; the feedback sensor counts the ratings on its next tick. Only counts are
 printed: no question or answer text.
 """
@@ -29,8 +29,8 @@ def ask(client: Any, model: str, row: dict[str, Any]) -> Any:
     when the server refused an answer it could not ground (422): there is nothing to rate."""
     import openai
 
+    from health_training.ml.lm.prompts import user_message
     from health_training.ml.preference.feedback_client import ServedAnswer
-    from health_training.ml.prompts import user_message
 
     message = user_message(str(row["instruction"]), str(row.get("input") or ""))
     try:
@@ -58,9 +58,9 @@ def clinic_rows(version: str | None, prompts: int, profile: str) -> tuple[str, l
 def untrained_rows(rows: list[dict[str, Any]], prompts: int, profile: str) -> list[dict]:
     """`prompts` rows the profile's sample leaves out: half questions (by kind), half
     narratives (by domain); all narratives when the dataset has no questions."""
-    from health_training.ml.evaluation import stratified_sample
-    from health_training.ml.train import load_train_config
-    from health_training.ml.training_sample import kind_of, training_sample
+    from health_training.ml.evaluation.answer_and_compare import stratified_sample
+    from health_training.ml.training.config import load_train_config
+    from health_training.ml.training.sample import kind_of, training_sample
 
     config = load_train_config(profile)
     trained = training_sample(
@@ -91,8 +91,8 @@ def run_clinic(
     """Ask `server` about every row, rate each answer and post the rating; counts only."""
     import openai
 
-    from health_training.ml.preference.clinic import SimulatedClinic
     from health_training.ml.preference.feedback_client import FeedbackClient, rate_served
+    from health_training.ml.preference.simulated_clinic import SimulatedClinic
 
     base = server.rstrip("/")
     client = openai.OpenAI(base_url=f"{base}/v1", api_key=api_key or "none", timeout=600)

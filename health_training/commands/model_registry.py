@@ -1,6 +1,6 @@
 """`health-training registry list|promote|rollback`: the registered versions with their aliases
 and gate results, and a person moving `production` (the same promotion as the `promote_model`
-job and the admin API: ml/version_gate.py records who, when and why)."""
+job and the admin API: ml/registry/version_gate.py records who, when and why)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from health_training.commands.cli_errors import CliError
 
 
 def _promote(registry: Any, name: str, args: argparse.Namespace) -> None:
-    from health_training.ml import version_gate
-    from health_training.ml.registry import GateRefused
+    from health_training.ml.registry import version_gate
+    from health_training.ml.registry.promotion import GateRefused
 
     try:
         version_gate.promote_recorded(
@@ -31,8 +31,8 @@ def _promote(registry: Any, name: str, args: argparse.Namespace) -> None:
 
 
 def _rollback(registry: Any, name: str, args: argparse.Namespace) -> None:
-    from health_training.ml import version_gate
-    from health_training.ml.registry import NothingToRollBack
+    from health_training.ml.registry import version_gate
+    from health_training.ml.registry.promotion import NothingToRollBack
 
     try:
         restored = registry.rollback(

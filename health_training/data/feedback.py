@@ -1,31 +1,24 @@
-"""User feedback on model answers: the record, import-file validation, and corrections as examples.
+"""User feedback on model answers: the record, its validation, and what the store keeps.
 
 A feedback record rates one answer (`rating` 1–5) and may carry the answer the user wanted
-(`corrected_response`). `parse_feedback_file(name, data)` reads JSONL or CSV exports and never
-raises on bad input: each record is accepted or quarantined with its line number and a reason
-(`lines_read == accepted + quarantined`; blank lines and the CSV header are not records).
-`prepare_for_storage` scrubs PHI from the free text and swaps the user id for its pseudonym, so
-the store never sees either. `feedback_examples` turns low-rated answers that carry a correction
-into TRAIN-only instruction examples.
+(`corrected_response`). `validate_feedback` checks one record's fields; `prepare_for_storage`
+scrubs PHI from the free text and swaps the user id for its pseudonym, so the store never sees
+either. Export files are read by feedback_import.py; approved corrections become training
+examples in correction_examples.py.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from health_training.data.phi import Pseudonymizer, scrub_phi
-from health_training.data.records import Example, Quarantined, content_key
 
-RAW_EXCERPT = 500  # characters of a bad line kept in quarantine: enough to debug, never 50 MB
 REQUIRED_FIELDS: tuple[str, ...] = ("query", "response", "rating", "model_version")
 CORRECTION_MAX_RATING = 2  # answers rated this or lower, with a correction, become examples
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"  # a correction's review status
@@ -85,28 +78,10 @@ class StoredFeedback:
     unsupported_numbers: str | None = None  # comma-separated; "" when all were supported
 
 
-@dataclass(frozen=True, slots=True)
-class FeedbackImport:
-    """What one import file yielded."""
-
-    format: str
-    accepted: tuple[FeedbackRecord, ...]
-    quarantined: tuple[Quarantined, ...]
-    lines_read: int
-
-    @property
-    def quarantine_reasons(self) -> dict[str, int]:
-        return dict(Counter(q.reason for q in self.quarantined).most_common())
-
-    @property
-    def balanced(self) -> bool:
-        return self.lines_read == len(self.accepted) + len(self.quarantined)
-
-
 # --- validation -----------------------------------------------------------------------------
 
 
-def _kind(value: object) -> str:
+def type_name(value: object) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
         type(value), "a number" if isinstance(value, int | float) else "null"
     )
@@ -150,7 +125,7 @@ def _text(fields: Mapping[str, Any], key: str, *, required: bool) -> str | None:
             raise FeedbackError("missing_field", f"field '{key}' is missing")
         return None
     if not isinstance(value, str):
-        raise FeedbackError("wrong_type", f"field '{key}' must be a string, got {_kind(value)}")
+        raise FeedbackError("wrong_type", f"field '{key}' must be a string, got {type_name(value)}")
     if _SURROGATE.search(value):
         raise FeedbackError("not_utf8", f"field '{key}' is not valid UTF-8 text")
     if "\x00" in value:  # Postgres text cannot hold NUL
@@ -188,98 +163,6 @@ def validate_feedback(fields: Mapping[str, Any]) -> FeedbackRecord:
 
 
 # --- files ------------------------------------------------------------------------------------
-
-
-def _excerpt(text: str) -> str:
-    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from bad bytes
-    return text if len(text) <= RAW_EXCERPT else text[:RAW_EXCERPT] + "…"
-
-
-def detect_feedback_format(name: str, data: bytes) -> str:
-    """The file's format, jsonl or csv: by extension (.json is read as JSONL, one object a
-    line), else JSONL when the first non-blank byte is "{"."""
-    lower = name.lower()
-    if lower.endswith((".jsonl", ".ndjson", ".json")):
-        return "jsonl"
-    if lower.endswith(".csv"):
-        return "csv"
-    return "jsonl" if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" else "csv"
-
-
-def _jsonl_records(data: bytes) -> Iterator[tuple[int, str, Mapping[str, Any] | FeedbackError]]:
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        raw = line.rstrip(b"\r").decode("utf-8", "replace")
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                yield number, raw, FeedbackError("not_utf8", "line is not valid UTF-8 text")
-                continue
-            yield number, raw, FeedbackError("invalid_json", f"line is not valid JSON ({exc})")
-            continue
-        if not isinstance(obj, dict):
-            error = FeedbackError("not_an_object", f"line is {_kind(obj)}, expected a JSON object")
-            yield number, raw, error
-            continue
-        yield number, raw, obj
-
-
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-
-
-def _csv_records(data: bytes) -> Iterator[tuple[int, str, Mapping[str, Any] | FeedbackError]]:
-    # Bad bytes survive decoding as lone surrogates, so one bad cell quarantines only its row.
-    lines = _LINE.findall(data.decode("utf-8", "surrogateescape"))
-    reader = csv.reader(iter(lines), strict=False)
-    header: list[str] | None = None
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raw = "".join(lines[start - 1 : reader.line_num])
-            yield start, raw, FeedbackError("bad_csv_row", f"row cannot be read as CSV ({exc})")
-            continue
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines (and all-empty rows spreadsheets append) are not records
-        raw = "".join(lines[start - 1 : reader.line_num]).rstrip("\r\n")
-        if header is None:
-            header = [cell.strip().lower() for cell in row]
-            continue
-        if len(row) != len(header):
-            detail = f"row has {len(row)} fields, the header (line 1) has {len(header)}"
-            yield start, raw, FeedbackError("bad_csv_row", detail)
-            continue
-        fields: dict[str, str] = {}
-        for key, cell in zip(header, row, strict=True):
-            fields.setdefault(key, cell)  # a repeated column: the first one counts
-        yield start, raw, fields
-
-
-def parse_feedback_file(name: str, data: bytes) -> FeedbackImport:
-    """Validate every record of a JSONL or CSV import file; never raises on bad input."""
-    fmt = detect_feedback_format(name, data)
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    records = _jsonl_records(data) if fmt == "jsonl" else _csv_records(data)
-    accepted: list[FeedbackRecord] = []
-    quarantined: list[Quarantined] = []
-    for number, raw, item in records:
-        try:
-            if isinstance(item, FeedbackError):
-                raise item
-            accepted.append(validate_feedback(item))
-        except FeedbackError as exc:
-            where = f"{name}:{number}: {exc.detail}"
-            quarantined.append(Quarantined(name, number, exc.reason, where, _excerpt(raw)))
-    return FeedbackImport(
-        fmt, tuple(accepted), tuple(quarantined), len(accepted) + len(quarantined)
-    )
 
 
 # --- storage preparation ------------------------------------------------------------------------
@@ -329,64 +212,3 @@ def dedup_key(record: FeedbackRecord) -> str:
 
 
 # --- corrections as training examples -------------------------------------------------------------
-
-# Checked in order; the query must name exactly one domain, else it is general_health.
-_DOMAIN_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("metabolic_diabetes", re.compile(r"\b(?:glucose|blood sugar|cgm)\b", re.I)),
-    ("autonomic_health", re.compile(r"\b(?:hrv|rmssd|heart[- ]rate[- ]variability)\b", re.I)),
-    ("cardiovascular_fitness", re.compile(r"\b(?:heart[- ]rate|pulse|bpm)\b(?![- ]variab)", re.I)),
-    ("sleep_recovery", re.compile(r"\b(?:sleep\w*|slept|nap)\b", re.I)),
-    ("physical_activity", re.compile(r"\b(?:steps?|step count|walk\w*)\b", re.I)),
-    ("energy_metabolism", re.compile(r"\b(?:calories|calorie|kcal)\b", re.I)),
-)
-GENERAL_CATEGORY = "general_health"
-
-
-def category_for_query(query: str) -> str:
-    """The training category a query clearly names, or general_health."""
-    named = [category for category, words in _DOMAIN_WORDS if words.search(query)]
-    return named[0] if len(named) == 1 else GENERAL_CATEGORY
-
-
-def feedback_examples(
-    rows: Iterable[StoredFeedback],
-    *,
-    pseudonymize: Pseudonymize | None = None,
-    max_rating: int = CORRECTION_MAX_RATING,
-) -> list[Example]:
-    """Low-rated answers with an *approved* correction as instruction examples (TRAIN split only),
-    deduplicated by content key, the first (lowest id) kept. A correction nobody approved in the
-    review queue never trains, whoever sent it and however often."""
-    out: list[Example] = []
-    seen: set[str] = set()
-    for row in sorted(rows, key=lambda r: r.id):
-        if row.rating > max_rating or not (row.corrected_response or "").strip():
-            continue
-        if row.review_status != APPROVED:
-            continue
-        # Stored text is already scrubbed; scrubbing again costs little and guards old rows.
-        instruction = scrub_phi(row.query).text
-        input_ = scrub_phi(row.context).text
-        output = scrub_phi(row.corrected_response or "").text
-        key = content_key(instruction, input_, output)
-        if key in seen:
-            continue
-        seen.add(key)
-        user = row.user_pseudonym
-        if user is not None and pseudonymize is not None:
-            user = pseudonymize(user)  # a pseudonym passes through unchanged
-        metadata: dict[str, Any] = {
-            "source_format": "feedback",
-            "training_category": category_for_query(instruction),
-            "feedback_id": row.id,
-            "model_version": row.model_version,
-            "rating": row.rating,
-            "created_at": row.created_at.isoformat(),
-            "reviewed_by": row.reviewed_by,
-            "content_key": key,
-            "split": "train",  # corrections only ever join TRAIN: they never grade a model
-        }
-        if user is not None and Pseudonymizer.is_pseudonym(user):
-            metadata["user_id"] = user
-        out.append(Example(instruction, input_, output, metadata))
-    return out

@@ -11,17 +11,14 @@ maximum; sleep efficiency 85 %, under 7 h short (CDC); RMSSD below 20 ms low.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from itertools import repeat
-from operator import gt, mul, sub
+from operator import mul
 
 from health_training.etl.clinical_types import (
     CALORIE_GOAL,
     MAX_HR,
     SLEEP_STAGES,
     STEP_GOAL,
-    VALID,
     Analysis,
-    DailyTotalStats,
     Finding,
     GenericStats,
     GlucoseStats,
@@ -31,68 +28,21 @@ from health_training.etl.clinical_types import (
     SleepStage,
     SleepStats,
 )
-
-
-def _series(readings: tuple[Reading, ...], kind: str) -> tuple[list[int], list[float], list[float]]:
-    """Minutes and values of the plausible readings in time order, and the values sorted."""
-    if not readings:
-        return [], [], []
-    lo, hi = VALID[kind]
-    # Fast path, C-level passes only (this runs millions of times): all valid and in time order.
-    # sorted() beats min() + max() on floats; the sum is NaN if any value is, which sorting hides.
-    minutes, values = zip(*readings, strict=True)
-    ranked = sorted(values)
-    total = sum(values)
-    if total == total and lo <= ranked[0] and ranked[-1] <= hi and sorted(minutes) == list(minutes):
-        return list(minutes), list(values), ranked
-    pts = sorted(r for r in readings if lo <= r[1] <= hi)
-    if not pts:
-        return [], [], []
-    minutes, values = zip(*pts, strict=True)
-    return list(minutes), list(values), sorted(values)
-
-
-def _cover(minutes: list[int], nominal: int) -> tuple[int, float, float]:
-    """Sampling interval (median gap, at most `nominal`), coverage and share of hours covered."""
-    gaps = sorted(map(sub, minutes[1:], minutes))
-    gaps = gaps[bisect_right(gaps, 0) :]  # duplicate timestamps are not a sampling interval
-    interval = max(1, min(nominal, gaps[len(gaps) // 2])) if gaps else nominal
-    edges = list(map(bisect_left, repeat(minutes), range(0, 1500, 60)))
-    hours = sum(map(gt, edges[1:], edges))
-    return interval, min(1.0, len(minutes) * interval / 1440), hours / 24
-
-
-def _pct(part: int, whole: int) -> int:
-    return round(100 * part / whole) if whole else 0
-
-
-def count_events(
-    minutes: list[int],
-    values: list[float],
-    below: bool,
-    threshold: float,
-    interval: int,
-    min_minutes: int = 15,
-) -> int:
-    """Runs beyond `threshold` lasting `min_minutes` or more; a gap over 2 intervals ends a run."""
-    hits = [i for i, v in enumerate(values) if (v < threshold if below else v > threshold)]
-    events, first = 0, 0
-    for k in range(1, len(hits) + 1):
-        i = hits[k - 1]
-        if k < len(hits) and hits[k] == i + 1 and minutes[i + 1] - minutes[i] <= 2 * interval:
-            continue  # the run goes on
-        if minutes[i] - minutes[hits[first]] + interval >= min_minutes:
-            events += 1
-        first = k
-    return events
+from health_training.etl.reading_series import (
+    count_events,
+    coverage_of,
+    daily_total,
+    percent_of,
+    series_of,
+)
 
 
 def analyze_glucose(readings: tuple[Reading, ...]) -> Analysis:
-    minutes, vals, ranked = _series(readings, "glucose")
+    minutes, vals, ranked = series_of(readings, "glucose")
     n = len(vals)
     if not n:
         return Analysis(None, (), len(readings), len(readings), 0.0, 0.0)
-    interval, coverage, complete = _cover(minutes, 15)
+    interval, coverage, complete = coverage_of(minutes, 15)
     mean = sum(vals) / n
     sd = max(0.0, sum(map(mul, vals, vals)) / n - mean * mean) ** 0.5
     below, above = bisect_left(ranked, 70), n - bisect_right(ranked, 180)
@@ -105,9 +55,9 @@ def analyze_glucose(readings: tuple[Reading, ...]) -> Analysis:
         round(100 * sd / mean),
         round(ranked[0]),
         round(ranked[-1]),
-        _pct(n - below - above, n),
-        _pct(below, n),
-        _pct(above, n),
+        percent_of(n - below - above, n),
+        percent_of(below, n),
+        percent_of(above, n),
         hypos,
         hypers,
         round(3.31 + 0.02392 * mean, 1),
@@ -133,11 +83,11 @@ def analyze_glucose(readings: tuple[Reading, ...]) -> Analysis:
 
 
 def analyze_heart_rate(readings: tuple[Reading, ...], max_hr: int = MAX_HR) -> Analysis:
-    minutes, series, vals = _series(readings, "hr")
+    minutes, series, vals = series_of(readings, "hr")
     excluded = len(readings) - len(vals)
     if not vals:
         return Analysis(None, (), len(readings), excluded, 0.0, 0.0)
-    interval, coverage, complete = _cover(minutes, 5)
+    interval, coverage, complete = coverage_of(minutes, 5)
     # Zone 1 is 50-60 % of the maximum ... zone 5 is 90 % and above.
     above = [len(vals) - bisect_left(vals, pct * max_hr / 100) for pct in (50, 60, 70, 80, 90)]
     zones = [(above[i] - (above[i + 1] if i < 4 else 0)) * interval for i in range(5)]
@@ -166,11 +116,11 @@ def analyze_heart_rate(readings: tuple[Reading, ...], max_hr: int = MAX_HR) -> A
 
 
 def analyze_hrv(readings: tuple[Reading, ...]) -> Analysis:
-    minutes, ys, ranked = _series(readings, "hrv")
+    minutes, ys, ranked = series_of(readings, "hrv")
     excluded = len(readings) - len(ys)
     if not ys:
         return Analysis(None, (), len(readings), excluded, 0.0, 0.0)
-    _, coverage, complete = _cover(minutes, 60)
+    _, coverage, complete = coverage_of(minutes, 60)
     n = len(ys)
     xs = [m / 60 for m in minutes]
     mx, my = sum(xs) / n, sum(ys) / n
@@ -212,10 +162,10 @@ def analyze_sleep(stages: tuple[SleepStage, ...]) -> Analysis:
     asleep = minutes["light"] + minutes["deep"] + minutes["rem"]
     in_bed = wake - bedtime
     onset = next((s.start for s in segs if s.stage != "awake"), wake)
-    percent = {k: _pct(minutes[k], asleep) for k in ("light", "deep", "rem")}
-    percent["awake"] = _pct(minutes["awake"], wake - bedtime)
+    percent = {k: percent_of(minutes[k], asleep) for k in ("light", "deep", "rem")}
+    percent["awake"] = percent_of(minutes["awake"], wake - bedtime)
     s = SleepStats(
-        bedtime, wake, in_bed, asleep, _pct(asleep, in_bed), onset - bedtime, minutes, percent
+        bedtime, wake, in_bed, asleep, percent_of(asleep, in_bed), onset - bedtime, minutes, percent
     )
     f: list[Finding] = []
     if asleep < 300:
@@ -241,33 +191,8 @@ def analyze_sleep(stages: tuple[SleepStage, ...]) -> Analysis:
     )
 
 
-def _daily_total(
-    readings: tuple[Reading, ...], kind: str, goal: int, active_threshold: float
-) -> tuple[Analysis, DailyTotalStats | None]:
-    minutes, values, _ = _series(readings, kind)
-    excluded = len(readings) - len(values)
-    if not values:
-        return Analysis(None, (), len(readings), excluded, 0.0, 0.0), None
-    _, coverage, complete = _cover(minutes, 60)
-    hourly: dict[int, float] = {}
-    for minute, value in zip(minutes, values, strict=True):
-        hourly[minute // 60] = hourly.get(minute // 60, 0.0) + value
-    peak_hour = max(hourly, key=lambda h: (hourly[h], -h))
-    total = round(sum(hourly.values()))
-    s = DailyTotalStats(
-        total,
-        goal,
-        _pct(total, goal),
-        peak_hour % 24,
-        round(hourly[peak_hour]),
-        sum(v >= active_threshold for v in hourly.values()),
-        len(hourly),
-    )
-    return Analysis(s, (), len(readings), excluded, coverage, complete), s
-
-
 def analyze_steps(readings: tuple[Reading, ...], goal: int = STEP_GOAL) -> Analysis:
-    a, s = _daily_total(readings, "steps", goal, 250)
+    a, s = daily_total(readings, "steps", goal, 250)
     if s is None:
         return a
     f: list[Finding] = []
@@ -285,7 +210,7 @@ def analyze_steps(readings: tuple[Reading, ...], goal: int = STEP_GOAL) -> Analy
 
 
 def analyze_calories(readings: tuple[Reading, ...], goal: int = CALORIE_GOAL) -> Analysis:
-    a, s = _daily_total(readings, "kcal", goal, 30)
+    a, s = daily_total(readings, "kcal", goal, 30)
     if s is None:
         return a
     f: list[Finding] = []

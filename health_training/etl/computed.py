@@ -5,7 +5,7 @@ input. So the arithmetic is never the model's: the ETL writer appends `computed_
 context)` to the input of every question example, and the model server appends the same line,
 computed by the same function, to every request before the model sees it. Both sides therefore
 hand the model the same kind of input, and the derived values are also what the number guard
-accepts (`ml/grounding.py`).
+accepts (`ml/evaluation/grounding.py`).
 
 What is computed (rules of `etl/derived.py`; only from numbers the *question* states, alone or
 with the first values of the same unit in the context, so a pasted record does not explode into
@@ -50,7 +50,7 @@ def _with_unit(x: float, unit: str) -> str:
 
 def computed_facts(question: str, context: str = "") -> str:
     """The computed line for a question (and the record it comes with), or ""."""
-    from health_training.ml.faithfulness import scan_quantities
+    from health_training.ml.evaluation.faithfulness import scan_quantities
 
     asked = [q for _, _, q in scan_quantities(question)]
     parts: list[str] = []

@@ -1,7 +1,7 @@
 """Values derived from stated ones by fixed rules: the computations an answer may do.
 
 The question writer (`etl/questions`) computes these for its reference answers, and the
-serving-time grounding (`ml/grounding.py`) computes the same ones from the numbers a request
+serving-time grounding (`ml/evaluation/grounding.py`) computes the same ones from the numbers a request
 states, so a number the model derives by these rules is supported and any other is not. Pure
 functions of plain numbers; rounding is part of each rule (one decimal for a pace, whole units
 otherwise), because the answer quotes the rounded value.

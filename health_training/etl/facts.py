@@ -1,7 +1,7 @@
 """Which statistic each number of an ETL narrative reports: the `metadata.facts` of an example.
 
 The writer states only numbers it computed (`clinical.analyze`); `facts_of` records them as
-`{name: value}` in the vocabulary of `data.facts` (`FACT_UNITS`), so an evaluation can check an
+`{name: value}` in the vocabulary of `data.fact_vocabulary` (`FACT_UNITS`), so an evaluation can check an
 answer's statements against the statistic they claim to report ("peaked at 90 bpm" is wrong when
 90 was the resting rate, although 90 appears in the input).
 """

@@ -1,7 +1,7 @@
 """The clinical reference values the ETL writer judges by, as one documented table.
 
 Every threshold a narrative or an answer may quote without the user having said it: the
-serving-time grounding rule (`ml/grounding.py`) and the free-form evaluation accept these numbers
+serving-time grounding rule (`ml/evaluation/grounding.py`) and the free-form evaluation accept these numbers
 in an answer, and nothing else that the request does not hold or imply. The values are the ones
 `clinical.py` judges with (International Consensus on Time in Range 2019; CDC sleep duration;
 heart-rate zones as % of a fixed 190 bpm maximum); a change there must change this table, which a

@@ -1,6 +1,6 @@
 """The launcher's side of a lease holder process: start it, read its status line, watch it.
 
-`GpuPoolRunLauncher` (pool.py) runs each GPU run's worker under `leases.py hold`. This module
+`GpuPoolRunLauncher` (gpu_pool.py) runs each GPU run's worker under `leases.py hold`. This module
 starts that holder for a command, reads the one line it reports ("leased 0" or "error <why>")
 through a pipe, tells whether a holder pid is still alive, and signals its process group. No
 Dagster here: the launcher turns what these return into run tags, events and health results.

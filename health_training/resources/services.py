@@ -47,9 +47,9 @@ class MlflowResource(dg.ConfigurableResource):
     _registry: Any = PrivateAttr(default=None)
 
     def registry(self) -> Any:
-        """The `ml.registry.Registry` for these settings (one client per resource instance)."""
+        """The `ml.registry.tracking.Registry` for these settings (one client per resource instance)."""
         if self._registry is None:
-            from health_training.ml.registry import Registry
+            from health_training.ml.registry.tracking import Registry
 
             self._registry = Registry(
                 self.tracking_uri,

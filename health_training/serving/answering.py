@@ -2,13 +2,12 @@
 model, look in the cache, generate (whole or streamed), run the number guard and the grounding
 mode (grounding_modes.py: decode again under the number constraint, or refuse), remember the
 response id (and the key it answered) for feedback, charge its tokens, count it, log it by
-hashes. Chat and legacy completions share all of it; only shapes differ (shapes.py). The cache
+hashes. Chat and legacy completions share all of it; only shapes differ (http/response_bodies.py). The cache
 holds the final answer: after a regeneration, the regenerated one."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 import time
@@ -19,19 +18,20 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from health_training.serving import grounding_modes, shapes
-from health_training.serving.cache import CachedAnswer
-from health_training.serving.errors import OpenAIError
-from health_training.serving.generation import (
+from health_training.serving import grounding_modes
+from health_training.serving.backends.generation import (
     DecodingParams,
     Delta,
     Finished,
     Prompt,
     cache_key,
 )
-from health_training.serving.guard import GuardResult, check_numbers
-from health_training.serving.responses import AnsweredRequest, ResponseLog
-from health_training.serving.tracing import child
+from health_training.serving.http import request_bodies, response_bodies
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.tracing import child
+from health_training.serving.number_guard import GuardResult, check_numbers
+from health_training.serving.response_cache import CachedAnswer
+from health_training.serving.response_log import AnsweredRequest, ResponseLog
 
 log = logging.getLogger("health_training.serving")
 # Logs carry keyed hashes: equal prompts correlate within one process, and nothing can be looked
@@ -41,24 +41,6 @@ _HASH_KEY = secrets.token_bytes(16)
 
 def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode(), key=_HASH_KEY, digest_size=8).hexdigest()
-
-
-def decoding_params(body: Any, settings: Any) -> DecodingParams:
-    wanted = body.wanted_tokens()
-    if wanted is not None and wanted > settings.max_new_tokens:
-        raise OpenAIError(
-            400,
-            f"max_tokens is {wanted}; this server generates at most {settings.max_new_tokens}",
-            param="max_tokens",
-            code="invalid_value",
-        )
-    return DecodingParams(
-        max_new_tokens=wanted or settings.max_new_tokens,
-        temperature=body.temperature if body.temperature is not None else 0.0,
-        top_p=body.top_p if body.top_p is not None else 1.0,
-        stops=body.stops(),
-        seed=body.seed,
-    )
 
 
 class Answerer:
@@ -81,7 +63,7 @@ class Answerer:
             )
         decoding = grounding_modes.first_decoding(
             settings.grounding,
-            decoding_params(body, settings),
+            request_bodies.decoding_params(body, settings),
             stream=bool(body.stream),
             can_constrain=self.s.backend.constrains_numbers,
         )
@@ -118,9 +100,9 @@ class Answerer:
                 return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
             answer = await self._answer(ctx)
             if ctx.grounding == "refused":
-                raise _refusal(ctx)
+                raise grounding_modes.refusal(ctx.guard)
             self._remember(ctx, answer)
-            body_doc = shapes.whole(ctx, answer, self._extra(ctx))
+            body_doc = response_bodies.whole(ctx, answer, self._extra(ctx))
             return JSONResponse(body_doc, headers=headers)
         finally:
             if lease_cm is not None:
@@ -203,7 +185,7 @@ class Answerer:
         )
         held: list[str] = []
         try:
-            yield _sse(shapes.first_chunk(ctx))
+            yield response_bodies.sse(response_bodies.first_chunk(ctx))
             answer = self._cached(ctx)
             if answer is not None:
                 held.append(answer.text)
@@ -214,24 +196,24 @@ class Answerer:
                     elif hold:
                         held.append(event.text)
                     else:
-                        yield _sse(shapes.delta_chunk(ctx, event.text))
+                        yield response_bodies.sse(response_bodies.delta_chunk(ctx, event.text))
                 assert answer is not None
                 answer = await self._settle(ctx, answer)
                 if ctx.grounding == "regenerated":  # only a held stream is regenerated
                     held = [answer.text]
             if ctx.grounding == "refused":
-                yield _sse(_refusal(ctx).body())
+                yield response_bodies.sse(grounding_modes.refusal(ctx.guard).body())
                 self._finish(ctx, answer, "refused")
                 return
             for text in held:
-                yield _sse(shapes.delta_chunk(ctx, text))
+                yield response_bodies.sse(response_bodies.delta_chunk(ctx, text))
             self._remember(ctx, answer)
-            yield _sse(shapes.last_chunk(ctx, answer, self._extra(ctx)))
+            yield response_bodies.sse(response_bodies.last_chunk(ctx, answer, self._extra(ctx)))
             if usage:
-                yield _sse(shapes.usage_chunk(ctx, answer))
+                yield response_bodies.sse(response_bodies.usage_chunk(ctx, answer))
             yield b"data: [DONE]\n\n"
         except OpenAIError as exc:  # after the 200 went out: an error event, as OpenAI sends
-            yield _sse(exc.body())
+            yield response_bodies.sse(exc.body())
             self._finish(ctx, None, f"error {exc.status}")
         finally:
             lease_cm.__exit__(None, None, None)
@@ -298,28 +280,3 @@ class _Context:
         self.guard: GuardResult | None = None
         self.grounding: str | None = None  # the outcome (grounding_modes.OUTCOMES)
         self.cache_key = cache_key(self.lease.served.key, self.prompt, self.decoding)
-
-
-def _refusal(ctx: _Context) -> OpenAIError:
-    assert ctx.guard is not None
-    problems = []
-    if ctx.guard.unsupported:
-        problems.append(
-            "numbers the request does not support (" + ", ".join(ctx.guard.unsupported) + ")"
-        )
-    if ctx.guard.contradicted:
-        problems.append(
-            "comparisons its own numbers contradict (" + "; ".join(ctx.guard.contradicted) + ")"
-        )
-    return OpenAIError(
-        422,
-        "the answer holds "
-        + " and ".join(problems)
-        + "; this server refuses ungrounded answers (see docs/grounding.md for the numbers an "
-        "answer may state and the comparisons it checks)",
-        code="ungrounded_answer",
-    )
-
-
-def _sse(doc: dict) -> bytes:
-    return b"data: " + json.dumps(doc, ensure_ascii=False).encode() + b"\n\n"

@@ -1,5 +1,5 @@
 """What the server does with an answer whose numbers the request does not support (the rule:
-ml/grounding.py; the user-facing account: docs/grounding.md). One of four modes, set with
+ml/evaluation/grounding.py; the user-facing account: docs/grounding.md). One of four modes, set with
 `health-training serve --grounding MODE`:
 
   regenerate (default)  decode as asked; an ungrounded answer is decoded again, greedy, under the
@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from health_training.serving.generation import DecodingParams
+from health_training.serving.backends.generation import DecodingParams
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.number_guard import GuardResult
 
 MODES = ("regenerate", "constrain", "refuse", "flag")
 OUTCOMES = ("as_generated", "regenerated", "constrained", "refused", "flagged")
@@ -61,3 +63,25 @@ def outcome(mode: str, grounded: bool, decoding: DecodingParams, *, retried: boo
     if retried:
         return "regenerated"
     return "constrained" if decoding.constrain_numbers else "as_generated"
+
+
+def refusal(guard: GuardResult) -> OpenAIError:
+    """The 422 for an answer refused for its numbers: what it states that the request does not
+    support, and what its own numbers contradict."""
+    problems = []
+    if guard.unsupported:
+        problems.append(
+            "numbers the request does not support (" + ", ".join(guard.unsupported) + ")"
+        )
+    if guard.contradicted:
+        problems.append(
+            "comparisons its own numbers contradict (" + "; ".join(guard.contradicted) + ")"
+        )
+    return OpenAIError(
+        422,
+        "the answer holds "
+        + " and ".join(problems)
+        + "; this server refuses ungrounded answers (see docs/grounding.md for the numbers an "
+        "answer may state and the comparisons it checks)",
+        code="ungrounded_answer",
+    )

@@ -1,7 +1,7 @@
 """`health-training serve`: settings from the flags, configs/serving.yaml and the environment,
 services, then uvicorn.
 
-Keys are HMAC'd here, before anything else sees them (serving/keys.py). Environment, all read
+Keys are HMAC'd here, before anything else sees them (serving/http/keys.py). Environment, all read
 by resources/environment.py: HEALTH_TRAINING_API_KEYS (comma-separated: all scopes but admin,
 tenant `default`), HEALTH_TRAINING_ADMIN_KEY, and for the server only
 HEALTH_TRAINING_API_KEYS_FILE (a YAML file of keys with scopes and tenants),
@@ -20,7 +20,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from health_training.serving.keys import MIN_SECRET_CHARS, KeyConfigError, keys_from_config
+from health_training.serving.http.keys import MIN_SECRET_CHARS, KeyConfigError, keys_from_config
 from health_training.serving.settings import ServingSettings, check_bind, load_serving_config
 
 log = logging.getLogger("health_training.serving")
@@ -36,7 +36,7 @@ def settings_from_env(
     admission: str | None = None,
     **overrides: Any,
 ) -> ServingSettings:
-    from health_training.ml.models import default_model_name
+    from health_training.ml.lm.models import default_model_name
     from health_training.resources import mlflow_from_env, training_from_env
     from health_training.resources.environment import (
         home,
@@ -110,8 +110,8 @@ def build_app(settings: ServingSettings) -> Any:
         phi_from_env,
         storage_from_env,
     )
-    from health_training.serving.app import create_app
-    from health_training.serving.jobs import DagsterJobs
+    from health_training.serving.dagster_runs import DagsterJobs
+    from health_training.serving.http.app import create_app
 
     return create_app(
         settings,

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from health_training.serving.keys import ApiKey
+from health_training.serving.http.keys import ApiKey
 
 BACKENDS = ("inprocess", "upstream")
 GROUNDING_MODES = ("regenerate", "constrain", "refuse", "flag")  # serving/grounding_modes.py
@@ -32,7 +32,7 @@ class ServingSettings:
     upstream_url: str = ""  # OpenAI-compatible base URL, e.g. http://127.0.0.1:8001/v1
     upstream_api_key: str = "none"  # vLLM without --api-key accepts anything
     upstream_base_model: str = ""  # the upstream's name for the bare base ("" = <model>@base)
-    keys: tuple[ApiKey, ...] = ()  # HMACs of the API and admin keys (keys.py)
+    keys: tuple[ApiKey, ...] = ()  # HMACs of the API and admin keys (http/keys.py)
     key_secret: bytes = b""  # the HMAC secret the keys were hashed under
     # Generation limits (4xx above them)
     max_new_tokens: int = 256  # cap on max_tokens; also the default

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import orjson
 
-from health_training.data.feedback import Pseudonymize, parse_feedback_file, validate_feedback
+from health_training.data.feedback import Pseudonymize, validate_feedback
+from health_training.data.feedback_import import parse_feedback_file
 from health_training.data.ingest import quarantine_key
 from health_training.files import write_atomic
 from health_training.stores.feedback_store import FeedbackStore

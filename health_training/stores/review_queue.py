@@ -23,13 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from health_training.data.feedback import APPROVED, PENDING, REJECTED, StoredFeedback
-from health_training.stores.feedback_store import (
-    _COLUMNS,
-    FeedbackStore,
-    _stored,
-    feedback,
-    rater_trust,
-)
+from health_training.stores.feedback_store import FeedbackStore, _stored
+from health_training.stores.feedback_tables import STORED_COLUMNS, feedback, rater_trust
 
 TRUST_LEVELS = {0: "untrusted", 1: "trusted", 2: "clinician"}
 
@@ -51,7 +46,7 @@ class ReviewQueue:
     def list(self, status: str = PENDING, limit: int = 100, after_id: int = 0) -> list:
         """Corrections with this status, oldest first."""
         stmt = (
-            sa.select(*_COLUMNS)
+            sa.select(*STORED_COLUMNS)
             .where(feedback.c.review_status == status, feedback.c.id > after_id)
             .order_by(feedback.c.id)
             .limit(limit)
@@ -84,7 +79,9 @@ class ReviewQueue:
         if not by.strip() or not reason.strip():
             raise ReviewError("missing_reason", "a decision needs who made it and why")
         with self.store.engine.begin() as conn:
-            row = conn.execute(sa.select(*_COLUMNS).where(feedback.c.id == feedback_id)).first()
+            row = conn.execute(
+                sa.select(*STORED_COLUMNS).where(feedback.c.id == feedback_id)
+            ).first()
             if row is None or row.review_status is None:
                 raise ReviewError("not_found", f"feedback {feedback_id} is no correction")
             if row.review_status != PENDING:
@@ -112,7 +109,7 @@ class ReviewQueue:
             )
             if done.rowcount != 1:
                 raise ReviewError("already_decided", f"feedback {feedback_id} was just decided")
-            row = conn.execute(sa.select(*_COLUMNS).where(feedback.c.id == feedback_id)).one()
+            row = conn.execute(sa.select(*STORED_COLUMNS).where(feedback.c.id == feedback_id)).one()
         return _stored(row._mapping)
 
     def approved_count(self) -> int:

@@ -10,15 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from health_training.data.correction_examples import category_for_query, feedback_examples
 from health_training.data.feedback import (
     FeedbackError,
     StoredFeedback,
-    category_for_query,
-    feedback_examples,
-    parse_feedback_file,
     parse_rating,
     prepare_for_storage,
 )
+from health_training.data.feedback_import import parse_feedback_file
 from health_training.data.phi import Pseudonymizer
 from health_training.data.records import content_key
 from health_training_tests.feedback_samples import (

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from health_training.data.formats import detect_format, parse_file
+from health_training.data.formats import parse_file
+from health_training.data.normalize import detect_format
 from health_training_tests.conftest import shared_file
 
 

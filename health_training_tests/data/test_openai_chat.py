@@ -11,18 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from health_training.data.chat_tokens import approximate_counter, select_counter, tiktoken_counter
 from health_training.data.openai_chat import (
     DEFAULT_SYSTEM_PROMPT,
     FORMAT_ERROR_CLASSES,
     PRICE_TABLE,
     Distribution,
     analyze,
-    approximate_counter,
     check_format,
     default_n_epochs,
     num_tokens_from_messages,
-    select_counter,
-    tiktoken_counter,
     to_chat_example,
     to_jsonl,
 )

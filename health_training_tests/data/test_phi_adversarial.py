@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from health_training.data.phi import PhiInputError, engine, find_phi, scrub_many, scrub_phi
+from health_training.data.phi import PhiInputError, find_phi, scrub_many, scrub_phi, scrubber
 
 ADVERSARIAL = {
     "digits": "1" * 100_000,
@@ -36,9 +36,9 @@ def test_adversarial_inputs_finish_clean(name: str) -> None:
 
 
 def test_phi_on_either_side_of_a_chunk_cut_is_found_with_whole_text_offsets() -> None:
-    filler = "Glucose averaged 142 mg/dL today.\n" * (engine.CHUNK // 34 + 10)
+    filler = "Glucose averaged 142 mg/dL today.\n" * (scrubber.CHUNK // 34 + 10)
     text = "SSN 123-45-6789. " + filler + "Call (555) 123-4567.\n" + filler + "MRN 00123456"
-    assert len(engine.chunks(text)) >= 3
+    assert len(scrubber.chunks(text)) >= 3
     result = scrub_phi(text)
     found = [(f.kind, text[f.start : f.end]) for f in result.findings]
     assert found == [("ssn", "123-45-6789"), ("phone", "(555) 123-4567"), ("mrn", "00123456")]
@@ -47,9 +47,9 @@ def test_phi_on_either_side_of_a_chunk_cut_is_found_with_whole_text_offsets() ->
 
 def test_chunks_cover_the_text_exactly() -> None:
     text = ("word " * 40_000) + ("x" * 200_000)
-    pieces = engine.chunks(text)
+    pieces = scrubber.chunks(text)
     assert "".join(p for _, p in pieces) == text
-    assert all(len(p) <= engine.CHUNK for _, p in pieces)
+    assert all(len(p) <= scrubber.CHUNK for _, p in pieces)
     assert [o for o, _ in pieces] == [
         sum(len(p) for _, p in pieces[:i]) for i in range(len(pieces))
     ]
@@ -65,7 +65,7 @@ def test_non_text_is_refused_with_a_reason(value: object) -> None:
 
 
 def test_text_over_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "MAX_CHARS", 1_000)
+    monkeypatch.setattr(scrubber, "MAX_CHARS", 1_000)
     with pytest.raises(PhiInputError, match="over the 1,000 limit") as info:
         find_phi("x" * 1_001)
     assert info.value.reason == "too_large"

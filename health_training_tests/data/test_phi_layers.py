@@ -10,13 +10,13 @@ from health_training.data.phi import (
     GateStats,
     NerModelError,
     find_phi,
-    gate,
     ner,
+    ner_gate,
     scrub_many,
     scrub_phi,
 )
-from health_training.data.phi.engine import resolve
 from health_training.data.phi.identifiers import _luhn, _mod97
+from health_training.data.phi.scrubber import resolve
 
 
 def _kinds(text: str) -> list[tuple[str, str]]:
@@ -195,20 +195,20 @@ def test_name_rules_leave_vocabulary_alone(text: str) -> None:
 
 def test_gate_skips_template_text_and_sends_unknown_capitalized_words() -> None:
     template = "Glucose averaged 142 mg/dL. Time in range meets the 70% target. Keep it up."
-    assert gate.plan(template).spans == ()
-    assert gate.plan(template).stats == GateStats(1, 0, 3, 0, len(template), 0)
+    assert ner_gate.plan(template).spans == ()
+    assert ner_gate.plan(template).stats == GateStats(1, 0, 3, 0, len(template), 0)
     # A name at the start of a sentence still goes: no pass for sentence-initial words.
     text = "Glucose averaged 142 mg/dL. Maude went for a walk."
-    plan = gate.plan(text)
+    plan = ner_gate.plan(text)
     assert [text[s:e] for s, e in plan.spans] == ["Maude went for a walk."]
     assert (plan.stats.segments, plan.stats.segments_to_model) == (2, 1)
     # Names that are also English words were taken out of the vocabulary: they go too.
-    assert gate.plan("Hunter called. Grace said so.").stats.segments_to_model == 2
+    assert ner_gate.plan("Hunter called. Grace said so.").stats.segments_to_model == 2
     # ... while function words that are also names ("Will you", "May I") are vocabulary.
-    assert gate.plan("Will you call? May I?").spans == ()
+    assert ner_gate.plan("Will you call? May I?").spans == ()
     # A lower-case word that is only ever a name goes too: "the gender of lilly".
-    assert gate.plan("the true gender of lilly was debated").spans != ()
-    assert gate.plan("[NAME] called from [CITY].").spans == ()
+    assert ner_gate.plan("the true gender of lilly was debated").spans != ()
+    assert ner_gate.plan("[NAME] called from [CITY].").spans == ()
 
 
 def test_scrub_result_counts_the_gate_and_batches_agree() -> None:

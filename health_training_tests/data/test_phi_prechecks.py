@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from health_training.data.phi import addresses, gate, identifiers, prechecks, scrub_many
+from health_training.data.phi import addresses, identifiers, ner_gate, prechecks, scrub_many
 from health_training.data.phi.caches import PhiCaches
 from health_training.data.phi.lexicon import is_english, words_of
 from health_training.etl.generator import generate_corpus
@@ -53,7 +53,7 @@ def test_prechecks_only_skip_what_the_slow_paths_would_not_find(text: str) -> No
             )
     body = text.strip()
     if "\n" not in body:
-        assert gate._sentence_ends(body) == len(gate._BOUNDARY.findall(body))
+        assert ner_gate._sentence_ends(body) == len(ner_gate._BOUNDARY.findall(body))
 
 
 def _etl_texts() -> list[str]:
@@ -80,7 +80,9 @@ def test_fast_paths_change_nothing_on_etl_narratives(monkeypatch: pytest.MonkeyP
         (addresses, "may_hold_number_first_street"),
     ]:
         monkeypatch.setattr(module, name, lambda *args: True)
-    monkeypatch.setattr(gate, "_sentence_ends", lambda body: len(gate._BOUNDARY.findall(body)))
+    monkeypatch.setattr(
+        ner_gate, "_sentence_ends", lambda body: len(ner_gate._BOUNDARY.findall(body))
+    )
     with PhiCaches().activated():  # no verdict, memo or model answer carries over
         slow = [scrub_many(texts[i : i + 3]) for i in range(0, len(texts), 3)]
     assert fast == slow

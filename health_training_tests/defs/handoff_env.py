@@ -29,7 +29,7 @@ EVAL = {"max_examples": 6}
 
 def resources(storage: Any, home: Path, shared: Path) -> dict[str, Any]:
     """A pod's resources: shared storage, MLflow and feedback; `home` is its own local cache."""
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     build_tiny_model(home / "models" / "tiny-random")  # the base model comes with the image
     return {

@@ -64,7 +64,7 @@ def test_three_pods_hand_off_through_s3(tmp_path, s3_endpoint):
     meta = registered.records[0].asset_materialization.metadata
     assert meta["run_identity"].value == identity
     # The registered model's adapter is the one the training pod wrote to S3, byte for byte.
-    from health_training.ml.registry import Registry
+    from health_training.ml.registry.tracking import Registry
 
     registry = Registry(f"sqlite:///{shared / 'mlflow.db'}", str(shared / "artifacts"))
     local, _ = registry.download_adapter(str(meta["version"].value), tmp_path / "check")

@@ -16,7 +16,7 @@ from health_training.defs.training.adapter import lora_adapter
 from health_training.defs.training.emissions import emissions_report
 from health_training.defs.training.eval_report import eval_report
 from health_training.etl.generator import generate_corpus
-from health_training.ml.version_gate import promote_recorded
+from health_training.ml.registry.version_gate import promote_recorded
 from health_training.resources import (
     CarbonResource,
     JudgeResource,
@@ -33,7 +33,7 @@ MODEL_ASSETS = [lora_adapter, eval_report, emissions_report, registered_model]
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     build_tiny_model(tmp_path / "models" / "tiny-random")

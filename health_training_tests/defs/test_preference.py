@@ -27,7 +27,6 @@ from health_training.defs.registry.assets import registered_model
 from health_training.defs.training.adapter import lora_adapter
 from health_training.defs.training.emissions import emissions_report
 from health_training.defs.training.eval_report import eval_report
-from health_training.ml.preference.clinic import SimulatedClinic
 from health_training.ml.preference.examples import prompt_key
 from health_training.ml.preference.feedback_client import (
     FeedbackClient,
@@ -35,6 +34,7 @@ from health_training.ml.preference.feedback_client import (
     ServedAnswer,
     rate_served,
 )
+from health_training.ml.preference.simulated_clinic import SimulatedClinic
 from health_training.resources import (
     CarbonResource,
     FeedbackResource,
@@ -274,7 +274,7 @@ def test_preference_dataset_keeps_test_prompts_out_of_training(lake, feedback):
 
 @pytest.mark.slow
 def test_the_preference_tuned_adapter_is_evaluated_and_registered(lake, feedback, tmp_path):
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     storage, instance, ds = lake
     build_tiny_model(tmp_path / "models" / "tiny-random")

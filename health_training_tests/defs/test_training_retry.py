@@ -61,7 +61,7 @@ def _examples(n: int) -> list[Example]:
 
 
 def test_killed_training_resumes_from_checkpoint(tmp_path):
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     home = tmp_path
     build_tiny_model(home / "models" / "tiny-random")

@@ -13,9 +13,9 @@ from health_training.etl.clinical import (
     analyze_hrv,
     analyze_sleep,
     analyze_steps,
-    count_events,
 )
 from health_training.etl.clinical_types import Reading
+from health_training.etl.reading_series import count_events
 from health_training_tests.etl.samples import DAY, GOOD_NIGHT, READINGS, hourly, series
 
 

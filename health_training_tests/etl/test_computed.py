@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from health_training.etl.computed import computed_facts, with_computed_facts
-from health_training.serving.generation import Prompt
+from health_training.serving.backends.generation import Prompt
 
 
 @pytest.mark.parametrize(

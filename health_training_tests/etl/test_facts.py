@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from health_training.data.domains import RECORD_TYPES
-from health_training.data.facts import FACT_UNITS
+from health_training.data.fact_vocabulary import FACT_UNITS
 from health_training.etl.clinical import analyze_calories, analyze_heart_rate, analyze_steps
 from health_training.etl.clinical_types import Reading
 from health_training.etl.facts import facts_of

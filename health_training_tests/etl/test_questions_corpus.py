@@ -10,7 +10,7 @@ from itertools import islice
 import orjson
 import pytest
 
-from health_training.data.facts import FACT_UNITS
+from health_training.data.fact_vocabulary import FACT_UNITS
 from health_training.data.phi import scrub_many
 from health_training.data.records import ETL_METADATA_FIELDS
 from health_training.etl.generator import generate_batches, generate_corpus
@@ -24,8 +24,8 @@ from health_training.etl.questions import (
 from health_training.etl.questions.quantities import unit_of
 from health_training.etl.questions.verdicts import judge
 from health_training.etl.reference_values import REFERENCE_VALUES
-from health_training.ml.faithfulness import factual_consistency, scan_quantities
-from health_training.ml.statements import score_facts
+from health_training.ml.evaluation.faithfulness import factual_consistency, scan_quantities
+from health_training.ml.evaluation.statements import score_facts
 from health_training_tests.etl.samples import PROCESSED
 
 REFERENCES = "\n".join(f"{r.value:g} {r.unit or ''}" for r in REFERENCE_VALUES)
@@ -77,7 +77,7 @@ def test_every_number_of_every_answer_is_supported(examples):
 
 
 def test_no_answer_states_a_number_as_a_fact_it_is_not(examples):
-    from health_training.ml.comparisons import contradicted_comparisons
+    from health_training.ml.evaluation.stated_comparisons import contradicted_comparisons
 
     for e in examples:
         assert contradicted_comparisons(e["output"]) == (), e["output"]
@@ -101,10 +101,10 @@ def test_what_was_asked_is_stated(examples):
 @pytest.mark.slow
 def test_answers_pass_the_serving_guard_and_the_freeform_metrics(examples):
     """The consumers' own rules: the serving guard derives changes, balances, paces and time in
-    bed from the request alone (ml/grounding.py), and the free-form evaluation counts an asked
-    value as stated by its own rule (ml/freeform_eval.py)."""
-    from health_training.ml.freeform_eval import CANNOT_ANSWER, stated_correctly
-    from health_training.ml.grounding import check_grounding
+    bed from the request alone (ml/evaluation/grounding.py), and the free-form evaluation counts an asked
+    value as stated by its own rule (ml/evaluation/freeform_eval.py)."""
+    from health_training.ml.evaluation.freeform_eval import CANNOT_ANSWER, stated_correctly
+    from health_training.ml.evaluation.grounding import check_grounding
 
     for e in examples:
         request = f"{e['instruction']}\n{e['input']}"

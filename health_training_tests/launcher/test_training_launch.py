@@ -51,7 +51,7 @@ RUN_CONFIG = {"ops": {"lora_adapter": {"config": {"base_model": "tiny-random", "
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DagsterEnv]:
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     home = tmp_path / "train"
     build_tiny_model(home / "models" / "tiny-random")

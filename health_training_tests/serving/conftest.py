@@ -29,7 +29,7 @@ OTHER_KEY = "other-tenant-key-of-the-serving-tests-00"
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory) -> Path:
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-random")
 
@@ -108,7 +108,7 @@ class Stack:
     def keyed(self, *, key_file: str | None = None, **overrides: Any) -> Any:
         """Settings with API_KEY (plain: all scopes but admin, tenant default), ADMIN_KEY and
         the keys of `key_file` (YAML text)."""
-        from health_training.serving.keys import keys_from_config
+        from health_training.serving.http.keys import keys_from_config
 
         keys = keys_from_config(
             SERVER_SECRET, plain=[API_KEY], admin=ADMIN_KEY, key_file_text=key_file
@@ -118,7 +118,7 @@ class Stack:
     def app(self, settings: Any = None, **kwargs: Any) -> Any:
         from health_training.data.phi import Pseudonymizer
         from health_training.resources import LocalStorage
-        from health_training.serving.app import create_app
+        from health_training.serving.http.app import create_app
 
         return create_app(
             settings or self.settings(),
@@ -160,7 +160,7 @@ def serving_version(url: str) -> str | None:
 @pytest.fixture
 def two_versions(stack, adapters) -> Stack:
     """v1 in production, v2 in staging (the state after a retrain, before approval)."""
-    from health_training.ml.version_gate import promote_recorded
+    from health_training.ml.registry.version_gate import promote_recorded
 
     assert register(stack.mlflow, adapters[1], stack.base) == "1"
     promote_recorded(stack.mlflow.registry(), "1", approved_by="test", reason="first model")

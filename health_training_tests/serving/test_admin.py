@@ -16,10 +16,10 @@ import httpx
 import openai
 import pytest
 
-from health_training.serving.background import BackgroundServer
-from health_training.serving.jobs import DagsterJobs
-from health_training.serving.keys import key_id_of
+from health_training.serving.dagster_runs import DagsterJobs
+from health_training.serving.http.keys import key_id_of
 from health_training_tests.events import wait_until
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import ADMIN_KEY, API_KEY, HTTP, MODEL, SERVER_SECRET
 
 pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)

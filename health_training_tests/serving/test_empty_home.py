@@ -7,8 +7,8 @@ from __future__ import annotations
 import openai
 import pytest
 
-from health_training.serving.background import BackgroundServer
 from health_training_tests.events import wait_until
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import HTTP, MODEL
 
 pytestmark = pytest.mark.slow  # starts a server (an MLflow DB)
@@ -17,7 +17,7 @@ FIX = "run `health-training prepare-model tiny-random`"
 
 
 def test_no_base_model_is_a_503_that_names_the_fix_until_it_appears(stack):
-    from health_training.ml.tiny import build_tiny_model
+    from health_training.ml.lm.tiny import build_tiny_model
 
     models = stack.root / "models"
     settings = stack.settings(base_model="tiny-random", models_dir=models)

@@ -13,7 +13,7 @@ import pytest
 
 from health_training.data.phi import scrub_phi
 from health_training.defs.automation.sensors import feedback_threshold_sensor
-from health_training.serving.background import BackgroundServer
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import HTTP, MODEL
 
 pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)
@@ -113,7 +113,7 @@ def test_the_clinic_command_asks_the_server_and_rates_through_feedback(stack, se
     """`health-training clinic`'s loop: questions over the OpenAI API, `concurrency` at a time,
     every answer rated by the simulated clinic and stored through POST /v1/feedback."""
     from health_training.commands.clinic import run_clinic
-    from health_training.ml.preference.clinic import SimulatedClinic
+    from health_training.ml.preference.simulated_clinic import SimulatedClinic
 
     rows = [
         {

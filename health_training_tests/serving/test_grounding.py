@@ -12,8 +12,8 @@ import dataclasses
 import openai
 import pytest
 
-from health_training.ml.grounding import check_grounding
-from health_training.serving.background import BackgroundServer
+from health_training.ml.evaluation.grounding import check_grounding
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import HTTP, MODEL
 
 pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)

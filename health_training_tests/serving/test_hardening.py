@@ -14,9 +14,9 @@ import httpx
 import openai
 import pytest
 
-from health_training.serving import schemas
-from health_training.serving.background import BackgroundServer
+from health_training.serving.http import request_bodies
 from health_training_tests.events import DEADLINE, wait_until
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import API_KEY, HTTP, MODEL
 
 pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)
@@ -86,7 +86,7 @@ def test_a_row_that_cannot_be_sampled_fails_alone(stack, monkeypatch):
     """The NaN batch: with validation out of the way, temperature 1e-45 makes the sampler's
     probabilities NaN. Only that request gets a 500 (naming its request id); five greedy
     requests of another caller, sent at the same moment, are answered."""
-    monkeypatch.setattr(schemas, "MIN_TEMPERATURE", 0.0)
+    monkeypatch.setattr(request_bodies, "MIN_TEMPERATURE", 0.0)
     settings = stack.settings(batch_window_s=0.5, max_batch=8)
     with BackgroundServer(stack.app(settings)) as server:
         with ThreadPoolExecutor(6) as pool:
@@ -110,7 +110,7 @@ def test_a_row_that_cannot_be_sampled_fails_alone(stack, monkeypatch):
 def test_a_failed_forward_pass_retries_the_rows_alone(stack, monkeypatch):
     """A decoder fault tied to one request (here: the one asking for 3 tokens) fails the whole
     batched forward pass; every row is retried alone, and only that request gets a 500."""
-    from health_training.serving import engine as engine_module
+    from health_training.serving.backends import inprocess as engine_module
 
     real = engine_module.decode_rows
 
@@ -204,7 +204,7 @@ def test_latency_first_admits_no_more_than_a_batch_and_refuses_the_rest_at_once(
     to max_batch; while it decodes, the next one gets a 429 with Retry-After through the
     openai client, and a stream is refused before its 200; once the batch ends, requests are
     admitted again. No decoded batch holds more than max_batch rows."""
-    from health_training.serving import engine as engine_module
+    from health_training.serving.backends import inprocess as engine_module
 
     real, sizes = engine_module.decode_rows, []
     decoding, release = threading.Event(), threading.Event()
@@ -332,7 +332,7 @@ def test_a_key_over_its_token_quota_waits(stack):
 def test_health_without_a_key_says_status_only(stack):
     from health_training.data.phi import Pseudonymizer
     from health_training.resources import LocalStorage
-    from health_training.serving.app import create_app
+    from health_training.serving.http.app import create_app
 
     app = create_app(
         stack.keyed(),
@@ -376,7 +376,7 @@ def test_spans_follow_a_request_through_the_worker(stack):
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from health_training.serving.tracing import make_tracer
+    from health_training.serving.http.tracing import make_tracer
 
     assert make_tracer("") is None  # no endpoint, no provider: tracing is off
     exporter = InMemorySpanExporter()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from health_training.ml.faithfulness import Quantity
-from health_training.ml.grounding import allowed_numbers, check_grounding
-from health_training.serving.number_mask import NumberConstraint, NumberTokens
+from health_training.ml.evaluation.faithfulness import Quantity
+from health_training.ml.evaluation.grounding import allowed_numbers, check_grounding
+from health_training.serving.backends.number_mask import NumberConstraint, NumberTokens
 
 REQUEST = "I ran 5 km in 27 min. My cgm avg was 163 mg/dl and 62% in range; bed 23:40, up 07:10."
 INVENTED = ("412", " 2025", "830", "9", " 9", "6", " 7", "1", "02", "4", "8")
@@ -109,7 +109,7 @@ def test_decode_rows_masks_only_the_constrained_rows(tiny_base, tiny_tokenizer):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from health_training.serving.batch_decode import Row, decode_rows
+    from health_training.serving.backends.batch_decode import Row, decode_rows
 
     model = AutoModelForCausalLM.from_pretrained(tiny_base).eval()
     table, allowed = NumberTokens(tiny_tokenizer), allowed_numbers(REQUEST)

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 import pytest
 
 from health_training.cli import main
-from health_training.serving.auth import ANONYMOUS, KeyRing
-from health_training.serving.cache import CachedAnswer, ResponseCache
-from health_training.serving.errors import OpenAIError
-from health_training.serving.generation import StopScanner
-from health_training.serving.guard import check_numbers
-from health_training.serving.keys import KeyConfigError, key_id_of, keys_from_config
+from health_training.serving.backends.generation import StopScanner
+from health_training.serving.http.api_errors import OpenAIError
+from health_training.serving.http.auth import ANONYMOUS, KeyRing
+from health_training.serving.http.keys import KeyConfigError, key_id_of, keys_from_config
+from health_training.serving.number_guard import check_numbers
+from health_training.serving.response_cache import CachedAnswer, ResponseCache
 from health_training.serving.settings import check_bind, is_loopback
 from health_training_tests.events import DEADLINE, wait_until
 
@@ -172,8 +172,8 @@ class _Job:
 
 
 def _work_queue(run_batch, clock=time.monotonic, **settings):
-    from health_training.serving.metrics import ServingMetrics
-    from health_training.serving.work_queue import WorkQueue
+    from health_training.serving.backends.work_queue import WorkQueue
+    from health_training.serving.http.prometheus import ServingMetrics
 
     fields = dict(max_queue=4, retry_after_s=0.5, batch_window_s=0.0, max_batch=1,
                   worker_stall_s=60.0, supervise_s=3600.0) | settings  # fmt: skip
@@ -285,8 +285,8 @@ def test_a_throughput_queue_lets_max_queue_wait_behind_the_batch():
 
 
 def test_quota_buckets_refill_at_their_rate():
-    from health_training.serving.metrics import ServingMetrics
-    from health_training.serving.quotas import Quotas
+    from health_training.serving.http.prometheus import ServingMetrics
+    from health_training.serving.http.quotas import Quotas
 
     now = [0.0]
     settings = SimpleNamespace(requests_per_minute=60, request_burst=2, tokens_per_minute=600,

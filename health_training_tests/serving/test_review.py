@@ -9,12 +9,12 @@ import dagster as dg
 import openai
 import pytest
 
-from health_training.data.feedback import feedback_examples
+from health_training.data.correction_examples import feedback_examples
 from health_training.data.feedback_review import preference_rows
 from health_training.defs.automation.sensors import feedback_threshold_sensor
-from health_training.serving.background import BackgroundServer
-from health_training.serving.keys import key_id_of
+from health_training.serving.http.keys import key_id_of
 from health_training.stores.review_queue import ReviewQueue
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import ADMIN_KEY, HTTP, MODEL, SERVER_SECRET
 
 pytestmark = pytest.mark.slow  # each test starts a server (a model load, an MLflow DB)

@@ -11,9 +11,9 @@ from collections import defaultdict
 import openai
 import pytest
 
-from health_training.ml.version_gate import promote_recorded
-from health_training.serving.background import BackgroundServer
+from health_training.ml.registry.version_gate import promote_recorded
 from health_training_tests.events import wait_until
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import HTTP, MODEL, register, serving_version
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import dataclasses
 import openai
 import pytest
 
-from health_training.serving.background import BackgroundServer
+from health_training_tests.serving.background_server import BackgroundServer
 from health_training_tests.serving.conftest import HTTP, MODEL, register
 
 pytestmark = pytest.mark.slow

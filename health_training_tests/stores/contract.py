@@ -11,10 +11,12 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from health_training.data.feedback import FeedbackError, feedback_examples
+from health_training.data.correction_examples import feedback_examples
+from health_training.data.feedback import FeedbackError
 from health_training.data.phi import Pseudonymizer
 from health_training.stores.feedback_cli import add_feedback_cli, import_feedback_file
-from health_training.stores.feedback_store import FeedbackStore, feedback
+from health_training.stores.feedback_store import FeedbackStore
+from health_training.stores.feedback_tables import feedback
 from health_training.stores.review_queue import ReviewError, ReviewQueue
 from health_training_tests.feedback_samples import (
     PHI_QUERY,

@@ -3,9 +3,9 @@
 `find_phi` says where identifiers are (kind, offsets and the detector, never the text, so findings
 can be logged); `scrub_phi` replaces them; `find_phi_many` and `scrub_many` do the same for a
 batch of texts and feed the NER model in batches. Four layers find PHI, resolved by a stated
-priority (`engine.py`): the regex + lexicon Safe Harbor rules (`rules.py`), validated structured
+priority (`scrubber.py`): the regex + lexicon Safe Harbor rules (`rules.py`), validated structured
 identifiers (`identifiers.py`), an address grammar (`addresses.py`) and spaCy's NER model
-(`ner.py`), which sees only the sentences that a cheap vocabulary gate (`gate.py`) cannot clear
+(`ner.py`), which sees only the sentences that a cheap vocabulary gate (`ner_gate.py`) cannot clear
 and whose unknown words the other layers have not already replaced; name rules (`names.py`) back
 the model up on those sentences. Direct identifiers
 become placeholders ("[NAME]", "[PHONE]", ...); what Safe Harbor allows in coarser form is
@@ -53,16 +53,16 @@ __all__ = [
 def find_phi(text: str, *, ner: bool = True) -> list[PhiFinding]:
     """Every identifier in `text` as kind + offsets + detector, sorted and non-overlapping.
     `ner=False` runs the rule layers only (no model)."""
-    from health_training.data.phi import engine
+    from health_training.data.phi import scrubber
 
-    return engine.find(text, ner=ner)
+    return scrubber.find(text, ner=ner)
 
 
 def find_phi_many(texts: Sequence[str], *, ner: bool = True) -> list[list[PhiFinding]]:
     """`find_phi` for each text, with the NER model run once over all their gated sentences."""
-    from health_training.data.phi import engine
+    from health_training.data.phi import scrubber
 
-    return engine.find_many(texts, ner=ner)
+    return scrubber.find_many(texts, ner=ner)
 
 
 def count_phi(text: str, *, ner: bool = True) -> dict[str, int]:
@@ -75,13 +75,13 @@ def count_phi(text: str, *, ner: bool = True) -> dict[str, int]:
 
 def scrub_phi(text: str, *, ner: bool = True) -> ScrubResult:
     """`text` with every identifier replaced by its placeholder or coarsened value."""
-    from health_training.data.phi import engine
+    from health_training.data.phi import scrubber
 
-    return engine.scrub_many([text], ner=ner)[0]
+    return scrubber.scrub_many([text], ner=ner)[0]
 
 
 def scrub_many(texts: Sequence[str], *, ner: bool = True) -> list[ScrubResult]:
     """`scrub_phi` for each text, with the NER model run once over all their gated sentences."""
-    from health_training.data.phi import engine
+    from health_training.data.phi import scrubber
 
-    return engine.scrub_many(texts, ner=ner)
+    return scrubber.scrub_many(texts, ner=ner)

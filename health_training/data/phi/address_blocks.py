@@ -18,7 +18,7 @@ from functools import cache
 
 from health_training.data.phi.findings import PLACEHOLDERS
 from health_training.data.phi.lexicon import allowed_places, is_known, safe_words
-from health_training.data.phi.rules import zip3
+from health_training.data.phi.name_place_rules import zip3
 
 Hit = tuple[int, int, str, str]
 

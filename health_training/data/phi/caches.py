@@ -15,7 +15,7 @@ module-level state. A test or benchmark that needs cold or isolated caches makes
     with PhiCaches().activated():
         scrub_many(texts)          # starts cold, leaves the default untouched
 
-What is not here: the lexicons and the patterns built from them (`lexicon.py`, `gate.py`,
+What is not here: the lexicons and the patterns built from them (`lexicon.py`, `ner_gate.py`,
 `addresses.py`, ... `@cache` loaders) and the spaCy model (`ner.load`) are loaded data, the same
 for every input and every caches object, not memos of inputs.
 """

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from health_training.data.phi.findings import PLACEHOLDERS
-from health_training.data.phi.rules import zip3
+from health_training.data.phi.name_place_rules import zip3
 
 Hit = tuple[int, int, str, str]
 

@@ -12,10 +12,10 @@ the findings are the same with or without this memo.
 
 `nothing_to_find` is the conjunction of each layer's early exits, written next to each other so
 they can be read against the layers: `rules.detect`, `identifiers.detect`, `cues.detect`,
-`addresses.detect` (with `address_forms.detect`) and, with the model, `gate.template_plan`.
+`addresses.detect` (with `address_forms.detect`) and, with the model, `ner_gate.template_plan`.
 Each test below returns "may find" wherever its layer would go past its prefilter; being
 stricter than the layer is allowed (the text is then scanned in full), being looser is a bug
-that `health_training_tests/data/phi/test_digit_shapes.py` looks for on the dev sets. Only ASCII
+that `health_training_tests/data/test_phi_digit_shapes.py` looks for on the dev sets. Only ASCII
 text is judged here: `\\d` and `str.isdigit` also match other scripts' digits.
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 
-from health_training.data.phi import address_forms, addresses, caches, cues, gate, identifiers
+from health_training.data.phi import address_forms, addresses, caches, cues, identifiers, ner_gate
 from health_training.data.phi.findings import GateStats
 from health_training.data.phi.lexicon import words_of
 from health_training.data.phi.prechecks import (
@@ -86,7 +86,7 @@ def nothing_to_find(text: str, data: bytes, use_ner: bool) -> GateStats | None:
         return None
     if not use_ner:
         return _NO_GATE
-    plan = gate.template_plan(text)  # words and sentence ends only
+    plan = ner_gate.template_plan(text)  # words and sentence ends only
     return plan.stats if plan is not None else None
 
 

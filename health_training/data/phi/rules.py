@@ -14,39 +14,35 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
+from health_training.data.phi.name_place_rules import (
+    Hit,
+    mark_city,
+    mark_given_name,
+    mark_name,
+    mark_state_context,
+    starts_word,
+    zip3,
+)
 from health_training.data.phi.rules_patterns import (
-    _ABBRS,
     _ADDRESS_HEAD,
     _ADDRESS_TAIL,
-    _AFTER_FIRST,
     _AGE,
-    _AMBIG_CITIES,
-    _AMBIG_FIRST,
     _BIRTH,
-    _CITY_BEFORE,
-    _CITY_BY_LAST,
-    _COMMA_BEFORE,
     _CUES,
     _EMAIL,
-    _EPONYM_AFTER,
     _FAX_BEFORE,
     _HEX_CHAIN,
-    _I_AM_BEFORE,
     _IDS,
     _IPV4,
     _IPV6,
-    _KNOWN_NAMES,
     _LABEL_BEFORE,
-    _LINE_END,
     _MAC,
     _NAME_BEFORE_ID,
     _NAME_CUE,
     _NEEDLES,
     _NOT_NAMES,
-    _NOT_PLACE_AFTER,
     _PHONE,
     _PHONE_CUE,
-    _PLACE_BEFORE,
     _PLACEHOLDER,
     _PO_BOX,
     _PRE_DASH,
@@ -54,13 +50,7 @@ from health_training.data.phi.rules_patterns import (
     _PRE_PAREN,
     _PRE_PLUS,
     _SHAPES,
-    _SIGN_BEFORE,
-    _SMALL_ZIP3,
     _SSN,
-    _STATE_AFTER,
-    _STATE_BY_LAST,
-    _STATES,
-    _SURNAMES,
     _T,
     _T_ADDRESS,
     _T_CITY,
@@ -76,16 +66,13 @@ from health_training.data.phi.rules_patterns import (
     _TRIGGERS,
     _TS_COLON,
     _URL,
-    _ZIP_AFTER,
     _ZIP_CUE,
 )
 
-_Hit = tuple[int, int, str, str]  # start, end, kind, replacement
 
-
-def detect(text: str) -> list[_Hit]:
+def detect(text: str) -> list[Hit]:
     """Every rule's findings in `text` as (start, end, kind, replacement), overlaps unresolved."""
-    hits: list[_Hit] = []
+    hits: list[Hit] = []
     found = _TRIGGERS.intersection(
         text.encode("utf-8", "surrogatepass").translate(_TOKEN_TABLE).split()
     )
@@ -110,7 +97,7 @@ def detect(text: str) -> list[_Hit]:
     return hits
 
 
-def _digit_shapes(text: str, hits: list[_Hit]) -> None:
+def _digit_shapes(text: str, hits: list[Hit]) -> None:
     """SSNs, phones, IPv4 and MAC addresses, in windows around the prefilter's anchors."""
     anchors = sorted(m.span() for p in _SHAPES for m in p.finditer(text))
     for lo, hi in _windows(anchors, 40, 40):
@@ -120,7 +107,7 @@ def _digit_shapes(text: str, hits: list[_Hit]) -> None:
         _add(hits, _MAC.finditer(text, lo, hi), "device_id")
 
 
-def _cued(text: str, found: set[bytes], hits: list[_Hit]) -> None:
+def _cued(text: str, found: set[bytes], hits: list[Hit]) -> None:
     """The rules that need a cue word; `found` holds the cue tokens the prefilter saw."""
     if not found.isdisjoint(_T["url"]):
         for m in _URL.finditer(text):
@@ -146,7 +133,7 @@ def _cued(text: str, found: set[bytes], hits: list[_Hit]) -> None:
             while words and words[0][0] in _NOT_NAMES:  # "For Mei Okafor, SSN ..."
                 del words[0]
             if len(words) >= 2:
-                _add_name(text, words[0].start(), words[-1].end(), hits, strict=False)
+                mark_name(text, words[0].start(), words[-1].end(), hits, strict=False)
     if not found.isdisjoint(_T["zip"]):
         _add(hits, _ZIP_CUE.finditer(text), "zip")
     if not found.isdisjoint(_T["box"]):
@@ -156,89 +143,22 @@ def _cued(text: str, found: set[bytes], hits: list[_Hit]) -> None:
             tail = _ADDRESS_TAIL.match(text, i + len(word))
             hits.append((head.start(), tail.end(), "street_address", "[ADDRESS]"))
     for word, i in _occurrences(text, found, _T_STATE):
-        _state_context(text, word, i, hits)
+        mark_state_context(text, word, i, hits)
     for word, i in _occurrences(text, found, _T_CITY):
-        _city(text, word, i, hits)
+        mark_city(text, word, i, hits)
     for word, i in _occurrences(text, found, _T_TITLE):
         if m := _TITLE.match(text, i):
-            _add_name(text, *m.span("v"), hits, strict=word in _CUES["weak_titles"])
+            mark_name(text, *m.span("v"), hits, strict=word in _CUES["weak_titles"])
     for lo, hi in _around(text, found, _T_NAME_CUE, 16, 60):
         for m in _NAME_CUE.finditer(text, lo, hi):
             if m["strong"] and _LABEL_BEFORE.search(text, max(0, m.start() - 16), m.start()):
                 continue  # "Drug name: Metformin"
-            _add_name(text, *m.span("v"), hits, strict=m["weak"] is not None)
+            mark_name(text, *m.span("v"), hits, strict=m["weak"] is not None)
     for word, i in _occurrences(text, found, _T_LEXNAME):
-        _given_name(text, word, i, hits)
+        mark_given_name(text, word, i, hits)
 
 
-def _given_name(text: str, first: str, i: int, hits: list[_Hit]) -> None:
-    """A lexicon given name before a surname; alone only after "I'm" or as a "- Alice" sign-off."""
-    end = i + len(first)
-    if _PLACE_BEFORE.search(text, max(0, i - 8), i):
-        return  # "St. Paul", "Fort Wayne"
-    ambiguous = first in _AMBIG_FIRST
-    m = _AFTER_FIRST.match(text, end)
-    if (
-        m
-        and m["v"] not in _NOT_NAMES
-        and (not ambiguous or m["v"] in _SURNAMES)
-        and not _EPONYM_AFTER.match(text, end)
-        and not _EPONYM_AFTER.match(text, m.end())
-    ):
-        hits.append((i, m.end(), "name", "[NAME]"))
-    elif not ambiguous and (
-        _I_AM_BEFORE.search(text, max(0, i - 8), i)
-        or (_SIGN_BEFORE.search(text, max(0, i - 3), i) and _LINE_END.match(text, end))
-    ):
-        hits.append((i, end, "name", "[NAME]"))
-
-
-def _add_name(text: str, start: int, end: int, hits: list[_Hit], *, strict: bool) -> None:
-    """The cue's name words up to the first that is never a name; `strict` (weak cues such as
-    "patient" or "Doctor") wants the first word in a lexicon."""
-    stop = start
-    for n, word in enumerate(_TOK_RE.finditer(text, start, end)):
-        if word[0] in _NOT_NAMES or (n == 0 and strict and word[0] not in _KNOWN_NAMES):
-            break
-        stop = word.end()
-    if stop > start and not _EPONYM_AFTER.match(text, stop):
-        hits.append((start, stop, "name", "[NAME]"))
-
-
-def _state_context(text: str, word: str, i: int, hits: list[_Hit]) -> None:
-    """Around a state: the ZIP after it, and the city of "in <city>, <state>" or
-    ", <city>, <state> <zip>"."""
-    start = i
-    if word not in _ABBRS:  # a state name: which one ends here ("West Virginia", "Virginia")?
-        ends = i + len(word)
-        name = next((s for s in _STATE_BY_LAST[word] if text.startswith(s, ends - len(s))), None)
-        if name is None:
-            return
-        start = ends - len(name)
-    zip_m = _ZIP_AFTER.match(text, i + len(word))
-    if zip_m:
-        hits.append((*zip_m.span("v"), "zip", zip3(zip_m["v"])))
-    # Cheap test first: "SD" (standard deviation) in glucose narratives is no state.
-    city = _COMMA_BEFORE.search(text, max(0, start - 4), start) and _CITY_BEFORE.search(
-        text, max(0, start - 60), start
-    )
-    if city and (zip_m or not city["comma"]) and _is_place(city["v"]):
-        hits.append((*city.span("v"), "location", "[CITY]"))
-
-
-def _city(text: str, last: str, i: int, hits: list[_Hit]) -> None:
-    end = i + len(last)
-    for name in _CITY_BY_LAST[last]:
-        start = end - len(name)
-        if start >= 0 and text.startswith(name, start) and _starts_word(text, start):
-            if (
-                name not in _AMBIG_CITIES or _STATE_AFTER.match(text, end)
-            ) and not _NOT_PLACE_AFTER.match(text, end):
-                hits.append((start, end, "location", "[CITY]"))
-            return
-
-
-def _phones(text: str, matches: Iterable[re.Match[str]], hits: list[_Hit]) -> None:
+def _phones(text: str, matches: Iterable[re.Match[str]], hits: list[Hit]) -> None:
     for m in matches:
         start, end = m.span("v") if m.re is _PHONE_CUE else m.span()
         fax = m[0][:3].lower() == "fax" or _FAX_BEFORE.search(text, max(0, start - 24), start)
@@ -246,7 +166,7 @@ def _phones(text: str, matches: Iterable[re.Match[str]], hits: list[_Hit]) -> No
         hits.append((start, end, kind, _PLACEHOLDER[kind]))
 
 
-def _add(hits: list[_Hit], matches: Iterable[re.Match[str]], kind: str) -> None:
+def _add(hits: list[Hit], matches: Iterable[re.Match[str]], kind: str) -> None:
     """Findings from matches: the span of group `v` (or `w`) when it took part, else the match."""
     for m in matches:
         group = next((g for g in ("v", "w") if g in m.re.groupindex and m[g] is not None), 0)
@@ -287,18 +207,10 @@ def _occurrences(text: str, found: set[bytes], group: frozenset[bytes]) -> list[
             i = text.find(word)
             while i >= 0:
                 end = i + len(word)
-                if _starts_word(text, i) and (end == len(text) or not text[end].isalnum()):
+                if starts_word(text, i) and (end == len(text) or not text[end].isalnum()):
                     out.append((word, i))
                 i = text.find(word, end)
     return out
-
-
-def _starts_word(text: str, i: int) -> bool:
-    return i == 0 or not text[i - 1].isalnum()
-
-
-def _is_place(name: str) -> bool:
-    return name not in _STATES and not all(w in _NOT_NAMES for w in re.split(r"[ .-]+", name) if w)
 
 
 def _is_ipv6(candidate: str) -> bool:
@@ -307,8 +219,3 @@ def _is_ipv6(candidate: str) -> bool:
     except ValueError:
         return False
     return any(c.isdigit() for c in candidate)
-
-
-def zip3(value: str) -> str:
-    """A ZIP cut to its first three digits, "000" for the 17 areas under 20,000 people."""
-    return ("000" if value[:3] in _SMALL_ZIP3 else value[:3]) + "XX"

@@ -5,9 +5,9 @@ import dagster as dg
 from pydantic import Field
 
 from health_training.data import layout
+from health_training.data.chat_tokens import select_counter
 from health_training.data.dataset_repository import DatasetRepository
 from health_training.data.dataset_versions import DatasetRefused, build_and_store, export_openai
-from health_training.data.openai_chat import select_counter
 from health_training.defs.data.config import DataPolicyConfig
 from health_training.defs.data.narratives import curated_narratives
 from health_training.defs.handoff import upstream

@@ -4,7 +4,7 @@ instruction examples that join `training_dataset` in its train split only."""
 import dagster as dg
 
 from health_training.data import layout
-from health_training.data.feedback import feedback_examples as build_examples
+from health_training.data.correction_examples import feedback_examples as build_examples
 from health_training.data.records import examples_to_jsonl
 from health_training.resources import FeedbackResource, PhiResource, Storage
 

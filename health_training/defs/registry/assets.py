@@ -1,6 +1,6 @@
 """`registered_model`: one MLflow run per training, the adapter registered as a pyfunc with the
 alias `staging`, and the promotion gate against `production` on the same test rows and the
-held-out rated prompts of its preference data (ml/run_registration.py, ml/version_gate.py). It
+held-out rated prompts of its preference data (ml/registry/run_registration.py, ml/registry/version_gate.py). It
 registers exactly the adapter its upstream evaluation scored: lora_adapter, eval_report and
 emissions_report must agree on the run identity."""
 
@@ -14,9 +14,9 @@ from health_training.data.splits import FREEFORM_TEST
 from health_training.defs.handoff import upstream
 from health_training.defs.phase_clock import announce_phase
 from health_training.defs.training.emissions import emissions_report
-from health_training.ml.run_artifacts import RunArtifacts
-from health_training.ml.run_registration import Registration, register_and_gate
-from health_training.ml.version_gate import rated_prompts_of
+from health_training.ml.registry.run_registration import Registration, register_and_gate
+from health_training.ml.registry.version_gate import rated_prompts_of
+from health_training.ml.training.run_artifacts import RunArtifacts
 from health_training.resources import MlflowResource, Storage, TrainingResource
 
 

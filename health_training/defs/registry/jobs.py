@@ -1,7 +1,7 @@
 """The registry's jobs. Promotion and rollback (the UI's way to approve or revert; the CLI does
 the same): a person moves `production` to an approved version, or back to the one it replaced,
 and the registry records who, when and why. `evaluate_version`: a registered version scored
-again on its dataset's frozen test split (ml/version_evaluation.py); the model server's
+again on its dataset's frozen test split (ml/evaluation/version_evaluation.py); the model server's
 `POST /admin/evaluate` starts it."""
 
 import dagster as dg
@@ -9,8 +9,8 @@ from pydantic import Field
 
 from health_training.constants import EVALUATE_JOB
 from health_training.data.dataset_repository import DatasetRepository
-from health_training.ml.version_evaluation import NoTrainingData, evaluate_version
-from health_training.ml.version_gate import now, promote_recorded
+from health_training.ml.evaluation.version_evaluation import NoTrainingData, evaluate_version
+from health_training.ml.registry.version_gate import now, promote_recorded
 from health_training.resources import MlflowResource, Storage, TrainingResource
 
 

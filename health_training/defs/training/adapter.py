@@ -1,5 +1,5 @@
 """`lora_adapter`: LoRA / QLoRA fine-tuning on the training dataset version its upstream produced
-(the run itself: ml/adapter_training.py).
+(the run itself: ml/training/adapter_training.py).
 
 The asset carries the GPU tag as an op tag and its jobs carry it as a run tag, so every way to
 start a training (UI, CLI, sensor, schedule) reaches the GPU run launcher. A terminated run is
@@ -21,7 +21,11 @@ from health_training.defs.data.datasets import training_dataset
 from health_training.defs.data.preference import preference_dataset
 from health_training.defs.handoff import upstream
 from health_training.defs.phase_clock import announce_phase
-from health_training.ml.adapter_training import NoProductionVersion, train_adapter, warm_started
+from health_training.ml.training.adapter_training import (
+    NoProductionVersion,
+    train_adapter,
+    warm_started,
+)
 from health_training.resources import CarbonResource, MlflowResource, Storage, TrainingResource
 
 RETRIES = 2
@@ -58,7 +62,7 @@ def lora_adapter(
     then, when the profile asks, tuned on rated answers (the version preference_dataset
     produced: DPO or KTO, ml/preference), CodeCarbon tracking the training. Progress (step, loss,
     tokens/s, ETA) goes to the run log; the adapter and checkpoints go to the storage resource."""
-    from health_training.ml.train import load_train_config
+    from health_training.ml.training.config import load_train_config
 
     announce_phase(context)
     reason = context.run.tags.get(REASON_TAG, config.reason)  # sensors set it as a run tag

@@ -1,5 +1,5 @@
 """`eval_report`: the adapter its upstream produced vs its base on a stratified sample of that
-adapter's own dataset version's frozen test split (the evaluation itself: ml/adapter_evaluation.py),
+adapter's own dataset version's frozen test split (the evaluation itself: ml/evaluation/adapter_evaluation.py),
 and what its materialization shows people."""
 
 from typing import Any
@@ -10,7 +10,7 @@ from pydantic import Field
 from health_training.defs.handoff import upstream
 from health_training.defs.phase_clock import announce_phase
 from health_training.defs.training.adapter import lora_adapter
-from health_training.ml.adapter_evaluation import JudgeSettings, evaluate_run
+from health_training.ml.evaluation.adapter_evaluation import JudgeSettings, evaluate_run
 from health_training.resources import CarbonResource, JudgeResource, Storage, TrainingResource
 
 REPORTED = (
@@ -58,7 +58,7 @@ def eval_report(
 def eval_metadata(
     report: Any, outcome: Any, adapter: dict[str, Any], keys: dict[str, str], storage: Storage
 ) -> dict[str, Any]:
-    from health_training.ml.report import better_than
+    from health_training.ml.evaluation.report import better_than
 
     overall = {role: report.models[role]["overall"] for role in ("base", "finetuned")}
     intervals = (report.intervals or {}).get("overall", {})

@@ -17,7 +17,7 @@ import dagster as dg
 from pydantic import Field
 
 from health_training.constants import DEFAULT_OPENAI_SUFFIX, STAGING
-from health_training.data.openai_chat import select_counter
+from health_training.data.chat_tokens import select_counter
 from health_training.defs.data.datasets import openai_chat_dataset
 from health_training.defs.handoff import upstream
 from health_training.defs.metadata import md_table

@@ -8,7 +8,7 @@ bedtime to wake time (the record's or the message's clock times); the change bet
 value the user states and the record's (or a second stated one); a share of a total of the record
 (deep minutes of minutes asleep). The numbers a user types are drawn from the record or within
 realistic ranges. Each family's phrasings live in `computation_phrasings.py`; this module draws the
-numbers, computes, and words the answer so that `ml/statements.py` attributes no number to a fact
+numbers, computes, and words the answer so that `ml/evaluation/statements.py` attributes no number to a fact
 it is not (the previous day's value never follows a fact's cue word).
 """
 

@@ -51,7 +51,7 @@ def read_record(batch: RawBatch) -> Record:
 @dataclass(frozen=True, slots=True)
 class Asked:
     """What the question asks for: the answer must state this value (in `unit`, as
-    `ml/faithfulness.py` reads units; None for counts and unit-less values)."""
+    `ml/evaluation/faithfulness.py` reads units; None for counts and unit-less values)."""
 
     fact: str
     value: float

@@ -2,7 +2,7 @@
 
 One row per fact of `etl/facts.py` that questions use. `names` holds how a user calls the measure in
 each register ("casual": plain words, "clinical": the textbook term, "texting": abbreviations and
-typos); `subject` is the answer's noun phrase. Subjects carry the cue words of `ml/statements.py`
+typos); `subject` is the answer's noun phrase. Subjects carry the cue words of `ml/evaluation/statements.py`
 ("resting", "average", "time in range", "total sleep", "took"...), so that the evaluation
 attributes the number that follows to the right fact; a subject without such a cue would make a
 correct answer read as a statement about some other fact.

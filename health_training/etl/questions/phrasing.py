@@ -106,7 +106,7 @@ def lead(verdict: Verdict, polarity: str, rng: Random) -> str:
 
 def judged_sentence(subject: str, value_text: str, verdict: Verdict, rng: Random) -> str:
     """One sentence stating a value and its verdict, in one of three shapes; the subject always
-    precedes or closely follows the value, so `ml/statements.py` attributes it."""
+    precedes or closely follows the value, so `ml/evaluation/statements.py` attributes it."""
     shape = rng.randrange(3)
     if shape == 0:
         return f"Your {subject} was {value_text}, {verdict.clause}."

@@ -1,6 +1,6 @@
 """How the question writer writes numbers: canonically in answers, in many ways in questions.
 
-Answers write every number the way `ml/faithfulness.py` and `ml/statements.py` read it: the value
+Answers write every number the way `ml/evaluation/faithfulness.py` and `ml/evaluation/statements.py` read it: the value
 followed by its canonical unit ("163 mg/dL", "62%", "58 bpm", "41 ms", "7 h 30 min", "8,420 steps",
 "512 kcal", clock times "18:05"). Questions write them the way people type them ("163 mg/dl",
 "163 mg per dL", "58 beats/min", "6.5 hrs", "400 mins", "512 cals"); `user_says` returns the text
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from random import Random
 
-from health_training.data.facts import FACT_UNITS
+from health_training.data.fact_vocabulary import FACT_UNITS
 from health_training.etl.derived import hours_minutes
 from health_training.etl.narratives.wording import clock
 
@@ -83,7 +83,7 @@ _USER_UNITS: dict[str, tuple[str, ...]] = {
 }
 
 
-# Spellings `ml/faithfulness.py` reads as no unit. The serving guard derives a change or a
+# Spellings `ml/evaluation/faithfulness.py` reads as no unit. The serving guard derives a change or a
 # balance only from two numbers of one unit, so computations write units it reads.
 _UNREAD = frozenset({"{n} mg per dL", "{n}", "{n} pct", "{n} cals"})
 

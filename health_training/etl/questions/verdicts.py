@@ -7,7 +7,7 @@ comparison `clinical.analyze` uses (TIR `< 70` is low, so 70% meets the target; 
 `> 85` is elevated, so 85 bpm is within range) and quotes only numbers of
 `reference_values.REFERENCE_VALUES`, written the way the narratives write them. Thresholds inside a
 clause follow "below", "above", "under", "over" or precede "target"/"reference", so that
-`ml/statements.py` reads them as reference points, not as statements about the user.
+`ml/evaluation/statements.py` reads them as reference points, not as statements about the user.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from health_training.ml.emissions.alerts import (
     recommendations,
     within_budget,
 )
+from health_training.ml.emissions.carbon_report import emissions_report, to_markdown
 from health_training.ml.emissions.equivalencies import (
     KG_CO2_PER_CAR_MILE,
     KG_CO2_PER_SMARTPHONE_CHARGE,
@@ -38,7 +39,6 @@ from health_training.ml.emissions.estimate import RunEstimate, estimate_run
 from health_training.ml.emissions.grid import country_carbon_intensity
 from health_training.ml.emissions.history import append_history, read_history, summarize_history
 from health_training.ml.emissions.html import to_html
-from health_training.ml.emissions.report import emissions_report, to_markdown
 from health_training.ml.emissions.result import UNKNOWN_POWER, EmissionsResult, combine_results
 from health_training.ml.emissions.tracker import (
     EMISSIONS_CSV,

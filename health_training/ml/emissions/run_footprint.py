@@ -13,7 +13,7 @@ import orjson
 
 from health_training.data import layout
 from health_training.data.blob_storage import BlobStorage
-from health_training.ml.run_artifacts import RunArtifacts
+from health_training.ml.training.run_artifacts import RunArtifacts
 
 
 def build_and_store_footprint(
@@ -33,7 +33,7 @@ def build_and_store_footprint(
         to_html,
         to_markdown,
     )
-    from health_training.ml.gate import load_gate_policy
+    from health_training.ml.registry.promotion_gate import load_gate_policy
 
     artifacts = RunArtifacts(storage, runs_dir)
     phases = {}

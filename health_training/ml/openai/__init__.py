@@ -31,7 +31,7 @@ from typing import Any
 
 from health_training.ml.openai.cost import Cost, actual_cost
 from health_training.ml.openai.datasheet import DATASHEET_FIELDS, Datasheet, load_datasheet
-from health_training.ml.openai.errors import (
+from health_training.ml.openai.fine_tune_errors import (
     DatasheetError,
     FineTuneError,
     JobCancelled,

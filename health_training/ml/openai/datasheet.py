@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from health_training.ml.openai.errors import DatasheetError
+from health_training.ml.openai.fine_tune_errors import DatasheetError
 
 DATASHEET_FIELDS = ("source", "license", "redaction", "intended_use")
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from health_training.ml.openai.errors import JobCancelled, JobDeadlineExceeded, JobFailed
+from health_training.ml.openai.fine_tune_errors import JobCancelled, JobDeadlineExceeded, JobFailed
 from health_training.ml.openai.request import FineTuneRequest, PollPolicy
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from health_training.data import openai_chat
 from health_training.ml.openai.cost import tokens_cost
-from health_training.ml.openai.errors import FineTuneError
+from health_training.ml.openai.fine_tune_errors import FineTuneError
 from health_training.ml.openai.request import Hyperparameters
 
 

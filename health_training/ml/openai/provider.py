@@ -19,11 +19,11 @@ from health_training.ml.openai import job as jobs
 from health_training.ml.openai import recording
 from health_training.ml.openai.cost import Cost, actual_cost
 from health_training.ml.openai.datasheet import Datasheet
-from health_training.ml.openai.errors import DatasheetError, JobCancelled
+from health_training.ml.openai.fine_tune_errors import DatasheetError, JobCancelled
 from health_training.ml.openai.preflight import Preflight, preflight
 from health_training.ml.openai.recording import PROVIDER
 from health_training.ml.openai.request import FineTuneRequest
-from health_training.ml.registry import Registry
+from health_training.ml.registry.tracking import Registry
 
 logger = logging.getLogger(__name__)
 

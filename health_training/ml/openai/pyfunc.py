@@ -4,7 +4,7 @@
 imports MLflow (and pandas) at the top; only `log_openai_model`, called once a job has
 succeeded, and unpickling a registered model import it. Unpickling looks the class up by this
 module's path, so the serving environment needs this package installed (as for
-`ml.pyfunc.AdapterModel`).
+`ml.registry.adapter_pyfunc.AdapterModel`).
 
     model = mlflow.pyfunc.load_model("models:/health-query-olmo@staging",
                                      model_config={"api_key": key})
@@ -20,10 +20,10 @@ import pandas as pd  # for predict's type hints, which MLflow resolves when it l
 from health_training.constants import DEFAULT_MAX_NEW_TOKENS
 from health_training.data import openai_chat
 from health_training.ml.openai.recording import PROVIDER
-from health_training.ml.pyfunc import rows_of, signature_and_example
+from health_training.ml.registry.adapter_pyfunc import rows_of, signature_and_example
 
 if TYPE_CHECKING:
-    from health_training.ml.registry import Registry
+    from health_training.ml.registry.tracking import Registry
 
 
 class OpenAIChatModel(mlflow.pyfunc.PythonModel):

@@ -1,7 +1,7 @@
 """What a fine-tuning job leaves in MLflow: the run's params and tags, the estimate and the billed
 cost, every event (metric events as step metrics) and the checkpoints' metrics.
 
-All writes go through `ml.registry.Registry` (its `client` is an `mlflow.MlflowClient`), so
+All writes go through `ml.registry.tracking.Registry` (its `client` is an `mlflow.MlflowClient`), so
 nothing here imports MLflow.
 """
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from health_training.ml.openai.datasheet import Datasheet
     from health_training.ml.openai.preflight import Preflight
     from health_training.ml.openai.request import FineTuneRequest
-    from health_training.ml.registry import Registry
+    from health_training.ml.registry.tracking import Registry
 
 PROVIDER = "openai"  # the `provider` tag on runs and model versions
 

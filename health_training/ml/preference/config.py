@@ -6,7 +6,7 @@
       beta: 0.1              # higher: stay closer to the reference (the SFT adapter)
       ...
 
-Loaded by `ml.train.load_train_config` into `TrainConfig.preference`. Pure: a mapping in, a frozen
+Loaded by `ml.training.config.load_train_config` into `TrainConfig.preference`. Pure: a mapping in, a frozen
 dataclass out, every bad value refused with the file and the fix in the message.
 """
 

@@ -39,7 +39,7 @@ from health_training.data.feedback import StoredFeedback
 from health_training.data.phi import scrub_many
 from health_training.data.records import normalize_text
 from health_training.data.splits import split_for
-from health_training.ml.prompts import user_message
+from health_training.ml.lm.prompts import user_message
 
 DESIRABLE_MIN_RATING = 4  # a mean rating this high or higher: a desirable answer
 UNDESIRABLE_MAX_RATING = 2  # this low or lower: undesirable; in between (3) teaches nothing

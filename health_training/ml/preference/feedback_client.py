@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from health_training.ml.preference.clinic import ClinicRating, SimulatedClinic
+from health_training.ml.preference.simulated_clinic import ClinicRating, SimulatedClinic
 
 FEEDBACK_PATH = "/v1/feedback"
 

@@ -3,8 +3,8 @@
     sft = train(config, dataset_dir, output_dir, models_dir=..., dataset_version=...)
     final = run_preference_stage(sft, config, preference_dataset, output_dir, models_dir=...)
 
-`ml.train.train_with_preference` (and so `python -m health_training.ml.train` and the
-`lora_adapter` asset) calls it when the profile's `preference:` section is enabled. Its run
+`train_with_preference` (below; `python -m health_training.ml.train` and the
+`lora_adapter` asset call it) runs it when the profile's `preference:` section is enabled. Its run
 identity hashes the SFT run's identity, the preference data version and the settings: the same
 three resume its latest checkpoint or, finished, return without training (a no-op that says so);
 new ratings make a new data version and so a new run, while the SFT run stays a no-op. The result
@@ -24,6 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from health_training.ml.preference.examples import PreferenceDataset
+from health_training.ml.training.config import TrainConfig
+from health_training.ml.training.run_record import (
+    TrainResult,
+    finished_run,
+    latest_checkpoint,
+    precision_for_hardware,
+)
+from health_training.ml.training.sft import train
 
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -32,11 +40,6 @@ def preference_identity(sft_identity: str, data_version: str, settings: Any) -> 
     """What decides whether a preference checkpoint may be resumed: SFT run, data, settings."""
     doc = {"sft": sft_identity, "preference_data": data_version, "settings": asdict(settings)}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _newest_checkpoint(folder: Path) -> Path | None:
-    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return found[-1] if found else None
 
 
 def _tell(progress: ProgressFn | None, message: str) -> None:
@@ -56,17 +59,16 @@ def run_preference_stage(
     restore: Callable[[Path], None] | None = None,
     on_checkpoint: Callable[[Path], None] | None = None,
 ) -> Any:
-    """The preference run on top of the SFT result `sft` (an `ml.train.TrainResult`)."""
+    """The preference run on top of the SFT result `sft` (a `TrainResult`)."""
     import torch
     from peft import PeftModel
 
-    from health_training.ml.models import (
+    from health_training.ml.lm.models import (
         count_parameters,
         load_model_and_tokenizer,
         resolve_base_model,
     )
     from health_training.ml.preference.trainer import fit, fits, preference_rows
-    from health_training.ml.train import TrainResult, finished_run, precision_for_hardware
 
     settings = config.preference
     started = time.monotonic()
@@ -113,7 +115,7 @@ def run_preference_stage(
     kept = [r for r in rows if fits(tokenizer, r, config.max_length)]
     too_long = len(rows) - len(kept)
     kept = kept[: settings.max_examples] if settings.max_examples else kept
-    resume = _newest_checkpoint(checkpoints)
+    resume = latest_checkpoint(checkpoints)
     _tell(
         progress,
         f"preference plan: {settings.method} on {len(kept)} train-split examples of preference "
@@ -179,3 +181,29 @@ def run_preference_stage(
     )
     (run_dir / "train_result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
     return result
+
+
+def train_with_preference(
+    config: TrainConfig,
+    dataset_dir: Path,
+    output_dir: Path,
+    *,
+    preference_data: Any = None,
+    **kwargs: Any,
+) -> TrainResult:
+    """`train` (SFT), then a DPO or KTO pass on `preference_data` (an
+    `ml.preference.examples.PreferenceDataset`) when the profile's `preference:` section is
+    enabled. The result is the final adapter's run; its `preference` field says what ran."""
+    sft = train(config, dataset_dir, output_dir, **kwargs)
+    if preference_data is None or config.preference is None or not config.preference.enabled:
+        return sft
+    return run_preference_stage(
+        sft,
+        config,
+        preference_data,
+        output_dir,
+        models_dir=kwargs["models_dir"],
+        progress=kwargs.get("progress"),
+        restore=kwargs.get("restore"),
+        on_checkpoint=kwargs.get("on_checkpoint"),
+    )

@@ -91,7 +91,7 @@ def class_weights(
 
 def fits(tokenizer: Any, row: PreferenceRow, max_length: int) -> bool:
     """Prompt + every completion + EOS within `max_length` tokens."""
-    from health_training.ml.prompts import encode_example
+    from health_training.ml.lm.prompts import encode_example
 
     texts = [row.completion] if row.label is not None else [row.chosen, row.rejected]
     return all(
@@ -103,7 +103,7 @@ def fits(tokenizer: Any, row: PreferenceRow, max_length: int) -> bool:
 def _hf_dataset(tokenizer: Any, rows: Sequence[PreferenceRow]) -> Any:
     from datasets import Dataset
 
-    from health_training.ml.prompts import render_prompt
+    from health_training.ml.lm.prompts import render_prompt
 
     def prompt(r: PreferenceRow) -> str:
         return render_prompt(tokenizer, r.instruction, r.input)

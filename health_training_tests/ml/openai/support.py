@@ -7,9 +7,10 @@ from pathlib import Path
 
 import openai
 
-from health_training.data.openai_chat import approximate_counter, to_chat_example, to_jsonl
+from health_training.data.chat_tokens import approximate_counter
+from health_training.data.openai_chat import to_chat_example, to_jsonl
 from health_training.ml import openai as oft
-from health_training.ml.registry import Registry
+from health_training.ml.registry.tracking import Registry
 from health_training_tests.ml.openai.fake_openai import FakeOpenAI
 
 MODEL = "gpt-4o-mini-2024-07-18"

@@ -13,7 +13,7 @@ from health_training.data.openai_chat import (
     to_jsonl,
 )
 from health_training.ml import openai as oft
-from health_training.ml.registry import Registry
+from health_training.ml.registry.tracking import Registry
 from health_training_tests.ml.openai.fake_openai import FakeOpenAI
 from health_training_tests.ml.openai.support import (
     COUNT,

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from health_training.ml.preference.clinic import SimulatedClinic, facts_of
+from health_training.ml.preference.simulated_clinic import SimulatedClinic, facts_of
 
 FACTS = {"resting_hr_bpm": 58, "mean_hr_bpm": 74, "max_hr_bpm": 142}
 ASK, INPUT = "How was my heart rate?", "Resting HR 58 bpm. Mean HR 74 bpm. Max HR 142 bpm."

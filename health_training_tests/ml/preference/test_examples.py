@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import pytest
 
 from health_training.data.feedback import StoredFeedback
+from health_training.ml.lm.prompts import user_message
 from health_training.ml.preference.examples import (
     build_preference_dataset,
     held_out_prompts,
     prompt_key,
 )
 from health_training.ml.preference.store import read_preference_dataset, write_preference_dataset
-from health_training.ml.prompts import user_message
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 ASK = "How was my heart rate?"

@@ -16,9 +16,11 @@ from health_training.data.feedback import FeedbackRecord, StoredFeedback
 from health_training.data.phi import Pseudonymizer
 from health_training.ml.preference.config import PreferenceSettings
 from health_training.ml.preference.examples import build_preference_dataset
-from health_training.ml.preference.stage import preference_identity
+from health_training.ml.preference.stage import preference_identity, train_with_preference
 from health_training.ml.preference.store import held_out_of_folder, split_policy_of
-from health_training.ml.train import TrainConfig, main, train, train_with_preference
+from health_training.ml.train import main
+from health_training.ml.training.config import TrainConfig
+from health_training.ml.training.sft import train
 from health_training_tests.tiny_training import glucose_examples, tiny_models_dir, write_dataset_dir
 
 pytestmark = pytest.mark.slow

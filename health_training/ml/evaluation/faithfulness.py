@@ -1,0 +1,193 @@
+"""Number faithfulness: is every number of an answer supported by the request it answers?
+
+The rule (the evaluation, the promotion gate and the serving guard all use it): a number in the
+answer, with its unit when one follows it, is *supported* when the input (instruction + input)
+holds a number that
+  * equals it after rounding the input's value to the answer's precision (answer 142 is supported
+    by 142.0 and by 141.6; 71% by 71.3%; answer 71.3 is *not* supported by 71),
+  * with the same unit, or a convertible one (hours and minutes: "6 h 24 min" and "6.4 h" are
+    supported by "384 min"), or either side without a unit. A clock time ("08:15") only matches
+    a clock time;
+or when it is a share of a stated total: an answer's percentage equal to part / total x 100 of
+two input quantities of one unit, the total being the largest of that unit ("384 of 417 min in
+bed": 92%). Anything else is *hallucinated*. There is no list of well-known clinical values:
+"70" and "180" of "70-180 mg/dL" are supported only when the input holds them. Dates
+(2025-01-03) are ignored on both sides. "1,234" is 1234; a range "70-180" or "120/80 mmHg" is two
+numbers, the unit after the second applying to both; "7 h 47 min" is one duration of 467 min in
+the answer (the input also offers its parts, 7 h and 47 min). An unsigned number in the answer
+may restate a negative one ("fell by 1.7 ms" for a trend of -1.7 ms): this check does not read
+direction words; `statements.py` does, for the facts it knows.
+
+Presence is not correctness: "peaked at 90 bpm" is supported when 90 is the resting rate.
+`statements.py` checks what each number claims to be.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A number as written, with its canonical unit ("time" for a clock time in minutes after
+    midnight). `decimals` is the written precision; it does not take part in equality."""
+
+    value: float
+    unit: str | None
+    decimals: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FactualScore:
+    numbers_in_answer: int
+    supported: int
+    hallucinated: int
+    hallucinated_rate: float  # hallucinated / numbers_in_answer; 0 when there are none
+    hallucinated_values: tuple[Quantity, ...] = ()
+
+
+# (canonical unit, spellings); the regex tries them in this order.
+_UNITS = (
+    ("mg/dL", r"mg\s?/\s?dl"),
+    ("mmHg", r"mm\s?hg"),
+    ("bpm", r"bpm|beats\s+per\s+minute|beats/min"),
+    ("ms", r"milliseconds?|msec|ms"),
+    ("%", r"%|percent|per\s+cent"),
+    ("h", r"hours?|hrs?|h"),
+    ("min", r"minutes?|mins?"),
+    ("steps", r"steps?"),
+    ("kcal", r"kcal|kilocalories|calories|cal"),
+)
+_UNIT_OF = {f"u{i}": unit for i, (unit, _) in enumerate(_UNITS)}
+_UNIT_RE = "|".join(f"(?P<u{i}>{spellings})" for i, (_, spellings) in enumerate(_UNITS))
+_TOKEN = re.compile(
+    # Dates first so that their parts never read as numbers or ranges.
+    r"(?P<date>(?<!\d)(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:19|20)\d\d-(?:0[1-9]|1[0-2]))"
+    r"(?![\d/-]))"
+    r"|(?P<time>(?<![\d:.])(?P<hh>[01]?\d|2[0-3]):(?P<mm>[0-5]\d)(?!\d|:\d)"
+    r"(?:\s?(?P<ampm>[ap])\.?m\b\.?)?)"
+    r"|(?<![\w.])(?P<sign>[-\u2212])?(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?P<frac>\.\d+)?"
+    rf"(?:st|nd|rd|th)?(?:(?:\s?|-)(?:{_UNIT_RE})(?![a-z]))?",
+    re.IGNORECASE,
+)
+_RANGE_GAP = re.compile(r"\s*(?:[-\u2212\u2013\u2014/]|to)\s*", re.IGNORECASE)
+_DURATION_GAP = re.compile(r"\s*(?:and\s+)?", re.IGNORECASE)
+TO_MINUTES = {"h": 60.0, "min": 1.0}
+
+
+def _scan(text: str) -> list[tuple[int, int, Quantity]]:
+    """(start, end, quantity) of every number and clock time in order; dates are skipped."""
+    out: list[tuple[int, int, Quantity]] = []
+    for m in _TOKEN.finditer(text):
+        if m["date"]:
+            continue
+        if m["time"]:
+            hour = int(m["hh"])
+            if m["ampm"]:
+                hour = hour % 12 + (12 if m["ampm"].lower() == "p" else 0)
+            out.append((m.start(), m.end(), Quantity(hour * 60.0 + int(m["mm"]), "time")))
+            continue
+        value = float(m["int"].replace(",", "") + (m["frac"] or ""))
+        gap = text[out[-1][1] : m.start()] if out else "x"
+        start = m.start()
+        # "-" after a number and spaces is a range ("70 -180"), elsewhere a minus sign.
+        if m["sign"] and gap.strip():
+            value = -value
+        elif m["sign"]:
+            start = m.start("int")
+        unit = next((_UNIT_OF[k] for k, v in m.groupdict().items() if k in _UNIT_OF and v), None)
+        decimals = len(m["frac"]) - 1 if m["frac"] else 0
+        out.append((start, m.end(), Quantity(value, unit, decimals)))
+    # The unit after the second number of a range belongs to the first too: "70-180 mg/dL".
+    for i in range(len(out) - 2, -1, -1):
+        (s1, e1, q1), (s2, _, q2) = out[i], out[i + 1]
+        if q1.unit is None and q2.unit not in (None, "time") and _RANGE_GAP.fullmatch(text, e1, s2):
+            out[i] = (s1, e1, Quantity(q1.value, q2.unit, q1.decimals))
+    return out
+
+
+def scan_quantities(text: str) -> list[tuple[int, int, Quantity]]:
+    """(start, end, quantity) of every number of `text` in order, "7 h 47 min" merged into one
+    duration of 467 min."""
+    scanned = _scan(text)
+    out: list[tuple[int, int, Quantity]] = []
+    i = 0
+    while i < len(scanned):
+        start, end, q = scanned[i]
+        if i + 1 < len(scanned) and q.unit == "h" and q.decimals == 0:
+            start2, end2, q2 = scanned[i + 1]
+            if q2.unit == "min" and _DURATION_GAP.fullmatch(text, end, start2):
+                out.append((start, end2, Quantity(q.value * 60 + q2.value, "min", q2.decimals)))
+                i += 2
+                continue
+        out.append((start, end, q))
+        i += 1
+    return out
+
+
+def _quantities(text: str, *, with_parts: bool) -> list[Quantity]:
+    """Quantities of `text`; `with_parts` keeps a merged duration's hours and minutes as well
+    (for the input side, so that either way of writing it is supported)."""
+    if not with_parts:
+        return [q for _, _, q in scan_quantities(text)]
+    return [q for _, _, q in scan_quantities(text)] + [q for _, _, q in _scan(text)]
+
+
+def extract_quantities(text: str) -> list[Quantity]:
+    """Numbers with their optional units, in order of appearance (see the module docstring)."""
+    return _quantities(text, with_parts=False)
+
+
+def _supports(source: Quantity, answer: Quantity) -> bool:
+    if (source.unit == "time") != (answer.unit == "time"):
+        return False
+    # An unsigned answer number may restate a negative one in words: "fell by 1.7 ms" for a
+    # trend of -1.7 ms. A negative answer number needs a negative source.
+    value = abs(source.value) if answer.value >= 0 else source.value
+    if source.unit and answer.unit and source.unit != answer.unit:
+        if source.unit not in TO_MINUTES or answer.unit not in TO_MINUTES:
+            return False
+        value = value * TO_MINUTES[source.unit] / TO_MINUTES[answer.unit]
+    # Within half a unit of the answer's last written digit (the epsilon absorbs float error).
+    return abs(value - answer.value) <= 0.5 * 10.0**-answer.decimals + 1e-9
+
+
+def _percent_of_total(source: list[Quantity], answer: Quantity) -> bool:
+    """A share the input does not state but its numbers give: part / total, where the total is
+    the largest quantity of that unit in the input (384 of 417 min in bed is 92%)."""
+    if answer.unit != "%":
+        return False
+    by_unit: dict[str, list[float]] = {}
+    for q in source:
+        if q.unit not in (None, "%", "time") and q.value >= 0:
+            by_unit.setdefault(q.unit, []).append(q.value)
+    tolerance = 0.5 * 10.0**-answer.decimals + 1e-9
+    for values in by_unit.values():
+        total = max(values)
+        if total > 0 and any(
+            abs(100 * part / total - answer.value) <= tolerance for part in values if part < total
+        ):
+            return True
+    return False
+
+
+def factual_consistency(
+    answer: str, source_input: str, extra: Iterable[Quantity] = ()
+) -> FactualScore:
+    """How many numbers of `answer` the input supports (rule in the module docstring).
+
+    `extra` are quantities allowed besides the input's own (the serving-time grounding adds
+    derived and reference values, ml/evaluation/grounding.py); they support an answer number the way an
+    input quantity does, but never take part in the share-of-total rule."""
+    source = _quantities(source_input, with_parts=True)
+    allowed = source + list(extra)
+    claimed = extract_quantities(answer)
+    missing = tuple(
+        q
+        for q in claimed
+        if not any(_supports(s, q) for s in allowed) and not _percent_of_total(source, q)
+    )
+    n = len(claimed)
+    return FactualScore(n, n - len(missing), len(missing), len(missing) / n if n else 0.0, missing)
