@@ -178,12 +178,12 @@ def _load_model_once() -> None:
     """Load the spaCy model here, before the fork, so that the workers share one copy instead of
     each loading its own (about 2.4 s of CPU each) the first time a sentence needs it. A missing
     model is left for that first worker to report, as a check in one process does."""
+    from contextlib import suppress
+
     from health_training.data.phi import NerModelError, ner
 
-    try:
+    with suppress(NerModelError):
         ner.load()
-    except NerModelError:
-        pass
 
 
 def runs_of(body: bytes, size: int, min_runs: int = 1) -> Iterator[tuple[int, int, int]]:

@@ -118,9 +118,18 @@ FAMILIES: dict[str, tuple[tuple[str, str], ...]] = {
             "record",
         ),
         ("Please compute net energy: {intake} consumed, {burned} expended in activity.", "stated"),
-        ("Compute the difference between {intake} of intake and {burned} of active energy.", "stated"),
-        ("State the net energy for {intake} consumed{when} against the recorded active expenditure.", "record"),
-        ("Report the surplus or deficit of {intake} eaten versus {burned} burned in activity.", "stated"),
+        (
+            "Compute the difference between {intake} of intake and {burned} of active energy.",
+            "stated",
+        ),
+        (
+            "State the net energy for {intake} consumed{when} against the recorded active expenditure.",
+            "record",
+        ),
+        (
+            "Report the surplus or deficit of {intake} eaten versus {burned} burned in activity.",
+            "stated",
+        ),
     ),
     "computation.energy_balance_request": (
         ("Can you tell me if I'm in a surplus? I ate {intake} and burned {burned}.", "stated"),
@@ -129,9 +138,15 @@ FAMILIES: dict[str, tuple[tuple[str, str], ...]] = {
             "record",
         ),
         ("Help me work out my calorie balance: ate {intake}, burned {burned}.", "stated"),
-        ("Would you check my balance? {intake} eaten{when}, against the active calories here.", "record"),
+        (
+            "Would you check my balance? {intake} eaten{when}, against the active calories here.",
+            "record",
+        ),
         ("Please tell me the difference between {intake} eaten and {burned} burned.", "stated"),
-        ("I'd like to know whether {intake} of food{when} covers my active burn, please.", "record"),
+        (
+            "I'd like to know whether {intake} of food{when} covers my active burn, please.",
+            "record",
+        ),
     ),
     "computation.sleep_clock_casual": (
         ("I went to bed at {bed} and woke up at {wake}. How long was I in bed?", "stated"),
@@ -239,7 +254,7 @@ FAMILIES: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def situation_of(family: str) -> str:
-    """"computation.energy_balance_texting" -> "energy_balance"."""
+    """ "computation.energy_balance_texting" -> "energy_balance"."""
     return family.removeprefix("computation.").rsplit("_", 1)[0]
 
 
