@@ -19,12 +19,8 @@ from typing import Any
 
 from health_training.etl import derived
 from health_training.etl.narratives.wording import clock
-from health_training.etl.questions.computation_phrasings import (
-    CHANGE_WHAT,
-    FAMILIES,
-    SHARES,
-    situation_of,
-)
+from health_training.etl.questions.computation_phrasings import FAMILIES, situation_of
+from health_training.etl.questions.computation_wording import CHANGE_WHAT, SHARES
 from health_training.etl.questions.example import Asked, Draft, Record
 from health_training.etl.questions.measures import MEASURE
 from health_training.etl.questions.phrasing import cap, fill, when

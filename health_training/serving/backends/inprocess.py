@@ -39,8 +39,9 @@ from health_training.serving.backends.generation import (
     StopScanner,
 )
 from health_training.serving.backends.number_mask import NumberConstraint, NumberTokens
+from health_training.serving.backends.queued_job import Job, fail_unfinished
 from health_training.serving.backends.served_model import BASE
-from health_training.serving.backends.work_queue import Job, WorkQueue, fail_unfinished
+from health_training.serving.backends.work_queue import WorkQueue
 from health_training.serving.http.api_errors import OpenAIError
 from health_training.serving.http.tracing import batch_spans, record_span
 
