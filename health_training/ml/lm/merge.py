@@ -5,11 +5,10 @@ with its tokenizer, after proving that the merged model's logits equal the adapt
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from health_training.files import folder_atomic
 from health_training.ml.lm.models import BaseModelSpec
 
 MERGE_PROMPT = "How stable was my glucose this week? Your glucose averaged 112 mg/dL."
@@ -61,9 +60,7 @@ def merge_adapter(
             f"{diff:.3g} (> {atol:g}); the merged model was not saved"
         )
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:  # build beside the target, then rename: readers never see half a model
+    with folder_atomic(out_dir) as tmp:  # readers never see half a model
         merged.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         record = {
@@ -74,11 +71,4 @@ def merge_adapter(
             "atol": atol,
         }
         (tmp / "MERGE.json").write_text(json.dumps(record, indent=2) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.chmod(0o755)  # mkdtemp makes it private
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir

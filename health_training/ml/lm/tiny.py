@@ -9,9 +9,9 @@ health-narrative sentences, and a 2-layer Llama with random weights. It exercise
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
+
+from health_training.files import folder_atomic
 
 TINY_VERSION = 1  # bump when the recipe changes, so old folders are rebuilt
 MARKER = "TINY.json"
@@ -132,17 +132,8 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0) -> Path:
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
 
-    # Build beside the target and rename: a crash never leaves a half-written model behind.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with folder_atomic(out_dir) as tmp:  # a crash never leaves a half-written model behind
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / MARKER).write_text(json.dumps({"seed": seed, "version": TINY_VERSION}) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.chmod(0o755)  # mkdtemp makes it private
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
