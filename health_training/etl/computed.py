@@ -15,7 +15,8 @@ every pair of its own figures):
   * two clock times in the question: the time from the first to the second, across midnight;
   * two values of one unit, at least one from the question: the change from the first to the
     second, in the unit and in percent (a previous day against today's record, intake against
-    burned calories).
+    burned calories). A record's goal and reference values are not measurements of the day and
+    are never paired: "2,100 steps to 10,000 steps" only gave the model a wrong number to copy.
 The line is "" when nothing applies; it reads "Computed from your numbers: ...".
 """
 
@@ -36,8 +37,10 @@ _ASKS_PACE = re.compile(r"\bpace\b|\bper (?:km|k|kilomet(?:er|re)|mile|mi)\b|min
 _ASKS_SPEED = re.compile(r"\bspeed\b|km ?/ ?h\b|\bkmh\b|\bkph\b|\bmph\b|per hour|an hour",
                          re.IGNORECASE)  # fmt: skip
 _PAIRED_UNITS = ("mg/dL", "bpm", "ms", "%", "steps", "kcal", "min")
-_CONTEXT_VALUES = 3  # first values of a unit in the context paired with the question's
+_CONTEXT_VALUES = 2  # first measured values of a unit in the context paired with the question's
 _KM_PER_MILE = 1.609344
+_GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
+_REFERENCE = re.compile(r"\bReference:.*?(?:\.(?=\s|$)|$)", re.DOTALL)  # to its sentence's end
 
 
 def _number(x: float) -> str:
@@ -90,7 +93,7 @@ def computed_facts(question: str, context: str = "") -> str:
             f"{clocks[1] % 60:02d}: {minutes} min ({h} h {m} min)"
         )
     if not (distance and durations):  # a run's distance and time are not a change
-        found = [q for _, _, q in scan_quantities(context)]
+        found = _measured(context)
         for unit in _PAIRED_UNITS:
             mine = [q.value for q in asked if _unit(q.unit) == unit and q.value >= 0]
             theirs = [q.value for q in found if _unit(q.unit) == unit][:_CONTEXT_VALUES]
@@ -106,6 +109,20 @@ def computed_facts(question: str, context: str = "") -> str:
                     line += f" ({derived.percent_change(before, after):+d}%)"
                 parts.append(line)
     return f"{PREFIX} " + "; ".join(parts[:6]) + "." if parts else ""
+
+
+def _measured(context: str) -> list:
+    """The context's quantities less its goals ("against a goal of 500 kcal") and its reference
+    sentences ("Reference: under 40% of goal is low")."""
+    from health_training.ml.evaluation.faithfulness import scan_quantities
+
+    reference = [m.span() for m in _REFERENCE.finditer(context)]
+    return [
+        q
+        for start, _, q in scan_quantities(context)
+        if not _GOAL_BEFORE.search(context[:start])
+        and not any(a <= start < b for a, b in reference)
+    ]
 
 
 def _unit(unit: str | None) -> str | None:

@@ -75,3 +75,32 @@ def test_the_line_gives_the_pace_or_the_speed_each_phrasing_asks_for():
                 assert "pace 5.5 min per km" in line and "speed" not in line, question
             else:
                 assert "speed 11.0 km/h" in line, question
+
+
+def test_a_records_goal_and_reference_values_are_never_paired_with_the_question():
+    record = (
+        "Total 2,430 steps against a goal of 10,000 steps (24% of goal). Most active hour 10:00 "
+        "with 308 steps (13% of the day). Reference: under 2,500 steps a day is very low."
+    )
+    line = computed_facts("What is the change in daily step count from 2100 steps?", record)
+    assert "2,100 steps to 2,430 steps: change +330 steps (+16%)" in line
+    assert "10,000" not in line and "2,500" not in line
+
+
+def test_the_peak_hours_share_of_the_day_is_in_the_record_a_share_question_reads():
+    """Asked what share of the day's steps came in the busiest hour, the model copies the
+    writer's percentage from the record instead of dividing (share_pct(308, 2,430) = 13)."""
+    from health_training.etl.clinical_types import DailyTotalStats
+    from health_training.etl.narratives.activity import daily_total_narrative
+
+    stats = DailyTotalStats(
+        total=2_430,
+        goal=10_000,
+        percent_of_goal=24,
+        peak_hour=10,
+        peak_value=308,
+        active_hours=2,
+        hours=24,
+    )
+    facts, _, _ = daily_total_narrative(stats, set(), steps=True)
+    assert "Most active hour 10:00 with 308 steps (13% of the day)" in " ".join(facts)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from health_training.etl.clinical_types import DailyTotalStats
+from health_training.etl.derived import share_pct
 from health_training.etl.narratives.wording import NarrativeParts
 
 
 def daily_total_narrative(s: DailyTotalStats, codes: set[str], steps: bool) -> NarrativeParts:
+    # The peak hour's share of the day is written by the writer, like every other derived value:
+    # asked for it, the model otherwise divided by itself ("36 of 314 kcal, which is 63%").
+    of_day = f" ({share_pct(s.peak_value, s.total)}% of the day)" if s.total > 0 else ""
     if steps:
         total, goal, peak = f"{s.total:,} steps", f"{s.goal:,} steps", f"{s.peak_value:,} steps"
         facts = [
             f"Total {total} against a goal of {goal} ({s.percent_of_goal}% of goal).",
-            f"Most active hour {s.peak_hour:02d}:00 with {peak}; {s.active_hours} hours with "
+            f"Most active hour {s.peak_hour:02d}:00 with {peak}{of_day}; {s.active_hours} hours with "
             "250 or more steps.",
             "Reference: under 2,500 steps a day is very low, under 5,000 sedentary, under "
             "7,500 low.",
@@ -20,7 +24,7 @@ def daily_total_narrative(s: DailyTotalStats, codes: set[str], steps: bool) -> N
         total, goal, peak = f"{s.total} kcal", f"{s.goal} kcal", f"{s.peak_value} kcal"
         facts = [
             f"Total active energy {total} against a goal of {goal} ({s.percent_of_goal}% of goal).",
-            f"Peak hour {s.peak_hour:02d}:00 with {peak}; {s.active_hours} hours with 30 kcal "
+            f"Peak hour {s.peak_hour:02d}:00 with {peak}{of_day}; {s.active_hours} hours with 30 kcal "
             "or more.",
             "Reference: under 40% of goal is low; above 300% of goal is very high.",
         ]
