@@ -48,6 +48,7 @@ class DecodingSettings:
     prompt_format: str = ""
     cap_rule: str = f"p{CAP_PERCENTILE} of reference lengths + {CAP_MARGIN} tokens"
     repeat_stop: int = REPEAT_STOP  # 0: only EOS and the cap end an answer
+    weights: str = "float32"  # the dtype both models answer in (run_record.inference_dtype)
 
     def key(self) -> str:
         # batch size changes nothing in greedy answers: leave it out of the identity.
@@ -114,7 +115,11 @@ def encode_for_eval(
 
 
 def decoding_settings(
-    tokenizer: Any, rows: Sequence[Mapping[str, Any]], *, batch_size: int = 16
+    tokenizer: Any,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    batch_size: int = 16,
+    weights: str = "float32",
 ) -> DecodingSettings:
     """Greedy to EOS, capped at the references' 99th percentile length plus a margin."""
     from health_training.ml.lm.prompts import prompt_format
@@ -126,6 +131,7 @@ def decoding_settings(
         max_new_tokens=p99 + CAP_MARGIN,
         batch_size=batch_size,
         prompt_format=prompt_format(tokenizer),
+        weights=weights,
     )
 
 
@@ -267,8 +273,7 @@ def evaluate_adapter(
     log: Callable[[str], None] | None = None,
 ) -> tuple[ModelAnswers, ModelAnswers]:
     """(base answers, fine-tuned answers) of a PeftModel; `base_answers` from a cache skip the
-    base pass. The adapter is merged for its pass (one matmul per layer instead of three) and
-    unmerged afterwards."""
+    base pass. The adapter is merged for its pass and unmerged exactly afterwards (`merged`)."""
     if base_answers is None:
         with model.disable_adapter():
             base_answers = answer(model, tokenizer, rows, settings)
@@ -276,11 +281,10 @@ def evaluate_adapter(
             log(_summary("base model", base_answers))
     elif log:
         log("base model scores reused from the cache (same base, test set and decoding)")
-    model.merge_adapter()
-    try:
+    from health_training.ml.lm.merge import merged
+
+    with merged(model):
         tuned = answer(model, tokenizer, rows, settings)
-    finally:
-        model.unmerge_adapter()
     if log:
         log(_summary("fine-tuned model", tuned))
     return base_answers, tuned

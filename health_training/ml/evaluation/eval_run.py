@@ -101,10 +101,13 @@ def run_evaluation(
     rows = tuple(stratified_sample(test_rows, n_examples))
     if not rows:
         raise ValueError("the test split is empty: nothing to evaluate on")
+    from health_training.ml.training.run_record import inference_dtype
+
     spec = resolve_base_model(base_name, models_dir)
-    base, tokenizer = load_model_and_tokenizer(spec)
+    weights = inference_dtype()
+    base, tokenizer = load_model_and_tokenizer(spec, dtype=weights)
     model = PeftModel.from_pretrained(base, str(adapter_dir))
-    settings = decoding_settings(tokenizer, rows, batch_size=batch_size)
+    settings = decoding_settings(tokenizer, rows, batch_size=batch_size, weights=weights)
     key = base_cache_key(spec.source, spec.revision, rows, settings)
     cached = cached_base(key)
     base_answers, tuned = evaluate_adapter(
@@ -116,7 +119,7 @@ def run_evaluation(
         if log:
             log("free-form questions (freeform_test: template families never trained on)")
         freeform = _answer_split(
-            model, tokenizer, spec, freeform_rows, n_freeform, batch_size, cached_base, log
+            model, tokenizer, spec, freeform_rows, n_freeform, settings, cached_base, log
         )
     n = len(rows)
     report = EvalReport(
@@ -133,6 +136,7 @@ def run_evaluation(
             "stop": settings.stop,
             "batch_size": settings.batch_size,
             "prompt_format": settings.prompt_format,
+            "weights": settings.weights,
             "sample": f"{n} test examples, stratified by domain ({test_set_key(rows)})",
         },
         intervals=found["intervals"],
@@ -160,14 +164,16 @@ def _answer_split(
     spec: Any,
     split_rows: Sequence[Mapping[str, Any]],
     n: int,
-    batch_size: int,
+    settings_of: DecodingSettings,
     cached_base: Callable[[str], ModelAnswers | None],
     log: Callable[[str], None] | None,
 ) -> SplitAnswers:
     """Both models' answers to a stratified sample (by question kind) of another split; the
-    decoding cap comes from that split's own references."""
+    decoding cap comes from that split's own references, the rest from `settings_of`."""
     rows = tuple(stratified_sample(split_rows, n, by="question_kind"))
-    settings = decoding_settings(tokenizer, rows, batch_size=batch_size)
+    settings = decoding_settings(
+        tokenizer, rows, batch_size=settings_of.batch_size, weights=settings_of.weights
+    )
     key = base_cache_key(spec.source, spec.revision, rows, settings)
     cached = cached_base(key)
     base, tuned = evaluate_adapter(model, tokenizer, rows, settings, base_answers=cached, log=log)

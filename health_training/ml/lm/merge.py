@@ -5,6 +5,8 @@ with its tokenizer, after proving that the merged model's logits equal the adapt
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +74,23 @@ def merge_adapter(
         }
         (tmp / "MERGE.json").write_text(json.dumps(record, indent=2) + "\n")
     return out_dir
+
+
+@contextmanager
+def merged(model: Any) -> Iterator[Any]:
+    """A PeftModel with its active adapter merged (one matmul per layer instead of three), then
+    unmerged with the base weights restored bit for bit: unmerging subtracts the adapter again,
+    which in bf16 leaves rounding error in every merged layer, and the base answers the next
+    split after it."""
+    import torch
+
+    targets = [m for m in model.modules() if hasattr(m, "merge") and hasattr(m, "base_layer")]
+    saved = [m.base_layer.weight.detach().to("cpu", copy=True) for m in targets]
+    model.merge_adapter()
+    try:
+        yield model
+    finally:
+        model.unmerge_adapter()
+        with torch.no_grad():
+            for module, weight in zip(targets, saved, strict=True):
+                module.base_layer.weight.copy_(weight)

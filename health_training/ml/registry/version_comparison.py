@@ -38,10 +38,12 @@ def adapter_fetcher(registry: Any, cache: Path) -> AdapterOf:
     return fetch
 
 
-def _base(base_name: str, models_dir: Path) -> tuple[Any, Any]:
+def _base(base_name: str, models_dir: Path, settings_doc: dict[str, Any]) -> tuple[Any, Any]:
+    """The base in the dtype the challenger's answers were decoded in (same weights, fair)."""
     from health_training.ml.lm.models import load_model_and_tokenizer, resolve_base_model
 
-    return load_model_and_tokenizer(resolve_base_model(base_name, models_dir))
+    weights = str(settings_doc.get("weights", "float32"))
+    return load_model_and_tokenizer(resolve_base_model(base_name, models_dir), dtype=weights)
 
 
 def production_answers(
@@ -85,7 +87,7 @@ def production_answers(
         return version, None
     from peft import PeftModel
 
-    base, tokenizer = _base(base_name, models_dir)
+    base, tokenizer = _base(base_name, models_dir, challenger["settings_doc"])
     model = PeftModel.from_pretrained(base, str(adapter))
     model.merge_adapter()
     log(f"scoring production v{version} on the challenger's {len(rows)} {split or 'test'} rows")
@@ -113,8 +115,9 @@ def rated_comparison(
     from peft import PeftModel
 
     from health_training.ml.evaluation.answer_and_compare import DecodingSettings, answer
+    from health_training.ml.lm.merge import merged
 
-    base, tokenizer = _base(base_name, models_dir)
+    base, tokenizer = _base(base_name, models_dir, settings_doc)
     model = PeftModel.from_pretrained(base, str(prod_adapter), adapter_name=PRODUCTION)
     model.load_adapter(str(challenger_adapter), adapter_name="challenger")
     rows, settings = [p.as_row() for p in prompts], DecodingSettings(**settings_doc)
@@ -122,11 +125,8 @@ def rated_comparison(
     predictions = {}
     for name in (PRODUCTION, "challenger"):
         model.set_adapter(name)
-        model.merge_adapter()  # one adapter at a time, merged: the evaluation's decoding speed
-        try:
+        with merged(model):  # one adapter at a time, merged: the evaluation's decoding speed
             predictions[name] = answer(model, tokenizer, rows, settings).predictions
-        finally:
-            model.unmerge_adapter()
     return compare_rated(prompts, predictions[PRODUCTION], predictions["challenger"])
 
 

@@ -15,12 +15,21 @@ from health_training.ml.training.config import TrainConfig
 
 
 def precision_for_hardware() -> str:
-    """bf16 on Ampere or newer, fp16 on older CUDA, fp32 on CPU (bf16 is 6-8x slower here)."""
+    """bf16 on Ampere or newer, fp16 on older CUDA; on a CPU bf16 where it has AMX tiles (its
+    bf16 matmuls run 6.6x fp32 there, a LoRA step 1.35x: bench/cpu_precision.py), else fp32
+    (bf16 was 6-8x slower than fp32 on a CPU without them)."""
     import torch
 
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.get_device_capability()[0] >= 8 else "fp16"
-    return "fp32"
+    return "bf16" if torch.cpu._is_amx_tile_supported() else "fp32"
+
+
+def inference_dtype() -> str:
+    """The weights' dtype for evaluating and comparing models: bfloat16 where the hardware
+    trains in bf16 (a decode step 1.59x fp32 on an AMX CPU), else float32 (fp16 weights are
+    not trusted to greedy-decode like the fp32 ones)."""
+    return "bfloat16" if precision_for_hardware() == "bf16" else "float32"
 
 
 def run_identity(

@@ -178,6 +178,7 @@ def train(
         greater_is_better=False,
         gradient_checkpointing=config.gradient_checkpointing,
         bf16=precision == "bf16",
+        use_cpu=precision == "bf16" and not torch.cuda.is_available(),  # autocast on AMX
         fp16=precision == "fp16",
         logging_steps=1,
         report_to="none",
