@@ -36,6 +36,13 @@ _ASKS_PACE = re.compile(r"\bpace\b|\bper (?:km|k|kilomet(?:er|re)|mile|mi)\b|min
                         re.IGNORECASE)  # fmt: skip
 _ASKS_SPEED = re.compile(r"\bspeed\b|km ?/ ?h\b|\bkmh\b|\bkph\b|\bmph\b|per hour|an hour",
                          re.IGNORECASE)  # fmt: skip
+# The words that ask to compare a stated value with the record's (every change phrasing of
+# etl/questions/computation_phrasings.py has one; test_computed checks them all).
+_ASKS_CHANGE = re.compile(
+    r"\b(?:chang\w*|compar\w*|vs|versus|diff\w*|mov(?:e|ed)|up or down|jump\w*|before|b4|"
+    r"previous|prior|yday|yesterday|last (?:week|night|time)|baseline|earlier)\b",
+    re.IGNORECASE,
+)
 _PAIRED_UNITS = ("mg/dL", "bpm", "ms", "%", "steps", "kcal", "min")
 _CONTEXT_VALUES = 2  # first measured values of a unit in the context paired with the question's
 _KM_PER_MILE = 1.609344
@@ -94,11 +101,13 @@ def computed_facts(question: str, context: str = "") -> str:
         )
     if not (distance and durations):  # a run's distance and time are not a change
         found = _measured(context)
+        asks_change = bool(_ASKS_CHANGE.search(question))
         for unit in _PAIRED_UNITS:
             mine = [q.value for q in asked if _unit(q.unit) == unit and q.value >= 0]
             theirs = [q.value for q in found if _unit(q.unit) == unit][:_CONTEXT_VALUES]
             pairs = [(a, b) for i, a in enumerate(mine) for b in mine[i + 1 :]]
-            pairs += [(a, b) for a in mine for b in theirs]
+            if asks_change:
+                pairs += [(a, b) for a in mine for b in theirs]
             for before, after in dict.fromkeys(pairs):
                 if before == after:
                     continue

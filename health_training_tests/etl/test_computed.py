@@ -104,3 +104,23 @@ def test_the_peak_hours_share_of_the_day_is_in_the_record_a_share_question_reads
     )
     facts, _, _ = daily_total_narrative(stats, set(), steps=True)
     assert "Most active hour 10:00 with 308 steps (13% of the day)" in " ".join(facts)
+
+
+def test_a_stated_value_is_paired_with_the_record_only_when_the_words_ask_for_a_change():
+    """Every change phrasing of the writer (held-out registers too) pairs the stated value with
+    the record's; a judgement of one stated value does not ("Rate my time to fall asleep of
+    39 min" paired with 535 min in bed was answered "a drop of 496 min")."""
+    from health_training.etl.questions.computation_phrasings import FAMILIES, situation_of
+    from health_training.etl.questions.phrasing import fill
+
+    record = "Total 2,430 steps against a goal of 10,000 steps (24% of goal)."
+    for family, phrasings in FAMILIES.items():
+        if situation_of(family) != "change":
+            continue
+        for template, variant in phrasings:
+            if variant != "record":
+                continue
+            question = fill(template, what="step count", prev="2,100 steps", now="", when="")
+            assert "2,100 steps to 2,430 steps" in computed_facts(question, record), question
+    for question in ("Rate my step count of 2100 steps: fine or not?", "2100 steps - healthy?"):
+        assert computed_facts(question, record) == ""
