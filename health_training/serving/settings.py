@@ -16,6 +16,7 @@ from health_training.serving.http.keys import ApiKey
 BACKENDS = ("inprocess", "upstream")
 GROUNDING_MODES = ("regenerate", "constrain", "refuse", "flag")  # serving/grounding_modes.py
 METRICS_ACCESS = ("key", "open", "off")
+WEIGHTS = ("auto", "float32", "bfloat16")
 SERVING_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "serving.yaml"
 ADMISSION_FIELDS = ("max_batch", "max_queue", "batch_window_s")  # what a profile may set
 
@@ -54,6 +55,9 @@ class ServingSettings:
     dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
     device: str = field(default="auto")  # auto: cuda when available, else cpu
+    # The base's dtype: auto is what the evaluation and the gate decode in (bfloat16 on AMX
+    # CPUs and Ampere GPUs, else float32), so the served answers are the evaluated ones.
+    weights: str = "auto"
     # Bounds (configs/serving.yaml says why each value)
     retry_after_s: float = 0.5  # the least a 429's retry-after-ms says (Retry-After: 1 s)
     request_timeout_s: float = 120.0
@@ -85,6 +89,8 @@ class ServingSettings:
             )
         if self.max_batch < 1 or self.max_new_tokens < 1 or self.max_queue < 0:
             raise ValueError("max_batch and max_new_tokens must be at least 1, max_queue 0")
+        if self.weights not in WEIGHTS:
+            raise ValueError(f"weights must be one of {WEIGHTS}, got {self.weights!r}")
         if self.metrics_access not in METRICS_ACCESS:
             raise ValueError(f"metrics_access must be one of {METRICS_ACCESS}")
         if self.keys and not self.key_secret:

@@ -88,14 +88,19 @@ class InProcessEngine:
                 f"no base model: run `health-training prepare-model {spec.name}`; the server "
                 "picks it up when it appears, without a restart"
             )
-        model, tokenizer = load_model_and_tokenizer(spec, gradient_checkpointing=False)
+        from health_training.ml.training.run_record import inference_dtype
+
+        weights = inference_dtype() if self.settings.weights == "auto" else self.settings.weights
+        model, tokenizer = load_model_and_tokenizer(
+            spec, dtype=weights, gradient_checkpointing=False
+        )
         device = self.settings.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model, self.tokenizer = model.to(device).eval(), tokenizer
         self.number_tokens = NumberTokens(tokenizer)
         self.base_model = base_model
-        log.info("base %s loaded on %s", spec.name, device)
+        log.info("base %s loaded on %s in %s", spec.name, device, weights)
 
     def attach(self, key: str, adapter_dir: Path) -> None:
         self.work.command(lambda: self._attach(key, adapter_dir))
