@@ -117,6 +117,9 @@ def test_cap_comes_from_reference_lengths_and_settings_key_ignores_batch(tiny):
     # The repeat cut ends both models' answers alike; the report and the cache key carry it.
     assert settings.repeat_stop == REPEAT_STOP and f"repeat of {REPEAT_STOP}" in settings.stop
     assert replace(settings, repeat_stop=0).key() != settings.key()
+    # bf16 weights change some greedy answers: answers cached in fp32 are not reused for them.
+    assert settings.weights == "float32"
+    assert replace(settings, weights="bfloat16").key() != settings.key()
 
 
 def test_one_pass_decoding_matches_generate_and_loss(tiny):
