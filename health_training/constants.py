@@ -73,3 +73,10 @@ def training_tags(reason: str, **extra: str) -> dict[str, str]:
     if reason not in TRAIN_REASONS:
         raise ValueError(f"training reason {reason!r} is not one of {', '.join(TRAIN_REASONS)}")
     return {GPU_TAG: "1", REASON_TAG: reason, **extra}
+
+
+# --- Evaluation ----------------------------------------------------------------------------------
+# Answers decoded together by eval_report and the promotion gate: on the 2-core AMX CPU, 32 rows
+# gave 1.22-1.34x the tokens/s of 16 on the demo model in bf16, with the same greedy answers
+# (bench/README.md, decoding). Batch size is left out of the answer caches' keys.
+EVAL_BATCH_SIZE = 32

@@ -7,7 +7,7 @@ again on its dataset's frozen test split (ml/evaluation/version_evaluation.py); 
 import dagster as dg
 from pydantic import Field
 
-from health_training.constants import EVALUATE_JOB
+from health_training.constants import EVAL_BATCH_SIZE, EVALUATE_JOB
 from health_training.data.dataset_repository import DatasetRepository
 from health_training.ml.evaluation.version_evaluation import NoTrainingData, evaluate_version
 from health_training.ml.registry.version_gate import now, promote_recorded
@@ -29,7 +29,7 @@ class RollbackConfig(dg.Config):
 class EvaluateVersionConfig(dg.Config):
     version: str = Field(description="The registered version to evaluate.")
     max_examples: int = Field(default=200, description="Test examples: an equal share per domain.")
-    batch_size: int = Field(default=16, description="Answers generated together.")
+    batch_size: int = Field(default=EVAL_BATCH_SIZE, description="Answers generated together.")
     requested_by: str = Field(default="", description="Who asked (recorded on the version).")
 
 

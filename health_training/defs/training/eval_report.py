@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from health_training.constants import EVAL_BATCH_SIZE
 from health_training.defs.handoff import upstream
 from health_training.defs.phase_clock import announce_phase
 from health_training.defs.training.adapter import lora_adapter
@@ -23,7 +24,7 @@ class EvalReportConfig(dg.Config):
     max_examples: int = Field(
         default=200, description="Test examples scored: an equal share per health domain."
     )
-    batch_size: int = Field(default=16, description="Answers generated together.")
+    batch_size: int = Field(default=EVAL_BATCH_SIZE, description="Answers generated together.")
 
 
 @dg.asset(group_name="training", kinds={"pytorch"}, deps=[lora_adapter])

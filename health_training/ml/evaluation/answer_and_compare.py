@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from health_training.constants import EVAL_BATCH_SIZE
+
 LOSS_DEFINITION = (
     "response-token loss: mean cross-entropy over the reference answer's tokens and its EOS, "
     "prompt masked (the training objective)"
@@ -42,7 +44,7 @@ class DecodingSettings:
     """How answers are generated; recorded in the report and part of the base-scores cache key."""
 
     max_new_tokens: int
-    batch_size: int = 16
+    batch_size: int = EVAL_BATCH_SIZE
     strategy: str = "greedy"
     stop: str = f"eos, or a repeat of {REPEAT_STOP} tokens the answer already wrote (cut there)"
     prompt_format: str = ""
@@ -118,7 +120,7 @@ def decoding_settings(
     tokenizer: Any,
     rows: Sequence[Mapping[str, Any]],
     *,
-    batch_size: int = 16,
+    batch_size: int = EVAL_BATCH_SIZE,
     weights: str = "float32",
 ) -> DecodingSettings:
     """Greedy to EOS, capped at the references' 99th percentile length plus a margin."""

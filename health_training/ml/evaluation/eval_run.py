@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from health_training.constants import EVAL_BATCH_SIZE
 from health_training.ml.evaluation.answer_and_compare import (
     LOSS_DEFINITION,
     DecodingSettings,
@@ -85,7 +86,7 @@ def run_evaluation(
     dataset_version: str,
     finetuned_label: str,
     n_examples: int = DEFAULT_EXAMPLES,
-    batch_size: int = 16,
+    batch_size: int = EVAL_BATCH_SIZE,
     cached_base: Callable[[str], ModelAnswers | None] = lambda key: None,
     log: Callable[[str], None] | None = None,
     freeform_rows: Sequence[Mapping[str, Any]] = (),
