@@ -9,6 +9,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from health_training.constants import APPROVED_BY_TAG, PREVIOUS_PRODUCTION_TAG, PRODUCTION
+from health_training.ml.registry.aliases import set_alias
 
 if TYPE_CHECKING:
     from health_training.ml.registry.promotion_gate import GateDecision
@@ -79,7 +80,7 @@ class Promotions:
             },
         )
         # The alias moves last: until then serving still resolves to the old version.
-        self.client.set_registered_model_alias(name, PRODUCTION, version)
+        set_alias(self.client, name, PRODUCTION, version)
         self._append_history(
             {"action": "promote", "version": version, "replaced": previous, "by": approved_by}
             | {"at": now, "reason": reason}
@@ -116,7 +117,7 @@ class Promotions:
                 "rollback.restored_from": current_v,
             },
         )
-        self.client.set_registered_model_alias(name, PRODUCTION, previous)
+        set_alias(self.client, name, PRODUCTION, previous)
         self._append_history(
             {"action": "rollback", "version": previous, "replaced": current_v, "by": by}
             | {"at": now, "reason": reason}

@@ -27,6 +27,7 @@ from health_training.constants import (
     PRODUCTION,
     STAGING,
 )
+from health_training.ml.registry.aliases import set_alias
 from health_training.ml.registry.promotion import Promotions
 
 
@@ -236,7 +237,7 @@ class Registry(Promotions):
             mv = mlflow.register_model(
                 model_uri, self.model_name, tags={k: str(v) for k, v in (tags or {}).items()}
             )
-        self.client.set_registered_model_alias(self.model_name, STAGING, mv.version)
+        set_alias(self.client, self.model_name, STAGING, mv.version)
         return str(mv.version)
 
     def version_by_alias(self, alias: str) -> Any | None:
