@@ -120,6 +120,8 @@ def test_cap_comes_from_reference_lengths_and_settings_key_ignores_batch(tiny):
     # bf16 weights change some greedy answers: answers cached in fp32 are not reused for them.
     assert settings.weights == "float32"
     assert replace(settings, weights="bfloat16").key() != settings.key()
+    bf16 = replace(settings, weights="bfloat16")
+    assert replace(bf16, batch_size=3).key() != bf16.key()  # bf16 answers move with the batch
 
 
 def test_one_pass_decoding_matches_generate_and_loss(tiny):
