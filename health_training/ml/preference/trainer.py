@@ -130,8 +130,9 @@ def fit(
     on_checkpoint: Callable[[str, int], None] | None = None,
 ) -> tuple[Any, Any]:
     """Train the `default` adapter of `model` on `rows`; (TRL trainer, TrainOutput)."""
-    import torch
     from transformers import PrinterCallback, TrainerCallback
+
+    from health_training.ml.training.run_record import precision_arguments
 
     common = dict(
         output_dir=checkpoints_dir,
@@ -144,9 +145,8 @@ def fit(
         lr_scheduler_type=settings.lr_scheduler,
         beta=settings.beta,
         max_length=max_length,
-        bf16=precision == "bf16",  # TRL turns bf16 on by default: ours follows the hardware rule
-        use_cpu=precision == "bf16" and not torch.cuda.is_available(),  # autocast on AMX
-        fp16=precision == "fp16",
+        # TRL turns bf16 on by default: ours follows the hardware rule.
+        **precision_arguments(precision),
         gradient_checkpointing=gradient_checkpointing,
         logging_steps=1,
         save_strategy="steps",

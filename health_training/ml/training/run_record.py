@@ -25,6 +25,14 @@ def precision_for_hardware() -> str:
     return "bf16" if torch.cpu._is_amx_tile_supported() else "fp32"
 
 
+def precision_arguments(precision: str) -> dict[str, bool]:
+    """`TrainingArguments` fields for `precision`: bf16 on a CPU needs `use_cpu` (autocast)."""
+    import torch
+
+    on_cpu = precision == "bf16" and not torch.cuda.is_available()
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16", "use_cpu": on_cpu}
+
+
 def inference_dtype() -> str:
     """The weights' dtype for evaluating and comparing models: bfloat16 where the hardware
     trains in bf16 (a decode step 1.59x fp32 on an AMX CPU), else float32 (fp16 weights are

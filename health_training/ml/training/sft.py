@@ -25,6 +25,7 @@ from health_training.ml.training.run_record import (
     TrainResult,
     finished_run,
     latest_checkpoint,
+    precision_arguments,
     precision_for_hardware,
     run_identity,
 )
@@ -177,9 +178,7 @@ def train(
         metric_for_best_model="eval_loss",
         greater_is_better=False,
         gradient_checkpointing=config.gradient_checkpointing,
-        bf16=precision == "bf16",
-        use_cpu=precision == "bf16" and not torch.cuda.is_available(),  # autocast on AMX
-        fp16=precision == "fp16",
+        **precision_arguments(precision),
         logging_steps=1,
         report_to="none",
         seed=config.seed,
