@@ -17,6 +17,15 @@ every pair of its own figures):
     second, in the unit and in percent (a previous day against today's record, intake against
     burned calories). A record's goal and reference values are not measurements of the day and
     are never paired: "2,100 steps to 10,000 steps" only gave the model a wrong number to copy.
+  * when none of the above applies: each judged measure (`questions/verdicts.py`, the clinical
+    thresholds) the question names or states a value of, with its value (the record's when a
+    record holds it, else the user's) and the verdict clause the answers use ("time in range 19%
+    is far below the 70% target (under 50%)"); for a question that names no measure ("how was
+    my day?"), each record's headline measure (the ones a day summary judges). Run 7 answered
+    "No, it's fine. Your time in range was 19%, at or above the 70% target": comparing 19 with
+    70 is arithmetic too. And a measure the question names that neither it nor any record
+    holds, when nothing it names is there: "no sleep data given", so that "is my sleep ok?"
+    under a step record is answered with what is missing rather than with the steps.
 The line is "" when nothing applies; it reads "Computed from your numbers: ...".
 """
 
@@ -44,6 +53,7 @@ _ASKS_CHANGE = re.compile(
     re.IGNORECASE,
 )
 _PAIRED_UNITS = ("mg/dL", "bpm", "ms", "%", "steps", "kcal", "min")
+_MAX_PARTS = 8  # a day of four records judged, with a change or two
 _CONTEXT_VALUES = 2  # first measured values of a unit in the context paired with the question's
 _KM_PER_MILE = 1.609344
 _GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
@@ -117,7 +127,45 @@ def computed_facts(question: str, context: str = "") -> str:
                 if before and unit != "%":
                     line += f" ({derived.percent_change(before, after):+d}%)"
                 parts.append(line)
-    return f"{PREFIX} " + "; ".join(parts[:6]) + "." if parts else ""
+    if not parts:  # a pace, a duration or a change is what was asked, not a verdict
+        parts = _judged(question, context)
+    return f"{PREFIX} " + "; ".join(parts[:_MAX_PARTS]) + "." if parts else ""
+
+
+def _judged(question: str, context: str) -> list[str]:
+    """The verdicts on the measures the question is about, or what it asks that is not given."""
+    from health_training.etl import measured_values as mv
+    from health_training.etl.questions.day_summary import HEADLINE_FACTS
+    from health_training.etl.questions.measures import MEASURE, RECORD_TOPIC
+    from health_training.etl.questions.quantities import say, unit_of
+    from health_training.etl.questions.verdicts import JUDGED_FACTS, judge
+    from health_training.ml.evaluation.faithfulness import scan_quantities
+
+    named = [f for _, _, facts in mv.named_facts(question) for f in facts]
+    asked = [q for _, _, q in scan_quantities(question)]
+    stated, recorded = mv.stated_values(question), mv.record_values(context)
+    types = mv.record_types(context) | {MEASURE[f].record_type for f in recorded}
+    if named or stated:
+        facts = [f for f in JUDGED_FACTS if f in named or f in stated]
+    else:
+        facts = [HEADLINE_FACTS[t] for t in sorted(types) if t in HEADLINE_FACTS]
+    parts = []
+    for fact in facts:
+        value = recorded.get(fact, stated.get(fact))
+        if value is not None:
+            parts.append(
+                f"{MEASURE[fact].subject} {say(fact, value)} is {judge(fact, value).clause}"
+            )
+    # A stated value of the record type ("31 pct REM sleep" names REM minutes and states the
+    # share), or a number of the measure's unit the parser could not bind ("today's reading of
+    # 38 ms"), is data given all the same.
+    types |= {MEASURE[f].record_type for f in stated}
+    units = {_unit(q.unit) for q in asked}
+    given = [f for f in named if MEASURE[f].record_type in types or unit_of(f) in units]
+    if named and not given:
+        topics = dict.fromkeys(RECORD_TOPIC[MEASURE[f].record_type][0] for f in named)
+        parts += [f"no {topic} data given" for topic in topics]
+    return parts
 
 
 def _measured(context: str) -> list:

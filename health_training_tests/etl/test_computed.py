@@ -42,9 +42,10 @@ def test_each_rule_on_hand_made_numbers(question, context, expected):
 
 
 def test_nothing_to_compute_gives_nothing_and_the_input_is_unchanged():
-    assert computed_facts("my cgm avg was 163 mg/dl and 62% in range, bad?") == ""
-    assert computed_facts("What was my highest heart rate?", "Resting heart rate 61 bpm.") == ""
-    assert with_computed_facts("How did I sleep?", "Record type: X.") == "Record type: X."
+    assert computed_facts("Any tips for staying motivated?") == ""
+    heart = "Record type: HeartRateRecord. Resting heart rate 55 bpm (5th percentile), mean 61 bpm."
+    assert computed_facts("What was my mean heart rate?", heart) == ""  # no rule judges a mean
+    assert with_computed_facts("How was it?", "Record type: X.") == "Record type: X."
 
 
 def test_the_server_appends_the_same_line_the_training_input_ends_with():
@@ -84,7 +85,8 @@ def test_a_records_goal_and_reference_values_are_never_paired_with_the_question(
     )
     line = computed_facts("What is the change in daily step count from 2100 steps?", record)
     assert "2,100 steps to 2,430 steps: change +330 steps (+16%)" in line
-    assert "10,000" not in line and "2,500" not in line
+    changes = [part for part in line.split("; ") if ": change" in part]
+    assert not any("10,000" in part or "2,500" in part for part in changes)
 
 
 def test_the_peak_hours_share_of_the_day_is_in_the_record_a_share_question_reads():
@@ -123,4 +125,51 @@ def test_a_stated_value_is_paired_with_the_record_only_when_the_words_ask_for_a_
             question = fill(template, what="step count", prev="2,100 steps", now="", when="")
             assert "2,100 steps to 2,430 steps" in computed_facts(question, record), question
     for question in ("Rate my step count of 2100 steps: fine or not?", "2100 steps - healthy?"):
-        assert computed_facts(question, record) == ""
+        assert "change" not in computed_facts(question, record)
+
+
+GLUCOSE_RECORD = (
+    "Record type: BloodGlucoseRecord. Date: 2025-03-23. Mean glucose 215 mg/dL (range 140-340 "
+    "mg/dL), SD 47 mg/dL, CV 22% (stable at 36% or below). Time in range 70-180 mg/dL: 19% "
+    "(target above 70%); below 70 mg/dL: 0% (target below 4%); above 180 mg/dL: 81%."
+)
+STEPS_RECORD = "Record type: StepsRecord. Total 4,176 steps against a goal of 10,000 steps."
+
+
+@pytest.mark.parametrize(
+    ("question", "context", "expected"),
+    [
+        # the record's value of the measure the question names, judged by clinical.py's rule
+        (
+            "My partner thinks my time in range is off. Is it?",
+            GLUCOSE_RECORD,
+            "time in range 19% is far below the 70% target (under 50%)",
+        ),
+        # the user's own numbers, each with its measure (62 < 70, 163 > 154)
+        (
+            "my cgm avg was 163 mg/dl and 62% in range, bad?",
+            "",
+            "average glucose 163 mg/dL is above 154 mg/dL, the level at which an average counts "
+            "as high; time in range 62% is below the 70% target",
+        ),
+        ("watch says resting pulse 54. good?", "", "resting heart rate 54 bpm is within the"),
+        ("I had 31 pct REM sleep. Is that bad?", "", "REM sleep share 31% is at or above 15%"),
+        # no measure named: each record's headline measure
+        ("How was my day?", STEPS_RECORD, "step total 4,176 steps is under 5,000 steps"),
+        # named but held by no record and not stated: what is missing
+        ("Is my sleep ok?", STEPS_RECORD, "no sleep data given"),
+        ("What was my highest heart rate?", "", "no heart rate data given"),
+    ],
+)
+def test_the_line_judges_the_measures_the_question_is_about(question, context, expected):
+    assert expected in computed_facts(question, context)
+
+
+def test_nothing_is_missing_when_the_data_holds_the_measure_in_some_form():
+    # 38 ms is HRV data though the parser binds it to no name; a step record holds step totals
+    assert "no " not in computed_facts("My average HRV over a month? Today's reading: 38 ms.")
+    assert "no " not in computed_facts("What was my step count?", STEPS_RECORD)
+    # a 50-minute run is not a glucose minimum ("min" is a glucose word only before mg/dL)
+    assert computed_facts("20 km in 50 min, what's that in km/h?") == (
+        "Computed from your numbers: 20 km in 50 min: speed 24.0 km/h."
+    )

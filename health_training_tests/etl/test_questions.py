@@ -291,7 +291,11 @@ def test_day_summary_of_one_users_day():
     assert meta["training_category"] == "metabolic_diabetes"  # the first record type's
     assert meta["source_key"] == f"{batches[0].source_key}#question/{meta['template_family']}"
     narratives = [write_example(b, processed_at=PROCESSED) for b in batches]
-    assert ex["input"] == "\n".join(n["input"] for n in narratives)
+    records = "\n".join(n["input"] for n in narratives)
+    assert ex["input"].startswith(records)
+    # The computed line judges each record's headline measure, as the answer does.
+    line = ex["input"][len(records) :]
+    assert line.count(" is ") == 4 and line.startswith("\nComputed from your numbers: ")
     assert meta["quality_score"] == min(n["metadata"]["quality_score"] for n in narratives)
     assert meta["records_processed"] == sum(len(b.readings) for b in batches)
     assert len(ex["output"].split(". ")) >= 4  # one sentence per record type

@@ -107,6 +107,9 @@ _SENTENCES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 MAX_RECORDS = 4
+# The fact a summary judges for each record type (also what the computed line judges when a
+# question names no measure: "how was my day?").
+HEADLINE_FACTS: dict[str, str] = {record_type: s[0] for record_type, s in _SENTENCES.items()}
 
 
 def merged_facts(records: list[Record]) -> dict[str, Any]:

@@ -1,0 +1,175 @@
+"""Which measure each number of a message or a record is, so the computed line can judge it.
+
+The writer knows every fact of a record (`metadata.facts`); the model server sees only text: a
+user's message with their own numbers, perhaps followed by records the ETL writer formatted.
+Both must give the model the same input, so both read values back from the text with these
+functions:
+
+  * `named_facts(text)`: where the text names a measure, by every name of `questions/measures.py`
+    (all registers: the names are the vocabulary, the held-out families are phrasings);
+  * `stated_values(text)`: each number the user wrote bound to the nearest named measure whose
+    unit fits (a bare "66" next to "resting pulse" is 66 bpm), one number per name, nearest pairs
+    first, never across a sentence end;
+  * `record_values(text)`: the judged facts of records in the writer's own format
+    (`etl/narratives`), read by that format's words ("Time in range 70-180 mg/dL: 19%");
+  * `record_types(text)`: the record types the text holds ("Record type: StepsRecord").
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from health_training.etl.questions.measures import MEASURES, REGISTERS
+from health_training.etl.questions.quantities import unit_of
+
+# The writer's record lines (etl/narratives), one pattern per judged fact; group 1 is the value.
+_RECORD_PATTERNS: dict[str, str] = {
+    "mean_glucose_mg_dl": r"Mean glucose (\d+) mg/dL",
+    "min_glucose_mg_dl": r"Mean glucose \d+ mg/dL \(range (\d+)-\d+ mg/dL\)",
+    "max_glucose_mg_dl": r"Mean glucose \d+ mg/dL \(range \d+-(\d+) mg/dL\)",
+    "glucose_cv_pct": r"\bCV (\d+)% \(stable",
+    "time_in_range_pct": r"Time in range 70-180 mg/dL: (\d+)%",
+    "time_below_range_pct": r"; below 70 mg/dL: (\d+)%",
+    "resting_hr_bpm": r"Resting heart rate (\d+) bpm",
+    "max_hr_bpm": r"bpm, maximum (\d+) bpm",
+    "mean_rmssd_ms": r"Mean RMSSD (\d+) ms",
+    "asleep_min": r"min in bed, (\d+) min asleep",
+    "sleep_efficiency_pct": r"Sleep efficiency (\d+)% \(reference",
+    "sleep_latency_min": r"sleep latency (\d+) min \(reference",
+    "deep_pct": r"deep \d+ min \((\d+)%\)",
+    "rem_pct": r"REM \d+ min \((\d+)%\)",
+    "total_steps": r"Total ([\d,]+) steps against a goal",
+    "total_active_kcal": r"Total active energy ([\d,]+) kcal against a goal",
+}
+_RECORD_TYPE = re.compile(r"Record type: (\w+Record)\b")
+_SENTENCE_END = re.compile(r"[.?!](?:\s|$)|\n")
+_NEAR_WITH_UNIT = 40  # characters between a number with a unit and the name it belongs to
+_ARTICLE = re.compile(r"^(?:an?|the)\s+|\s+of$")  # "a low of {v}" -> "low"
+# Units the quantity scanner leaves unread ("22 pct", "515 cals", "6.5 hrs"): unit, factor.
+_UNIT_AFTER = (
+    (re.compile(r"\s*(?:pct|percent)\b", re.IGNORECASE), "%", 1.0),
+    (re.compile(r"\s*cals?\b", re.IGNORECASE), "kcal", 1.0),
+    (re.compile(r"\s*(?:hrs?|hours?)\b", re.IGNORECASE), "min", 60.0),
+    (re.compile(r"\s*mg per dL\b", re.IGNORECASE), "mg/dL", 1.0),
+    (re.compile(r"\s*(?:km|k|kilomet(?:er|re)s?|mi|miles?)\b", re.IGNORECASE), "distance", 1.0),
+)
+_NEAR_BARE = 20  # a bare number ("resting pulse 66") must sit right by its name
+
+
+@cache
+def _names(with_stated: bool) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]], frozenset[str]]:
+    """One pattern of every name, longest first (so "sleep efficiency" is not read as "sleep"),
+    and each lower-cased name's facts (a name may be two facts' name: "deep sleep" is minutes
+    or a share; the number's unit decides). `with_stated` adds the words users put around their
+    own numbers ("a low of 40", "43 min to fall asleep"), which only name a measure next to a
+    number with a unit ("I felt low" names none, nor does "min" in "20 km in 50 min"); the
+    third value is the set of those words that are no measure's name."""
+    from health_training.etl.questions.user_stated import STATED
+
+    named = [(m.fact, n) for m in MEASURES for r in REGISTERS for n in m.names(r)]
+    for fact, ways in STATED.items() if with_stated else ():
+        for way in (w for register in ways for w in register):
+            words = _ARTICLE.sub("", way.replace("{v}", "").strip()).strip()
+            if words:
+                named.append((fact, words))
+    facts: dict[str, list[str]] = {}
+    for fact, name in named:
+        fact_list = facts.setdefault(name.lower(), [])
+        if fact not in fact_list:
+            fact_list.append(fact)
+    alternation = "|".join(re.escape(n) for n in sorted(facts, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w%])(?:{alternation})(?![\w%])", re.IGNORECASE)
+    measure_names = {n.lower() for m in MEASURES for r in REGISTERS for n in m.names(r)}
+    return (
+        pattern,
+        {name: tuple(found) for name, found in facts.items()},
+        frozenset(facts) - measure_names,
+    )
+
+
+def named_facts(text: str, with_stated: bool = False) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, facts) of every measure name in `text`, in order."""
+    pattern, facts, _ = _names(with_stated)
+    return [(m.start(), m.end(), facts[m[0].lower()]) for m in pattern.finditer(text)]
+
+
+def _fitting(facts: tuple[str, ...], unit: str | None) -> str | None:
+    """The fact among a name's facts that a number of `unit` can be (a minutes name written with
+    a percentage is the share: "27 % REM sleep" is rem_pct)."""
+    for fact in facts:
+        for candidate in (fact, fact.replace("_min", "_pct")):
+            canonical = unit_of(candidate)
+            if canonical in (None, "time") or candidate not in _FACTS_WITH_UNITS:
+                continue
+            if unit is None or canonical == unit:
+                return candidate
+    return None
+
+
+_FACTS_WITH_UNITS = frozenset(m.fact for m in MEASURES)
+
+
+def stated_values(text: str) -> dict[str, float]:
+    """The values the user states, by fact: each number bound to the nearest name it fits."""
+    from health_training.ml.evaluation.faithfulness import scan_quantities
+
+    names = named_facts(text, with_stated=True)
+    only_with_unit = _names(True)[2]
+    pairs: list[tuple[int, int, int, str, float]] = []  # gap, quantity, name, fact, value
+    for qi, (q_start, q_end, q) in enumerate(scan_quantities(text)):
+        unit, value = ("min", q.value * 60) if q.unit == "h" else (q.unit, q.value)
+        if unit is None:
+            for after, read_unit, factor in _UNIT_AFTER:
+                found = after.match(text, q_end)
+                if found:
+                    unit, value, q_end = read_unit, value * factor, found.end()
+                    break
+        if unit in ("time", "distance"):
+            continue
+        for ni, (n_start, n_end, facts) in enumerate(names):
+            # A name that overlaps the number is its unit word ("4,944 steps", "180 calories
+            # burned", "7 hrs of sleep"): nearest of all.
+            between = (
+                ""
+                if n_start < q_end and q_start < n_end
+                else (text[n_end:q_start] if n_end <= q_start else text[q_end:n_start])
+            )
+            if _SENTENCE_END.search(between):
+                continue
+            if len(between) > (_NEAR_BARE if unit is None else _NEAR_WITH_UNIT):
+                continue
+            # A bare number follows a measure's name ("rhr 65") or is its count ("210 active
+            # calories"); the words around users' numbers need a unit.
+            if unit is None and (
+                (n_start > q_start and between.strip())
+                or text[n_start:n_end].lower() in only_with_unit
+            ):
+                continue
+            fact = _fitting(facts, unit)
+            if fact is not None:
+                pairs.append((len(between), qi, ni, fact, value))
+    values: dict[str, float] = {}
+    bound_quantities: set[int] = set()
+    bound_names: set[int] = set()
+    for _, qi, ni, fact, value in sorted(pairs, key=lambda p: (p[0], p[1])):
+        if qi in bound_quantities or ni in bound_names or fact in values:
+            continue
+        bound_quantities.add(qi)
+        bound_names.add(ni)
+        values[fact] = value
+    return values
+
+
+def record_values(text: str) -> dict[str, float]:
+    """The judged facts of the writer's records in `text` (the first record of a type wins)."""
+    values: dict[str, float] = {}
+    for fact, pattern in _RECORD_PATTERNS.items():
+        found = re.search(pattern, text)
+        if found:
+            values[fact] = float(found[1].replace(",", ""))
+    return values
+
+
+def record_types(text: str) -> set[str]:
+    return set(_RECORD_TYPE.findall(text))

@@ -1,0 +1,77 @@
+"""Values read back from text (etl/measured_values.py) against the facts the writer recorded:
+every judged fact of every generated record, and the numbers of every generated user message."""
+
+from __future__ import annotations
+
+import pytest
+
+from health_training.etl.generator import generate_batches
+from health_training.etl.measured_values import record_types, record_values, stated_values
+from health_training.etl.questions import write_question
+from health_training.etl.questions.verdicts import JUDGED_FACTS
+from health_training.etl.writer import write_example
+from health_training_tests.etl.samples import PROCESSED
+
+
+@pytest.fixture(scope="module")
+def batches() -> list:
+    return list(generate_batches([(2025, 4)], 8, seed=5))
+
+
+def test_every_judged_fact_of_every_record_reads_back_exactly(batches):
+    read = 0
+    for batch in batches:
+        example = write_example(batch, processed_at=PROCESSED)
+        facts = example["metadata"]["facts"]
+        values = record_values(example["input"])
+        expected = {f: float(v) for f, v in facts.items() if f in JUDGED_FACTS}
+        assert values == expected, example["input"]
+        assert record_types(example["input"]) == {batch.record_type}
+        read += len(values)
+    assert read > 300
+
+
+def test_the_numbers_users_state_are_bound_to_their_measures_never_to_another(batches):
+    """The writer's user messages (all families, held-out ones too) state facts in every
+    register's words; a value is read as its own fact or not at all."""
+    stated = found = 0
+    for batch in batches:
+        for salt in ("a", "b", "c"):
+            example = write_question(batch, kind="user_stated", processed_at=PROCESSED, salt=salt)
+            if example is None:
+                continue
+            facts = example["metadata"]["facts"]
+            values = stated_values(example["instruction"])
+            assert set(values) <= set(facts), example["instruction"]
+            for fact, value in values.items():
+                assert value == pytest.approx(float(facts[fact]), abs=0.51), example["instruction"]
+            stated += sum(f in JUDGED_FACTS for f in facts)
+            found += sum(f in JUDGED_FACTS for f in values)
+    assert stated > 100 and found / stated >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            "got rhr 65 beats/min and max hr 139 bpm shud i worry",
+            {"resting_hr_bpm": 65, "max_hr_bpm": 139},
+        ),
+        ("Resting pulse 66 yesterday.", {"resting_hr_bpm": 66}),
+        (
+            "6.5 hrs sleep, 92 pct efficiency, rem 26 pct",
+            {"asleep_min": 390, "sleep_efficiency_pct": 92, "rem_pct": 26},
+        ),
+        ("Burned 210 active calories today.", {"total_active_kcal": 210}),
+        (
+            "I felt low after 20 km in 50 min.",
+            {},
+        ),  # no measure: "low" needs a unit, a run is no glucose
+        (
+            "My HRV was 38. I slept badly. 7 h.",
+            {"mean_rmssd_ms": 38},
+        ),  # never across a sentence end
+    ],
+)
+def test_hand_made_messages(message, expected):
+    assert stated_values(message) == pytest.approx(expected)
