@@ -12,9 +12,12 @@ with the first values of the same unit in the context, so a pasted record does n
 every pair of its own figures):
   * a distance and a duration in the question: pace in min per km (and as m:ss) and speed, or
     only the one the question's words ask for ("per km", "pace"; "km/h", "speed");
-  * two clock times in the question: the time from the first to the second, across midnight;
+  * two clock times in the question (or, when it names bedtime, wake time or time in bed
+    without them, the sleep record's session): the time from the first to the second, across
+    midnight;
   * two values of one unit, at least one from the question: the change from the first to the
-    second, in the unit and in percent (a previous day against today's record, intake against
+    second, in the unit and in percent, named by the measure the question names (the record's
+    value of that measure when it holds one) (a previous day against today's record, intake against
     burned calories). A record's goal and reference values are not measurements of the day and
     are never paired: "2,100 steps to 10,000 steps" only gave the model a wrong number to copy.
   * when none of the above applies: each judged measure (`questions/verdicts.py`, the clinical
@@ -54,7 +57,13 @@ _ASKS_CHANGE = re.compile(
 )
 _PAIRED_UNITS = ("mg/dL", "bpm", "ms", "%", "steps", "kcal", "min")
 _MAX_PARTS = 8  # a day of four records judged, with a change or two
-_CONTEXT_VALUES = 2  # first measured values of a unit in the context paired with the question's
+_CONTEXT_VALUES = 2
+# A sleep record's session ("Sleep session 22:10-04:32"): the two clock times of a question that
+# names bedtime, wake time or time in bed without giving them.
+_SESSION = re.compile(r"Sleep session (\d\d):(\d\d)-(\d\d):(\d\d)")
+_SESSION_FACTS = frozenset(
+    {"bedtime", "wake_time", "time_in_bed_min"}
+)  # first measured values of a unit in the context paired with the question's
 _KM_PER_MILE = 1.609344
 _GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
 _REFERENCE = re.compile(r"\bReference:.*?(?:\.(?=\s|$)|$)", re.DOTALL)  # to its sentence's end
@@ -70,6 +79,9 @@ def _with_unit(x: float, unit: str) -> str:
 
 def computed_facts(question: str, context: str = "") -> str:
     """The computed line for a question (and the record it comes with), or ""."""
+    from health_training.etl import measured_values as mv
+    from health_training.etl.questions.measures import MEASURE
+    from health_training.etl.questions.quantities import unit_of
     from health_training.ml.evaluation.faithfulness import scan_quantities
 
     asked = [q for _, _, q in scan_quantities(question)]
@@ -102,6 +114,10 @@ def computed_facts(question: str, context: str = "") -> str:
             f"{_number(minutes)} min: " + ", ".join(said)
         )
     clocks = [int(q.value) for q in asked if q.unit == "time"]
+    named = [f for _, _, facts in mv.named_facts(question) for f in facts]
+    session = _SESSION.search(context)
+    if len(clocks) < 2 and session and set(named) & _SESSION_FACTS:
+        clocks = [int(session[1]) * 60 + int(session[2]), int(session[3]) * 60 + int(session[4])]
     if len(clocks) >= 2:
         minutes = derived.sleep_minutes(clocks[0], clocks[1])
         h, m = derived.hours_minutes(minutes)
@@ -112,9 +128,19 @@ def computed_facts(question: str, context: str = "") -> str:
     if not (distance and durations):  # a run's distance and time are not a change
         found = _measured(context)
         asks_change = bool(_ASKS_CHANGE.search(question))
+        # The measure the question names, as the record holds it: "a prior mean RMSSD of 39 ms"
+        # pairs with the record's mean (47 ms), not its lowest reading; a previous night's total
+        # sleep with the night's sleep, not its time in bed (run 8 copied that pair).
+        recorded = mv.record_values(context)
+        subject = {unit_of(f): MEASURE[f].subject for f in named if f in MEASURE}
+        own = {unit_of(f): recorded[f] for f in named if f in recorded}
         for unit in _PAIRED_UNITS:
             mine = [q.value for q in asked if _unit(q.unit) == unit and q.value >= 0]
-            theirs = [q.value for q in found if _unit(q.unit) == unit][:_CONTEXT_VALUES]
+            theirs = (
+                [own[unit]]
+                if unit in own
+                else [q.value for q in found if _unit(q.unit) == unit][:_CONTEXT_VALUES]
+            )
             pairs = [(a, b) for i, a in enumerate(mine) for b in mine[i + 1 :]]
             if asks_change:
                 pairs += [(a, b) for a in mine for b in theirs]
@@ -122,7 +148,8 @@ def computed_facts(question: str, context: str = "") -> str:
                 if before == after:
                     continue
                 change = derived.change(before, after)
-                line = f"{_with_unit(before, unit)} to {_with_unit(after, unit)}: change "
+                line = f"{subject[unit]} " if unit in subject else ""
+                line += f"{_with_unit(before, unit)} to {_with_unit(after, unit)}: change "
                 line += f"{'+' if change > 0 else '-'}{_with_unit(abs(change), unit)}"
                 if before and unit != "%":
                     line += f" ({derived.percent_change(before, after):+d}%)"

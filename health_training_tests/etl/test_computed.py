@@ -173,3 +173,31 @@ def test_nothing_is_missing_when_the_data_holds_the_measure_in_some_form():
     assert computed_facts("20 km in 50 min, what's that in km/h?") == (
         "Computed from your numbers: 20 km in 50 min: speed 24.0 km/h."
     )
+
+
+HRV_RECORD = (
+    "Record type: HeartRateVariabilityRmssdRecord. Mean RMSSD 47 ms (lowest 33 ms at 11:09, "
+    "highest 69 ms at 02:25); linear trend over the day -0.7 ms per hour."
+)
+SLEEP_RECORD = (
+    "Record type: SleepSessionRecord. Sleep session 21:58-04:55: 417 min in bed, 384 min asleep "
+    "(6 h 24 min). Sleep efficiency 92% (reference 85% or more); sleep latency 13 min "
+    "(reference 30 min or less)."
+)
+
+
+def test_a_change_pairs_the_stated_value_with_the_named_measures_value_in_the_record():
+    """Run 8 was handed "39 ms to 47 ms; 39 ms to 33 ms" (mean, then lowest) and "500 min to
+    603 min" (in bed) for a previous night's sleep, and copied the wrong pair."""
+    line = computed_facts("Change in mean RMSSD from 39 ms the day before?", HRV_RECORD)
+    assert line == "Computed from your numbers: average HRV 39 ms to 47 ms: change +8 ms (+21%)."
+    line = computed_facts("Change in sleep duration from 8 hours 20 minutes the night before?",
+                          SLEEP_RECORD)  # fmt: skip
+    assert line == (
+        "Computed from your numbers: total sleep 500 min to 384 min: change -116 min (-23%)."
+    )
+
+
+def test_a_question_about_bed_and_wake_times_gets_the_records_session():
+    line = computed_facts("How long from my bedtime to my wake time?", SLEEP_RECORD)
+    assert line == "Computed from your numbers: from 21:58 to 04:55: 417 min (6 h 57 min)."
