@@ -23,12 +23,14 @@ every pair of its own figures):
   * when none of the above applies: each judged measure (`questions/verdicts.py`, the clinical
     thresholds) the question names or states a value of, with its value (the record's when a
     record holds it, else the user's) and the verdict clause the answers use ("time in range 19%
-    is far below the 70% target (under 50%)"); for a question that names no measure ("how was
-    my day?"), each record's headline measure (the ones a day summary judges). Run 7 answered
+    is far below the 70% target (under 50%)"); for a question that names a record type as a whole
+    ("how were my calories?") that record's headline measure (the ones a day summary judges),
+    for one that names nothing ("how was my day?") every record's. Run 7 answered
     "No, it's fine. Your time in range was 19%, at or above the 70% target": comparing 19 with
-    70 is arithmetic too. And a measure the question names that neither it nor any record
-    holds, when nothing it names is there: "no sleep data given", so that "is my sleep ok?"
-    under a step record is answered with what is missing rather than with the steps.
+    70 is arithmetic too. And a measure or record type the question names that neither it nor
+    any record holds, when nothing it names is there: "no sleep data given", so that "is my
+    sleep ok?" under a step record is answered with what is missing rather than with the steps;
+    a measure no record type holds ("blood pressure", "SpO2") is never given.
 The line is "" when nothing applies; it reads "Computed from your numbers: ...".
 """
 
@@ -172,10 +174,12 @@ def _judged(question: str, context: str) -> list[str]:
     asked = [q for _, _, q in scan_quantities(question)]
     stated, recorded = mv.stated_values(question), mv.record_values(context)
     types = mv.record_types(context) | {MEASURE[f].record_type for f in recorded}
+    topics = mv.named_topics(question)
     if named or stated:
         facts = [f for f in JUDGED_FACTS if f in named or f in stated]
-    else:
-        facts = [HEADLINE_FACTS[t] for t in sorted(types) if t in HEADLINE_FACTS]
+    else:  # "how were my calories?": the record's headline measure; "how was my day?": each's
+        about = {t for t, _ in topics} if topics else types
+        facts = [HEADLINE_FACTS[t] for t in sorted(types & about) if t in HEADLINE_FACTS]
     parts = []
     for fact in facts:
         value = recorded.get(fact, stated.get(fact))
@@ -188,10 +192,12 @@ def _judged(question: str, context: str) -> list[str]:
     # 38 ms"), is data given all the same.
     types |= {MEASURE[f].record_type for f in stated}
     units = {_unit(q.unit) for q in asked}
-    given = [f for f in named if MEASURE[f].record_type in types or unit_of(f) in units]
-    if named and not given:
-        topics = dict.fromkeys(RECORD_TOPIC[MEASURE[f].record_type][0] for f in named)
-        parts += [f"no {topic} data given" for topic in topics]
+    wanted = dict.fromkeys([MEASURE[f].record_type for f in named] + [t for t, _ in topics if t])
+    given = any(t in types for t in wanted) or any(unit_of(f) in units for f in named)
+    if wanted and not given:
+        parts += [f"no {RECORD_TOPIC[t][0]} data given" for t in wanted]
+    # Measures no record holds ("what was my blood pressure?") are never given.
+    parts += [f"no {name} data given" for t, name in dict.fromkeys(topics) if t is None]
     return parts
 
 

@@ -12,7 +12,9 @@ functions:
     first, never across a sentence end;
   * `record_values(text)`: the judged facts of records in the writer's own format
     (`etl/narratives`), read by that format's words ("Time in range 70-180 mg/dL: 19%");
-  * `record_types(text)`: the record types the text holds ("Record type: StepsRecord").
+  * `record_types(text)`: the record types the text holds ("Record type: StepsRecord");
+  * `named_topics(text)`: the record types a text names as a whole ("my blood sugar") and the
+    measures no record type holds ("blood pressure", "SpO2").
 """
 
 from __future__ import annotations
@@ -169,6 +171,31 @@ def record_values(text: str) -> dict[str, float]:
         if found:
             values[fact] = float(found[1].replace(",", ""))
     return values
+
+
+@cache
+def _topics() -> tuple[re.Pattern[str], dict[str, tuple[str | None, str]]]:
+    """How users name a whole record type ("my blood sugar") and the measures no record type
+    holds ("blood pressure"): lower-cased name -> (record type or None, the answer's name)."""
+    from health_training.etl.questions.measures import RECORD_TOPIC
+    from health_training.etl.questions.unanswerable_phrasings import MISSING
+
+    found: dict[str, tuple[str | None, str]] = {}
+    for record_type, names in RECORD_TOPIC.items():
+        for name in names:
+            found[name.lower()] = (record_type, names[0])
+    for name, answer_name, holders in MISSING:
+        if not holders:
+            found[name.lower()] = (None, answer_name)
+    alternation = "|".join(re.escape(n) for n in sorted(found, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE), found
+
+
+def named_topics(text: str) -> list[tuple[str | None, str]]:
+    """(record type, name) of every record type or untracked measure `text` names, in order;
+    the record type is None for a measure no record holds ("blood pressure")."""
+    pattern, found = _topics()
+    return [found[m[0].lower()] for m in pattern.finditer(text)]
 
 
 def record_types(text: str) -> set[str]:

@@ -159,6 +159,10 @@ STEPS_RECORD = "Record type: StepsRecord. Total 4,176 steps against a goal of 10
         # named but held by no record and not stated: what is missing
         ("Is my sleep ok?", STEPS_RECORD, "no sleep data given"),
         ("What was my highest heart rate?", "", "no heart rate data given"),
+        # a record type named as a whole, under another record: what is missing, no verdict
+        ("My nurse asked, so what was my blood sugar?", STEPS_RECORD, "numbers: no glucose data"),
+        ("what was my blood pressure?", STEPS_RECORD, "numbers: no blood pressure data given."),
+        ("How were my steps?", STEPS_RECORD, "numbers: step total 4,176 steps is under 5,000"),
     ],
 )
 def test_the_line_judges_the_measures_the_question_is_about(question, context, expected):
