@@ -57,6 +57,7 @@ _UNIT_AFTER = (
     (re.compile(r"\s*(?:km|k|kilomet(?:er|re)s?|mi|miles?)\b", re.IGNORECASE), "distance", 1.0),
 )
 _NEAR_BARE = 20  # a bare number ("resting pulse 66") must sit right by its name
+_MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
 
 
 @cache
@@ -102,14 +103,11 @@ def _fitting(facts: tuple[str, ...], unit: str | None) -> str | None:
     for fact in facts:
         for candidate in (fact, fact.replace("_min", "_pct")):
             canonical = unit_of(candidate)
-            if canonical in (None, "time") or candidate not in _FACTS_WITH_UNITS:
+            if canonical in (None, "time") or candidate not in _MEASURED_FACTS:
                 continue
             if unit is None or canonical == unit:
                 return candidate
     return None
-
-
-_FACTS_WITH_UNITS = frozenset(m.fact for m in MEASURES)
 
 
 def stated_values(text: str) -> dict[str, float]:
