@@ -59,7 +59,7 @@ _CUES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "ms": (
         ("min_rmssd_ms", r"\blow(?:est)?\b|\bmin(?:imum)?\b"),
-        ("max_rmssd_ms", r"\bhigh(?:est)?\b|\bmax(?:imum)?\b|\bpeak(?:ed)?\b"),
+        ("max_rmssd_ms", r"\bhigh(?:est)?\b|\bmax(?:imum)?\b|\bpeak(?:ed)?\b|\bbest\b|\btop\b"),
         ("mean_rmssd_ms", r"averag|\bmean\b|\brmssd\b|variability|\bhrv\b"),
     ),
     "min": (
@@ -136,6 +136,13 @@ def _compiled() -> dict[str, tuple[tuple[str, re.Pattern[str]], ...]]:
     }
 
 
+# A measure's bare name is the nearest cue in "your lowest HRV reading was 39 ms", yet the
+# superlative before it says which reading: within a few characters, the superlative's fact wins.
+_BARE_NAME = {"ms": re.compile(r"\brmssd\b|variability|\bhrv\b", re.IGNORECASE)}
+_SUPERLATIVE = re.compile(
+    r"\b(?:lowest|highest|best|top|min(?:imum)?|max(?:imum)?|peak)\W+(?:\w+\W+){0,2}$",
+    re.IGNORECASE,
+)
 _PART_END = re.compile(r"[.;!?,:()](?:\s|$)")
 _OF_GOAL = re.compile(
     r"\s*% of (?:the |their |your |a )?[\d,]+\s*(?:steps|kcal) goal", re.IGNORECASE
@@ -159,13 +166,20 @@ def _attribute(
     before = text[lo:start]
     if unit == "%" and _OF_GOAL.match(text, end - 1):
         return "steps_pct_of_goal", end  # "64% of the 10,000 steps goal" (kcal: same share)
-    best: tuple[int, str] | None = None
+    best: tuple[int, str, int] | None = None  # distance, fact, where the cue starts
     for fact, cue in _compiled().get(unit, ()):
         for m in cue.finditer(before):
             distance = len(before) - m.end()
             if best is None or distance < best[0]:
-                best = (distance, fact)
+                best = (distance, fact, m.start())
     if best:
+        bare = _BARE_NAME.get(unit)
+        named = bare.match(before, best[2]) if bare else None
+        qualified = _SUPERLATIVE.search(before[: best[2]]) if named else None
+        if qualified:
+            for fact, cue in _compiled()[unit]:
+                if fact != best[1] and cue.search(qualified[0]):
+                    return fact, end
         return best[1], end
     after = text[end : min(end + _AFTER, next_start)]
     cut = _CLAUSE_END.search(after)

@@ -123,6 +123,12 @@ def test_writer_narratives_are_perfectly_faithful():
             1,
             1,
         ),
+        # A superlative before a measure's bare name says which reading (demo run 9 scored
+        # "Your lowest HRV reading was 39 ms" as a wrong average).
+        ("Your lowest HRV reading was 39 ms.", {"min_rmssd_ms": 39, "mean_rmssd_ms": 51}, 1, 1),
+        ("Your best HRV reading was 56 ms.", {"max_rmssd_ms": 56, "mean_rmssd_ms": 39}, 1, 1),
+        ("Your highest heart rate variability was 56 ms.", {"max_rmssd_ms": 56}, 1, 1),
+        ("Your HRV was 40 ms, a low HRV of 40 ms.", {"mean_rmssd_ms": 40}, 2, 2),
         # Each number of a list gets its own cue.
         (
             "0% below 70 mg/dL and 23% above 180 mg/dL.",
