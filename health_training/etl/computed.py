@@ -20,6 +20,9 @@ every pair of its own figures):
     value of that measure when it holds one) (a previous day against today's record, intake against
     burned calories). A record's goal and reference values are not measurements of the day and
     are never paired: "2,100 steps to 10,000 steps" only gave the model a wrong number to copy.
+  * a share the question asks for ("what fraction of my sleep was REM?", no numbers of its own)
+    of a whole the record holds, as the writer computes it (`SHARES`, `derived.share_pct`):
+    "REM sleep 109 min of 384 min asleep: 28%";
   * when none of the above applies: each judged measure (`questions/verdicts.py`, the clinical
     thresholds) the question names or states a value of, with its value (the record's when a
     record holds it, else the user's) and the verdict clause the answers use ("time in range 19%
@@ -58,6 +61,24 @@ _ASKS_CHANGE = re.compile(
     re.IGNORECASE,
 )
 _PAIRED_UNITS = ("mg/dL", "bpm", "ms", "%", "steps", "kcal", "min")
+# A share of a record's whole ("what fraction of my sleep was REM?"): the words that say which
+# (checked in this order), the line. Parts and wholes: etl/questions/computation_wording.SHARES.
+_ASKS_SHARE = re.compile(
+    r"\b(?:share|proportion|fraction|percent(?:age)?|what part|how much of)\b|%", re.I
+)
+_SHARE_LINES: dict[str, tuple[str, str]] = {
+    "deep": (r"\bdeep\b", "deep sleep {part} min of {whole} min asleep: {pct}%"),
+    "rem": (r"\brem\b", "REM sleep {part} min of {whole} min asleep: {pct}%"),
+    "asleep": (r"\basleep\b", "asleep {part} min of {whole} min in bed: {pct}%"),
+    "steps_peak": (
+        r"\b(?:busiest|most active|peak) h",
+        "busiest hour {hour}: {part} of {whole} steps: {pct}%",
+    ),
+    "kcal_peak": (
+        r"\b(?:busiest|most active|peak) h",
+        "most active hour {hour}: {part} of {whole} kcal: {pct}%",
+    ),
+}
 _MAX_PARTS = 8  # a day of four records judged, with a change or two
 _CONTEXT_VALUES = 2
 # A sleep record's session ("Sleep session 22:10-04:32"): the two clock times of a question that
@@ -117,8 +138,11 @@ def computed_facts(question: str, context: str = "") -> str:
         )
     clocks = [int(q.value) for q in asked if q.unit == "time"]
     named = [f for _, _, facts in mv.named_facts(question) for f in facts]
+    share = _share(question, context)
+    if share:
+        parts.append(share)
     session = _SESSION.search(context)
-    if len(clocks) < 2 and session and set(named) & _SESSION_FACTS:
+    if len(clocks) < 2 and session and set(named) & _SESSION_FACTS and not share:
         clocks = [int(session[1]) * 60 + int(session[2]), int(session[3]) * 60 + int(session[4])]
     if len(clocks) >= 2:
         minutes = derived.sleep_minutes(clocks[0], clocks[1])
@@ -159,6 +183,34 @@ def computed_facts(question: str, context: str = "") -> str:
     if not parts:  # a pace, a duration or a change is what was asked, not a verdict
         parts = _judged(question, context)
     return f"{PREFIX} " + "; ".join(parts[:_MAX_PARTS]) + "." if parts else ""
+
+
+def _share_facts() -> dict[str, tuple[str, str]]:
+    from health_training.etl.questions.computation_wording import SHARES
+
+    return {key: (spec[0], spec[1]) for key, spec in SHARES.items()}
+
+
+def _share(question: str, context: str) -> str | None:
+    """The share a question asks for, of a whole the record holds (the writer's SHARES)."""
+    from health_training.etl import measured_values as mv
+    from health_training.ml.evaluation.faithfulness import scan_quantities
+
+    # A question with numbers of its own asks about them ("76 to 84 bpm as a percentage").
+    if not _ASKS_SHARE.search(question) or scan_quantities(question):
+        return None
+    values = mv.record_values(context)
+    for key, (words, template) in _SHARE_LINES.items():
+        part, whole = _share_facts()[key]
+        if re.search(words, question, re.IGNORECASE) and part in values and whole in values:
+            hour = re.search(r"(?:Most active|Peak) hour (\d\d:\d\d)", context)
+            return template.format(
+                part=_number(values[part]),
+                whole=_number(values[whole]),
+                pct=derived.share_pct(values[part], values[whole]),
+                hour=hour[1] if hour else "",
+            )
+    return None
 
 
 def _judged(question: str, context: str) -> list[str]:

@@ -11,7 +11,8 @@ functions:
     unit fits (a bare "66" next to "resting pulse" is 66 bpm), one number per name, nearest pairs
     first, never across a sentence end;
   * `record_values(text)`: the judged facts of records in the writer's own format
-    (`etl/narratives`), read by that format's words ("Time in range 70-180 mg/dL: 19%");
+    (`etl/narratives`), read by that format's words ("Time in range 70-180 mg/dL: 19%"), and
+    the parts of the shares questions ask for (REM minutes, the busiest hour's steps);
   * `record_types(text)`: the record types the text holds ("Record type: StepsRecord");
   * `named_topics(text)`: the record types a text names as a whole ("my blood sugar") and the
     measures no record type holds ("blood pressure", "SpO2").
@@ -25,7 +26,8 @@ from functools import cache
 from health_training.etl.questions.measures import MEASURES, REGISTERS
 from health_training.etl.questions.quantities import unit_of
 
-# The writer's record lines (etl/narratives), one pattern per judged fact; group 1 is the value.
+# The writer's record lines (etl/narratives): one pattern per judged fact, and the parts and
+# wholes of the shares a question may ask for; group 1 is the value.
 _RECORD_PATTERNS: dict[str, str] = {
     "mean_glucose_mg_dl": r"Mean glucose (\d+) mg/dL",
     "min_glucose_mg_dl": r"Mean glucose \d+ mg/dL \(range (\d+)-\d+ mg/dL\)",
@@ -43,6 +45,11 @@ _RECORD_PATTERNS: dict[str, str] = {
     "rem_pct": r"REM \d+ min \((\d+)%\)",
     "total_steps": r"Total ([\d,]+) steps against a goal",
     "total_active_kcal": r"Total active energy ([\d,]+) kcal against a goal",
+    "time_in_bed_min": r"Sleep session \S+: (\d+) min in bed",
+    "deep_min": r"deep (\d+) min \(\d+%\)",
+    "rem_min": r"REM (\d+) min \(\d+%\)",
+    "peak_hour_steps": r"Most active hour \d\d:\d\d with ([\d,]+) steps",
+    "peak_hour_kcal": r"Peak hour \d\d:\d\d with ([\d,]+) kcal",
 }
 _RECORD_TYPE = re.compile(r"Record type: (\w+Record)\b")
 _SENTENCE_END = re.compile(r"[.?!](?:\s|$)|\n")
@@ -162,7 +169,8 @@ def stated_values(text: str) -> dict[str, float]:
 
 
 def record_values(text: str) -> dict[str, float]:
-    """The judged facts of the writer's records in `text` (the first record of a type wins)."""
+    """The judged facts (and share parts) of the writer's records in `text` (the first record of
+    a type wins)."""
     values: dict[str, float] = {}
     for fact, pattern in _RECORD_PATTERNS.items():
         found = re.search(pattern, text)

@@ -205,3 +205,38 @@ def test_a_change_pairs_the_stated_value_with_the_named_measures_value_in_the_re
 def test_a_question_about_bed_and_wake_times_gets_the_records_session():
     line = computed_facts("How long from my bedtime to my wake time?", SLEEP_RECORD)
     assert line == "Computed from your numbers: from 21:58 to 04:55: 417 min (6 h 57 min)."
+
+
+SHARE_RECORDS = {
+    "deep": SLEEP_RECORD + " Stages: awake 33 min (8% of time in bed), deep 64 min (17%), "
+    "REM 109 min (28%).",
+    "steps_peak": "Record type: StepsRecord. Total 18,276 steps against a goal of 10,000 steps "
+    "(183% of goal). Most active hour 07:00 with 9,028 steps (49% of the day).",
+    "kcal_peak": "Record type: ActiveCaloriesBurnedRecord. Total active energy 367 kcal against a "
+    "goal of 500 kcal (73% of goal). Peak hour 17:00 with 43 kcal (12% of the day).",
+}
+SHARE_LINES = {  # share_pct by hand: 64/384 = 16.7, 109/384 = 28.4, 384/417 = 92.1, ...
+    "deep": ("deep", "deep sleep 64 min of 384 min asleep: 17%"),
+    "rem": ("deep", "REM sleep 109 min of 384 min asleep: 28%"),
+    "asleep": ("deep", "asleep 384 min of 417 min in bed: 92%"),
+    "steps_peak": ("steps_peak", "busiest hour 07:00: 9,028 of 18,276 steps: 49%"),
+    "kcal_peak": ("kcal_peak", "most active hour 17:00: 43 of 367 kcal: 12%"),
+}
+
+
+def test_every_share_phrasing_gets_the_share_it_asks_for():
+    """Every share phrasing of the writer (held-out ones too), for every share it writes: run 10
+    answered "what proportion of my steps came in my busiest hour?" with the hour's steps and
+    no share (7 of its 8 wrong computations were shares)."""
+    from health_training.etl.questions.computation_phrasings import FAMILIES, situation_of
+    from health_training.etl.questions.computation_wording import SHARES
+    from health_training.etl.questions.phrasing import fill
+
+    for family, phrasings in FAMILIES.items():
+        if situation_of(family) != "share":
+            continue
+        for template, _ in phrasings:
+            for key, (_, _, part, whole, _, _) in SHARES.items():
+                record, expected = SHARE_RECORDS[SHARE_LINES[key][0]], SHARE_LINES[key][1]
+                question = fill(template, whole=whole, part=part, when="")
+                assert expected in computed_facts(question, record), question

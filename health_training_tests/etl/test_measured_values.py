@@ -12,19 +12,22 @@ from health_training.etl.questions.verdicts import JUDGED_FACTS
 from health_training.etl.writer import write_example
 from health_training_tests.etl.samples import PROCESSED
 
+SHARE_PARTS = {"time_in_bed_min", "deep_min", "rem_min", "peak_hour_steps", "peak_hour_kcal"}
+READ_BACK = set(JUDGED_FACTS) | SHARE_PARTS
+
 
 @pytest.fixture(scope="module")
 def batches() -> list:
     return list(generate_batches([(2025, 4)], 8, seed=5))
 
 
-def test_every_judged_fact_of_every_record_reads_back_exactly(batches):
+def test_every_judged_fact_and_share_part_of_every_record_reads_back_exactly(batches):
     read = 0
     for batch in batches:
         example = write_example(batch, processed_at=PROCESSED)
         facts = example["metadata"]["facts"]
         values = record_values(example["input"])
-        expected = {f: float(v) for f, v in facts.items() if f in JUDGED_FACTS}
+        expected = {f: float(v) for f, v in facts.items() if f in READ_BACK}
         assert values == expected, example["input"]
         assert record_types(example["input"]) == {batch.record_type}
         read += len(values)
