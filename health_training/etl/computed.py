@@ -79,6 +79,7 @@ _SHARE_LINES: dict[str, tuple[str, str]] = {
         "most active hour {hour}: {part} of {whole} kcal: {pct}%",
     ),
 }
+_JUDGED_SHARES = frozenset({"deep_pct", "rem_pct"})  # shares with a clinical rule (verdicts.py)
 _MAX_PARTS = 8  # a day of four records judged, with a change or two
 _CONTEXT_VALUES = 2
 # A sleep record's session ("Sleep session 22:10-04:32"): the two clock times of a question that
@@ -182,6 +183,10 @@ def computed_facts(question: str, context: str = "") -> str:
                 parts.append(line)
     if not parts:  # a pace, a duration or a change is what was asked, not a verdict
         parts = _judged(question, context)
+    elif parts == [share] and set(named) & _JUDGED_SHARES:
+        # "Is my share of deep sleep normal?" names the judged share: its verdict too (run 11's
+        # data gave these judgements the share alone).
+        parts += _judged(question, context)
     return f"{PREFIX} " + "; ".join(parts[:_MAX_PARTS]) + "." if parts else ""
 
 

@@ -240,3 +240,12 @@ def test_every_share_phrasing_gets_the_share_it_asks_for():
                 record, expected = SHARE_RECORDS[SHARE_LINES[key][0]], SHARE_LINES[key][1]
                 question = fill(template, whole=whole, part=part, when="")
                 assert expected in computed_facts(question, record), question
+
+
+def test_a_judgement_of_a_share_gets_its_verdict_with_the_share():
+    record = SHARE_RECORDS["deep"]
+    line = computed_facts("Is my share of deep sleep normal?", record)
+    assert "deep sleep 64 min of 384 min asleep: 17%" in line
+    assert "deep sleep share 17% is" in line
+    # a computation of the share names deep sleep, not the judged share: no verdict
+    assert " is " not in computed_facts("What share of my sleep was deep sleep?", record)
