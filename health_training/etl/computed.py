@@ -16,10 +16,11 @@ every pair of its own figures):
     without them, the sleep record's session): the time from the first to the second, across
     midnight;
   * two values of one unit, at least one from the question: the change from the first to the
-    second, in the unit and in percent, named by the measure the question names (the record's
-    value of that measure when it holds one) (a previous day against today's record, intake against
-    burned calories). A record's goal and reference values are not measurements of the day and
-    are never paired: "2,100 steps to 10,000 steps" only gave the model a wrong number to copy.
+    second, in the unit and in percent (a previous day against today's record, intake against
+    burned calories), named by the measure the question names, whose value in the record is
+    the one paired when the record holds it. A record's goal and reference values are not
+    measurements of the day and are never paired: "2,100 steps to 10,000 steps" only gave the
+    model a wrong number to copy.
   * a share the question asks for ("what fraction of my sleep was REM?", no numbers of its own)
     of a whole the record holds, as the writer computes it (`SHARES`, `derived.share_pct`):
     "REM sleep 109 min of 384 min asleep: 28%";
@@ -81,13 +82,11 @@ _SHARE_LINES: dict[str, tuple[str, str]] = {
 }
 _JUDGED_SHARES = frozenset({"deep_pct", "rem_pct"})  # shares with a clinical rule (verdicts.py)
 _MAX_PARTS = 8  # a day of four records judged, with a change or two
-_CONTEXT_VALUES = 2
+_CONTEXT_VALUES = 2  # first measured values of a unit in the context paired with the question's
 # A sleep record's session ("Sleep session 22:10-04:32"): the two clock times of a question that
 # names bedtime, wake time or time in bed without giving them.
 _SESSION = re.compile(r"Sleep session (\d\d):(\d\d)-(\d\d):(\d\d)")
-_SESSION_FACTS = frozenset(
-    {"bedtime", "wake_time", "time_in_bed_min"}
-)  # first measured values of a unit in the context paired with the question's
+_SESSION_FACTS = frozenset({"bedtime", "wake_time", "time_in_bed_min"})
 _KM_PER_MILE = 1.609344
 _GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
 _REFERENCE = re.compile(r"\bReference:.*?(?:\.(?=\s|$)|$)", re.DOTALL)  # to its sentence's end
