@@ -138,7 +138,8 @@ def computed_facts(question: str, context: str = "") -> str:
         )
     clocks = [int(q.value) for q in asked if q.unit == "time"]
     named = [f for _, _, facts in mv.named_facts(question) for f in facts]
-    share = _share(question, context)
+    recorded = mv.record_values(context)
+    share = None if asked else _share(question, context, recorded)
     if share:
         parts.append(share)
     session = _SESSION.search(context)
@@ -157,7 +158,6 @@ def computed_facts(question: str, context: str = "") -> str:
         # The measure the question names, as the record holds it: "a prior mean RMSSD of 39 ms"
         # pairs with the record's mean (47 ms), not its lowest reading; a previous night's total
         # sleep with the night's sleep, not its time in bed (run 8 copied that pair).
-        recorded = mv.record_values(context)
         subject = {unit_of(f): MEASURE[f].subject for f in named if f in MEASURE}
         own = {unit_of(f): recorded[f] for f in named if f in recorded}
         for unit in _PAIRED_UNITS:
@@ -181,31 +181,23 @@ def computed_facts(question: str, context: str = "") -> str:
                     line += f" ({derived.percent_change(before, after):+d}%)"
                 parts.append(line)
     if not parts:  # a pace, a duration or a change is what was asked, not a verdict
-        parts = _judged(question, context)
+        parts = _judged(question, context, named, asked, recorded)
     elif parts == [share] and set(named) & _JUDGED_SHARES:
         # "Is my share of deep sleep normal?" names the judged share: its verdict too (run 11's
         # data gave these judgements the share alone).
-        parts += _judged(question, context)
+        parts += _judged(question, context, named, asked, recorded)
     return f"{PREFIX} " + "; ".join(parts[:_MAX_PARTS]) + "." if parts else ""
 
 
-def _share_facts() -> dict[str, tuple[str, str]]:
+def _share(question: str, context: str, values: dict[str, float]) -> str | None:
+    """The share a question with no numbers of its own asks for ("76 to 84 bpm as a percentage"
+    asks about its own numbers), of a whole the record holds (`values`; the writer's SHARES)."""
     from health_training.etl.questions.computation_wording import SHARES
 
-    return {key: (spec[0], spec[1]) for key, spec in SHARES.items()}
-
-
-def _share(question: str, context: str) -> str | None:
-    """The share a question asks for, of a whole the record holds (the writer's SHARES)."""
-    from health_training.etl import measured_values as mv
-    from health_training.ml.evaluation.faithfulness import scan_quantities
-
-    # A question with numbers of its own asks about them ("76 to 84 bpm as a percentage").
-    if not _ASKS_SHARE.search(question) or scan_quantities(question):
+    if not _ASKS_SHARE.search(question):
         return None
-    values = mv.record_values(context)
     for key, (words, template) in _SHARE_LINES.items():
-        part, whole = _share_facts()[key]
+        part, whole = SHARES[key][:2]
         if re.search(words, question, re.IGNORECASE) and part in values and whole in values:
             hour = re.search(r"(?:Most active|Peak) hour (\d\d:\d\d)", context)
             return template.format(
@@ -217,18 +209,18 @@ def _share(question: str, context: str) -> str | None:
     return None
 
 
-def _judged(question: str, context: str) -> list[str]:
-    """The verdicts on the measures the question is about, or what it asks that is not given."""
+def _judged(
+    question: str, context: str, named: list[str], asked: list, recorded: dict[str, float]
+) -> list[str]:
+    """The verdicts on the measures the question is about, or what it asks that is not given
+    (`named`: the facts it names, `asked`: its quantities, `recorded`: the record's values)."""
     from health_training.etl import measured_values as mv
     from health_training.etl.questions.day_summary import HEADLINE_FACTS
     from health_training.etl.questions.measures import MEASURE, RECORD_TOPIC
     from health_training.etl.questions.quantities import say, unit_of
     from health_training.etl.questions.verdicts import JUDGED_FACTS, judge
-    from health_training.ml.evaluation.faithfulness import scan_quantities
 
-    named = [f for _, _, facts in mv.named_facts(question) for f in facts]
-    asked = [q for _, _, q in scan_quantities(question)]
-    stated, recorded = mv.stated_values(question), mv.record_values(context)
+    stated = mv.stated_values(question)
     types = mv.record_types(context) | {MEASURE[f].record_type for f in recorded}
     topics = mv.named_topics(question)
     if named or stated:
