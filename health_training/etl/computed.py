@@ -34,7 +34,10 @@ every pair of its own figures):
     70 is arithmetic too. And a measure or record type the question names that neither it nor
     any record holds, when nothing it names is there: "no sleep data given", so that "is my
     sleep ok?" under a step record is answered with what is missing rather than with the steps;
-    a measure no record type holds ("blood pressure", "SpO2") is never given.
+    a measure no record type holds ("blood pressure", "SpO2") is never given, and when the
+    asking sentence names one, that is all the line says;
+  * a question that asks what one record cannot give (a trend, another period, a forecast, a
+    cause, a diagnosis: `asked_scope.py`) gets that in place of verdicts.
 The line is "" when nothing applies; it reads "Computed from your numbers: ...".
 """
 
@@ -215,14 +218,22 @@ def _judged(
     """The verdicts on the measures the question is about, or what it asks that is not given
     (`named`: the facts it names, `asked`: its quantities, `recorded`: the record's values)."""
     from health_training.etl import measured_values as mv
+    from health_training.etl.asked_scope import asked_scope, asking_sentences
     from health_training.etl.questions.day_summary import HEADLINE_FACTS
     from health_training.etl.questions.measures import MEASURE, RECORD_TOPIC
     from health_training.etl.questions.quantities import say, unit_of
     from health_training.etl.questions.verdicts import JUDGED_FACTS, judge
 
+    # What one record cannot give is all the line says: verdicts beside it were answered.
+    scope = asked_scope(question)
+    if scope:
+        return [scope]
+    topics = mv.named_topics(question)
+    untracked = [f"no {name} data given" for t, name in dict.fromkeys(topics) if t is None]
+    if untracked and any(t is None for t, _ in mv.named_topics(asking_sentences(question))):
+        return untracked  # "based on my 8,000 steps, what is my blood pressure?"
     stated = mv.stated_values(question)
     types = mv.record_types(context) | {MEASURE[f].record_type for f in recorded}
-    topics = mv.named_topics(question)
     if named or stated:
         facts = [f for f in JUDGED_FACTS if f in named or f in stated]
     else:  # "how were my calories?": the record's headline measure; "how was my day?": each's
@@ -244,9 +255,7 @@ def _judged(
     given = any(t in types for t in wanted) or any(unit_of(f) in units for f in named)
     if wanted and not given:
         parts += [f"no {RECORD_TOPIC[t][0]} data given" for t in wanted]
-    # Measures no record holds ("what was my blood pressure?") are never given.
-    parts += [f"no {name} data given" for t, name in dict.fromkeys(topics) if t is None]
-    return parts
+    return parts + untracked  # measures no record holds ("blood pressure") are never given
 
 
 def _measured(context: str) -> list:

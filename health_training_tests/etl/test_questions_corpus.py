@@ -216,3 +216,18 @@ def test_questions_are_reproducible_and_a_month_does_not_depend_on_others(corpus
     alone = generate_corpus([(2025, 2)], 3, seed=8).files
     both = generate_corpus([(2025, 1), (2025, 2)], 3, seed=8).files
     assert alone == {k: v for k, v in both.items() if "/2025/02/" in k}
+
+
+def test_only_questions_the_data_cannot_answer_carry_a_scope_marker(examples):
+    """A marker on an answerable question would teach the model to refuse it."""
+    from health_training.etl.asked_scope import SCOPES
+
+    parts = [part for _, _, part in SCOPES]
+    marked = Counter()
+    for e in examples:
+        has = any(p in e["input"] for p in parts)
+        assert not has or e["metadata"].get("cannot_answer"), (e["instruction"], e["input"])
+        marked[bool(e["metadata"].get("cannot_answer")), has] += 1
+    # Five of the eight unanswerable situations are marked (a missing measure, no data and an
+    # unusable record are said by the line's other parts).
+    assert marked[True, True] > marked[True, False] / 2, marked

@@ -1,0 +1,88 @@
+"""What a question asks that one record of numbers cannot give: a trend over many days, another
+day, a forecast, a cause, a diagnosis. The computed line says so in place of verdicts.
+
+Without it the line of "What's my 30-day glucose trend?" under a glucose record held the day's
+verdicts, the same line an answerable "how was my glucose?" gets, so refusing or answering was
+the model's guess from the wording alone: runs 6 and 11 moved that boundary both ways (answerable
+look-ups refused, unanswerable questions answered with the day's numbers). With a marker only the
+questions that cannot be answered carry a signal to refuse, in training and in serving alike.
+
+Read from the question only (never the record, whose "linear trend over the day" is a fact), and
+only when the asking sentences (those ending in "?", else all) state no measured quantity: "How
+does today's 58 bpm compare with last week's 62 bpm?" is a change, not another period.
+"""
+
+from __future__ import annotations
+
+import re
+
+# (situation, the words that ask it, the computed line's part), checked in this order. The
+# writer's own phrasings (etl/questions/unanswerable_phrasings.py) all match their situation
+# and no answerable example matches any (tests/etl/test_asked_scope.py, over generated data).
+SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    (
+        "diagnosis",
+        re.compile(
+            r"\b(?:diagnos\w*|(?:do|could|might|may) i have|i (?:might|may) have|(?:whether|if) i have"
+            r"|mean i(?:'m| am)? (?:have|ill|sick)|am i (?:sick|ill)|proof of|what condition"
+            r"|what this shows)\b",
+            re.IGNORECASE,
+        ),
+        "a diagnosis is asked for, which wearable data cannot make",
+    ),
+    (
+        "cause",
+        re.compile(
+            r"\b(?:why|caus\w*|the reason|because of|blames?|messed up|what made)\b", re.IGNORECASE
+        ),
+        "a cause is asked for, which these measurements do not record",
+    ),
+    (
+        "future",
+        re.compile(
+            r"\b(?:tomorrow|tmrw|tonight|next (?:week|month|year|\w+day)|predict\w*|forecast\w*"
+            r"|going to (?:be|look)|will (?:my|it)|by then|for the weekend)\b",
+            re.IGNORECASE,
+        ),
+        "a forecast is asked for, which past data cannot give",
+    ),
+    (
+        "longer_period",
+        re.compile(
+            r"\b(?:trend\w*|over time|weekly|monthly|long[- ]term|\d+[- ]day|two[- ]week"
+            r"|(?:over|in|during|across|for) (?:the )?(?:last|past) (?:\w+ )?(?:days|weeks?|months?|years?)"
+            r"|this (?:week|month|year)|getting better|improved)\b",
+            re.IGNORECASE,
+        ),
+        "more days are asked about than the one given",
+    ),
+    (
+        "other_period",
+        re.compile(
+            r"\b(?:last (?:week|weekend|month|year)|\w+ (?:weeks?|months?|years?) ago"
+            r"|the (?:week|month) before|this time last year)\b",
+            re.IGNORECASE,
+        ),
+        "another period is asked about than the one given",
+    ),
+)
+_SENTENCE = re.compile(r"[^.?!\n]*[.?!]+|[^.?!\n]+")
+
+
+def asking_sentences(question: str) -> str:
+    """The sentences of `question` that ask (end in "?"), or all of it when none does."""
+    asking = [s.strip() for s in _SENTENCE.findall(question) if s.rstrip().endswith("?")]
+    return " ".join(asking) if asking else question
+
+
+def asked_scope(question: str) -> str | None:
+    """The computed line's part for what `question` asks beyond its data, or None."""
+    from health_training.ml.evaluation.faithfulness import scan_quantities
+
+    if any(q.unit for _, _, q in scan_quantities(asking_sentences(question))):
+        return None
+    asking = asking_sentences(question)
+    for _, words, part in SCOPES:
+        if words.search(asking):
+            return part
+    return None
