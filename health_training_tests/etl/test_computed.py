@@ -28,7 +28,26 @@ from health_training.serving.backends.generation import Prompt
             "5 km in 30 min: pace 6.0 min per km (6:00 per km), speed 10.0 km/h.",
         ),
         ("bed at 23:15, up at 06:45, how long?", "", "from 23:15 to 06:45: 450 min (7 h 30 min)"),
-        ("ate 2,400 kcal, burned 2,900 kcal", "", "2,400 kcal to 2,900 kcal: change +500 kcal"),
+        (
+            "ate 2,400 kcal, burned 2,900 kcal",
+            "",
+            "intake 2,400 kcal, burned 2,900 kcal: deficit 500 kcal",
+        ),
+        (
+            "burned 650 kcal today and ate 2,100 kcal, net?",
+            "",
+            "intake 2,100 kcal, burned 650 kcal: surplus 1,450 kcal",
+        ),
+        (
+            "I slept 420 minutes and 84 of them were deep sleep. What share is deep?",
+            "",
+            "deep sleep 84 min of 420 min: 20%",
+        ),
+        (
+            "what percentage of my 8,000 steps came in the 2,000 steps of my walk?",
+            "",
+            "2,000 steps of 8,000 steps: 25%",
+        ),
         ("resting hr 58 bpm last week, 66 bpm now", "", "58 bpm to 66 bpm: change +8 bpm (+14%)"),
         (
             "change given 125 mg/dl yesterday?",
@@ -249,3 +268,33 @@ def test_a_judgement_of_a_share_gets_its_verdict_with_the_share():
     assert "deep sleep share 17% is" in line
     # a computation of the share names deep sleep, not the judged share: no verdict
     assert " is " not in computed_facts("What share of my sleep was deep sleep?", record)
+
+
+CALORIE_RECORD = (
+    "Record type: ActiveCaloriesBurnedRecord. Date: 2025-03-01. Total active energy 640 kcal "
+    "against a goal of 500 kcal (128% of goal). Peak hour 17:00 with 90 kcal (14% of the day)."
+)
+
+
+@pytest.mark.parametrize("intake", ["2,150 kcal", "2150 cals", "2,150 calories"])
+def test_every_energy_balance_phrasing_gets_the_balance_not_a_change(intake):
+    """Intake minus burned, signed as the question asks it (2,150 - 640 = 1,510 by hand): as a
+    change the line read "2,150 kcal to 640 kcal: change -1,510 kcal"."""
+    from health_training.etl.questions.computation_phrasings import FAMILIES, situation_of
+    from health_training.etl.questions.phrasing import fill
+
+    for family, phrasings in FAMILIES.items():
+        if situation_of(family) != "energy_balance":
+            continue
+        for template, variant in phrasings:
+            question = fill(template, intake=intake, burned="640 kcal", when="")
+            line = computed_facts(question, CALORIE_RECORD if variant == "record" else "")
+            assert "intake 2,150 kcal, burned 640 kcal: surplus 1,510 kcal" in line, question
+            assert "change" not in line, question
+
+
+def test_values_of_one_unit_are_a_change_only_when_the_words_ask_for_one():
+    line = computed_facts("CGM report: mean 128 mg/dl, highest 262 mg/dl. How does that look?")
+    assert "change" not in line
+    line = computed_facts("Steps were 7,500 on Monday and 9,000 on Tuesday, how much more?")
+    assert "7,500 steps to 9,000 steps: change +1,500 steps (+20%)" in line

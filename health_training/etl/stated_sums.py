@@ -1,0 +1,95 @@
+"""Two computations of the computed line that read which number is which from the words next to
+it: an energy balance (intake against calories burned) and a share of two stated numbers.
+
+As a plain change, "I ate 2,400 kcal and burned 2,900" gave the model "2,400 kcal to 2,900 kcal:
+change +500 kcal", the opposite sign of the deficit asked for; run 12's served answer read it as
+"2,400 kcal, up from 2,900 kcal" and was refused. "I slept 420 minutes and 84 of them were deep"
+got no line at all (shares were only read from records).
+"""
+
+from __future__ import annotations
+
+import re
+
+from health_training.etl import derived
+
+# The words that say a kcal number was eaten or burned (the writer's energy-balance phrasings,
+# etl/questions/computation_phrasings.py, and what users write).
+# "in"/"out" only right after a number ("2,400 in, 600 out"): "640 kcal in workouts" is burned.
+_INTAKE = re.compile(r"\b(?:ate|eat\w*|intake|food|consumed|had)\b|^ in\b(?=\s*[,;.]|$)", re.I)
+_BURNED = re.compile(r"\b(?:burn\w*|expend\w*|expenditure|active)\b|^ out\b", re.I)
+_NEAR = 30  # characters between a number and the word that says what it is
+_TAILS = ("in", "out")
+_CALS = re.compile(r"\s*cals?\b", re.I)  # "2150 cals", which the quantity scanner leaves bare
+_CLAUSE_END = re.compile(r"[,;.?!]|\b(?:and|but|versus|vs|minus|while)\b", re.I)
+_AFTER = 2  # a word before the number names it more often than one after ("burned 640 kcal")
+# The words that ask for a share of the question's own numbers ("%" alone is a stated value).
+_ASKS_SHARE = re.compile(
+    r"\b(?:share|proportion|fraction|percent(?:age)?|what part|how much of|what %)", re.I
+)
+_SHARE_NAMES = (
+    (re.compile(r"\bdeep\b", re.I), "deep sleep"),
+    (re.compile(r"\brem\b", re.I), "REM sleep"),
+    (re.compile(r"\b(?:light)\b", re.I), "light sleep"),
+    (re.compile(r"\basleep\b", re.I), "asleep"),
+)
+
+
+def _number(x: float) -> str:
+    return f"{x:,.1f}".rstrip("0").rstrip(".") if x != int(x) else f"{int(x):,}"
+
+
+def _role(question: str, start: int, end: int) -> str | None:
+    """ "intake" or "burned": the role word nearest to the number at start:end, if any."""
+    best: tuple[int, str] | None = None
+    # Within the number's clause: "2,150 kcal consumed, 640 kcal expended" names each by the
+    # word after it, which the comma keeps from the other number (so do "and", "versus").
+    before = _CLAUSE_END.split(question[max(0, start - _NEAR) : start])[-1]
+    after = _CLAUSE_END.split(question[end : end + _NEAR])[0]
+    after = after[m.end() :] if (m := _CALS.match(after)) else after
+    # "640 kcal of active energy": the word after "of" names the number as well as one before.
+    penalty = 0 if re.match(r"\s*of\b", after) else _AFTER
+    for role, words in (("intake", _INTAKE), ("burned", _BURNED)):
+        gaps = [len(before) - m.end() for m in words.finditer(before) if m[0].strip() not in _TAILS]
+        gaps += [m.start() + penalty * (m[0].strip() not in _TAILS) for m in words.finditer(after)]
+        for gap in gaps:
+            if best is None or gap < best[0]:
+                best = (gap, role)
+    return best[1] if best else None
+
+
+def energy_balance(question: str, spans: list, burned_recorded: float | None) -> str | None:
+    """ "intake 2,400 kcal, burned 2,900 kcal: deficit 500 kcal" for a question stating an intake
+    and calories burned (or the record's active kcal), from `spans`: (start, end, quantity)."""
+    kcal = [
+        (s, e, q.value)
+        for s, e, q in spans
+        if q.unit == "kcal" or (q.unit is None and _CALS.match(question, e))
+    ]
+    roles = {_role(question, s, e): v for s, e, v in kcal}
+    intake, burned = roles.get("intake"), roles.get("burned", burned_recorded)
+    if intake is None or burned is None or len(kcal) > 2:
+        return None
+    balance = derived.energy_balance(intake, burned)
+    result = "surplus" if balance > 0 else "deficit" if balance < 0 else "balance"
+    return (
+        f"intake {_number(intake)} kcal, burned {_number(burned)} kcal: "
+        f"{result} {_number(abs(balance))} kcal"
+    )
+
+
+def stated_share(question: str, spans: list) -> str | None:
+    """ "deep sleep 84 min of 420 min: 20%" for a share asked of the question's two numbers."""
+    if not _ASKS_SHARE.search(question) or len(spans) != 2:
+        return None
+    (_, _, a), (_, _, b) = spans
+    units = {a.unit, b.unit} - {None}
+    if len(units) > 1 or min(a.value, b.value) < 0 or max(a.value, b.value) <= 0:
+        return None
+    part, whole = sorted((a.value, b.value))
+    unit = next(iter(units), None)
+    name = next((n for words, n in _SHARE_NAMES if words.search(question)), None)
+    amount = f" {unit}" if unit and unit != "%" else ("%" if unit == "%" else "")
+    line = f"{name} " if name else ""
+    line += f"{_number(part)}{amount} of {_number(whole)}{amount}"
+    return f"{line}: {derived.share_pct(part, whole)}%"
