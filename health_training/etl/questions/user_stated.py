@@ -56,9 +56,9 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("rhr {v}", "resting hr {v}"),
     ),
     "max_hr_bpm": (
-        ("a max heart rate of {v}", "a peak heart rate of {v}"),
+        ("a max heart rate of {v}", "a peak heart rate of {v}", "heart rate hit {v}"),
         ("peak heart rate {v}", "maximum HR {v}"),
-        ("max hr {v}", "peak hr {v}"),
+        ("max hr {v}", "peak hr {v}", "hr hit {v}"),
     ),
     "mean_rmssd_ms": (
         ("an HRV of {v}", "average HRV {v}"),
@@ -66,9 +66,9 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("hrv {v}", "avg hrv {v}"),
     ),
     "asleep_min": (
-        ("{v} of sleep", "{v} asleep"),
+        ("{v} of sleep", "{v} asleep", "slept {v}"),
         ("total sleep time {v}",),
-        ("{v} sleep", "{v} of sleep"),
+        ("{v} sleep", "{v} of sleep", "slept {v}"),
     ),
     "sleep_efficiency_pct": (
         ("{v} sleep efficiency", "a sleep efficiency of {v}"),
