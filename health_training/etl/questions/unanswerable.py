@@ -13,7 +13,6 @@ than the record, `{other}` another period, `{condition}` a diagnosis, `{what}` a
 
 from __future__ import annotations
 
-import re
 from random import Random
 
 from health_training.etl.questions.example import Draft, Record
@@ -29,14 +28,8 @@ from health_training.etl.questions.unanswerable_phrasings import (
     SITUATIONS,
     UNUSABLE,
 )
+from health_training.ml.evaluation.freeform_eval import CANNOT_ANSWER
 
-CANNOT_ANSWER = re.compile(
-    r"\b(?:can(?:not|'t|’t)\s+(?:tell|answer|work out|say|determine|calculate)"
-    r"|not enough (?:data|information)|(?:would|I'd|I’d) need"
-    r"|doesn(?:'|’)t (?:include|show|contain|say)|isn(?:'|’)t (?:in|part of|included)"
-    r"|no (?:data|record|readings?|measurements?) (?:for|of|on|about))",
-    re.IGNORECASE,
-)
 __all__ = ["CANNOT_ANSWER", "FAMILIES", "draft"]
 
 

@@ -72,6 +72,9 @@ def test_per_answer_statistics():
     assert stats[3]["hallucinated_number_rate"] == (2.0, 2.0)  # 6.1 and 142 are invented
     assert stats[4]["cannot_answer_rate"] == (0.0, 1.0)
     assert CANNOT_ANSWER.search("I'd need more than one night of data to say that.")
+    # The writer's own trend answer, cut short before its "I'd need" (run 12, served).
+    assert CANNOT_ANSWER.search("I can't work that out from a single day: this record holds")
+    assert not CANNOT_ANSWER.search("Your time in range was 83%, which works out fine.")
 
 
 def _answers(predictions: list[str]) -> ModelAnswers:
