@@ -183,6 +183,7 @@ def computed_facts(question: str, context: str = "") -> str:
         bare = _unit(next(iter(subject))) if len(subject) == 1 else None
         for unit in _PAIRED_UNITS if not balance else [u for u in _PAIRED_UNITS if u != "kcal"]:
             mine = [q.value for q in asked if _unit(q.unit or bare) == unit and q.value >= 0]
+            mine = mine[:_MAX_PARTS]  # a message of thousands of numbers: pairs stay bounded
             theirs = (
                 [own[unit]]
                 if unit in own

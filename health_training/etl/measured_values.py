@@ -21,6 +21,7 @@ functions:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from functools import cache
 
 from health_training.etl.questions.measures import MEASURES, REGISTERS
@@ -63,6 +64,7 @@ _UNIT_AFTER = (
     (re.compile(r"\s*mg per dL\b", re.IGNORECASE), "mg/dL", 1.0),
     (re.compile(r"\s*(?:km|k|kilomet(?:er|re)s?|mi|miles?)\b", re.IGNORECASE), "distance", 1.0),
 )
+_LONGEST_NAME = 64  # characters of the longest measure name, a bound for the search window
 _NEAR_BARE = 20  # a bare number ("resting pulse 66") must sit right by its name
 _MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
 
@@ -123,6 +125,7 @@ def stated_values(text: str) -> dict[str, float]:
 
     names = named_facts(text, with_stated=True)
     only_with_unit = _names(True)[2]
+    starts = [n_start for n_start, _, _ in names]
     pairs: list[tuple[int, int, int, str, float]] = []  # gap, quantity, name, fact, value
     for qi, (q_start, q_end, q) in enumerate(scan_quantities(text)):
         unit, value = ("min", q.value * 60) if q.unit == "h" else (q.unit, q.value)
@@ -134,7 +137,11 @@ def stated_values(text: str) -> dict[str, float]:
                     break
         if unit in ("time", "distance"):
             continue
-        for ni, (n_start, n_end, facts) in enumerate(names):
+        # Only the names near the number: a long message is not every name against every number.
+        lo = bisect_left(starts, q_start - _NEAR_WITH_UNIT - _LONGEST_NAME)
+        hi = bisect_right(starts, q_end + _NEAR_WITH_UNIT)
+        for ni in range(lo, hi):
+            n_start, n_end, facts = names[ni]
             # A name that overlaps the number is its unit word ("4,944 steps", "180 calories
             # burned", "7 hrs of sleep"): nearest of all.
             between = (

@@ -7,6 +7,7 @@ holds the final answer: after a regeneration, the regenerated one."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -43,6 +44,16 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode(), key=_HASH_KEY, digest_size=8).hexdigest()
 
 
+def _check_length(prompt: Prompt, limit: int) -> None:
+    if len(prompt.source_text()) > limit:
+        raise OpenAIError(
+            400,
+            f"the prompt has {len(prompt.source_text()):,} characters; the limit is {limit:,}",
+            param="messages" if prompt.kind == "chat" else "prompt",
+            code="context_length_exceeded",
+        )
+
+
 class Answerer:
     """The per-request flow; one per app (holds the services, no per-request state)."""
 
@@ -51,16 +62,13 @@ class Answerer:
 
     async def respond(self, caller: Any, body: Any, prompt: Prompt, request: Any) -> Any:
         settings = self.s.settings
-        prompt = prompt.with_computed_facts()
         self.s.quotas.admit("requests", caller.key_id)
-        if len(prompt.source_text()) > settings.max_prompt_chars:
-            raise OpenAIError(
-                400,
-                f"the prompt has {len(prompt.source_text()):,} characters; the limit is "
-                f"{settings.max_prompt_chars:,}",
-                param="messages" if prompt.kind == "chat" else "prompt",
-                code="context_length_exceeded",
-            )
+        # Measured before the computed line is (its parsing grows with the text) and after (the
+        # line counts toward the model's context too).
+        _check_length(prompt, settings.max_prompt_chars)
+        # Off the event loop: parsing is bounded but not free, and other requests stream meanwhile.
+        prompt = await asyncio.to_thread(prompt.with_computed_facts)
+        _check_length(prompt, settings.max_prompt_chars)
         decoding = grounding_modes.first_decoding(
             settings.grounding,
             request_bodies.decoding_params(body, settings),

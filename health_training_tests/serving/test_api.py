@@ -188,3 +188,20 @@ def test_health_and_metrics(server):
         "health_serving_queue_depth",
     ):
         assert name in metrics
+
+
+def test_an_over_long_prompt_is_refused_before_its_numbers_are_read(server, monkeypatch):
+    """Reading a message's numbers grows with its length (a 16,000-character message of names
+    and numbers took 45 s before the parser looked only near each number); a prompt over the
+    limit is refused before the computed line is built, not after."""
+    import health_training.etl.computed as computed
+
+    def never(*_):
+        raise AssertionError("the computed line was built for an over-long prompt")
+
+    monkeypatch.setattr(computed, "computed_facts", never)
+    hostile = " ".join(f"resting hr {60 + i % 90} bpm, hrv {i % 80} ms;" for i in range(6000))
+    body = {"model": MODEL, "messages": [{"role": "user", "content": f"is this ok? {hostile}"}]}
+    reply = HTTP.post(f"{server.url}/v1/chat/completions", json=body)
+    assert reply.status_code == 400
+    assert reply.json()["error"]["code"] == "context_length_exceeded"
