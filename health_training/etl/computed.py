@@ -168,11 +168,20 @@ def computed_facts(question: str, context: str = "") -> str:
         recorded.get("total_active_kcal") if _ASKS_BALANCE.search(question) else None,
     )
     parts += [balance] if balance else []
-    own_share = None if distance or balance else stated_sums.stated_share(question, spans)
+    asks_change = bool(_ASKS_CHANGE.search(question))
+    # "Express the change from 120 to 124 mg/dl as a percentage" asks for a change (run 13's
+    # line gave it "120 mg/dL of 124 mg/dL: 97%").
+    own_share = (
+        None if distance or balance or asks_change else stated_sums.stated_share(question, spans)
+    )
     parts += [own_share] if own_share else []
     if not (distance and durations or own_share):  # a run's distance and time are not a change
         found = _measured(context)
-        asks_change = bool(_ASKS_CHANGE.search(question))
+        # Two stated values of different measures are no change, whatever the words: "201 mg/dl
+        # on average and a peak of 312 mg/dL yesterday" (run 13's line: "+111 mg/dL (+55%)").
+        measures_stated: dict[str | None, set[str]] = {}
+        for fact in mv.stated_values(question) if asks_change else ():
+            measures_stated.setdefault(_unit(unit_of(fact)), set()).add(fact)
         # The measure the question names, as the record holds it: "a prior mean RMSSD of 39 ms"
         # pairs with the record's mean (47 ms), not its lowest reading; a previous night's total
         # sleep with the night's sleep, not its time in bed (run 8 copied that pair).
@@ -191,9 +200,9 @@ def computed_facts(question: str, context: str = "") -> str:
             )
             # Only when the words ask: "mean 128 mg/dl, highest 262 mg/dl" is no change (run 12
             # was handed "+113 mg/dL (+76%)" for it and answered with that).
-            pairs = [(a, b) for i, a in enumerate(mine) for b in mine[i + 1 :]] + [
-                (a, b) for a in mine for b in theirs
-            ]
+            pairs = [(a, b) for a in mine for b in theirs]
+            if len(measures_stated.get(unit, ())) < 2:
+                pairs = [(a, b) for i, a in enumerate(mine) for b in mine[i + 1 :]] + pairs
             pairs = pairs if asks_change else []
             for before, after in dict.fromkeys(pairs):
                 if before == after:

@@ -298,3 +298,26 @@ def test_values_of_one_unit_are_a_change_only_when_the_words_ask_for_one():
     assert "change" not in line
     line = computed_facts("Steps were 7,500 on Monday and 9,000 on Tuesday, how much more?")
     assert "7,500 steps to 9,000 steps: change +1,500 steps (+20%)" in line
+
+
+def test_every_change_phrasing_of_two_stated_values_gets_the_change_and_no_share():
+    """By hand: 390 -> 447 min is +57 min, +15 %. Run 13's line read "Express the change from
+    390 mins to 447 mins ... as a percentage" as a share ("390 min of 447 min: 87%")."""
+    from health_training.etl.questions.computation_phrasings import FAMILIES, situation_of
+    from health_training.etl.questions.phrasing import fill
+
+    for family, phrasings in FAMILIES.items():
+        if situation_of(family) != "change":
+            continue
+        for template, variant in phrasings:
+            if variant == "record":
+                continue
+            question = fill(template, what="total sleep", prev="390 mins", now="447 mins", when="")
+            line = computed_facts(question)
+            assert "390 min to 447 min: change +57 min (+15%)" in line, question
+            assert " of " not in line, question
+
+
+def test_stated_values_of_different_measures_are_never_a_change():
+    line = computed_facts("201 mg/dl on average and a peak of 312 mg/DL yesterday. Is that ok?")
+    assert "change" not in line and "312 mg/dL is above 250 mg/dL" in line
