@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 
 from health_training.etl import derived, stated_sums
+from health_training.etl.stated_sums import number_text, with_unit
 
 PREFIX = "Computed from your numbers:"
 DISTANCE = re.compile(
@@ -101,14 +102,6 @@ _GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
 _REFERENCE = re.compile(r"\bReference:.*?(?:\.(?=\s|$)|$)", re.DOTALL)  # to its sentence's end
 
 
-def _number(x: float) -> str:
-    return f"{x:,.1f}".rstrip("0").rstrip(".") if x != int(x) else f"{int(x):,}"
-
-
-def _with_unit(x: float, unit: str) -> str:
-    return f"{_number(x)}%" if unit == "%" else f"{_number(x)} {unit}"
-
-
 def computed_facts(question: str, context: str = "") -> str:
     """The computed line for a question (and the record it comes with), or ""."""
     from health_training.etl import measured_values as mv
@@ -143,8 +136,8 @@ def computed_facts(question: str, context: str = "") -> str:
             else [pace, speed]
         )
         parts.append(
-            f"{_number(float(distance[1]))} {'mi' if distance['mi'] else 'km'} in "
-            f"{_number(minutes)} min: " + ", ".join(said)
+            f"{number_text(float(distance[1]))} {'mi' if distance['mi'] else 'km'} in "
+            f"{number_text(minutes)} min: " + ", ".join(said)
         )
     clocks = [int(q.value) for q in asked if q.unit == "time"]
     named = [f for _, _, facts in mv.named_facts(question) for f in facts]
@@ -209,8 +202,8 @@ def computed_facts(question: str, context: str = "") -> str:
                     continue
                 change = derived.change(before, after)
                 line = f"{subject[unit]} " if unit in subject else ""
-                line += f"{_with_unit(before, unit)} to {_with_unit(after, unit)}: change "
-                line += f"{'+' if change > 0 else '-'}{_with_unit(abs(change), unit)}"
+                line += f"{with_unit(before, unit)} to {with_unit(after, unit)}: change "
+                line += f"{'+' if change > 0 else '-'}{with_unit(abs(change), unit)}"
                 if before and unit != "%":
                     line += f" ({derived.percent_change(before, after):+d}%)"
                 parts.append(line)
@@ -235,8 +228,8 @@ def _share(question: str, context: str, values: dict[str, float]) -> str | None:
         if re.search(words, question, re.IGNORECASE) and part in values and whole in values:
             hour = re.search(r"(?:Most active|Peak) hour (\d\d:\d\d)", context)
             return template.format(
-                part=_number(values[part]),
-                whole=_number(values[whole]),
+                part=number_text(values[part]),
+                whole=number_text(values[whole]),
                 pct=derived.share_pct(values[part], values[whole]),
                 hour=hour[1] if hour else "",
             )

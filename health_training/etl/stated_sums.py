@@ -35,8 +35,13 @@ _SHARE_NAMES = (
 )
 
 
-def _number(x: float) -> str:
+def number_text(x: float) -> str:
+    """A number as the computed line writes it: "2,400", "5.5"."""
     return f"{x:,.1f}".rstrip("0").rstrip(".") if x != int(x) else f"{int(x):,}"
+
+
+def with_unit(x: float, unit: str) -> str:
+    return f"{number_text(x)}%" if unit == "%" else f"{number_text(x)} {unit}"
 
 
 def _role(question: str, start: int, end: int) -> str | None:
@@ -73,8 +78,8 @@ def energy_balance(question: str, spans: list, burned_recorded: float | None) ->
     balance = derived.energy_balance(intake, burned)
     result = "surplus" if balance > 0 else "deficit" if balance < 0 else "balance"
     return (
-        f"intake {_number(intake)} kcal, burned {_number(burned)} kcal: "
-        f"{result} {_number(abs(balance))} kcal"
+        f"intake {number_text(intake)} kcal, burned {number_text(burned)} kcal: "
+        f"{result} {number_text(abs(balance))} kcal"
     )
 
 
@@ -91,5 +96,5 @@ def stated_share(question: str, spans: list) -> str | None:
     name = next((n for words, n in _SHARE_NAMES if words.search(question)), None)
     amount = f" {unit}" if unit and unit != "%" else ("%" if unit == "%" else "")
     line = f"{name} " if name else ""
-    line += f"{_number(part)}{amount} of {_number(whole)}{amount}"
+    line += f"{number_text(part)}{amount} of {number_text(whole)}{amount}"
     return f"{line}: {derived.share_pct(part, whole)}%"
