@@ -67,6 +67,9 @@ _ASKS_CHANGE = re.compile(
     r"increas\w*|decreas\w*|went (?:up|down|from))\b",
     re.IGNORECASE,
 )
+# A bare number that counts days is no value of the measure named ("how have my steps changed
+# over the last 30 days?" read as "30 steps to 1,852 steps" in run 13).
+_PERIOD_AFTER = re.compile(r"\s*-?\s*(?:days?|nights?|weeks?|months?|years?)\b", re.I)
 # The words that ask for intake against calories burned, when the record holds the burned.
 _ASKS_BALANCE = re.compile(
     r"\b(?:balance|deficit|surplus|net|minus|burn\w*|under or over|more than)\b", re.I
@@ -184,7 +187,12 @@ def computed_facts(question: str, context: str = "") -> str:
         # Tuesday" (run 12 judged the first and refused the question).
         bare = _unit(next(iter(subject))) if len(subject) == 1 else None
         for unit in _PAIRED_UNITS if not balance else [u for u in _PAIRED_UNITS if u != "kcal"]:
-            mine = [q.value for q in asked if _unit(q.unit or bare) == unit and q.value >= 0]
+            mine = [
+                q.value
+                for start, end, q in spans
+                if _unit(q.unit or (None if _PERIOD_AFTER.match(question, end) else bare)) == unit
+                and q.value >= 0
+            ]
             mine = mine[:_MAX_PARTS]  # a message of thousands of numbers: pairs stay bounded
             theirs = (
                 [own[unit]]

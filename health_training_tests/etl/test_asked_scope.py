@@ -94,6 +94,17 @@ def test_the_asking_sentences_are_the_ones_ending_in_a_question_mark():
     assert asking_sentences("Tell me my step count.") == "Tell me my step count."
 
 
+def test_a_period_of_days_is_never_a_value_of_the_measure_named():
+    steps = "Record type: StepsRecord. Total 1,852 steps against a goal of 10,000 steps."
+    for question in (
+        "How has my steps changed over the last 30 days?",
+        "whats my 7-day step count trend, has it changed",
+    ):
+        assert computed_facts(question, steps) == (
+            f"Computed from your numbers: {PART['longer_period']}."
+        ), question
+
+
 def test_the_line_says_only_what_is_beyond_the_data():
     record = (
         "Record type: HeartRateVariabilityRmssdRecord. Date: 2025-03-01. Readings: 22 values. "

@@ -45,7 +45,7 @@ FREEFORM_METRIC_KEYS: tuple[str, ...] = (
 # questions all match it, and so do the usual ways a person says it.
 CANNOT_ANSWER = re.compile(
     r"\b(?:can(?:not|'t|\u2019t)\s+(?:tell|answer|work(?: that| this| it)? out|say|determine"
-    r"|calculate)"
+    r"|calculate|predict|forecast)"
     r"|not enough (?:data|information)|(?:would|I'd|I\u2019d) need"
     r"|doesn(?:'|\u2019)t (?:include|show|contain|say)|isn(?:'|\u2019)t (?:in|part of|included)"
     r"|no (?:data|record|readings?|measurements?) (?:for|of|on|about))",

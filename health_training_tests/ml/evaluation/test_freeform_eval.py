@@ -75,6 +75,7 @@ def test_per_answer_statistics():
     # The writer's own trend answer, cut short before its "I'd need" (run 12, served).
     assert CANNOT_ANSWER.search("I can't work that out from a single day: this record holds")
     assert not CANNOT_ANSWER.search("Your time in range was 83%, which works out fine.")
+    assert CANNOT_ANSWER.search("I can't predict that: this record holds one night of sleep.")
 
 
 def _answers(predictions: list[str]) -> ModelAnswers:
