@@ -184,8 +184,13 @@ def computed_facts(question: str, context: str = "") -> str:
         subject = {unit_of(f): MEASURE[f].subject for f in named if f in MEASURE}
         own = {unit_of(f): recorded[f] for f in named if f in recorded}
         # Bare numbers are the one measure named: "steps were 7,500 on Monday and 9,000 on
-        # Tuesday" (run 12 judged the first and refused the question).
-        bare = _unit(next(iter(subject))) if len(subject) == 1 else None
+        # Tuesday" (run 12 judged the first and refused the question); not beside a number with
+        # a unit ("training for a 10k. 93% sleep efficiency last night" is no change, run 14).
+        bare = (
+            _unit(next(iter(subject)))
+            if len(subject) == 1 and not any(q.unit for q in asked)
+            else None
+        )
         for unit in _PAIRED_UNITS if not balance else [u for u in _PAIRED_UNITS if u != "kcal"]:
             mine = [
                 q.value

@@ -318,6 +318,11 @@ def test_every_change_phrasing_of_two_stated_values_gets_the_change_and_no_share
             assert " of " not in line, question
 
 
+def test_a_bare_number_beside_one_with_a_unit_is_not_the_measures_value():
+    line = computed_facts("I'm training for a 10k. 93% sleep efficiency last night. Am I ok?")
+    assert "change" not in line and "sleep efficiency 93%" in line
+
+
 def test_stated_values_of_different_measures_are_never_a_change():
     line = computed_facts("201 mg/dl on average and a peak of 312 mg/DL yesterday. Is that ok?")
     assert "change" not in line and "312 mg/dL is above 250 mg/dL" in line
