@@ -9,7 +9,8 @@ used to write training data) state their numbers in words people use; each names
 answer must state (`asked`: the number the question is about, or the result of the computation
 it asks for) or says the data cannot answer it. Per model:
   * unsupported numbers: numbers of the answers that neither the question, the values derived
-    from it nor the clinical reference table support (ml/evaluation/grounding.py, the server's own rule),
+    from it (its computed line too, as the server hands it to the model) nor the clinical
+    reference table support (ml/evaluation/grounding.py, the server's own rule),
     over all numbers of the answers; refused answers (422) state no number and are counted apart;
   * contradicting their numbers: answers stating a comparison their own numbers contradict
     (ml/evaluation/stated_comparisons.py, the server's second guard rule);
@@ -52,6 +53,7 @@ def ask_all(client, model: str, questions: list[dict]) -> list[dict]:
 
 
 def score(questions: list[dict], answers: list[dict]) -> dict:
+    from health_training.etl.computed import computed_facts
     from health_training.ml.evaluation.freeform_eval import CANNOT_ANSWER, stated_correctly
     from health_training.ml.evaluation.grounding import check_grounding
     from health_training.ml.evaluation.stated_comparisons import contradicted_comparisons
@@ -61,7 +63,10 @@ def score(questions: list[dict], answers: list[dict]) -> dict:
         if a["finish_reason"] == "refused":
             refused += 1
             continue
-        g = check_grounding(a["answer"], q["question"])
+        # The request as the server hands it to the model: the question and its computed line
+        # (values derived by the writer's rules: a share of two stated numbers, a balance).
+        question, _, context = q["question"].partition("\n\n")
+        g = check_grounding(a["answer"], f"{q['question']}\n{computed_facts(question, context)}")
         a["unsupported"] = [str(v.value) for v in g.hallucinated_values]
         numbers += g.numbers_in_answer
         unsupported += g.hallucinated
@@ -94,14 +99,16 @@ def main() -> None:
     p.add_argument("--models", nargs="+", default=["health-query-olmo"])
     p.add_argument("--questions", type=Path, default=HERE / "data" / "freeform_heldout.jsonl")
     p.add_argument("--out", type=Path, default=Path("freeform_serve_check.json"))
+    p.add_argument("--rescore", type=Path, help="score the answers of an earlier --out again")
     args = p.parse_args()
     import openai
 
     client = openai.OpenAI(base_url=args.url, api_key=args.api_key, timeout=600, max_retries=0)
     questions = [json.loads(line) for line in args.questions.read_text().splitlines() if line]
+    earlier = json.loads(args.rescore.read_text()) if args.rescore else {}
     report = {}
-    for model in args.models:
-        answers = ask_all(client, model, questions)
+    for model in earlier or args.models:
+        answers = earlier[model]["answers"] if earlier else ask_all(client, model, questions)
         figures = score(questions, answers)
         report[model] = {"figures": figures, "answers": answers}
         print(model, json.dumps(figures))
