@@ -15,15 +15,19 @@ every pair of its own figures):
   * two clock times in the question (or, when it names bedtime, wake time or time in bed
     without them, the sleep record's session): the time from the first to the second, across
     midnight;
-  * two values of one unit, at least one from the question: the change from the first to the
-    second, in the unit and in percent (a previous day against today's record, intake against
-    burned calories), named by the measure the question names, whose value in the record is
-    the one paired when the record holds it. A record's goal and reference values are not
-    measurements of the day and are never paired: "2,100 steps to 10,000 steps" only gave the
-    model a wrong number to copy.
+  * calories eaten and burned (the burned from the record when the words ask for a balance):
+    the energy balance, "intake 2,400 kcal, burned 2,900 kcal: deficit 500 kcal"
+    (`stated_sums.py`);
+  * two values of one unit, at least one from the question, when the words ask for a change
+    (and two stated ones are not two different measures): the change from the first to the
+    second, in the unit and in percent (a previous day against today's record), named by the
+    measure the question names, whose value in the record is the one paired when the record
+    holds it. A record's goal and reference values are not measurements of the day and are
+    never paired: "2,100 steps to 10,000 steps" only gave the model a wrong number to copy.
   * a share the question asks for ("what fraction of my sleep was REM?", no numbers of its own)
     of a whole the record holds, as the writer computes it (`SHARES`, `derived.share_pct`):
-    "REM sleep 109 min of 384 min asleep: 28%";
+    "REM sleep 109 min of 384 min asleep: 28%"; or of its own two numbers, "deep sleep 84 min
+    of 420 min: 20%" (`stated_sums.py`);
   * when none of the above applies: each judged measure (`questions/verdicts.py`, the clinical
     thresholds) the question names or states a value of, with its value (the record's when a
     record holds it, else the user's) and the verdict clause the answers use ("time in range 19%
