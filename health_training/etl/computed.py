@@ -50,7 +50,8 @@ from __future__ import annotations
 import re
 
 from health_training.etl import derived, stated_sums
-from health_training.etl.stated_sums import number_text, with_unit
+from health_training.etl.computed_verdicts import judged
+from health_training.etl.stated_sums import number_text, paired_unit, with_unit
 
 PREFIX = "Computed from your numbers:"
 DISTANCE = re.compile(
@@ -181,7 +182,7 @@ def computed_facts(question: str, context: str = "") -> str:
         # on average and a peak of 312 mg/dL yesterday" (run 13's line: "+111 mg/dL (+55%)").
         measures_stated: dict[str | None, set[str]] = {}
         for fact in mv.stated_values(question) if asks_change else ():
-            measures_stated.setdefault(_unit(unit_of(fact)), set()).add(fact)
+            measures_stated.setdefault(paired_unit(unit_of(fact)), set()).add(fact)
         # The measure the question names, as the record holds it: "a prior mean RMSSD of 39 ms"
         # pairs with the record's mean (47 ms), not its lowest reading; a previous night's total
         # sleep with the night's sleep, not its time in bed (run 8 copied that pair).
@@ -191,7 +192,7 @@ def computed_facts(question: str, context: str = "") -> str:
         # Tuesday" (run 12 judged the first and refused the question); not beside a number with
         # a unit ("training for a 10k. 93% sleep efficiency last night" is no change, run 14).
         bare = (
-            _unit(next(iter(subject)))
+            paired_unit(next(iter(subject)))
             if len(subject) == 1 and not any(q.unit for q in asked)
             else None
         )
@@ -199,14 +200,15 @@ def computed_facts(question: str, context: str = "") -> str:
             mine = [
                 q.value
                 for start, end, q in spans
-                if _unit(q.unit or (None if _PERIOD_AFTER.match(question, end) else bare)) == unit
+                if paired_unit(q.unit or (None if _PERIOD_AFTER.match(question, end) else bare))
+                == unit
                 and q.value >= 0
             ]
             mine = mine[:_MAX_PARTS]  # a message of thousands of numbers: pairs stay bounded
             theirs = (
                 [own[unit]]
                 if unit in own
-                else [q.value for q in found if _unit(q.unit) == unit][:_CONTEXT_VALUES]
+                else [q.value for q in found if paired_unit(q.unit) == unit][:_CONTEXT_VALUES]
             )
             # Only when the words ask: "mean 128 mg/dl, highest 262 mg/dl" is no change (run 12
             # was handed "+113 mg/dL (+76%)" for it and answered with that).
@@ -225,11 +227,11 @@ def computed_facts(question: str, context: str = "") -> str:
                     line += f" ({derived.percent_change(before, after):+d}%)"
                 parts.append(line)
     if not parts:  # a pace, a duration or a change is what was asked, not a verdict
-        parts = _judged(question, context, named, asked, recorded)
+        parts = judged(question, context, named, asked, recorded)
     elif parts == [share] and set(named) & _JUDGED_SHARES:
         # "Is my share of deep sleep normal?" names the judged share: its verdict too (run 11's
         # data gave these judgements the share alone).
-        parts += _judged(question, context, named, asked, recorded)
+        parts += judged(question, context, named, asked, recorded)
     return f"{PREFIX} " + "; ".join(parts[:_MAX_PARTS]) + "." if parts else ""
 
 
@@ -253,52 +255,6 @@ def _share(question: str, context: str, values: dict[str, float]) -> str | None:
     return None
 
 
-def _judged(
-    question: str, context: str, named: list[str], asked: list, recorded: dict[str, float]
-) -> list[str]:
-    """The verdicts on the measures the question is about, or what it asks that is not given
-    (`named`: the facts it names, `asked`: its quantities, `recorded`: the record's values)."""
-    from health_training.etl import measured_values as mv
-    from health_training.etl.asked_scope import asked_scope, asking_sentences
-    from health_training.etl.questions.day_summary import HEADLINE_FACTS
-    from health_training.etl.questions.measures import MEASURE, RECORD_TOPIC
-    from health_training.etl.questions.quantities import say, unit_of
-    from health_training.etl.questions.verdicts import JUDGED_FACTS, judge
-
-    # What one record cannot give is all the line says: verdicts beside it were answered.
-    scope = asked_scope(question)
-    if scope:
-        return [scope]
-    topics = mv.named_topics(question)
-    untracked = [f"no {name} data given" for t, name in dict.fromkeys(topics) if t is None]
-    if untracked and any(t is None for t, _ in mv.named_topics(asking_sentences(question))):
-        return untracked  # "based on my 8,000 steps, what is my blood pressure?"
-    stated = mv.stated_values(question)
-    types = mv.record_types(context) | {MEASURE[f].record_type for f in recorded}
-    if named or stated:
-        facts = [f for f in JUDGED_FACTS if f in named or f in stated]
-    else:  # "how were my calories?": the record's headline measure; "how was my day?": each's
-        about = {t for t, _ in topics} if topics else types
-        facts = [HEADLINE_FACTS[t] for t in sorted(types & about) if t in HEADLINE_FACTS]
-    parts = []
-    for fact in facts:
-        value = recorded.get(fact, stated.get(fact))
-        if value is not None:
-            parts.append(
-                f"{MEASURE[fact].subject} {say(fact, value)} is {judge(fact, value).clause}"
-            )
-    # A stated value of the record type ("31 pct REM sleep" names REM minutes and states the
-    # share), or a number of the measure's unit the parser could not bind ("today's reading of
-    # 38 ms"), is data given all the same.
-    types |= {MEASURE[f].record_type for f in stated}
-    units = {_unit(q.unit) for q in asked}
-    wanted = dict.fromkeys([MEASURE[f].record_type for f in named] + [t for t, _ in topics if t])
-    given = any(t in types for t in wanted) or any(unit_of(f) in units for f in named)
-    if wanted and not given:
-        parts += [f"no {RECORD_TOPIC[t][0]} data given" for t in wanted]
-    return parts + untracked  # measures no record holds ("blood pressure") are never given
-
-
 def _measured(context: str) -> list:
     """The context's quantities less its goals ("against a goal of 500 kcal") and its reference
     sentences ("Reference: under 40% of goal is low")."""
@@ -311,10 +267,6 @@ def _measured(context: str) -> list:
         if not _GOAL_BEFORE.search(context[:start])
         and not any(a <= start < b for a, b in reference)
     ]
-
-
-def _unit(unit: str | None) -> str | None:
-    return "min" if unit == "h" else unit
 
 
 def with_computed_facts(question: str, context: str) -> str:

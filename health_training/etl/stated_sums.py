@@ -40,6 +40,11 @@ def number_text(x: float) -> str:
     return f"{x:,.1f}".rstrip("0").rstrip(".") if x != int(x) else f"{int(x):,}"
 
 
+def paired_unit(unit: str | None) -> str | None:
+    """Hours are compared as minutes."""
+    return "min" if unit == "h" else unit
+
+
 def with_unit(x: float, unit: str) -> str:
     return f"{number_text(x)}%" if unit == "%" else f"{number_text(x)} {unit}"
 

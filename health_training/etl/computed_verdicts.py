@@ -1,0 +1,54 @@
+"""The computed line's verdicts, when no arithmetic applies: each judged measure a question
+names or states, with its value and the clause the answers use; what it asks that no input
+holds; and what one record cannot give (`asked_scope.py`). See `computed.py` for the whole line.
+"""
+
+from __future__ import annotations
+
+from health_training.etl.stated_sums import paired_unit
+
+
+def judged(
+    question: str, context: str, named: list[str], asked: list, recorded: dict[str, float]
+) -> list[str]:
+    """The verdicts on the measures the question is about, or what it asks that is not given
+    (`named`: the facts it names, `asked`: its quantities, `recorded`: the record's values)."""
+    from health_training.etl import measured_values as mv
+    from health_training.etl.asked_scope import asked_scope, asking_sentences
+    from health_training.etl.questions.day_summary import HEADLINE_FACTS
+    from health_training.etl.questions.measures import MEASURE, RECORD_TOPIC
+    from health_training.etl.questions.quantities import say, unit_of
+    from health_training.etl.questions.verdicts import JUDGED_FACTS, judge
+
+    # What one record cannot give is all the line says: verdicts beside it were answered.
+    scope = asked_scope(question)
+    if scope:
+        return [scope]
+    topics = mv.named_topics(question)
+    untracked = [f"no {name} data given" for t, name in dict.fromkeys(topics) if t is None]
+    if untracked and any(t is None for t, _ in mv.named_topics(asking_sentences(question))):
+        return untracked  # "based on my 8,000 steps, what is my blood pressure?"
+    stated = mv.stated_values(question)
+    types = mv.record_types(context) | {MEASURE[f].record_type for f in recorded}
+    if named or stated:
+        facts = [f for f in JUDGED_FACTS if f in named or f in stated]
+    else:  # "how were my calories?": the record's headline measure; "how was my day?": each's
+        about = {t for t, _ in topics} if topics else types
+        facts = [HEADLINE_FACTS[t] for t in sorted(types & about) if t in HEADLINE_FACTS]
+    parts = []
+    for fact in facts:
+        value = recorded.get(fact, stated.get(fact))
+        if value is not None:
+            parts.append(
+                f"{MEASURE[fact].subject} {say(fact, value)} is {judge(fact, value).clause}"
+            )
+    # A stated value of the record type ("31 pct REM sleep" names REM minutes and states the
+    # share), or a number of the measure's unit the parser could not bind ("today's reading of
+    # 38 ms"), is data given all the same.
+    types |= {MEASURE[f].record_type for f in stated}
+    units = {paired_unit(q.unit) for q in asked}
+    wanted = dict.fromkeys([MEASURE[f].record_type for f in named] + [t for t, _ in topics if t])
+    given = any(t in types for t in wanted) or any(unit_of(f) in units for f in named)
+    if wanted and not given:
+        parts += [f"no {RECORD_TOPIC[t][0]} data given" for t in wanted]
+    return parts + untracked  # measures no record holds ("blood pressure") are never given
