@@ -82,9 +82,7 @@ _ASKS_BALANCE = re.compile(
 _PAIRED_UNITS = ("mg/dL", "bpm", "ms", "%", "steps", "kcal", "min")
 # A share of a record's whole ("what fraction of my sleep was REM?"): the words that say which
 # (checked in this order), the line. Parts and wholes: etl/questions/computation_wording.SHARES.
-_ASKS_SHARE = re.compile(
-    r"\b(?:share|proportion|fraction|percent(?:age)?|what part|how much of)\b|%", re.I
-)
+_ASKS_SHARE = re.compile(stated_sums.ASKS_SHARE_WORDS + r"\b|%", re.I)
 _SHARE_LINES: dict[str, tuple[str, str]] = {
     "deep": (r"\bdeep\b", "deep sleep {part} min of {whole} min asleep: {pct}%"),
     "rem": (r"\brem\b", "REM sleep {part} min of {whole} min asleep: {pct}%"),

@@ -64,7 +64,6 @@ _UNIT_AFTER = (
     (re.compile(r"\s*mg per dL\b", re.IGNORECASE), "mg/dL", 1.0),
     (re.compile(r"\s*(?:km|k|kilomet(?:er|re)s?|mi|miles?)\b", re.IGNORECASE), "distance", 1.0),
 )
-_LONGEST_NAME = 64  # characters of the longest measure name, a bound for the search window
 _NEAR_BARE = 20  # a bare number ("resting pulse 66") must sit right by its name
 _MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
 
@@ -119,6 +118,15 @@ def _fitting(facts: tuple[str, ...], unit: str | None) -> str | None:
     return None
 
 
+def unit_written_after(text: str, end: int) -> tuple[str, float, int] | None:
+    """(unit, factor, end of the unit word) for a unit the quantity scanner leaves unread after
+    a number ending at `end` ("515 cals", "22 pct", "6.5 hrs"), or None."""
+    for after, unit, factor in _UNIT_AFTER:
+        if found := after.match(text, end):
+            return unit, factor, found.end()
+    return None
+
+
 def stated_values(text: str) -> dict[str, float]:
     """The values the user states, by fact: each number bound to the nearest name it fits."""
     from health_training.ml.evaluation.faithfulness import scan_quantities
@@ -126,19 +134,17 @@ def stated_values(text: str) -> dict[str, float]:
     names = named_facts(text, with_stated=True)
     only_with_unit = _names(True)[2]
     starts = [n_start for n_start, _, _ in names]
+    longest = max((n_end - n_start for n_start, n_end, _ in names), default=0)
     pairs: list[tuple[int, int, int, str, float]] = []  # gap, quantity, name, fact, value
     for qi, (q_start, q_end, q) in enumerate(scan_quantities(text)):
         unit, value = ("min", q.value * 60) if q.unit == "h" else (q.unit, q.value)
-        if unit is None:
-            for after, read_unit, factor in _UNIT_AFTER:
-                found = after.match(text, q_end)
-                if found:
-                    unit, value, q_end = read_unit, value * factor, found.end()
-                    break
+        if unit is None and (found := unit_written_after(text, q_end)):
+            unit, factor, q_end = found
+            value *= factor
         if unit in ("time", "distance"):
             continue
         # Only the names near the number: a long message is not every name against every number.
-        lo = bisect_left(starts, q_start - _NEAR_WITH_UNIT - _LONGEST_NAME)
+        lo = bisect_left(starts, q_start - _NEAR_WITH_UNIT - longest)
         hi = bisect_right(starts, q_end + _NEAR_WITH_UNIT)
         for ni in range(lo, hi):
             n_start, n_end, facts = names[ni]

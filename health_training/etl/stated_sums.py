@@ -20,13 +20,12 @@ _INTAKE = re.compile(r"\b(?:ate|eat\w*|intake|food|consumed|had)\b|^ in\b(?=\s*[
 _BURNED = re.compile(r"\b(?:burn\w*|expend\w*|expenditure|active)\b|^ out\b", re.I)
 _NEAR = 30  # characters between a number and the word that says what it is
 _TAILS = ("in", "out")
-_CALS = re.compile(r"\s*cals?\b", re.I)  # "2150 cals", which the quantity scanner leaves bare
 _CLAUSE_END = re.compile(r"[,;.?!]|\b(?:and|but|versus|vs|minus|while)\b", re.I)
 _AFTER = 2  # a word before the number names it more often than one after ("burned 640 kcal")
 # The words that ask for a share of the question's own numbers ("%" alone is a stated value).
-_ASKS_SHARE = re.compile(
-    r"\b(?:share|proportion|fraction|percent(?:age)?|what part|how much of|what %)", re.I
-)
+# (computed.py's record shares take these words too, and a bare "%".)
+ASKS_SHARE_WORDS = r"\b(?:share|proportion|fraction|percent(?:age)?|what part|how much of)"
+_ASKS_SHARE = re.compile(ASKS_SHARE_WORDS + r"|\bwhat %", re.I)
 _SHARE_NAMES = (
     (re.compile(r"\bdeep\b", re.I), "deep sleep"),
     (re.compile(r"\brem\b", re.I), "REM sleep"),
@@ -56,7 +55,6 @@ def _role(question: str, start: int, end: int) -> str | None:
     # word after it, which the comma keeps from the other number (so do "and", "versus").
     before = _CLAUSE_END.split(question[max(0, start - _NEAR) : start])[-1]
     after = _CLAUSE_END.split(question[end : end + _NEAR])[0]
-    after = after[m.end() :] if (m := _CALS.match(after)) else after
     # "640 kcal of active energy": the word after "of" names the number as well as one before.
     penalty = 0 if re.match(r"\s*of\b", after) else _AFTER
     for role, words in (("intake", _INTAKE), ("burned", _BURNED)):
@@ -71,11 +69,13 @@ def _role(question: str, start: int, end: int) -> str | None:
 def energy_balance(question: str, spans: list, burned_recorded: float | None) -> str | None:
     """ "intake 2,400 kcal, burned 2,900 kcal: deficit 500 kcal" for a question stating an intake
     and calories burned (or the record's active kcal), from `spans`: (start, end, quantity)."""
-    kcal = [
-        (s, e, q.value)
-        for s, e, q in spans
-        if q.unit == "kcal" or (q.unit is None and _CALS.match(question, e))
-    ]
+    from health_training.etl.measured_values import unit_written_after
+
+    kcal = []
+    for s, e, q in spans:
+        written = unit_written_after(question, e) if q.unit is None else None
+        if q.unit == "kcal" or (written and written[0] == "kcal"):  # "2150 cals"
+            kcal.append((s, written[2] if written else e, q.value))
     roles = {_role(question, s, e): v for s, e, v in kcal}
     intake, burned = roles.get("intake"), roles.get("burned", burned_recorded)
     if intake is None or burned is None or len(kcal) > 2:
@@ -99,7 +99,6 @@ def stated_share(question: str, spans: list) -> str | None:
     part, whole = sorted((a.value, b.value))
     unit = next(iter(units), None)
     name = next((n for words, n in _SHARE_NAMES if words.search(question)), None)
-    amount = f" {unit}" if unit and unit != "%" else ("%" if unit == "%" else "")
+    said = (lambda x: with_unit(x, unit)) if unit else number_text
     line = f"{name} " if name else ""
-    line += f"{number_text(part)}{amount} of {number_text(whole)}{amount}"
-    return f"{line}: {derived.share_pct(part, whole)}%"
+    return f"{line}{said(part)} of {said(whole)}: {derived.share_pct(part, whole)}%"
