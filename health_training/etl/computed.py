@@ -26,8 +26,8 @@ every pair of its own figures):
     never paired: "2,100 steps to 10,000 steps" only gave the model a wrong number to copy.
   * a share the question asks for ("what fraction of my sleep was REM?", no numbers of its own)
     of a whole the record holds, as the writer computes it (`SHARES`, `derived.share_pct`):
-    "REM sleep 109 min of 384 min asleep: 28%"; or of its own two numbers, "deep sleep 84 min
-    of 420 min: 20%" (`stated_sums.py`);
+    "28% of sleep was REM sleep: 109 min of 384 min asleep"; or of its own two numbers, "deep
+    sleep 84 min of 420 min: 20%" (`stated_sums.py`);
   * when none of the above applies: each judged measure (`questions/verdicts.py`, the clinical
     thresholds) the question names or states a value of, with its value (the record's when a
     record holds it, else the user's) and the verdict clause the answers use ("time in range 19%
@@ -81,19 +81,20 @@ _ASKS_BALANCE = re.compile(
 )
 _PAIRED_UNITS = ("mg/dL", "bpm", "ms", "%", "steps", "kcal", "min")
 # A share of a record's whole ("what fraction of my sleep was REM?"): the words that say which
-# (checked in this order), the line. Parts and wholes: etl/questions/computation_wording.SHARES.
+# (checked in this order), the line, which leads with the share as the writer's answer does.
+# Parts and wholes: etl/questions/computation_wording.SHARES.
 _ASKS_SHARE = re.compile(stated_sums.ASKS_SHARE_WORDS + r"\b|%", re.I)
 _SHARE_LINES: dict[str, tuple[str, str]] = {
-    "deep": (r"\bdeep\b", "deep sleep {part} min of {whole} min asleep: {pct}%"),
-    "rem": (r"\brem\b", "REM sleep {part} min of {whole} min asleep: {pct}%"),
-    "asleep": (r"\basleep\b", "asleep {part} min of {whole} min in bed: {pct}%"),
+    "deep": (r"\bdeep\b", "{pct}% of sleep was deep sleep: {part} min of {whole} min asleep"),
+    "rem": (r"\brem\b", "{pct}% of sleep was REM sleep: {part} min of {whole} min asleep"),
+    "asleep": (r"\basleep\b", "{pct}% of time in bed was asleep: {part} min of {whole} min in bed"),
     "steps_peak": (
         r"\b(?:busiest|most active|peak) h",
-        "busiest hour {hour}: {part} of {whole} steps: {pct}%",
+        "{pct}% of steps came in the busiest hour{hour}: {part} of {whole} steps",
     ),
     "kcal_peak": (
         r"\b(?:busiest|most active|peak) h",
-        "most active hour {hour}: {part} of {whole} kcal: {pct}%",
+        "{pct}% of active kcal came in the most active hour{hour}: {part} of {whole} kcal",
     ),
 }
 _JUDGED_SHARES = frozenset({"deep_pct", "rem_pct"})  # shares with a clinical rule (verdicts.py)
@@ -248,7 +249,7 @@ def _share(question: str, context: str, values: dict[str, float]) -> str | None:
                 part=number_text(values[part]),
                 whole=number_text(values[whole]),
                 pct=derived.share_pct(values[part], values[whole]),
-                hour=hour[1] if hour else "",
+                hour=f", {hour[1]}" if hour else "",
             )
     return None
 

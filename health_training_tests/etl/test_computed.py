@@ -235,11 +235,17 @@ SHARE_RECORDS = {
     "goal of 500 kcal (73% of goal). Peak hour 17:00 with 43 kcal (12% of the day).",
 }
 SHARE_LINES = {  # share_pct by hand: 64/384 = 16.7, 109/384 = 28.4, 384/417 = 92.1, ...
-    "deep": ("deep", "deep sleep 64 min of 384 min asleep: 17%"),
-    "rem": ("deep", "REM sleep 109 min of 384 min asleep: 28%"),
-    "asleep": ("deep", "asleep 384 min of 417 min in bed: 92%"),
-    "steps_peak": ("steps_peak", "busiest hour 07:00: 9,028 of 18,276 steps: 49%"),
-    "kcal_peak": ("kcal_peak", "most active hour 17:00: 43 of 367 kcal: 12%"),
+    "deep": ("deep", "17% of sleep was deep sleep: 64 min of 384 min asleep"),
+    "rem": ("deep", "28% of sleep was REM sleep: 109 min of 384 min asleep"),
+    "asleep": ("deep", "92% of time in bed was asleep: 384 min of 417 min in bed"),
+    "steps_peak": (
+        "steps_peak",
+        "49% of steps came in the busiest hour, 07:00: 9,028 of 18,276 steps",
+    ),
+    "kcal_peak": (
+        "kcal_peak",
+        "12% of active kcal came in the most active hour, 17:00: 43 of 367 kcal",
+    ),
 }
 
 
@@ -264,7 +270,7 @@ def test_every_share_phrasing_gets_the_share_it_asks_for():
 def test_a_judgement_of_a_share_gets_its_verdict_with_the_share():
     record = SHARE_RECORDS["deep"]
     line = computed_facts("Is my share of deep sleep normal?", record)
-    assert "deep sleep 64 min of 384 min asleep: 17%" in line
+    assert "17% of sleep was deep sleep: 64 min of 384 min asleep" in line
     assert "deep sleep share 17% is" in line
     # a computation of the share names deep sleep, not the judged share: no verdict
     assert " is " not in computed_facts("What share of my sleep was deep sleep?", record)

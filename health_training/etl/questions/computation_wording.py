@@ -14,7 +14,9 @@ CHANGE_WHAT: dict[str, str] = {
 }
 
 # key -> (part fact, whole fact, the part in a question, the whole in a question, the computed
-# fact's name, the answer). The answer names part and whole with their statement cues.
+# fact's name, the answer). The answer leads with the share: run 10 to 15 answered "calculate
+# the proportion of steps that came in my busiest hour" with the peak-hour look-up ("Your busiest
+# hour was 08:00, with 1,467 steps"), which began as this answer did and stopped before the share.
 SHARES: dict[str, tuple[str, str, str, str, str, str]] = {
     "deep": (
         "deep_min",
@@ -22,7 +24,7 @@ SHARES: dict[str, tuple[str, str, str, str, str, str]] = {
         "was deep sleep",
         "sleep",
         "share_deep_of_asleep_pct",
-        "Deep sleep was {deep_min} of {asleep_min__n} min asleep, which is {share}.",
+        "{share} of your sleep was deep sleep: {deep_min} of {asleep_min__n} min asleep.",
     ),
     "rem": (
         "rem_min",
@@ -30,7 +32,7 @@ SHARES: dict[str, tuple[str, str, str, str, str, str]] = {
         "was REM sleep",
         "sleep",
         "share_rem_of_asleep_pct",
-        "REM sleep was {rem_min} of {asleep_min__n} min asleep, which is {share}.",
+        "{share} of your sleep was REM sleep: {rem_min} of {asleep_min__n} min asleep.",
     ),
     "asleep": (
         "asleep_min",
@@ -38,7 +40,8 @@ SHARES: dict[str, tuple[str, str, str, str, str, str]] = {
         "was spent actually asleep",
         "time in bed",
         "share_asleep_of_in_bed_pct",
-        "You were asleep {asleep_min__n} min of {time_in_bed_min__n} min in bed, which is {share}.",
+        "{share} of your time in bed was spent asleep: {asleep_min__n} min of {time_in_bed_min__n} "
+        "min in bed.",
     ),
     "steps_peak": (
         "peak_hour_steps",
@@ -46,8 +49,8 @@ SHARES: dict[str, tuple[str, str, str, str, str, str]] = {
         "came in my busiest hour",
         "steps",
         "share_peak_hour_steps_pct",
-        "Your busiest hour, {peak_hour}, had {peak_hour_steps} of your {total_steps}, which is "
-        "{share}.",
+        "{share} of your steps came in your busiest hour, {peak_hour}: {peak_hour_steps} of your "
+        "{total_steps}.",
     ),
     "kcal_peak": (
         "peak_hour_kcal",
@@ -55,7 +58,7 @@ SHARES: dict[str, tuple[str, str, str, str, str, str]] = {
         "came in my most active hour",
         "active calories",
         "share_peak_hour_kcal_pct",
-        "Your most active hour, {peak_hour}, had {peak_hour_kcal} of your {total_active_kcal}, "
-        "which is {share}.",
+        "{share} of your active calories came in your most active hour, {peak_hour}: "
+        "{peak_hour_kcal} of your {total_active_kcal}.",
     ),
 }

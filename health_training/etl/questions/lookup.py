@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from random import Random
 
+from health_training.etl.derived import share_pct
 from health_training.etl.narratives.wording import plural
 from health_training.etl.questions.example import Asked, Draft, Record
 from health_training.etl.questions.measures import MEASURE
@@ -199,8 +200,10 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "You walked {total_steps} that day.",
     ),
     "peak_hour_steps": (
-        "Your steps peaked at {peak_hour} with {peak_hour_steps}.",
-        "Your most active hour was {peak_hour}, with {peak_hour_steps}.",
+        "Your steps peaked at {peak_hour} with {peak_hour_steps}, {peak_hour_steps__share} of the "
+        "day.",
+        "Your most active hour was {peak_hour}, with {peak_hour_steps} ({peak_hour_steps__share} of "
+        "the day).",
     ),
     "total_active_kcal": (
         "You burned {total_active_kcal} of active energy, {kcal_pct_of_goal} of the {kcal_goal} "
@@ -209,8 +212,10 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "Your active calorie total was {total_active_kcal}.",
     ),
     "peak_hour_kcal": (
-        "Active energy peaked at {peak_hour} with {peak_hour_kcal}.",
-        "Your most active hour was {peak_hour}, with {peak_hour_kcal}.",
+        "Active energy peaked at {peak_hour} with {peak_hour_kcal}, {peak_hour_kcal__share} of the "
+        "day.",
+        "Your most active hour was {peak_hour}, with {peak_hour_kcal} ({peak_hour_kcal__share} of "
+        "the day).",
     ),
 }
 
@@ -219,6 +224,12 @@ def slots_of(facts: dict[str, float]) -> dict[str, str]:
     """Every fact as the answer writes it, plus `<fact>__n` bare numbers and count phrases."""
     slots = {name: say(name, value) for name, value in facts.items()}
     slots |= {f"{name}__n": number(value) for name, value in facts.items()}
+    # The peak hour's share of the day, as its record states it: a look-up of the hour gives it
+    # as context, so that a share question answered as a look-up still states the share.
+    totals = (("peak_hour_steps", "total_steps"), ("peak_hour_kcal", "total_active_kcal"))
+    for peak, total in totals:
+        if peak in facts and facts.get(total, 0) > 0:
+            slots[f"{peak}__share"] = f"{share_pct(facts[peak], facts[total])}%"
     if "hypoglycemic_events" in facts:
         slots["hypoglycemic_events__phrase"] = plural(
             facts["hypoglycemic_events"], "hypoglycemic event"
@@ -229,7 +240,14 @@ def slots_of(facts: dict[str, float]) -> dict[str, str]:
 def draft(record: Record, rng: Random) -> Draft | None:
     facts = record.facts
     record_type = record.batch.record_type
-    options = [f for f in ANSWERS if f in facts and MEASURE[f].record_type == record_type]
+    slots = slots_of(facts)
+    options = [
+        f
+        for f in ANSWERS
+        if f in facts
+        and MEASURE[f].record_type == record_type
+        and (f"{f}__share" in slots or not f.startswith("peak_hour_"))  # a day of none: no peak
+    ]
     if not options:
         return None
     fact = rng.choice(options)
@@ -238,6 +256,6 @@ def draft(record: Record, rng: Random) -> Draft | None:
     what = rng.choice(measure.names(rng.choice(_REGISTER[family])))
     template = rng.choice(FAMILIES[family])
     question = fill(template, what=what, What=cap(what), when=when(record_type, rng))
-    answer = rng.choice(ANSWERS[fact]).format(**slots_of(facts))
+    answer = rng.choice(ANSWERS[fact]).format(**slots)
     asked = Asked(fact, facts[fact], unit_of(fact))
     return Draft(family, question, record.input, answer, dict(facts), (asked,))
