@@ -23,6 +23,7 @@ from health_training.etl.questions import (
     QUESTION_KINDS,
     computation,
     judgement,
+    lookup,
     user_stated,
     write_day_summary,
     write_question,
@@ -81,13 +82,60 @@ def test_change_of_resting_heart_rate_between_two_days():
     assert "no change" in same
 
 
+def test_a_change_asked_as_a_percentage_asks_for_the_percentage():
+    """Run 15 answered "Express the change from 45ms to 50ms in mean RMSSD as a percentage" with
+    "a rise of 11%", scored wrong for want of the 5 ms. By hand, each change phrasing that names a
+    percentage, and what it asks (45 -> 50 ms: +5 ms, 5/45 = 11%)."""
+    from health_training.etl.questions.computation_phrasings import FAMILIES, situation_of
+
+    by_hand = {
+        "{what} was {prev} last week and {now} now, what's the % change?": ["pct"],
+        "I'd like to know how my {what} moved from {prev} to {now}, in % too.": ["ms", "pct"],
+        "What is the absolute and relative change in {what} from {prev} on the previous day?": [
+            "ms",
+            "pct",
+        ],
+        "Express the change from {prev} to {now} in {what} as a percentage.": ["pct"],
+    }
+    _, facts, asked = computation.change("mean_rmssd_ms", 45, 50)
+    for family, phrasings in FAMILIES.items():
+        if situation_of(family) != "change":
+            continue
+        for template, _ in phrasings:
+            asks = computation._change_asked(template, asked, facts)
+            got = [("pct", a.value) if a.unit == "%" else ("ms", a.value) for a in asks]
+            want = {"ms": ("ms", 5), "pct": ("pct", 11)}
+            assert got == [want[k] for k in by_hand.get(template, ["ms"])], template
+
+
 def test_share_of_deep_sleep():
     # 80 min deep of 400 min asleep: 20 %
     stages = night(("light", 200), ("deep", 80), ("rem", 120), ("awake", 20))
     record = read_record(batch("SleepSessionRecord", stages))
     text, facts, asked = computation.share(record, "deep")
     assert facts["share_deep_of_asleep_pct"] == 20 == asked.value
-    assert text == "Deep sleep was 80 min of 400 min asleep, which is 20%."
+    assert text == "20% of your sleep was deep sleep: 80 min of 400 min asleep."
+
+
+def test_every_share_answer_leads_with_the_share():
+    """The peak-hour look-up begins "Your most active hour was": a share answer that began the
+    same way was finished as the look-up, without the share (runs 10 to 15)."""
+    from health_training.etl.questions.computation_wording import SHARES
+
+    for key, spec in SHARES.items():
+        assert spec[-1].startswith("{share} of your "), key
+
+
+def test_a_look_up_of_the_busiest_hour_gives_its_share_of_the_day():
+    """800 of 11,100 steps (seven idle hours, twelve of 800, five of 300) came in the busiest
+    hour, 07:00: 7% of the day, as the record states it."""
+    record = read_record(batch("StepsRecord", READINGS["StepsRecord"]))
+    answers = set()
+    for seed in range(200):
+        drafted = lookup.draft(record, Random(seed))
+        if drafted and drafted.asked[0].fact == "peak_hour_steps":
+            answers.add(drafted.output)
+    assert len(answers) == 2 and all("7% of the" in a and "800 steps" in a for a in answers)
 
 
 def test_durations_and_user_units():

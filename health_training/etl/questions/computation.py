@@ -14,6 +14,7 @@ it is not (the previous day's value never follows a fact's cue word).
 
 from __future__ import annotations
 
+import re
 from random import Random
 from typing import Any
 
@@ -35,6 +36,9 @@ from health_training.etl.questions.quantities import (
 
 # Which computations a record type offers; pace and speed need no record, so any active day has
 # them. Each comes in the registers of `computation_phrasings.FAMILIES`.
+# A change question that asks for the percentage, and one that asks for it beside the difference.
+_ASKS_PERCENT = re.compile(r"%|percent|relative", re.IGNORECASE)
+_ASKS_BOTH = re.compile(r"\babsolute\b|\btoo\b", re.IGNORECASE)
 _OFFERED: dict[str, tuple[str, ...]] = {
     "BloodGlucoseRecord": ("change",),
     "HeartRateRecord": ("pace", "speed", "change"),
@@ -189,6 +193,7 @@ def draft(record: Record, rng: Random) -> Draft | None:
     if not offered:
         return None
     situation = rng.choice(offered)
+    asks: tuple[Asked, ...] = ()
     family = rng.choice(sorted(f for f in FAMILIES if situation_of(f) == situation))
     template, variant = rng.choice(FAMILIES[family])
     slots: dict[str, str] = {"when": when(record_type, rng)}
@@ -228,15 +233,28 @@ def draft(record: Record, rng: Random) -> Draft | None:
             "now": user_says(fact, after, rng, exact=True, unit_read=True)[0],
         }
         text, extra, asked = change(fact, before, after)
+        asks = _change_asked(template, asked, extra)
     else:  # share
         key = rng.choice([k for k, s in SHARES.items() if _has_share(s, facts)])
         slots |= {"part": SHARES[key][2], "whole": SHARES[key][3]}
         text, extra, asked = share(record, key)
+    asks = asks or (asked,)
     if variant == "record":
         input_ = record.input
         extra = {**facts, **extra}
     question = fill(template, **slots)
-    return Draft(family, question, input_, text, extra, (asked,))
+    return Draft(family, question, input_, text, extra, asks)
+
+
+def _change_asked(template: str, change_asked: Asked, facts: dict[str, Any]) -> tuple[Asked, ...]:
+    """A change asked "as a percentage" asks for the percentage ("a rise of 11%" answers it; run
+    15 scored that answer wrong for want of the 5 ms); "absolute and relative", "in % too" ask
+    for both."""
+    if not _ASKS_PERCENT.search(template):
+        return (change_asked,)
+    name = next(k for k in facts if k.startswith("change_") and k.endswith("_pct"))
+    percent = Asked(name, facts[name], "%")
+    return (change_asked, percent) if _ASKS_BOTH.search(template) else (percent,)
 
 
 def _possible(situation: str, record: Record) -> bool:
