@@ -74,6 +74,18 @@ def test_the_numbers_users_state_are_bound_to_their_measures_never_to_another(ba
             "My HRV was 38. I slept badly. 7 h.",
             {"mean_rmssd_ms": 38},
         ),  # never across a sentence end
+        # words of served messages the parser missed (the line judged none of them)
+        ("I spent 9% of the day below 70 on my sensor.", {"time_below_range_pct": 9}),
+        (
+            "Glucose average 149 mg/dL, highest 262 mg/dL, lowest 66 mg/dL.",
+            {"mean_glucose_mg_dl": 149, "max_glucose_mg_dl": 262, "min_glucose_mg_dl": 66},
+        ),
+        (
+            "CGM report: mean 128 mg/dl, time in range 83%.",
+            {"mean_glucose_mg_dl": 128, "time_in_range_pct": 83},
+        ),
+        ("highest heart rate 183 bpm, resting 52 bpm", {"max_hr_bpm": 183, "resting_hr_bpm": 52}),
+        ("3 readings below 70 mg/dL today", {}),  # a count of lows is no share of the day
     ],
 )
 def test_hand_made_messages(message, expected):

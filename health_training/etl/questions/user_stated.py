@@ -22,7 +22,7 @@ from health_training.etl.questions.verdicts import judge
 STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "mean_glucose_mg_dl": (
         ("an average of {v}", "average glucose {v}", "{v} on average"),
-        ("mean glucose {v}", "a mean glucose of {v}"),
+        ("mean glucose {v}", "a mean glucose of {v}", "mean {v}"),
         ("avg {v}", "cgm avg {v}", "{v} avg"),
     ),
     "time_in_range_pct": (
@@ -31,9 +31,9 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("{v} in range", "tir {v}"),
     ),
     "time_below_range_pct": (
-        ("{v} of the time low", "{v} below range"),
+        ("{v} of the time low", "{v} below range", "{v} of the day below 70"),
         ("time below range {v}", "TBR {v}"),
-        ("{v} low", "tbr {v}"),
+        ("{v} low", "tbr {v}", "{v} below 70"),
     ),
     "glucose_cv_pct": (
         ("a CV of {v}", "glucose variability of {v}"),
@@ -41,7 +41,7 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("cv {v}",),
     ),
     "max_glucose_mg_dl": (
-        ("a high of {v}", "a peak of {v}"),
+        ("a high of {v}", "a peak of {v}", "highest {v}"),
         ("maximum glucose {v}",),
         ("max {v}", "spike to {v}"),
     ),
@@ -53,7 +53,7 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "resting_hr_bpm": (
         ("a resting heart rate of {v}", "resting pulse {v}"),
         ("resting HR {v}", "resting heart rate {v}"),
-        ("rhr {v}", "resting hr {v}"),
+        ("rhr {v}", "resting hr {v}", "resting {v}"),
     ),
     "max_hr_bpm": (
         ("a max heart rate of {v}", "a peak heart rate of {v}", "heart rate hit {v}"),
