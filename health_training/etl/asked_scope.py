@@ -66,7 +66,11 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "another period is asked about than the one given",
     ),
 )
-_SENTENCE = re.compile(r"[^.?!\n]*[.?!]+|[^.?!\n]+")
+_THRESHOLD_BEFORE = re.compile(
+    r"\b(?:under|over|below|above|less than|more than|at least|at most)\s*$", re.IGNORECASE
+)
+# A decimal point ("6.5%") ends no sentence.
+_SENTENCE = re.compile(r"(?:[^.?!\n]|\.(?=\d))*[.?!]+|(?:[^.?!\n]|\.(?=\d))+")
 
 
 def asking_sentences(question: str) -> str:
@@ -79,9 +83,13 @@ def asked_scope(question: str) -> str | None:
     """The computed line's part for what `question` asks beyond its data, or None."""
     from health_training.ml.evaluation.faithfulness import scan_quantities
 
-    if any(q.unit for _, _, q in scan_quantities(asking_sentences(question))):
-        return None
     asking = asking_sentences(question)
+    # A threshold the user names ("will my A1c be under 7%?") is no measurement of theirs.
+    if any(
+        q.unit and not _THRESHOLD_BEFORE.search(asking[:start])
+        for start, _, q in scan_quantities(asking)
+    ):
+        return None
     for _, words, part in SCOPES:
         if words.search(asking):
             return part

@@ -72,9 +72,6 @@ _ASKS_CHANGE = re.compile(
     r"increas\w*|decreas\w*|went (?:up|down|from))\b",
     re.IGNORECASE,
 )
-# A bare number that counts days is no value of the measure named ("how have my steps changed
-# over the last 30 days?" read as "30 steps to 1,852 steps" in run 13).
-_PERIOD_AFTER = re.compile(r"\s*-?\s*(?:days?|nights?|weeks?|months?|years?)\b", re.I)
 # The words that ask for intake against calories burned, when the record holds the burned.
 _ASKS_BALANCE = re.compile(
     r"\b(?:balance|deficit|surplus|net|minus|burn\w*|under or over|more than)\b", re.I
@@ -199,7 +196,7 @@ def computed_facts(question: str, context: str = "") -> str:
             mine = [
                 q.value
                 for start, end, q in spans
-                if paired_unit(q.unit or (None if _PERIOD_AFTER.match(question, end) else bare))
+                if paired_unit(q.unit or (None if mv.PERIOD_AFTER.match(question, end) else bare))
                 == unit
                 and q.value >= 0
             ]

@@ -59,12 +59,17 @@ _ARTICLE = re.compile(r"^(?:an?|the)\s+|\s+of$")  # "a low of {v}" -> "low"
 # Units the quantity scanner leaves unread ("22 pct", "515 cals", "6.5 hrs"): unit, factor.
 _UNIT_AFTER = (
     (re.compile(r"\s*(?:pct|percent)\b", re.IGNORECASE), "%", 1.0),
-    (re.compile(r"\s*cals?\b", re.IGNORECASE), "kcal", 1.0),
+    (re.compile(r"\s*(?:active\s+)?(?:cals?|calories|kcal)\b", re.IGNORECASE), "kcal", 1.0),
     (re.compile(r"\s*(?:hrs?|hours?)\b", re.IGNORECASE), "min", 60.0),
     (re.compile(r"\s*mg per dL\b", re.IGNORECASE), "mg/dL", 1.0),
     (re.compile(r"\s*(?:km|k|kilomet(?:er|re)s?|mi|miles?)\b", re.IGNORECASE), "distance", 1.0),
 )
 _NEAR_BARE = 20  # a bare number ("resting pulse 66") must sit right by its name
+# A bare number that counts days ("my average the last 2 weeks was 148 mg/dl" read as 2 mg/dL)
+# or ends a range the user defines ("time in range (70-180) was 58%" read as 70%) is no value.
+PERIOD_AFTER = re.compile(r"\s*-?\s*(?:days?|nights?|weeks?|months?|years?)\b", re.IGNORECASE)
+_LEADS_TO_NUMBER = re.compile(r"\b(?:at|to|hit)$", re.IGNORECASE)
+_RANGE_END = (re.compile(r"\s*[-\u2013]\s*\d"), re.compile(r"\d\s*[-\u2013]\s*$"))
 _MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
 
 
@@ -143,6 +148,12 @@ def stated_values(text: str) -> dict[str, float]:
             value *= factor
         if unit in ("time", "distance"):
             continue
+        if unit is None and (
+            PERIOD_AFTER.match(text, q_end)
+            or _RANGE_END[0].match(text, q_end)
+            or _RANGE_END[1].search(text, max(0, q_start - 8), q_start)
+        ):
+            continue
         # Only the names near the number: a long message is not every name against every number.
         lo = bisect_left(starts, q_start - _NEAR_WITH_UNIT - longest)
         hi = bisect_right(starts, q_end + _NEAR_WITH_UNIT)
@@ -165,6 +176,10 @@ def stated_values(text: str) -> dict[str, float]:
                 (n_start > q_start and between.strip())
                 or text[n_start:n_end].lower() in only_with_unit
             ):
+                continue
+            # "peaked at", "spike to", "hr hit" lead to their number: "an average of 159 mg/dL,
+            # peaked at 235" is no peak of 159.
+            if n_start > q_start and _LEADS_TO_NUMBER.search(text, n_start, n_end):
                 continue
             fact = _fitting(facts, unit)
             if fact is not None:

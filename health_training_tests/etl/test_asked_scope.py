@@ -79,6 +79,8 @@ def test_questions_about_the_records_own_day_are_not_marked(situation):
         # A change between two stated values asks nothing beyond them.
         ("How does today's 58 bpm compare with last week's 62 bpm?", None),
         ("Why is 58 bpm lower than my usual 62 bpm?", None),
+        # A threshold the user names is no measurement: the forecast is still asked.
+        ("Is my A1c going to be below 6.5% by summer?", PART["future"]),
         # Context sentences that do not ask are not read.
         ("I've been tracking since last month. What was my step total yesterday?", None),
         ("What was my highest glucose reading?", None),

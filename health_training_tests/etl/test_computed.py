@@ -282,6 +282,12 @@ CALORIE_RECORD = (
 )
 
 
+def test_calories_burned_written_as_active_calories_are_the_burned_side_of_a_balance():
+    """2,350 - 620 = 1,730 by hand; "620 active calories" was read as a bare 620 (no balance)."""
+    question = "I ate about 2,350 kcal and burned 620 active calories. What's the difference?"
+    assert "intake 2,350 kcal, burned 620 kcal: surplus 1,730 kcal" in computed_facts(question)
+
+
 @pytest.mark.parametrize("intake", ["2,150 kcal", "2150 cals", "2,150 calories"])
 def test_every_energy_balance_phrasing_gets_the_balance_not_a_change(intake):
     """Intake minus burned, signed as the question asks it (2,150 - 640 = 1,510 by hand): as a

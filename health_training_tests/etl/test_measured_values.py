@@ -86,6 +86,19 @@ def test_the_numbers_users_state_are_bound_to_their_measures_never_to_another(ba
         ),
         ("highest heart rate 183 bpm, resting 52 bpm", {"max_hr_bpm": 183, "resting_hr_bpm": 52}),
         ("3 readings below 70 mg/dL today", {}),  # a count of lows is no share of the day
+        # a bare number of days, a range the user defines, and a word that leads to its number
+        ("my average glucose over the last 3 weeks was 151 mg/dl", {"mean_glucose_mg_dl": 151}),
+        (
+            "Time in range (70-180) was 64% and time below 70 was 3%.",
+            {"time_in_range_pct": 64, "time_below_range_pct": 3},
+        ),
+        ("on the last hill my heart rate peaked at 187 beats per minute", {"max_hr_bpm": 187}),
+        (
+            "an average of 159 mg/dL, peaked at 235 and a lowest reading of 112 mg/dL",
+            {"mean_glucose_mg_dl": 159, "min_glucose_mg_dl": 112},
+        ),
+        ("slept 6h 10m", {"asleep_min": 370}),
+        ("ate 2,100 kcal and burned 540 active calories", {"total_active_kcal": 540}),
     ],
 )
 def test_hand_made_messages(message, expected):

@@ -41,7 +41,7 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("cv {v}",),
     ),
     "max_glucose_mg_dl": (
-        ("a high of {v}", "a peak of {v}", "highest {v}"),
+        ("a high of {v}", "a peak of {v}", "highest {v}", "peaked at {v}"),
         ("maximum glucose {v}",),
         ("max {v}", "spike to {v}"),
     ),
@@ -56,7 +56,12 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("rhr {v}", "resting hr {v}", "resting {v}"),
     ),
     "max_hr_bpm": (
-        ("a max heart rate of {v}", "a peak heart rate of {v}", "heart rate hit {v}"),
+        (
+            "a max heart rate of {v}",
+            "a peak heart rate of {v}",
+            "heart rate hit {v}",
+            "heart rate peaked at {v}",
+        ),
         ("peak heart rate {v}", "maximum HR {v}"),
         ("max hr {v}", "peak hr {v}", "hr hit {v}"),
     ),

@@ -75,6 +75,7 @@ _TOKEN = re.compile(
 _RANGE_GAP = re.compile(r"\s*(?:[-\u2212\u2013\u2014/]|to)\s*", re.IGNORECASE)
 _DURATION_GAP = re.compile(r"\s*(?:and\s+)?", re.IGNORECASE)
 TO_MINUTES = {"h": 60.0, "min": 1.0}
+_MINUTES_M = re.compile(r"\s?m\b")
 
 
 def _scan(text: str) -> list[tuple[int, int, Quantity]]:
@@ -118,7 +119,10 @@ def scan_quantities(text: str) -> list[tuple[int, int, Quantity]]:
         start, end, q = scanned[i]
         if i + 1 < len(scanned) and q.unit == "h" and q.decimals == 0:
             start2, end2, q2 = scanned[i + 1]
-            if q2.unit == "min" and _DURATION_GAP.fullmatch(text, end, start2):
+            # "5 h 50 min", and "5h 50m" (an "m" the unit pattern leaves: "50 m" is also metres)
+            minutes = _MINUTES_M.match(text, end2) if q2.unit is None and q2.value < 60 else None
+            if (q2.unit == "min" or minutes) and _DURATION_GAP.fullmatch(text, end, start2):
+                end2 = minutes.end() if minutes else end2
                 out.append((start, end2, Quantity(q.value * 60 + q2.value, "min", q2.decimals)))
                 i += 2
                 continue

@@ -78,6 +78,14 @@ def test_statements_read_ranges_durations_clock_times_and_direction():
     }
 
 
+def test_hours_and_minutes_written_h_and_m_are_one_duration():
+    """5 h 50 min = 350 min by hand; a lone "50 m" may be metres and stays a bare number."""
+    from health_training.ml.evaluation.faithfulness import scan_quantities
+
+    got = [(q.value, q.unit) for _, _, q in scan_quantities("5h 50m of sleep, then a 50 m swim")]
+    assert got == [(350.0, "min"), (50.0, None)]
+
+
 def test_precision_of_a_statement_is_the_written_one():
     facts = {"gmi_pct": 8.4, "rmssd_trend_ms_per_h": -0.6}
     assert score_facts("The GMI of 8.4% estimates ...", facts).correct == 1
