@@ -66,9 +66,6 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "another period is asked about than the one given",
     ),
 )
-_THRESHOLD_BEFORE = re.compile(
-    r"\b(?:under|over|below|above|less than|more than|at least|at most)\s*$", re.IGNORECASE
-)
 # A decimal point ("6.5%") ends no sentence.
 _SENTENCE = re.compile(r"(?:[^.?!\n]|\.(?=\d))*[.?!]+|(?:[^.?!\n]|\.(?=\d))+")
 
@@ -82,11 +79,13 @@ def asking_sentences(question: str) -> str:
 def asked_scope(question: str) -> str | None:
     """The computed line's part for what `question` asks beyond its data, or None."""
     from health_training.ml.evaluation.faithfulness import scan_quantities
+    from health_training.ml.evaluation.statements import COMPARED_BEFORE
 
     asking = asking_sentences(question)
-    # A threshold the user names ("will my A1c be under 7%?") is no measurement of theirs.
+    # A threshold the user names ("will my A1c be under 7%?") is no measurement of theirs: the
+    # evaluation's words for a reference point.
     if any(
-        q.unit and not _THRESHOLD_BEFORE.search(asking[:start])
+        q.unit and not COMPARED_BEFORE.search(asking[:start])
         for start, _, q in scan_quantities(asking)
     ):
         return None

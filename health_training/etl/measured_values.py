@@ -69,7 +69,8 @@ _NEAR_BARE = 20  # a bare number ("resting pulse 66") must sit right by its name
 # or ends a range the user defines ("time in range (70-180) was 58%" read as 70%) is no value.
 PERIOD_AFTER = re.compile(r"\s*-?\s*(?:days?|nights?|weeks?|months?|years?)\b", re.IGNORECASE)
 _LEADS_TO_NUMBER = re.compile(r"\b(?:at|to|hit)$", re.IGNORECASE)
-_RANGE_END = (re.compile(r"\s*[-\u2013]\s*\d"), re.compile(r"\d\s*[-\u2013]\s*$"))
+_RANGE_NEXT = re.compile(r"\s*[-\u2013]\s*\d")  # "70-": the first end of a range
+_RANGE_PREV = re.compile(r"\d\s*[-\u2013]\s*$")  # "-180": the second
 _MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
 
 
@@ -150,8 +151,8 @@ def stated_values(text: str) -> dict[str, float]:
             continue
         if unit is None and (
             PERIOD_AFTER.match(text, q_end)
-            or _RANGE_END[0].match(text, q_end)
-            or _RANGE_END[1].search(text, max(0, q_start - 8), q_start)
+            or _RANGE_NEXT.match(text, q_end)
+            or _RANGE_PREV.search(text, max(0, q_start - 8), q_start)
         ):
             continue
         # Only the names near the number: a long message is not every name against every number.

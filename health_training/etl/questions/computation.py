@@ -34,11 +34,11 @@ from health_training.etl.questions.quantities import (
     user_says,
 )
 
-# Which computations a record type offers; pace and speed need no record, so any active day has
-# them. Each comes in the registers of `computation_phrasings.FAMILIES`.
 # A change question that asks for the percentage, and one that asks for it beside the difference.
 _ASKS_PERCENT = re.compile(r"%|percent|relative", re.IGNORECASE)
 _ASKS_BOTH = re.compile(r"\babsolute\b|\btoo\b", re.IGNORECASE)
+# Which computations a record type offers; pace and speed need no record, so any active day has
+# them. Each comes in the registers of `computation_phrasings.FAMILIES`.
 _OFFERED: dict[str, tuple[str, ...]] = {
     "BloodGlucoseRecord": ("change",),
     "HeartRateRecord": ("pace", "speed", "change"),
@@ -193,7 +193,6 @@ def draft(record: Record, rng: Random) -> Draft | None:
     if not offered:
         return None
     situation = rng.choice(offered)
-    asks: tuple[Asked, ...] = ()
     family = rng.choice(sorted(f for f in FAMILIES if situation_of(f) == situation))
     template, variant = rng.choice(FAMILIES[family])
     slots: dict[str, str] = {"when": when(record_type, rng)}
@@ -233,12 +232,11 @@ def draft(record: Record, rng: Random) -> Draft | None:
             "now": user_says(fact, after, rng, exact=True, unit_read=True)[0],
         }
         text, extra, asked = change(fact, before, after)
-        asks = _change_asked(template, asked, extra)
     else:  # share
         key = rng.choice([k for k, s in SHARES.items() if _has_share(s, facts)])
         slots |= {"part": SHARES[key][2], "whole": SHARES[key][3]}
         text, extra, asked = share(record, key)
-    asks = asks or (asked,)
+    asks = _change_asked(template, asked, extra) if situation == "change" else (asked,)
     if variant == "record":
         input_ = record.input
         extra = {**facts, **extra}

@@ -91,7 +91,7 @@ _ZONE_AFTER = re.compile(r"\s*(?:min(?:utes)?\s+)?in\s+zone\s+([1-5])", re.IGNOR
 _RANGE = re.compile(r"\s*(?:-|\u2013|to)\s*$")
 # A number that is a reference point, not a measurement: "below 70 mg/dL", "the 70% target",
 # "the 40-85 bpm reference", "15 min or more", "the recommended 7-9 h".
-_COMPARED = re.compile(
+COMPARED_BEFORE = re.compile(
     r"(?:below|above|under|over|than|exceed(?:s|ing|ed)?|at least|at most|up to|recommended"
     r"|usually|reference|target of|threshold of)\s+(?:the\s+)?$",
     re.IGNORECASE,
@@ -239,7 +239,7 @@ def extract_statements(text: str) -> list[Statement]:
 def _is_threshold(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 30) : start]
     # A range's first number: the rest of the range comes before what follows it.
-    return bool(_COMPARED.search(before) or _REFERENCE_AFTER.match(text, end, end + 40))
+    return bool(COMPARED_BEFORE.search(before) or _REFERENCE_AFTER.match(text, end, end + 40))
 
 
 def _range_facts(unit: str) -> tuple[str | None, str | None]:
