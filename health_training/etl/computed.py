@@ -31,7 +31,8 @@ every pair of its own figures):
   * when none of the above applies: each judged measure (`questions/verdicts.py`, the clinical
     thresholds) the question names or states a value of, with its value (the record's when a
     record holds it, else the user's) and the verdict clause the answers use ("time in range 19%
-    is far below the 70% target (under 50%)"); for a question that names a record type as a whole
+    is far below the 70% target (under 50%)"), and each value it names or states that no rule
+    judges, with no verdict ("lowest HRV reading 22 ms", "deep sleep 48 min"); for a question that names a record type as a whole
     ("how were my calories?") that record's headline measure (the ones a day summary judges),
     for one that names nothing ("how was my day?") every record's. Run 7 answered
     "No, it's fine. Your time in range was 19%, at or above the 70% target": comparing 19 with
@@ -103,6 +104,11 @@ _SESSION = re.compile(r"Sleep session (\d\d):(\d\d)-(\d\d):(\d\d)")
 _SESSION_FACTS = frozenset({"bedtime", "wake_time", "time_in_bed_min"})
 _KM_PER_MILE = 1.609344
 _GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
+# A question's threshold or target is no value of a change: "how much time was I below 70
+# yesterday" paired 70 with the record's 6%, "under 70 mg/dl compared to the 4% target" 70 mg/dL
+# with the mean glucose.
+_THRESHOLD_BEFORE = re.compile(r"(?:\b(?:below|under|above|over)|[<>])\s*$", re.IGNORECASE)
+_THRESHOLD_AFTER = re.compile(r"\s*(?:mg/dl\s*)?(?:target|goal|threshold|cut-?off)\b", re.I)
 _REFERENCE = re.compile(r"\bReference:.*?(?:\.(?=\s|$)|$)", re.DOTALL)  # to its sentence's end
 
 
@@ -199,6 +205,8 @@ def computed_facts(question: str, context: str = "") -> str:
                 if paired_unit(q.unit or (None if mv.PERIOD_AFTER.match(question, end) else bare))
                 == unit
                 and q.value >= 0
+                and not _THRESHOLD_BEFORE.search(question, max(0, start - 12), start)
+                and not _THRESHOLD_AFTER.match(question, end)
             ]
             mine = mine[:_MAX_PARTS]  # a message of thousands of numbers: pairs stay bounded
             theirs = (

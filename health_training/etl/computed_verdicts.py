@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from health_training.etl.stated_sums import paired_unit
 
+_HOUR_ASKED = frozenset({"peak_hour_steps", "peak_hour_kcal"})
+
 
 def judged(
     question: str, context: str, named: list[str], asked: list, recorded: dict[str, float]
@@ -42,6 +44,15 @@ def judged(
             parts.append(
                 f"{MEASURE[fact].subject} {say(fact, value)} is {judge(fact, value).clause}"
             )
+    # A value the question names or states that has no clinical rule, as the record holds it
+    # or the user wrote it ("lowest HRV reading 22 ms", "deep sleep 48 min"): with no line of
+    # their own, run 19 answered such look-ups with the line's neighbouring verdict (the average
+    # HRV, the night's total sleep) and judged one of two stated values. A busiest hour is asked
+    # for its time, which the record's sentence gives.
+    for fact in dict.fromkeys([*named, *stated]):
+        value = recorded.get(fact, stated.get(fact))
+        if fact not in JUDGED_FACTS and fact not in _HOUR_ASKED and value is not None:
+            parts.append(f"{MEASURE[fact].subject} {say(fact, value)}")
     # A stated value of the record type ("31 pct REM sleep" names REM minutes and states the
     # share), or a number of the measure's unit the parser could not bind ("today's reading of
     # 38 ms"), is data given all the same.

@@ -6,13 +6,15 @@ Both must give the model the same input, so both read values back from the text 
 functions:
 
   * `named_facts(text)`: where the text names a measure, by every name of `questions/measures.py`
-    (all registers: the names are the vocabulary, the held-out families are phrasings);
+    (all registers: the names are the vocabulary, the held-out families are phrasings), and
+    what a question asks about in words set apart ("the lowest my hrv got", "below 70");
   * `stated_values(text)`: each number the user wrote bound to the nearest named measure whose
     unit fits (a bare "66" next to "resting pulse" is 66 bpm), one number per name, nearest pairs
     first, never across a sentence end;
   * `record_values(text)`: the judged facts of records in the writer's own format
-    (`etl/narratives`), read by that format's words ("Time in range 70-180 mg/dL: 19%"), and
-    the parts of the shares questions ask for (REM minutes, the busiest hour's steps);
+    (`etl/narratives`), read by that format's words ("Time in range 70-180 mg/dL: 19%"), the
+    parts of the shares questions ask for (REM minutes, the busiest hour's steps) and the other
+    values a look-up names (the lowest HRV reading, the mean heart rate, GMI);
   * `record_types(text)`: the record types the text holds ("Record type: StepsRecord");
   * `named_topics(text)`: the record types a text names as a whole ("my blood sugar") and the
     measures no record type holds ("blood pressure", "SpO2").
@@ -51,6 +53,12 @@ _RECORD_PATTERNS: dict[str, str] = {
     "rem_min": r"REM (\d+) min \(\d+%\)",
     "peak_hour_steps": r"Most active hour \d\d:\d\d with ([\d,]+) steps",
     "peak_hour_kcal": r"Peak hour \d\d:\d\d with ([\d,]+) kcal",
+    # The record's other values a look-up names ("the lowest my HRV got"): no verdict, the value.
+    "min_rmssd_ms": r"Mean RMSSD \d+ ms \(lowest (\d+) ms",
+    "max_rmssd_ms": r"Mean RMSSD \d+ ms \(lowest \d+ ms at \d\d:\d\d, highest (\d+) ms",
+    "mean_hr_bpm": r"Resting heart rate \d+ bpm \([^)]*\), mean (\d+) bpm",
+    "gmi_pct": r"Glucose management indicator \(GMI\) (\d+(?:\.\d)?)%",
+    "hypoglycemic_events": r"Hypoglycemic events \([^)]*\): (\d+)",
 }
 _RECORD_TYPE = re.compile(r"Record type: (\w+Record)\b")
 _SENTENCE_END = re.compile(r"[.?!](?:\s|$)|\n")
@@ -71,6 +79,32 @@ PERIOD_AFTER = re.compile(r"\s*-?\s*(?:days?|nights?|weeks?|months?|years?)\b", 
 _LEADS_TO_NUMBER = re.compile(r"\b(?:at|to|hit)$", re.IGNORECASE)
 _RANGE_NEXT = re.compile(r"\s*[-\u2013]\s*\d")  # "70-": the first end of a range
 _RANGE_PREV = re.compile(r"\d\s*[-\u2013]\s*$")  # "-180": the second
+# A question's extreme apart from its measure: "the lowest my hrv got", "how high did my sugar
+# go", "my glucose at its highest" (the writer's names put them together: "lowest HRV"). Run
+# 19's line answered "whats the lowest my hrv got" with the average HRV's verdict. Measures
+# with an extreme in the records, each (lowest, highest) fact; "average", "resting" and the like
+# between the two make the measure that one, not its extreme.
+_EXTREME_OF = (
+    (r"hrv|rmssd|heart rate variability", ("min_rmssd_ms", "max_rmssd_ms")),
+    (r"glucose|blood sugar|sugar|bg|cgm", ("min_glucose_mg_dl", "max_glucose_mg_dl")),
+    (r"heart ?rate|hr|pulse", (None, "max_hr_bpm")),
+)
+_GAP = r"(?:\s+(?!(?:average|avg|mean|resting|typical)\b)[a-z']+){0,3}?\s+"
+_LOW, _HIGH = r"lowest|minimum|how low", r"highest|maximum|how high|peak(?:ed)?"
+_LOWEST = re.compile(rf"(?:{_LOW}|low point)$", re.IGNORECASE)
+_EXTREMES = tuple(
+    (
+        re.compile(
+            rf"\b(?:(?P<before>{_LOW}|{_HIGH}){_GAP}(?:{words})"
+            rf"|(?:{words}){_GAP}(?:at its |its )?(?P<after>{_LOW}|{_HIGH}|low point|high point))\b",
+            re.IGNORECASE,
+        ),
+        facts,
+    )
+    for words, facts in _EXTREME_OF
+)
+# "how much time was I below 70", "% under 70 mg/dl": the time below range, though no name of it.
+_BELOW_70 = re.compile(r"\b(?:below|under)\s*70\b(?:\s*mg\s*/?\s*dl\b)?|<\s*70\b", re.I)
 _MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
 
 
@@ -106,9 +140,21 @@ def _names(with_stated: bool) -> tuple[re.Pattern[str], dict[str, tuple[str, ...
 
 
 def named_facts(text: str, with_stated: bool = False) -> list[tuple[int, int, tuple[str, ...]]]:
-    """(start, end, facts) of every measure name in `text`, in order."""
+    """(start, end, facts) of every measure name in `text`, in order; without `with_stated`
+    (what a question asks about) also an extreme apart from its measure and "below 70"."""
     pattern, facts, _ = _names(with_stated)
-    return [(m.start(), m.end(), facts[m[0].lower()]) for m in pattern.finditer(text)]
+    found = [(m.start(), m.end(), facts[m[0].lower()]) for m in pattern.finditer(text)]
+    if with_stated:  # binding numbers keeps to the names: "my glucose peaked at 235" leads on
+        return found
+    asked = [(m.start(), m.end(), ("time_below_range_pct",)) for m in _BELOW_70.finditer(text)]
+    for extreme, (lowest, highest) in _EXTREMES:  # HRV first: "highest heart rate variability"
+        for m in extreme.finditer(text):
+            fact = lowest if _LOWEST.match(m["before"] or m["after"]) else highest
+            if fact and not any(a < m.end() and m.start() < b for a, b, _ in asked):
+                asked.append((m.start(), m.end(), (fact,)))
+    # An asking span replaces the names inside it ("lowest my hrv" is not also the average).
+    kept = [n for n in found if not any(a <= n[0] and n[1] <= b for a, b, _ in asked)]
+    return sorted(kept + asked)
 
 
 def _fitting(facts: tuple[str, ...], unit: str | None) -> str | None:
@@ -198,8 +244,8 @@ def stated_values(text: str) -> dict[str, float]:
 
 
 def record_values(text: str) -> dict[str, float]:
-    """The judged facts (and share parts) of the writer's records in `text` (the first record of
-    a type wins)."""
+    """The judged facts, the share parts and the other named values of the writer's records in
+    `text` (the first record of a type wins)."""
     values: dict[str, float] = {}
     for fact, pattern in _RECORD_PATTERNS.items():
         found = re.search(pattern, text)

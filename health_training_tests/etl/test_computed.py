@@ -63,7 +63,10 @@ def test_each_rule_on_hand_made_numbers(question, context, expected):
 def test_nothing_to_compute_gives_nothing_and_the_input_is_unchanged():
     assert computed_facts("Any tips for staying motivated?") == ""
     heart = "Record type: HeartRateRecord. Resting heart rate 55 bpm (5th percentile), mean 61 bpm."
-    assert computed_facts("What was my mean heart rate?", heart) == ""  # no rule judges a mean
+    # A named value no rule judges is the record's value, with no verdict.
+    assert computed_facts("What was my mean heart rate?", heart) == (
+        "Computed from your numbers: average heart rate 61 bpm."
+    )
     assert with_computed_facts("How was it?", "Record type: X.") == "Record type: X."
 
 

@@ -6,14 +6,20 @@ from __future__ import annotations
 import pytest
 
 from health_training.etl.generator import generate_batches
-from health_training.etl.measured_values import record_types, record_values, stated_values
+from health_training.etl.measured_values import (
+    named_facts,
+    record_types,
+    record_values,
+    stated_values,
+)
 from health_training.etl.questions import write_question
 from health_training.etl.questions.verdicts import JUDGED_FACTS
 from health_training.etl.writer import write_example
 from health_training_tests.etl.samples import PROCESSED
 
 SHARE_PARTS = {"time_in_bed_min", "deep_min", "rem_min", "peak_hour_steps", "peak_hour_kcal"}
-READ_BACK = set(JUDGED_FACTS) | SHARE_PARTS
+NAMED_VALUES = {"min_rmssd_ms", "max_rmssd_ms", "mean_hr_bpm", "gmi_pct", "hypoglycemic_events"}
+READ_BACK = set(JUDGED_FACTS) | SHARE_PARTS | NAMED_VALUES
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +27,7 @@ def batches() -> list:
     return list(generate_batches([(2025, 4)], 8, seed=5))
 
 
-def test_every_judged_fact_and_share_part_of_every_record_reads_back_exactly(batches):
+def test_every_judged_fact_share_part_and_named_value_of_every_record_reads_back_exactly(batches):
     read = 0
     for batch in batches:
         example = write_example(batch, processed_at=PROCESSED)
@@ -103,3 +109,25 @@ def test_the_numbers_users_state_are_bound_to_their_measures_never_to_another(ba
 )
 def test_hand_made_messages(message, expected):
     assert stated_values(message) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("question", "facts"),
+    [
+        # An extreme apart from its measure is that extreme, not the measure's average.
+        ("whats the lowest my heart rate variability dropped", ["min_rmssd_ms"]),
+        ("how high did my blood sugar go", ["max_glucose_mg_dl"]),
+        ("my bg at its lowest?", ["min_glucose_mg_dl"]),
+        ("hrv highest at what time", ["max_rmssd_ms"]),
+        ("what was the peak of my pulse", ["max_hr_bpm"]),
+        ("highest heart rate variability reading?", ["max_rmssd_ms"]),  # HRV, not heart rate
+        # An average between them is the average: no extreme.
+        ("how high was my mean glucose", ["mean_glucose_mg_dl"]),
+        ("how low did my heart rate go", []),  # no record holds a lowest heart rate
+        # The time below range by its threshold, with no name of it.
+        ("what share of the day was I under 70 mg/dl", ["time_below_range_pct"]),
+        ("how long below 70 in total", ["time_below_range_pct"]),
+    ],
+)
+def test_what_a_question_asks_about_when_its_words_are_apart(question, facts):
+    assert [f for _, _, found in named_facts(question) for f in found] == facts
