@@ -9,7 +9,8 @@ questions that cannot be answered carry a signal to refuse, in training and in s
 
 Read from the question only (never the record, whose "linear trend over the day" is a fact), and
 only when the asking sentences (those ending in "?", else all) state no measured quantity: "How
-does today's 58 bpm compare with last week's 62 bpm?" is a change, not another period.
+does today's 58 bpm compare with last week's 62 bpm?" is a change, not another period. A cause
+or a diagnosis stays one beside a single value ("why did my hrv crash to 19 ms?").
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "another period is asked about than the one given",
     ),
 )
+# What a question stating one measurement still asks beyond it; a period is a change asked
+# ("how does today's 58 bpm compare with last week?" holds both days).
+_ONE_VALUE_LEAVES_OPEN = frozenset({"cause", "diagnosis"})
 # A decimal point ("6.5%") ends no sentence.
 _SENTENCE = re.compile(r"(?:[^.?!\n]|\.(?=\d))*[.?!]+|(?:[^.?!\n]|\.(?=\d))+")
 
@@ -84,12 +88,16 @@ def asked_scope(question: str) -> str | None:
     asking = asking_sentences(question)
     # A threshold the user names ("will my A1c be under 7%?") is no measurement of theirs: the
     # evaluation's words for a reference point.
-    if any(
-        q.unit and not COMPARED_BEFORE.search(asking[:start])
+    measured = [
+        q
         for start, _, q in scan_quantities(asking)
-    ):
+        if q.unit and not COMPARED_BEFORE.search(asking[:start])
+    ]
+    # One measurement does not answer a cause or a diagnosis ("why did my hrv crash to 19 ms?"
+    # was judged, and the answer refused for a number); two are a change asked about.
+    if len(measured) > 1:
         return None
-    for _, words, part in SCOPES:
-        if words.search(asking):
+    for situation, words, part in SCOPES:
+        if words.search(asking) and (not measured or situation in _ONE_VALUE_LEAVES_OPEN):
             return part
     return None

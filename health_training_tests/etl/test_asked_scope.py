@@ -79,6 +79,10 @@ def test_questions_about_the_records_own_day_are_not_marked(situation):
         # A change between two stated values asks nothing beyond them.
         ("How does today's 58 bpm compare with last week's 62 bpm?", None),
         ("Why is 58 bpm lower than my usual 62 bpm?", None),
+        # One stated value leaves a cause or a diagnosis open, not a period.
+        ("my rmssd fell to 17 ms overnight, why??", PART["cause"]),
+        ("Glucose 212 mg/dL after lunch. Is this diabetes? Could I have it?", PART["diagnosis"]),
+        ("How does today's 58 bpm compare with last week?", None),
         # A threshold the user names is no measurement: the forecast is still asked.
         ("Is my A1c going to be below 6.5% by summer?", PART["future"]),
         # Context sentences that do not ask are not read.
