@@ -11,7 +11,8 @@ What is computed (rules of `etl/derived.py`; only from numbers the *question* st
 with the first values of the same unit in the context, so a pasted record does not explode into
 every pair of its own figures):
   * a distance and a duration in the question: pace in min per km (and as m:ss) and speed, or
-    only the one the question's words ask for ("per km", "pace"; "km/h", "speed");
+    only the one the question's words ask for ("per km", "pace"; "km/h", "speed"), per mile and
+    in mph when the words ask so or the distance is in miles (`questions/computation_distance`);
   * two clock times in the question (or, when it names bedtime, wake time or time in bed
     without them, the sleep record's session): the time from the first to the second, across
     midnight;
@@ -52,6 +53,7 @@ import re
 
 from health_training.etl import derived, stated_sums
 from health_training.etl.computed_verdicts import judged
+from health_training.etl.questions.computation_distance import KM_PER_MILE, unit_asked
 from health_training.etl.stated_sums import number_text, paired_unit, with_unit
 
 PREFIX = "Computed from your numbers:"
@@ -60,8 +62,8 @@ DISTANCE = re.compile(
     re.IGNORECASE,
 )
 # The words that ask for a pace (time per distance) or a speed (distance per time).
-_ASKS_PACE = re.compile(r"\bpace\b|\bper (?:km|k|kilomet(?:er|re)|mile|mi)\b|min(?:ute)?s? ?/ ?km|/km\b",
-                        re.IGNORECASE)  # fmt: skip
+_ASKS_PACE = re.compile(r"\bpace\b|\bper (?:km|k|kilomet(?:er|re)|mile|mi)\b"
+                        r"|min(?:ute)?s? ?/ ?(?:km|mi(?:le)?)\b|/(?:km|mi)\b", re.IGNORECASE)  # fmt: skip
 _ASKS_SPEED = re.compile(r"\bspeed\b|km ?/ ?h\b|\bkmh\b|\bkph\b|\bmph\b|per hour|an hour",
                          re.IGNORECASE)  # fmt: skip
 # The words that ask to compare a stated value with the record's (every change phrasing of
@@ -102,7 +104,6 @@ _CONTEXT_VALUES = 2  # first measured values of a unit in the context paired wit
 # names bedtime, wake time or time in bed without giving them.
 _SESSION = re.compile(r"Sleep session (\d\d):(\d\d)-(\d\d):(\d\d)")
 _SESSION_FACTS = frozenset({"bedtime", "wake_time", "time_in_bed_min"})
-_KM_PER_MILE = 1.609344
 _GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
 # A question's threshold or target is no value of a change: "how much time was I below 70
 # yesterday" paired 70 with the record's 6%, "under 70 mg/dl compared to the 4% target" 70 mg/dL
@@ -125,13 +126,19 @@ def computed_facts(question: str, context: str = "") -> str:
     distance = next(DISTANCE.finditer(question), None)
     durations = [q.value * (60 if q.unit == "h" else 1) for q in asked if q.unit in ("h", "min")]
     if distance and durations and float(distance[1]) > 0:
-        km = float(distance[1]) * (_KM_PER_MILE if distance["mi"] else 1.0)
-        minutes = durations[0]
-        pace = (
-            f"pace {derived.pace_min_per_km(km, minutes)} min per km "
-            f"({derived.pace_clock(km, minutes)} per km)"
+        typed, minutes = ("mi" if distance["mi"] else "km"), durations[0]
+        # In the unit the words ask for, else the distance's own ("6.2 miles in 58 min, pace?"
+        # asks per mile; run 19's line gave it per km).
+        unit = unit_asked(question, typed)
+        length = float(distance[1]) * (
+            1.0 if unit == typed else KM_PER_MILE if typed == "mi" else 1 / KM_PER_MILE
         )
-        speed = f"speed {derived.speed_km_per_h(km, minutes)} km/h"
+        per, per_hour = ("km", "km/h") if unit == "km" else ("mile", "mph")
+        pace = (
+            f"pace {derived.pace_minutes(length, minutes)} min per {per} "
+            f"({derived.pace_clock(length, minutes)} per {per})"
+        )
+        speed = f"speed {derived.speed_per_hour(length, minutes)} {per_hour}"
         # Only what the question asks for when its words say it: given both, the model answered
         # many a pace question ("whats that per km") with the speed.
         asks_pace, asks_speed = (
@@ -146,7 +153,7 @@ def computed_facts(question: str, context: str = "") -> str:
             else [pace, speed]
         )
         parts.append(
-            f"{number_text(float(distance[1]))} {'mi' if distance['mi'] else 'km'} in "
+            f"{number_text(float(distance[1]))} {typed} in "
             f"{number_text(minutes)} min: " + ", ".join(said)
         )
     clocks = [int(q.value) for q in asked if q.unit == "time"]

@@ -10,23 +10,25 @@ otherwise), because the answer quotes the rounded value.
 from __future__ import annotations
 
 
-def pace_min_per_km(distance_km: float, minutes: float) -> float:
-    """Running or walking pace in minutes per km, one decimal (5.0 km in 27 min: 5.4)."""
-    if distance_km <= 0:
+def pace_minutes(distance: float, minutes: float) -> float:
+    """Running or walking pace in minutes per unit of `distance` (km or miles), one decimal
+    (5.0 km in 27 min: 5.4 min per km)."""
+    if distance <= 0:
         raise ValueError("distance must be positive")
-    return round(minutes / distance_km, 1)
+    return round(minutes / distance, 1)
 
 
-def pace_clock(distance_km: float, minutes: float) -> str:
-    """The same pace as min:sec per km ("5:24"), the way runners write it."""
-    seconds = round(60 * minutes / distance_km)
+def pace_clock(distance: float, minutes: float) -> str:
+    """The same pace as min:sec per unit of distance ("5:24"), the way runners write it."""
+    seconds = round(60 * minutes / distance)
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def speed_km_per_h(distance_km: float, minutes: float) -> float:
+def speed_per_hour(distance: float, minutes: float) -> float:
+    """Distance per hour in the distance's unit (km/h or mph), one decimal."""
     if minutes <= 0:
         raise ValueError("duration must be positive")
-    return round(60 * distance_km / minutes, 1)
+    return round(60 * distance / minutes, 1)
 
 
 def energy_balance(intake_kcal: float, burned_kcal: float) -> int:

@@ -22,6 +22,14 @@ from health_training.serving.backends.generation import Prompt
             "15 km in 107 min: pace 7.1 min per km (7:08 per km).",
         ),
         ("20 km in 50 min, what's that in km/h?", "", "20 km in 50 min: speed 24.0 km/h."),
+        # Miles ask per mile (45 / 5 = 9.0), unless the words ask per km (45 / 8.047 = 5.59).
+        ("5 miles in 45 min pace?", "", "5 mi in 45 min: pace 9.0 min per mile (9:00 per mile)."),
+        (
+            "5 miles in 45 min, min per km?",
+            "",
+            "5 mi in 45 min: pace 5.6 min per km (5:36 per km).",
+        ),
+        ("12 km in 60 min, mph?", "", "12 km in 60 min: speed 7.5 mph."),  # 12 / 1.609344
         (
             "Did 5 km in 30 min, how was that?",
             "",

@@ -22,6 +22,7 @@ from health_training.etl.questions import (
     QUESTION_FIELDS,
     QUESTION_KINDS,
     computation,
+    computation_distance,
     judgement,
     lookup,
     user_stated,
@@ -43,15 +44,46 @@ RNG = Random(0)
 
 
 def test_pace_5_km_in_27_min_is_5_4_min_per_km():
-    text, facts, asked = computation.pace(5.0, 27, Random(1))
+    text, facts, asked = computation_distance.pace(5.0, "km", 27, Random(1))
     assert facts["pace_min_per_km"] == 5.4 and facts["pace_clock"] == "5:24"  # 27 / 5 = 5.4
     assert "5.4 min per km" in text and "5:24 per km" in text and "27 min" in text
     assert (asked.fact, asked.value, asked.unit) == ("pace_min_per_km", 5.4, "min")
 
 
+def test_pace_6_2_miles_in_58_min_is_9_4_min_per_mile():
+    text, facts, asked = computation_distance.pace(6.2, "mi", 58, Random(1))
+    # 58 / 6.2 = 9.355 min; 60 * 58 / 6.2 = 561 s = 9:21
+    assert facts["pace_min_per_mile"] == 9.4 and facts["pace_clock"] == "9:21"
+    assert "9.4 min per mile" in text and "9:21 per mile" in text and "6.2 miles" in text
+    assert "km" not in text
+    assert (asked.fact, asked.value, asked.unit) == ("pace_min_per_mile", 9.4, "min")
+
+
 def test_speed_10_km_in_50_min_is_12_km_per_h():
-    text, facts, _ = computation.speed(10.0, 50, Random(1))
+    text, facts, _ = computation_distance.speed(10.0, "km", 50, Random(1))
     assert facts["speed_km_per_h"] == 12.0 and "12.0 km/h" in text and "50 min" in text
+
+
+def test_speed_3_miles_in_50_min_is_3_6_mph():
+    text, facts, asked = computation_distance.speed(3.0, "mi", 50, Random(1))
+    assert facts["speed_mph"] == 3.6 and "3.6 mph" in text and "3 miles" in text  # 180 / 50
+    assert (asked.fact, asked.value) == ("speed_mph", 3.6)
+
+
+def test_a_question_in_miles_asks_per_mile_unless_its_words_ask_per_km():
+    assert computation_distance.in_miles("Report the pace per km for {d} in {t}.") == (
+        "Report the pace per mile for {d} in {t}."
+    )
+    assert computation_distance.in_miles("Compute kilometres per hour for {d}") == (
+        "Compute miles per hour for {d}"
+    )
+    assert (
+        computation_distance.in_miles("{d} in {t} wats that in kmh")
+        == "{d} in {t} wats that in mph"
+    )
+    assert computation_distance.unit_asked("ran 4 miles in 38 min, pace?", "mi") == "mi"
+    assert computation_distance.unit_asked("ran 4 miles in 38 min, min per km?", "mi") == "km"
+    assert computation_distance.unit_asked("10k in 50 min, mph?", "km") == "mi"
 
 
 def test_bed_23_40_to_wake_07_10_is_7_h_30_min():

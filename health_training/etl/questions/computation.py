@@ -20,6 +20,7 @@ from typing import Any
 
 from health_training.etl import derived
 from health_training.etl.narratives.wording import clock
+from health_training.etl.questions import computation_distance as distance_question
 from health_training.etl.questions.computation_phrasings import FAMILIES, situation_of
 from health_training.etl.questions.computation_wording import CHANGE_WHAT, SHARES
 from health_training.etl.questions.example import Asked, Draft, Record
@@ -64,46 +65,6 @@ _CHANGE_STEP = {
     "total_steps": (300, 4_000, 100),
     "total_active_kcal": (40, 300, 10),
 }
-_DISTANCES = (3.0, 5.0, 5.0, 6.4, 8.0, 10.0, 10.0, 12.0, 15.0, 21.1)
-
-
-def _distance_text(km: float, rng: Random) -> str:
-    n = f"{km:g}"
-    return rng.choice((f"{n} km", f"{n}km", f"{n} kilometres", f"{n} km", f"{n}k"))
-
-
-def _minutes_text(minutes: int, rng: Random) -> str:
-    if minutes >= 60 and rng.random() < 0.6:
-        h, m = derived.hours_minutes(minutes)
-        return rng.choice((f"{h} h {m} min", f"{h} hr {m} mins", f"{h} hours {m} minutes"))
-    return rng.choice((f"{minutes} min", f"{minutes} mins", f"{minutes} minutes"))
-
-
-def pace(km: float, minutes: int, rng: Random) -> tuple[str, dict[str, Any], Asked]:
-    p, c = derived.pace_min_per_km(km, minutes), derived.pace_clock(km, minutes)
-    d, t = f"{km:g} km", hm(minutes)
-    text = rng.choice(
-        (
-            f"{d} in {t} is a pace of {p} min per km ({c} per km).",
-            f"That works out to {c} per km, or {p} min per km: {t} over {d}.",
-            f"Your pace was {p} min per km ({c} per km) for {d} in {t}.",
-        )
-    )
-    facts = {"distance_km": km, "duration_min": minutes, "pace_min_per_km": p, "pace_clock": c}
-    return text, facts, Asked("pace_min_per_km", p, "min")
-
-
-def speed(km: float, minutes: int, rng: Random) -> tuple[str, dict[str, Any], Asked]:
-    s = derived.speed_km_per_h(km, minutes)
-    d, t = f"{km:g} km", hm(minutes)
-    text = rng.choice(
-        (
-            f"{d} in {t} is an average speed of {s} km/h.",
-            f"Your average speed was {s} km/h: {d} covered in {t}.",
-        )
-    )
-    facts = {"distance_km": km, "duration_min": minutes, "speed_km_per_h": s}
-    return text, facts, Asked("speed_km_per_h", s, None)
 
 
 def energy_balance(intake: int, burned: int, rng: Random) -> tuple[str, dict[str, Any], Asked]:
@@ -198,12 +159,10 @@ def draft(record: Record, rng: Random) -> Draft | None:
     slots: dict[str, str] = {"when": when(record_type, rng)}
     input_ = ""
     if situation in ("pace", "speed"):
-        km = rng.choice(_DISTANCES)
-        per_km = rng.uniform(3.2, 7.5) if situation == "speed" else rng.uniform(4.2, 8.0)
-        minutes = max(1, round(km * per_km))
-        slots |= {"d": _distance_text(km, rng), "t": _minutes_text(minutes, rng)}
-        fn = speed if situation == "speed" else pace
-        text, extra, asked = fn(km, minutes, rng)
+        template, typed, distance, unit, minutes = distance_question.draw(situation, template, rng)
+        slots |= typed
+        fn = distance_question.speed if situation == "speed" else distance_question.pace
+        text, extra, asked = fn(distance, unit, minutes, rng)
     elif situation == "energy_balance":
         intake = rng.randrange(1_500, 3_250, 50)
         burned = (
