@@ -53,7 +53,7 @@ import re
 
 from health_training.etl import derived, stated_sums
 from health_training.etl.computed_verdicts import judged
-from health_training.etl.questions.computation_distance import KM_PER_MILE, unit_asked
+from health_training.etl.questions.computation_distance import unit_asked
 from health_training.etl.stated_sums import number_text, paired_unit, with_unit
 
 PREFIX = "Computed from your numbers:"
@@ -131,7 +131,11 @@ def computed_facts(question: str, context: str = "") -> str:
         # asks per mile; run 19's line gave it per km).
         unit = unit_asked(question, typed)
         length = float(distance[1]) * (
-            1.0 if unit == typed else KM_PER_MILE if typed == "mi" else 1 / KM_PER_MILE
+            1.0
+            if unit == typed
+            else derived.KM_PER_MILE
+            if typed == "mi"
+            else 1 / derived.KM_PER_MILE
         )
         per, per_hour = ("km", "km/h") if unit == "km" else ("mile", "mph")
         pace = (

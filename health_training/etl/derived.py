@@ -9,6 +9,8 @@ otherwise), because the answer quotes the rounded value.
 
 from __future__ import annotations
 
+KM_PER_MILE = 1.609344  # international mile
+
 
 def pace_minutes(distance: float, minutes: float) -> float:
     """Running or walking pace in minutes per unit of `distance` (km or miles), one decimal

@@ -18,7 +18,6 @@ from health_training.etl import derived
 from health_training.etl.questions.example import Asked
 from health_training.etl.questions.quantities import hm
 
-KM_PER_MILE = 1.609344
 _DISTANCES_KM = (3.0, 5.0, 5.0, 6.4, 8.0, 10.0, 10.0, 12.0, 15.0, 21.1)
 _DISTANCES_MI = (2.0, 3.0, 3.1, 4.0, 5.0, 6.2, 10.0, 13.1)
 _MILES_SHARE = 0.3  # of pace and speed questions typed in miles

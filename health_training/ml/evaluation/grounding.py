@@ -50,7 +50,6 @@ from health_training.ml.evaluation.number_writing import AllowedNumbers
 
 MAX_STATED = 40  # request quantities taken into the pairwise rules (40 x 39 pairs at most)
 _MAX_SPANS = 8  # distances and durations taken into pace and speed
-_KM_PER_MILE = 1.609344
 _DISTANCE = DISTANCE  # one definition: etl/computed.py
 # "27:30" (min:s, or h:min) and "1:02:30" (h:min:s) as durations, for pace and speed.
 _CLOCK_SPAN = re.compile(r"(?<![\d:.])(\d{1,2}):([0-5]\d)(?::([0-5]\d))?(?![\d:])")
@@ -161,7 +160,7 @@ def _paces(text: str, stated: list[Quantity]) -> list[Quantity]:
         minutes += [a * 60 + b + int(c) / 60] if c else [a + b / 60, a * 60 + b]
     out: list[Quantity] = []
     for distance, unit in distances:
-        lengths = [distance] + ([distance * _KM_PER_MILE] if unit == "mi" else [])
+        lengths = [distance] + ([distance * derived.KM_PER_MILE] if unit == "mi" else [])
         for length in lengths:
             for duration in [d for d in minutes if d > 0][:_MAX_SPANS]:
                 pace = duration / length
