@@ -26,7 +26,9 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(
             r"\b(?:diagnos\w*|(?:do|could|might|may) i have|i (?:might|may) have|(?:whether|if) i have"
             r"|mean i(?:'m| am)? (?:have|ill|sick)|am i (?:sick|ill)|proof of|what condition"
-            r"|what this shows)\b",
+            r"|what this shows"
+            r"|(?:is|could) (?:this|it|that)(?: \w+){0,3} (?:a-?fib|atrial fibrillation|arrhythmia"
+            r"|(?:pre-?)?diabetes|(?:sleep )?apn(?:o)?ea|insomnia|overtraining))\b",
             re.IGNORECASE,
         ),
         "a diagnosis is asked for, which wearable data cannot make",
@@ -34,7 +36,8 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     (
         "cause",
         re.compile(
-            r"\b(?:why|caus\w*|the reason|because of|blames?|messed up|what made)\b", re.IGNORECASE
+            r"\b(?:why|caus\w*|the reason|because of|blames?|messed up|what made|a?etiology)\b",
+            re.IGNORECASE,
         ),
         "a cause is asked for, which these measurements do not record",
     ),
@@ -52,7 +55,10 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(
             r"\b(?:trend\w*|over time|weekly|monthly|long[- ]term|\d+[- ]day|two[- ]week"
             r"|(?:over|in|during|across|for) (?:the )?(?:last|past) (?:\w+ )?(?:days|weeks?|months?|years?)"
-            r"|this (?:week|month|year)|getting better|improved)\b",
+            r"|this (?:week|month|year)|getting better|improved"
+            r"|(?:over|in|during|across|for) (?:these|recent|several|many|a few) (?:days|weeks|months)"
+            r"|since (?:the )?(?:winter|spring|summer|autumn|fall|january|february|march|april|may"
+            r"|june|july|august|september|october|november|december|new year))\b",
             re.IGNORECASE,
         ),
         "more days are asked about than the one given",
@@ -60,7 +66,8 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     (
         "other_period",
         re.compile(
-            r"\b(?:last (?:week|weekend|month|year)|\w+ (?:weeks?|months?|years?) ago"
+            r"\b(?:last (?:week|weekend|month|year|(?:mon|tues|wednes|thurs|fri|satur|sun)day)"
+            r"|\w+ (?:weeks?|months?|years?) ago"
             r"|the (?:week|month) before|this time last year)\b",
             re.IGNORECASE,
         ),

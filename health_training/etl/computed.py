@@ -43,7 +43,7 @@ every pair of its own figures):
     a measure no record type holds ("blood pressure", "SpO2") is never given, and when the
     asking sentence names one, that is all the line says;
   * a question that asks what one record cannot give (a trend, another period, a forecast, a
-    cause, a diagnosis: `asked_scope.py`) gets that in place of verdicts.
+    cause, a diagnosis: `asked_scope.py`) gets that alone, in place of arithmetic and verdicts.
 The line is "" when nothing applies; it reads "Computed from your numbers: ...".
 """
 
@@ -116,10 +116,16 @@ _REFERENCE = re.compile(r"\bReference:.*?(?:\.(?=\s|$)|$)", re.DOTALL)  # to its
 def computed_facts(question: str, context: str = "") -> str:
     """The computed line for a question (and the record it comes with), or ""."""
     from health_training.etl import measured_values as mv
+    from health_training.etl.asked_scope import asked_scope
     from health_training.etl.questions.measures import MEASURE
     from health_training.etl.questions.quantities import unit_of
     from health_training.ml.evaluation.faithfulness import scan_quantities
 
+    # What one record cannot give is all the line says, arithmetic or not: "do i have diabetes??
+    # my avg glucose was 128 mgdl yesterday and it went up to 190" was handed the change.
+    scope = asked_scope(question)
+    if scope:
+        return f"{PREFIX} {scope}."
     spans = list(scan_quantities(question))
     asked = [q for _, _, q in spans]
     parts: list[str] = []
@@ -217,6 +223,7 @@ def computed_facts(question: str, context: str = "") -> str:
                 == unit
                 and q.value >= 0
                 and not _THRESHOLD_BEFORE.search(question, max(0, start - 12), start)
+                and not (q.unit is None and mv.is_year(question, start, q.value))
                 and not _THRESHOLD_AFTER.match(question, end)
             ]
             mine = mine[:_MAX_PARTS]  # a message of thousands of numbers: pairs stay bounded

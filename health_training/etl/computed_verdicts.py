@@ -1,6 +1,6 @@
 """The computed line's verdicts, when no arithmetic applies: each judged measure a question
 names or states, with its value and the clause the answers use; what it asks that no input
-holds; and what one record cannot give (`asked_scope.py`). See `computed.py` for the whole line.
+holds (what one record cannot give, `asked_scope.py`, comes first: `computed.py`).
 """
 
 from __future__ import annotations
@@ -16,16 +16,12 @@ def judged(
     """The verdicts on the measures the question is about, or what it asks that is not given
     (`named`: the facts it names, `asked`: its quantities, `recorded`: the record's values)."""
     from health_training.etl import measured_values as mv
-    from health_training.etl.asked_scope import asked_scope, asking_sentences
+    from health_training.etl.asked_scope import asking_sentences
     from health_training.etl.questions.day_summary import HEADLINE_FACTS
     from health_training.etl.questions.measures import MEASURE, RECORD_TOPIC
     from health_training.etl.questions.quantities import say, unit_of
     from health_training.etl.questions.verdicts import JUDGED_FACTS, judge
 
-    # What one record cannot give is all the line says: verdicts beside it were answered.
-    scope = asked_scope(question)
-    if scope:
-        return [scope]
     topics = mv.named_topics(question)
     untracked = [f"no {name} data given" for t, name in dict.fromkeys(topics) if t is None]
     if untracked and any(t is None for t, _ in mv.named_topics(asking_sentences(question))):

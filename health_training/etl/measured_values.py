@@ -76,6 +76,20 @@ _NEAR_BARE = 20  # a bare number ("resting pulse 66") must sit right by its name
 # A bare number that counts days ("my average the last 2 weeks was 148 mg/dl" read as 2 mg/dL)
 # or ends a range the user defines ("time in range (70-180) was 58%" read as 70%) is no value.
 PERIOD_AFTER = re.compile(r"\s*-?\s*(?:days?|nights?|weeks?|months?|years?)\b", re.IGNORECASE)
+# A year ("Q4-2024 vs Q1-2025", "in spring 2024") is no value: read as mg/dL, run 21's line
+# handed "Q4-2024 vs Q1-2025" a change of +1 mg/dL.
+_YEAR_BEFORE = re.compile(
+    r"(?:\bQ[1-4]\s*[-/]?\s*|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
+    r"|\b(?:in|since|spring|summer|autumn|fall|winter|year)\s+)$",
+    re.IGNORECASE,
+)
+
+
+def is_year(text: str, start: int, value: float) -> bool:
+    """Whether the bare number at `start` is a year by the words before it."""
+    return 1900 <= value <= 2100 and bool(_YEAR_BEFORE.search(text, max(0, start - 12), start))
+
+
 _LEADS_TO_NUMBER = re.compile(r"\b(?:at|to|hit)$", re.IGNORECASE)
 _RANGE_NEXT = re.compile(r"\s*[-\u2013]\s*\d")  # "70-": the first end of a range
 _RANGE_PREV = re.compile(r"\d\s*[-\u2013]\s*$")  # "-180": the second
@@ -196,7 +210,8 @@ def stated_values(text: str) -> dict[str, float]:
         if unit in ("time", "distance"):
             continue
         if unit is None and (
-            PERIOD_AFTER.match(text, q_end)
+            is_year(text, q_start, q.value)
+            or PERIOD_AFTER.match(text, q_end)
             or _RANGE_NEXT.match(text, q_end)
             or _RANGE_PREV.search(text, max(0, q_start - 8), q_start)
         ):

@@ -83,6 +83,13 @@ def test_questions_about_the_records_own_day_are_not_marked(situation):
         ("my rmssd fell to 17 ms overnight, why??", PART["cause"]),
         ("Glucose 212 mg/dL after lunch. Is this diabetes? Could I have it?", PART["diagnosis"]),
         ("How does today's 58 bpm compare with last week?", None),
+        # Conditions named, causes in clinical words, periods in other words (set E's kinds).
+        ("is it possible this is afib? pulse jumped overnight", PART["diagnosis"]),
+        ("Could that be sleep apnoea?", PART["diagnosis"]),
+        ("hrv 25 ms, etiology?", PART["cause"]),
+        ("is my sleep any better since the summer?", PART["longer_period"]),
+        ("how did my glucose look over these weeks?", PART["longer_period"]),
+        ("what did I walk last tuesday?", PART["other_period"]),
         # A threshold the user names is no measurement: the forecast is still asked.
         ("Is my A1c going to be below 6.5% by summer?", PART["future"]),
         # Context sentences that do not ask are not read.

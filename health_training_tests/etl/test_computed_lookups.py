@@ -1,6 +1,7 @@
-"""The computed line of a look-up: the value the question names, as the record holds it, and
-no neighbouring verdict (etl/computed_verdicts.py; run 19 answered "whats the lowest my hrv
-got" with the average HRV's verdict the line gave it)."""
+"""The computed line where served sets C and E found it wrong: a look-up gets the value the
+question names, as the record holds it, and no neighbouring verdict (run 19 answered "whats the
+lowest my hrv got" with the average HRV's verdict the line gave it); what one record cannot give
+comes before any arithmetic; a year is no value."""
 
 from __future__ import annotations
 
@@ -85,4 +86,21 @@ def test_a_stated_value_with_no_rule_is_in_the_line_beside_the_judged_one():
     line = computed_facts("slept 6h 40m but only 39 min of it was deep sleep, bad?")
     assert line == (
         f"{LINE}total sleep 6 h 40 min is under the recommended 7 h minimum; deep sleep 39 min."
+    )
+
+
+def test_what_one_record_cannot_give_is_all_the_line_says_even_beside_arithmetic():
+    # The change from 120 to 200 mg/dL is arithmetic, but a diagnosis is what is asked.
+    line = computed_facts(
+        "Could I have diabetes? Glucose was 120 mg/dl yesterday, went up to 200 mg/dl today"
+    )
+    assert line == f"{LINE}a diagnosis is asked for, which wearable data cannot make."
+
+
+def test_a_year_is_never_a_value_of_a_change():
+    line = computed_facts("compare my avg glucose jan 2024 vs jan 2025, how did it change?")
+    assert "2,024" not in line and "2024" not in line and "change" not in line
+    # A bare number of steps is still one.
+    assert "change +955 steps" in computed_facts(
+        "steps were 2045 yesterday and 3000 today, change?"
     )
