@@ -1,5 +1,6 @@
-"""What a question asks that one record of numbers cannot give: a trend over many days, another
-day, a forecast, a cause, a diagnosis. The computed line says so in place of verdicts.
+"""What a question asks that one record of numbers cannot give: a treatment decision, a trend
+over many days, another day, a forecast, a cause, a diagnosis. The computed line says so in
+place of verdicts.
 
 Without it the line of "What's my 30-day glucose trend?" under a glucose record held the day's
 verdicts, the same line an answerable "how was my glucose?" gets, so refusing or answering was
@@ -21,6 +22,18 @@ import re
 # writer's own phrasings (etl/questions/unanswerable_phrasings.py) all match their situation
 # and no answerable example matches any (tests/etl/test_asked_scope.py, over generated data).
 SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    (
+        # No writer phrasing asks this (the model has not seen the marker); served set E asked
+        # "should I go up on my metformin?" and was told its time in range was on target.
+        "treatment",
+        re.compile(
+            r"\b(?:dos(?:e|es|age|ing)(?! of (?:sleep|exercise|activity|sun))|units? of|bolus\w*|medications?|medicines?|meds|pills?"
+            r"|tablets?|prescri\w+|mg of|go (?:up|down) on|(?:stop|start|quit) (?:taking|my)"
+            r"|come off|cut (?:it|them|my \w+) in half)\b",
+            re.IGNORECASE,
+        ),
+        "a treatment decision is asked for, which wearable data cannot make",
+    ),
     (
         "diagnosis",
         re.compile(
@@ -77,6 +90,7 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
 # What a question stating one measurement still asks beyond it; a period is a change asked
 # ("how does today's 58 bpm compare with last week?" holds both days).
 _ONE_VALUE_LEAVES_OPEN = frozenset({"cause", "diagnosis"})
+_ANY_VALUES_LEAVE_OPEN = frozenset({"treatment"})  # no number answers a dose
 # A decimal point ("6.5%") ends no sentence.
 _SENTENCE = re.compile(r"(?:[^.?!\n]|\.(?=\d))*[.?!]+|(?:[^.?!\n]|\.(?=\d))+")
 
@@ -102,9 +116,11 @@ def asked_scope(question: str) -> str | None:
     ]
     # One measurement does not answer a cause or a diagnosis ("why did my hrv crash to 19 ms?"
     # was judged, and the answer refused for a number); two are a change asked about.
-    if len(measured) > 1:
-        return None
     for situation, words, part in SCOPES:
-        if words.search(asking) and (not measured or situation in _ONE_VALUE_LEAVES_OPEN):
+        if words.search(asking) and (
+            situation in _ANY_VALUES_LEAVE_OPEN
+            or not measured
+            or (len(measured) == 1 and situation in _ONE_VALUE_LEAVES_OPEN)
+        ):
             return part
     return None

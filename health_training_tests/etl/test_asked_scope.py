@@ -90,6 +90,10 @@ def test_questions_about_the_records_own_day_are_not_marked(situation):
         ("is my sleep any better since the summer?", PART["longer_period"]),
         ("how did my glucose look over these weeks?", PART["longer_period"]),
         ("what did I walk last tuesday?", PART["other_period"]),
+        # A treatment decision, whatever numbers come with it.
+        ("glucose 240 mg/dl and 35% in range, should I raise my insulin dose?", PART["treatment"]),
+        ("can I come off my beta blocker if my rhr is 52 bpm?", PART["treatment"]),
+        ("Is my dose of sleep enough?", None),
         # A threshold the user names is no measurement: the forecast is still asked.
         ("Is my A1c going to be below 6.5% by summer?", PART["future"]),
         # Context sentences that do not ask are not read.
