@@ -11,7 +11,8 @@ questions that cannot be answered carry a signal to refuse, in training and in s
 Read from the question only (never the record, whose "linear trend over the day" is a fact), and
 only when the asking sentences (those ending in "?", else all) state no measured quantity: "How
 does today's 58 bpm compare with last week's 62 bpm?" is a change, not another period. A cause
-or a diagnosis stays one beside a single value ("why did my hrv crash to 19 ms?").
+or a diagnosis stays one beside a single value ("why did my hrv crash to 19 ms?"), a treatment
+decision beside any ("should I raise my insulin dose? 240 mg/dl, 35% in range").
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         # "should I go up on my metformin?" and was told its time in range was on target.
         "treatment",
         re.compile(
-            r"\b(?:dos(?:e|es|age|ing)(?! of (?:sleep|exercise|activity|sun))|units? of|bolus\w*|medications?|medicines?|meds|pills?"
-            r"|tablets?|prescri\w+|mg of|go (?:up|down) on|(?:stop|start|quit) (?:taking|my)"
+            r"\b(?:dos(?:e|es|age|ing)(?! of (?:sleep|exercise|activity|sun))|units? of|bolus\w*"
+            r"|medications?|medicines?|meds|pills?|tablets?|prescri\w+|mg of|go (?:up|down) on"
+            r"|(?:stop|start|quit) (?:taking|my)"
             r"|come off|cut (?:it|them|my \w+) in half)\b",
             re.IGNORECASE,
         ),
