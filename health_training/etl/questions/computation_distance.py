@@ -21,8 +21,13 @@ from health_training.etl.questions.quantities import hm
 _DISTANCES_KM = (3.0, 5.0, 5.0, 6.4, 8.0, 10.0, 10.0, 12.0, 15.0, 21.1)
 _DISTANCES_MI = (2.0, 3.0, 3.1, 4.0, 5.0, 6.2, 10.0, 13.1)
 _MILES_SHARE = 0.3  # of pace and speed questions typed in miles
-# Minutes per unit of distance a user types: (pace, speed) draws, per km and per mile.
-_MINUTES_PER = {"km": ((4.2, 8.0), (3.2, 7.5)), "mi": ((6.8, 12.9), (5.1, 12.0))}
+# Minutes per unit of distance a user types, by unit and situation (a ride is faster).
+_MINUTES_PER = {
+    ("km", "pace"): (4.2, 8.0),
+    ("km", "speed"): (3.2, 7.5),
+    ("mi", "pace"): (6.8, 12.9),
+    ("mi", "speed"): (5.1, 12.0),
+}
 # The words that ask for a unit, in kilometres or in miles, whatever the distance's unit.
 ASKS_KM = re.compile(
     r"\bper (?:km|k|kilomet\w+)\b|min(?:ute)?s? ?/ ?km|/km\b|km ?/ ?h\b|\bkmh\b|\bkph\b"
@@ -62,7 +67,7 @@ def draw(situation: str, template: str, rng: Random) -> tuple[str, dict[str, str
     """(template, its {d} and {t} slots, distance, its unit, minutes) for a pace or a speed."""
     unit = "mi" if rng.random() < _MILES_SHARE else "km"
     distance = rng.choice(_DISTANCES_MI if unit == "mi" else _DISTANCES_KM)
-    per = rng.uniform(*_MINUTES_PER[unit][situation == "speed"])
+    per = rng.uniform(*_MINUTES_PER[unit, situation])
     minutes = max(1, round(distance * per))
     slots = {"d": _distance_text(distance, unit, rng), "t": _minutes_text(minutes, rng)}
     return (in_miles(template) if unit == "mi" else template), slots, distance, unit, minutes
