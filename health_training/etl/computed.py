@@ -33,9 +33,10 @@ every pair of its own figures):
     thresholds) the question names or states a value of, with its value (the record's when a
     record holds it, else the user's) and the verdict clause the answers use ("time in range 19%
     is far below the 70% target (under 50%)"), and each value it names or states that no rule
-    judges, with no verdict ("lowest HRV reading 22 ms", "deep sleep 48 min"); for a question that names a record type as a whole
-    ("how were my calories?") that record's headline measure (the ones a day summary judges),
-    for one that names nothing ("how was my day?") every record's. Run 7 answered
+    judges, with no verdict ("lowest HRV reading 22 ms", "deep sleep 48 min"); for a question
+    that names a record type as a whole ("how were my calories?") that record's headline
+    measure (the ones a day summary judges), for one that names nothing ("how was my day?")
+    every record's. Run 7 answered
     "No, it's fine. Your time in range was 19%, at or above the 70% target": comparing 19 with
     70 is arithmetic too. And a measure or record type the question names that neither it nor
     any record holds, when nothing it names is there: "no sleep data given", so that "is my
@@ -53,7 +54,7 @@ import re
 
 from health_training.etl import derived, stated_sums
 from health_training.etl.computed_verdicts import judged
-from health_training.etl.questions.computation_distance import unit_asked
+from health_training.etl.questions.computation_distance import PER, PER_HOUR, in_unit, unit_asked
 from health_training.etl.stated_sums import number_text, paired_unit, with_unit
 
 PREFIX = "Computed from your numbers:"
@@ -107,7 +108,8 @@ _SESSION_FACTS = frozenset({"bedtime", "wake_time", "time_in_bed_min"})
 _GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
 # A question's threshold or target is no value of a change: "how much time was I below 70
 # yesterday" paired 70 with the record's 6%, "under 70 mg/dl compared to the 4% target" 70 mg/dL
-# with the mean glucose.
+# with the mean glucose. Narrower than the evaluation's reference-point words
+# (`statements.COMPARED_BEFORE`): "how much higher than 40 ms yesterday" names a value.
 _THRESHOLD_BEFORE = re.compile(r"(?:\b(?:below|under|above|over)|[<>])\s*$", re.IGNORECASE)
 _THRESHOLD_AFTER = re.compile(r"\s*(?:mg/dl\s*)?(?:target|goal|threshold|cut-?off)\b", re.I)
 _REFERENCE = re.compile(r"\bReference:.*?(?:\.(?=\s|$)|$)", re.DOTALL)  # to its sentence's end
@@ -136,14 +138,8 @@ def computed_facts(question: str, context: str = "") -> str:
         # In the unit the words ask for, else the distance's own ("6.2 miles in 58 min, pace?"
         # asks per mile; run 19's line gave it per km).
         unit = unit_asked(question, typed)
-        length = float(distance[1]) * (
-            1.0
-            if unit == typed
-            else derived.KM_PER_MILE
-            if typed == "mi"
-            else 1 / derived.KM_PER_MILE
-        )
-        per, per_hour = ("km", "km/h") if unit == "km" else ("mile", "mph")
+        length = in_unit(float(distance[1]), typed, unit)
+        per, per_hour = PER[unit], PER_HOUR[unit]
         pace = (
             f"pace {derived.pace_minutes(length, minutes)} min per {per} "
             f"({derived.pace_clock(length, minutes)} per {per})"

@@ -28,13 +28,16 @@ _MINUTES_PER = {
     ("mi", "pace"): (6.8, 12.9),
     ("mi", "speed"): (5.1, 12.0),
 }
+# How an answer names a unit of distance in a pace ("min per mile") and in a speed ("mph").
+PER = {"km": "km", "mi": "mile"}
+PER_HOUR = {"km": "km/h", "mi": "mph"}
 # The words that ask for a unit, in kilometres or in miles, whatever the distance's unit.
-ASKS_KM = re.compile(
+_ASKS_KM = re.compile(
     r"\bper (?:km|k|kilomet\w+)\b|min(?:ute)?s? ?/ ?km|/km\b|km ?/ ?h\b|\bkmh\b|\bkph\b"
     r"|\b(?:km|kilomet\w+) (?:per|an) hour",
     re.IGNORECASE,
 )
-ASKS_MILES = re.compile(
+_ASKS_MILES = re.compile(
     r"\bper (?:mile|mi)\b|min(?:ute)?s? ?/ ?mi(?:le)?\b|/mi(?:le)?\b|\bmph\b"
     r"|\bmiles? (?:per|an) hour|\bmile pace",
     re.IGNORECASE,
@@ -49,11 +52,18 @@ _TO_MILES = (
 
 def unit_asked(question: str, distance_unit: str) -> str:
     """ "km" or "mi": the unit the question's words ask for, else the distance's."""
-    if ASKS_MILES.search(question) and not ASKS_KM.search(question):
+    if _ASKS_MILES.search(question) and not _ASKS_KM.search(question):
         return "mi"
-    if ASKS_KM.search(question) and not ASKS_MILES.search(question):
+    if _ASKS_KM.search(question) and not _ASKS_MILES.search(question):
         return "km"
     return distance_unit
+
+
+def in_unit(distance: float, typed: str, unit: str) -> float:
+    """`distance`, typed in `typed` ("km" or "mi"), in `unit`."""
+    if unit == typed:
+        return distance
+    return distance * derived.KM_PER_MILE if typed == "mi" else distance / derived.KM_PER_MILE
 
 
 def in_miles(template: str) -> str:
@@ -77,7 +87,7 @@ def pace(
     distance: float, unit: str, minutes: int, rng: Random
 ) -> tuple[str, dict[str, Any], Asked]:
     p, c = derived.pace_minutes(distance, minutes), derived.pace_clock(distance, minutes)
-    d, t, per = _distance_said(distance, unit), hm(minutes), _PER[unit]
+    d, t, per = _distance_said(distance, unit), hm(minutes), PER[unit]
     text = rng.choice(
         (
             f"{d} in {t} is a pace of {p} min per {per} ({c} per {per}).",
@@ -94,7 +104,7 @@ def speed(
     distance: float, unit: str, minutes: int, rng: Random
 ) -> tuple[str, dict[str, Any], Asked]:
     s = derived.speed_per_hour(distance, minutes)
-    d, t, per_hour = _distance_said(distance, unit), hm(minutes), _PER_HOUR[unit]
+    d, t, per_hour = _distance_said(distance, unit), hm(minutes), PER_HOUR[unit]
     text = rng.choice(
         (
             f"{d} in {t} is an average speed of {s} {per_hour}.",
@@ -104,10 +114,6 @@ def speed(
     name = "speed_km_per_h" if unit == "km" else "speed_mph"
     facts = {f"distance_{unit}": distance, "duration_min": minutes, name: s}
     return text, facts, Asked(name, s, None)
-
-
-_PER = {"km": "km", "mi": "mile"}
-_PER_HOUR = {"km": "km/h", "mi": "mph"}
 
 
 def _distance_said(distance: float, unit: str) -> str:
