@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--day-summary-share",
         type=float,
         default=0.15,
-        help="share of user-days (two or more record types) that get a day summary",
+        help="share of user-days (two or more record types) that get a day summary, and (drawn "
+        "apart) a message stating the day's numbers",
     )
     gen.set_defaults(func=cmd_generate)
 

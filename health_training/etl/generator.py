@@ -24,7 +24,12 @@ from health_training.data.domains import RECORD_TYPES, category_for
 from health_training.etl.journal import journal_key
 from health_training.etl.notes import NOTES, corrupt_line, phi_note
 from health_training.etl.profiles import make_profile, plan_day
-from health_training.etl.questions import KIND_WEIGHTS, write_day_summary, write_question
+from health_training.etl.questions import (
+    KIND_WEIGHTS,
+    write_day_stated,
+    write_day_summary,
+    write_question,
+)
 from health_training.etl.wearables import readings_for
 from health_training.etl.writer import RawBatch, write_example
 
@@ -92,7 +97,8 @@ def generate_corpus(
 
     `question_share` of the batches get one question example beside their narrative, of a kind
     drawn with `questions.KIND_WEIGHTS`; `day_summary_share` of the user-days with two or more
-    record types get a day summary, filed in the journal of the day's first record type."""
+    record types get a day summary, and (drawn apart) as many a message stating that day's
+    numbers, filed in the journal of the day's first record type."""
     # One growing buffer per file: millions of separate line objects fragment the heap (RSS
     # reached 6x the output that way).
     buffers: dict[str, bytearray] = {}
@@ -161,21 +167,22 @@ def _summarize_day(
     where: Mapping[tuple[str, date], tuple[datetime, bytearray]],
     category_map: Mapping[str, str] | None,
 ) -> int:
-    """Append a day summary of `day` (one user's batches of one day) to the journal of its first
-    record type, for `share` of the user-days with two or more record types; 1 if written."""
+    """Append to the journal of the day's first record type a day summary of `day` (one user's
+    batches of one day), for `share` of the user-days with two or more record types, and, drawn
+    apart, a message stating that day's numbers for `share` of them; the number written."""
     if share <= 0 or len({b.record_type for b in day}) < 2:
         return 0
-    if Random(f"day_summary:{day_hash}").random() >= share:
-        return 0
     processed, buffer = where[day[0].record_type, day[0].day]
-    summary = write_day_summary(
-        day, processed_at=processed, category_map=category_map, salt=day_hash[:16]
-    )
-    if summary is None:
-        return 0
-    buffer += orjson.dumps(summary)
-    buffer += b"\n"
-    return 1
+    written = 0
+    for name, write in (("day_summary", write_day_summary), ("day_stated", write_day_stated)):
+        if Random(f"{name}:{day_hash}").random() >= share:
+            continue
+        example = write(day, processed_at=processed, category_map=category_map, salt=day_hash[:16])
+        if example is not None:
+            buffer += orjson.dumps(example)
+            buffer += b"\n"
+            written += 1
+    return written
 
 
 def generate_journal_files(

@@ -18,10 +18,12 @@ from health_training.etl.questions import (
     FAMILIES,
     KIND_WEIGHTS,
     QUESTION_FIELDS,
+    write_day_stated,
     write_day_summary,
     write_question,
 )
 from health_training.etl.questions.quantities import unit_of
+from health_training.etl.questions.user_stated import MAX_ANSWER_CHARS
 from health_training.etl.questions.verdicts import judge
 from health_training.etl.reference_values import REFERENCE_VALUES
 from health_training.ml.evaluation.faithfulness import factual_consistency, scan_quantities
@@ -33,7 +35,8 @@ REFERENCES = "\n".join(f"{r.value:g} {r.unit or ''}" for r in REFERENCE_VALUES)
 
 @pytest.fixture(scope="module")
 def examples() -> list[dict]:
-    """Every kind for every batch of a month of 6 users, and a summary of every user-day."""
+    """Every kind for every batch of a month of 6 users, and a summary and a message stating
+    the numbers of every user-day."""
     batches = list(generate_batches([(2025, 3)], 6, seed=21))
     out = [
         write_question(b, kind=kind, processed_at=PROCESSED, salt="t")
@@ -43,7 +46,11 @@ def examples() -> list[dict]:
     days: dict[tuple, list] = defaultdict(list)
     for b in batches:
         days[b.user_id, b.day].append(b)
-    summaries = [write_day_summary(bs, processed_at=PROCESSED, salt="t") for bs in days.values()]
+    summaries = [
+        write(bs, processed_at=PROCESSED, salt="t")
+        for bs in days.values()
+        for write in (write_day_summary, write_day_stated)
+    ]
     return out + [s for s in summaries if s]
 
 
@@ -116,7 +123,8 @@ def test_answers_pass_the_serving_guard_and_the_freeform_metrics(examples):
 def test_answers_are_short_and_end_in_many_ways(examples):
     endings = Counter()
     for e in examples:
-        limit = 500 if e["metadata"]["question_kind"] == "day_summary" else 350
+        kind = e["metadata"]["question_kind"]
+        limit = {"day_summary": 500, "user_stated": MAX_ANSWER_CHARS}.get(kind, 350)
         assert 20 < len(e["output"]) <= limit, e["output"]
         endings[e["output"].rsplit(". ", 1)[-1]] += 1
     assert endings.most_common(1)[0][1] < 0.05 * len(examples)

@@ -8,7 +8,8 @@ references (`etl/reference_values.py`), computed where needed with `etl/derived.
   lookup        a fact of the record ("What was my highest heart rate?")
   judgement     a value of the record against its reference ("is my resting hr of 88 ok?")
   computation   pace, speed, energy balance, time in bed, a change, a share
-  user_stated   numbers typed in the message, no input ("my avg was 163 mg/dl, is that bad?")
+  user_stated   numbers typed in the message, no input ("my avg was 163 mg/dl, is that bad?"),
+                of one record type or of one day's several (`write_day_stated`)
   unanswerable  what the data cannot tell; the answer says what is missing, with no number
   day_summary   one user's day across record types
 
@@ -34,6 +35,7 @@ from health_training.etl.questions import (
     lookup,
     unanswerable,
     user_stated,
+    user_stated_day,
 )
 from health_training.etl.questions.example import (
     QUESTION_FIELDS,
@@ -51,6 +53,7 @@ __all__ = [
     "KIND_WEIGHTS",
     "QUESTION_FIELDS",
     "QUESTION_KINDS",
+    "write_day_stated",
     "write_day_summary",
     "write_question",
 ]
@@ -66,7 +69,7 @@ _MODULES = {
 # family id -> its phrasings (question templates), over all kinds
 FAMILIES: dict[str, tuple[Any, ...]] = {
     family: phrasings
-    for module in _MODULES.values()
+    for module in (*_MODULES.values(), user_stated_day)
     for family, phrasings in module.FAMILIES.items()
 }
 DAY_SUMMARY_TYPE = "DaySummary"
@@ -117,16 +120,45 @@ def write_day_summary(
     if not batches:
         return None
     records = [read_record(b) for b in batches]
-    first = batches[0]
-    rng = Random(f"{first.source_key}#question/day_summary/{salt}")
+    rng = Random(f"{batches[0].source_key}#question/day_summary/{salt}")
     drafted = day_summary.draft(records, rng)
     if drafted is None:
         return None
     draft, used = drafted
+    return _day_example(draft, "day_summary", used, processed_at, category_map)
+
+
+def write_day_stated(
+    batches: Sequence[RawBatch],
+    *,
+    processed_at: datetime,
+    category_map: Mapping[str, str] | None = None,
+    salt: str = "",
+) -> dict[str, Any] | None:
+    """A user-stated message with values of 2-4 of `batches`' record types (same user and day),
+    no input; None when fewer than two types have a value to state. Scores as a day summary's."""
+    records = [read_record(b) for b in batches]
+    if not records:
+        return None
+    rng = Random(f"{batches[0].source_key}#question/user_stated_day/{salt}")
+    drafted = user_stated_day.draft(records, rng)
+    if drafted is None:
+        return None
+    draft, used = drafted
+    return _day_example(draft, "user_stated", used, processed_at, category_map)
+
+
+def _day_example(
+    draft: Draft,
+    kind: str,
+    used: list[Record],
+    processed_at: datetime,
+    category_map: Mapping[str, str] | None,
+) -> dict[str, Any]:
     head = used[0].batch
     return build_example(
         draft,
-        kind="day_summary",
+        kind=kind,
         source_key=f"{head.source_key}#question/{draft.family}",
         record_type=DAY_SUMMARY_TYPE,
         training_category=category_for(head.record_type, category_map),

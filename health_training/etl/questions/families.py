@@ -41,6 +41,7 @@ HELD_OUT_FAMILIES: frozenset[str] = frozenset(
         "computation.share_formal",
         "user_stated.device_readout",
         "user_stated.coach",
+        "user_stated.day_clinical",
         "unanswerable.context_chat",
         "day_summary.coach",
     }
@@ -69,6 +70,9 @@ _NAMED_REGISTERS: dict[str, str] = {
     "user_stated.device_readout": "casual",
     "user_stated.coach": "context",
     "user_stated.context_note": "context",
+    "user_stated.day_recap": "casual",
+    "user_stated.day_texting": "texting",
+    "user_stated.day_clinical": "formal",
     "unanswerable.plain": "casual",
     "unanswerable.yes_no": "casual",
     "unanswerable.texting": "texting",

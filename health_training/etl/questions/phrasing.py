@@ -33,6 +33,12 @@ def when(record_type: str, rng: Random) -> str:
     """A time word for the record's day, with its leading space, or nothing."""
     if record_type == SLEEP:
         return rng.choice((" last night", " last night", ""))
+    return day_when(rng)
+
+
+def day_when(rng: Random) -> str:
+    """A time word for a whole day (records of several types), with its leading space, or
+    nothing."""
     return rng.choice((" yesterday", " today", ""))
 
 

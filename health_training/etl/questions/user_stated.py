@@ -1,4 +1,4 @@
-"""User-stated questions: no record in the input; the user types one to three numbers in the
+"""User-stated questions: no record in the input; the user types one to four numbers in the
 message ("my cgm avg was 163 mg/dl yesterday and 62% in range, is that bad?"), as a model server
 receives most requests. The values come from the record's statistics, so they are realistic; the
 answer restates each with its canonical unit and judges it against the reference values
@@ -98,7 +98,11 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("{v} burned", "{v} active"),
     ),
 }
-_REGISTERS = ("casual", "clinical", "texting")
+REGISTERS = ("casual", "clinical", "texting")
+# How many values one message states (at most the record type's): one to four, a quarter each.
+# Until run 22 it was one to three (4 % three), and served messages with four values were
+# answered with one or two of them.
+VALUE_COUNTS = (1, 2, 3, 4)
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "user_stated.casual_question": (
@@ -168,7 +172,9 @@ _REGISTER = {
     "user_stated.coach": "casual",
     "user_stated.context_note": "casual",
 }
-_MAX_OUTPUT = 350
+# Four or five judged values run to ~480 characters; until run 22 a limit of 350 dropped the
+# fourth, and served four-value messages were answered with two or three (development set C).
+MAX_ANSWER_CHARS = 560
 
 
 def answer(stated: dict[str, float], rng: Random) -> str:
@@ -193,8 +199,8 @@ def answer(stated: dict[str, float], rng: Random) -> str:
             )
         )
     text = " ".join(sentences)
-    # Three long clauses can run past the limit: drop the closer first, then the last value.
-    while len(text) > _MAX_OUTPUT and len(sentences) > 1:
+    # Long clauses can run past the limit: drop the closer first, then the last value.
+    while len(text) > MAX_ANSWER_CHARS and len(sentences) > 1:
         sentences.pop()
         text = " ".join(sentences)
     return text
@@ -207,28 +213,53 @@ def draft(record: Record, rng: Random) -> Draft | None:
         return None
     family = rng.choice(sorted(FAMILIES))
     register = _REGISTER[family]
-    chosen = rng.sample(options, k=min(len(options), rng.choice((1, 1, 2, 2, 3))))
+    chosen = rng.sample(options, k=min(len(options), rng.choice(VALUE_COUNTS)))
     # As in judgement: an abnormal value, when the day has one, is stated half the time.
     flagged = [f for f in options if judge(f, record.facts[f]).flagged]
     if flagged and rng.random() < 0.5 and not set(flagged) & set(chosen):
         chosen[0] = rng.choice(flagged)
     chosen.sort(key=options.index)  # the record's order reads naturally: mean before range
-    phrases, stated = [], {}
-    for fact in chosen:
-        text, value = user_says(fact, record.facts[fact], rng)
-        ways = STATED[fact][_REGISTERS.index(register)]
-        phrases.append(rng.choice(ways).format(v=text))
-        stated[fact] = value
-    output = answer(stated, rng)
-    # A sentence dropped for length drops its value from what the answer states.
-    kept = {f: v for f, v in stated.items() if say(f, v) in output}
-    values = join_all(phrases, rng, texting=register == "texting")
-    question = fill(
+    phrases, stated = stated_values([(f, record.facts[f]) for f in chosen], register, rng)
+    return stated_draft(
+        family,
         rng.choice(FAMILIES[family]),
-        values=values,
-        Values=cap(values),
+        phrases,
+        stated,
+        rng,
+        texting=register == "texting",
         topic=rng.choice(RECORD_TOPIC[record_type]),
         when=when(record_type, rng),
     )
+
+
+def stated_values(
+    facts: list[tuple[str, float]], register: str, rng: Random
+) -> tuple[list[str], dict[str, float]]:
+    """How a user of `register` types each (fact, value), and the values those texts state."""
+    phrases, stated = [], {}
+    for fact, recorded in facts:
+        text, value = user_says(fact, recorded, rng)
+        ways = STATED[fact][REGISTERS.index(register)]
+        phrases.append(rng.choice(ways).format(v=text))
+        stated[fact] = value
+    return phrases, stated
+
+
+def stated_draft(
+    family: str,
+    template: str,
+    phrases: list[str],
+    stated: dict[str, float],
+    rng: Random,
+    *,
+    texting: bool,
+    **slots: str,
+) -> Draft:
+    """The message (`template` with the phrases joined as `{values}`) and its judged answer."""
+    output = answer(stated, rng)
+    # A sentence dropped for length drops its value from what the answer states.
+    kept = {f: v for f, v in stated.items() if say(f, v) in output}
+    values = join_all(phrases, rng, texting=texting)
+    question = fill(template, values=values, Values=cap(values), **slots)
     asked = tuple(Asked(f, v, unit_of(f)) for f, v in kept.items())
     return Draft(family, question, "", output, dict(stated), asked)
