@@ -1,5 +1,5 @@
 """What one record cannot answer, read from the question: every writer phrasing of a trend,
-another period, a forecast, a cause or a diagnosis is marked as its situation, the questions the
+another period, a forecast, a cause, a diagnosis or a treatment is marked as its situation, the questions the
 record can answer are not, and the computed line then says only that."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from health_training.etl.questions.unanswerable_phrasings import (
     CONDITIONS,
     DIAGNOSIS,
     FUTURE,
+    MEDICATIONS,
     MISSING,
     MISSING_MEASURE,
     NO_DATA,
@@ -24,6 +25,7 @@ from health_training.etl.questions.unanswerable_phrasings import (
     OTHERS,
     PERIODS,
     SITUATIONS,
+    TREATMENT,
     TREND,
 )
 
@@ -34,24 +36,30 @@ MARKED = {
     FUTURE: PART["future"],
     CAUSE: PART["cause"],
     DIAGNOSIS: PART["diagnosis"],
+    TREATMENT: PART["treatment"],
 }
 
 
 def filled(situation: str):
-    """Every question of a situation, with every period, other period, topic and condition."""
-    for (_, template), (adj, adv, noun), other, topics, condition, when in product(
+    """Every question of a situation, with every period, other period, topic, condition and
+    medicine."""
+    for (_, template), (adj, adv, noun), other, topics, condition, when, medicine in product(
         SITUATIONS[situation][1],
         PERIODS,
         OTHERS,
         RECORD_TOPIC.values(),
         set(CONDITIONS.values()),
         ("", " yesterday", " last night"),
+        # Only a treatment question names one: the others need not repeat per medicine.
+        sorted({m for names in MEDICATIONS.values() for m in names})
+        if situation == TREATMENT
+        else ("insulin",),
     ):
         for topic in topics:
             yield fill(
                 template, topic=topic, period_adj=adj, period_adv=adv, period_noun=noun,
                 other=other, condition=condition, when=when, measure=MISSING[0][0],
-                what="step count",
+                what="step count", medication=medicine,
             )  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """Unanswerable questions: what the data cannot tell (a trend from one day, a measure the record
-does not hold, tomorrow's value, a cause, another period, a diagnosis, a question with no data, a
-record with no usable reading). The answer says what is missing and states no number that the
+does not hold, tomorrow's value, a cause, another period, a diagnosis, a treatment decision, a
+question with no data, a record with no usable reading). The answer says what is missing and states no number that the
 question does not hold; every answer matches `CANNOT_ANSWER` (the evaluation's regex), with the
 wording varied across families.
 
@@ -8,7 +8,7 @@ Each phrasing is (template, answers): the answer templates that fit it. Slots: `
 record's subject ("blood sugar"), `{holds}` what the record holds ("a day of step counts"),
 `{day}` "day" or "night", `{measure}` a measure the record lacks, `{period_*}` a period longer
 than the record, `{other}` another period, `{condition}` a diagnosis, `{what}` a measure's name,
-`{when}` a time word.
+`{when}` a time word, `{medication}` a medicine.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from health_training.etl.questions.phrasing import cap, day_word, fill, when
 from health_training.etl.questions.unanswerable_phrasings import (
     CONDITIONS,
     FAMILIES,
+    MEDICATIONS,
     MISSING,
     NO_DATA,
     OTHERS,
@@ -59,6 +60,7 @@ def draft(record: Record, rng: Random) -> Draft:
         "period_noun": period_noun,
         "other": rng.choice(OTHERS),
         "condition": CONDITIONS.get(record_type, "health problem"),
+        "medication": rng.choice(MEDICATIONS.get(record_type, ("medication",))),
         "what": rng.choice(measure.casual),
         "when": when(record_type, rng),
     }

@@ -56,6 +56,16 @@ _NO_DATA = (
     "through it.",
     "I'd need the numbers first: nothing about your {topic} was shared.",
 )
+# Served set E asked "should I go up on my metformin?" before any example asked a dose; the
+# server marked it (etl/asked_scope.py) and the model declined in its one-day-record words.
+_TREATMENT = (
+    "I can't tell you that: a change to your {medication} is a decision for your doctor or "
+    "pharmacist, who know your history. This record holds {holds}, which can't decide a dose.",
+    "Wearable data can't determine that. Please ask your doctor before changing, skipping or "
+    "stopping your {medication}.",
+    "I can't answer that: dosing your {medication} needs your prescriber, who can weigh this "
+    "{day}'s {topic} against your history and other results.",
+)
 _UNUSABLE = (
     "None of the readings passed the plausibility checks, so I can't tell your {what}. Check "
     "the sensor and look at the next {day}'s data.",
@@ -75,13 +85,14 @@ PLAIN, YES_NO, TEXTING, REQUEST, CONTEXT = (
     "unanswerable.request",
     "unanswerable.context_chat",
 )
-TREND, MISSING_MEASURE, FUTURE, CAUSE, OTHER_PERIOD, DIAGNOSIS, NO_DATA, UNUSABLE = (
+TREND, MISSING_MEASURE, FUTURE, CAUSE, OTHER_PERIOD, DIAGNOSIS, TREATMENT, NO_DATA, UNUSABLE = (
     "trend_one_day",
     "missing_measure",
     "future",
     "cause",
     "other_period",
     "diagnosis",
+    "treatment",
     "no_data_given",
     "unusable_record",
 )
@@ -187,6 +198,18 @@ SITUATIONS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
             (CONTEXT, "Just wondering before my run, is my {what} ok?"),
         ),
     ),
+    TREATMENT: (
+        _TREATMENT,
+        (
+            (PLAIN, "Should I change my {medication} dose based on this?"),
+            (YES_NO, "Can I come off my {medication} now?"),
+            (YES_NO, "Is it safe to skip my {medication} dose?"),
+            (TEXTING, "shud i go up on my {medication}"),
+            (REQUEST, "Tell me what dose of {medication} to take."),
+            (CONTEXT, "My pharmacist is away this week, so should I stop taking my {medication}?"),
+            (CONTEXT, "Before I see my doctor: should I go down on my {medication}?"),
+        ),
+    ),
     UNUSABLE: (
         _UNUSABLE,
         (
@@ -219,6 +242,9 @@ MISSING: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("oxygen saturation", "oxygen saturation", ()),
     ("spo2", "SpO2", ()),
     ("weight", "body weight", ()),
+    ("weight in kg", "body weight", ()),
+    ("hydration", "hydration", ()),
+    ("water intake", "fluid intake", ()),
     ("temperature", "body temperature", ()),
     ("cholesterol", "cholesterol", ()),
     ("breathing rate", "respiratory rate", ()),
@@ -249,6 +275,15 @@ OTHERS: tuple[str, ...] = (
     "the week before",
     "this time last year",
 )
+# What a user of each record type might take; any prescribed medicine serves the situation.
+MEDICATIONS: dict[str, tuple[str, ...]] = {
+    "BloodGlucoseRecord": ("insulin", "metformin"),
+    "HeartRateRecord": ("beta blocker", "blood pressure meds"),
+    "HeartRateVariabilityRmssdRecord": ("beta blocker", "anxiety meds"),
+    "SleepSessionRecord": ("sleeping pills", "melatonin"),
+    "StepsRecord": ("blood pressure meds", "painkillers"),
+    "ActiveCaloriesBurnedRecord": ("thyroid meds", "metformin"),
+}
 CONDITIONS: dict[str, str] = {
     "BloodGlucoseRecord": "diabetes",
     "HeartRateRecord": "a heart condition",
