@@ -100,6 +100,10 @@ def _scan(text: str) -> list[tuple[int, int, Quantity]]:
             start = m.start("int")
         unit = next((_UNIT_OF[k] for k, v in m.groupdict().items() if k in _UNIT_OF and v), None)
         decimals = len(m["frac"]) - 1 if m["frac"] else 0
+        # Steps are whole: "12.400 steps" is twelve thousand four hundred, a thousands point
+        # (served set E was told 12.4 steps is very low activity).
+        if unit == "steps" and decimals == 3 and "," not in m["int"]:
+            value, decimals = float(m["int"] + m["frac"][1:]) * (-1 if value < 0 else 1), 0
         out.append((start, m.end(), Quantity(value, unit, decimals)))
     # The unit after the second number of a range belongs to the first too: "70-180 mg/dL".
     for i in range(len(out) - 2, -1, -1):
