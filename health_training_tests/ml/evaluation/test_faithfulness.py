@@ -86,6 +86,21 @@ def test_hours_and_minutes_written_h_and_m_are_one_duration():
     assert got == [(350.0, "min"), (50.0, None)]
 
 
+def test_a_step_count_with_a_thousands_point_is_whole():
+    # Steps are whole: "12.400 steps" is 12,400; a point before other units stays a decimal.
+    from health_training.ml.evaluation.faithfulness import scan_quantities
+
+    text = "12.400 steps, 1.250 steps, 12.4 steps, 2.350 kcal, 12,400 steps"
+    got = [(q.value, q.unit, q.decimals) for _, _, q in scan_quantities(text)]
+    assert got == [
+        (12_400, "steps", 0),
+        (1_250, "steps", 0),
+        (12.4, "steps", 1),
+        (2.35, "kcal", 3),
+        (12_400, "steps", 0),
+    ]
+
+
 def test_precision_of_a_statement_is_the_written_one():
     facts = {"gmi_pct": 8.4, "rmssd_trend_ms_per_h": -0.6}
     assert score_facts("The GMI of 8.4% estimates ...", facts).correct == 1
