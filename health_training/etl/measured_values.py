@@ -269,6 +269,10 @@ def record_values(text: str) -> dict[str, float]:
     return values
 
 
+_WEIGHT_UNITS = ("kg", "kgs", "kilos", "kilograms", "lb", "lbs", "pounds")
+_NUMBER_BEFORE = re.compile(r"\d\s*$")
+
+
 @cache
 def _topics() -> tuple[re.Pattern[str], dict[str, tuple[str | None, str]]]:
     """How users name a whole record type ("my blood sugar") and the measures no record type
@@ -283,6 +287,10 @@ def _topics() -> tuple[re.Pattern[str], dict[str, tuple[str | None, str]]]:
     for name, answer_name, holders in MISSING:
         if not holders:
             found[name.lower()] = (None, answer_name)
+    # A weight asked in its unit is body weight: "how many kg have I lost?" under a step count
+    # (set E) was answered with the steps' verdict.
+    for unit in _WEIGHT_UNITS:
+        found.setdefault(unit, (None, "body weight"))
     alternation = "|".join(re.escape(n) for n in sorted(found, key=len, reverse=True))
     return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE), found
 
@@ -291,7 +299,12 @@ def named_topics(text: str) -> list[tuple[str | None, str]]:
     """(record type, name) of every record type or untracked measure `text` names, in order;
     the record type is None for a measure no record holds ("blood pressure")."""
     pattern, found = _topics()
-    return [found[m[0].lower()] for m in pattern.finditer(text)]
+    return [
+        found[m[0].lower()]
+        for m in pattern.finditer(text)
+        # "I weigh 80 kg" gives the weight; "how many kg" asks it.
+        if not (m[0].lower() in _WEIGHT_UNITS and _NUMBER_BEFORE.search(text, 0, m.start()))
+    ]
 
 
 def record_types(text: str) -> set[str]:

@@ -193,6 +193,10 @@ STEPS_RECORD = "Record type: StepsRecord. Total 4,176 steps against a goal of 10
         ("My nurse asked, so what was my blood sugar?", STEPS_RECORD, "numbers: no glucose data"),
         ("what was my blood pressure?", STEPS_RECORD, "numbers: no blood pressure data given."),
         ("How were my steps?", STEPS_RECORD, "numbers: step total 4,176 steps is under 5,000"),
+        # a weight asked in its unit is body weight, which no record holds; a weight given is not
+        ("walked loads today, how many kilos is that?", STEPS_RECORD, ": no body weight data"),
+        ("how many lbs do I lose if I keep this up?", STEPS_RECORD, "numbers: no body weight data"),
+        ("I weigh 92 kg. How were my steps?", STEPS_RECORD, "numbers: step total 4,176 steps"),
     ],
 )
 def test_the_line_judges_the_measures_the_question_is_about(question, context, expected):
