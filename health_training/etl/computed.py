@@ -58,8 +58,10 @@ from health_training.etl.questions.computation_distance import PER, PER_HOUR, in
 from health_training.etl.stated_sums import number_text, paired_unit, with_unit
 
 PREFIX = "Computed from your numbers:"
+# "12k steps" counts steps, not a 12 km run (a run's pace was computed from it).
 DISTANCE = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?)\s?(?:(?P<km>kilomet(?:er|re)s?|km|k)|(?P<mi>miles?|mi))\b",
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s?(?:(?P<km>kilomet(?:er|re)s?|km|k)|(?P<mi>miles?|mi))\b"
+    r"(?!\s*(?:steps?|k?cal\w*)\b)",
     re.IGNORECASE,
 )
 # The words that ask for a pace (time per distance) or a speed (distance per time).

@@ -203,6 +203,14 @@ def test_the_line_judges_the_measures_the_question_is_about(question, context, e
     assert expected in computed_facts(question, context)
 
 
+def test_thousands_of_steps_written_with_k_are_steps_not_a_run():
+    # 12 x 1,000 = 12,000 >= 10,000; run 21's line made "12k steps" and 6.5 h a 12 km run.
+    line = computed_facts("Slept 6.5h, resting pulse 61 bpm, 12k steps. Overall?")
+    assert "step total 12,000 steps is at or above the 10,000 steps daily target" in line
+    assert "pace" not in line and "km" not in line
+    assert "pace 5.2 min per km" in computed_facts("ran 10k in 52 min, pace?")
+
+
 def test_nothing_is_missing_when_the_data_holds_the_measure_in_some_form():
     # 38 ms is HRV data though the parser binds it to no name; a step record holds step totals
     assert "no " not in computed_facts("My average HRV over a month? Today's reading: 38 ms.")

@@ -69,6 +69,7 @@ _TOKEN = re.compile(
     r"|(?P<time>(?<![\d:.])(?P<hh>[01]?\d|2[0-3]):(?P<mm>[0-5]\d)(?!\d|:\d)"
     r"(?:\s?(?P<ampm>[ap])\.?m\b\.?)?)"
     r"|(?<![\w.])(?P<sign>[-\u2212])?(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?P<frac>\.\d+)?"
+    r"(?P<thousand>k(?=\s?steps?\b))?"  # "12k steps"
     rf"(?:st|nd|rd|th)?(?:(?:\s?|-)(?:{_UNIT_RE})(?![a-z]))?",
     re.IGNORECASE,
 )
@@ -104,6 +105,8 @@ def _scan(text: str) -> list[tuple[int, int, Quantity]]:
         # (served set E was told 12.4 steps is very low activity).
         if unit == "steps" and decimals == 3 and "," not in m["int"]:
             value, decimals = float(m["int"] + m["frac"][1:]) * (-1 if value < 0 else 1), 0
+        elif m["thousand"]:  # "12k steps", "8.5k steps"
+            value, decimals = float(round(value * 1000)), max(0, decimals - 3)
         out.append((start, m.end(), Quantity(value, unit, decimals)))
     # The unit after the second number of a range belongs to the first too: "70-180 mg/dL".
     for i in range(len(out) - 2, -1, -1):

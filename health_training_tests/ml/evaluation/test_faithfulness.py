@@ -86,11 +86,12 @@ def test_hours_and_minutes_written_h_and_m_are_one_duration():
     assert got == [(350.0, "min"), (50.0, None)]
 
 
-def test_a_step_count_with_a_thousands_point_is_whole():
+def test_a_step_count_with_a_thousands_point_or_k_is_whole():
     # Steps are whole: "12.400 steps" is 12,400; a point before other units stays a decimal.
     from health_training.ml.evaluation.faithfulness import scan_quantities
 
-    text = "12.400 steps, 1.250 steps, 12.4 steps, 2.350 kcal, 12,400 steps"
+    # "12k steps" counts thousands too; a "10k" run stays a bare 10.
+    text = "12.400 steps, 1.250 steps, 12.4 steps, 2.350 kcal, 12,400 steps, 8.5k steps, a 10k"
     got = [(q.value, q.unit, q.decimals) for _, _, q in scan_quantities(text)]
     assert got == [
         (12_400, "steps", 0),
@@ -98,6 +99,8 @@ def test_a_step_count_with_a_thousands_point_is_whole():
         (12.4, "steps", 1),
         (2.35, "kcal", 3),
         (12_400, "steps", 0),
+        (8_500, "steps", 0),
+        (10, None, 0),
     ]
 
 
