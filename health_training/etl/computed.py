@@ -71,10 +71,12 @@ _ASKS_SPEED = re.compile(r"\bspeed\b|km ?/ ?h\b|\bkmh\b|\bkph\b|\bmph\b|per hour
                          re.IGNORECASE)  # fmt: skip
 # The words that ask to compare a stated value with the record's (every change phrasing of
 # etl/questions/computation_phrasings.py has one; test_computed checks them all).
+# "took 45 min to drop off" is falling asleep, no drop: set G's night was handed a change of
+# its total sleep to its latency.
 _ASKS_CHANGE = re.compile(
     r"\b(?:chang\w*|compar\w*|vs|versus|diff\w*|mov(?:e|ed)|up or down|jump\w*|before|b4|"
     r"previous|prior|yday|yesterday|last (?:week|night|time)|baseline|earlier|"
-    r"how much (?:more|less|fewer|higher|lower)|by how much|drop\w*|fell|rose|"
+    r"how much (?:more|less|fewer|higher|lower)|by how much|drop\w*(?!\s+off)|fell|rose|"
     r"increas\w*|decreas\w*|went (?:up|down|from))\b",
     re.IGNORECASE,
 )

@@ -120,6 +120,17 @@ _EXTREMES = tuple(
 # "how much time was I below 70", "% under 70 mg/dl": the time below range, though no name of it.
 _BELOW_70 = re.compile(r"\b(?:below|under)\s*70\b(?:\s*mg\s*/?\s*dl\b)?|<\s*70\b", re.I)
 _MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
+# Words users put around their numbers that no writer phrasing has (so no training line
+# changes): they bind a number with a unit only. "took 45 min to drop off" is a latency; "max
+# 171 bpm" a peak heart rate (the unit decides: "max 240 mg/dl" stays the highest glucose).
+_SERVED_WORDS = (
+    ("sleep_latency_min", "to drop off"),
+    ("sleep_latency_min", "to nod off"),
+    ("sleep_latency_min", "to get to sleep"),
+    ("max_hr_bpm", "max"),
+    ("max_hr_bpm", "peak"),
+    ("max_hr_bpm", "highest"),
+)
 
 
 @cache
@@ -138,6 +149,7 @@ def _names(with_stated: bool) -> tuple[re.Pattern[str], dict[str, tuple[str, ...
             words = _ARTICLE.sub("", way.replace("{v}", "").strip()).strip()
             if words:
                 named.append((fact, words))
+    named += [(fact, words) for fact, words in _SERVED_WORDS] if with_stated else []
     facts: dict[str, list[str]] = {}
     for fact, name in named:
         fact_list = facts.setdefault(name.lower(), [])

@@ -203,6 +203,15 @@ def test_the_line_judges_the_measures_the_question_is_about(question, context, e
     assert expected in computed_facts(question, context)
 
 
+def test_dropping_off_to_sleep_is_no_drop():
+    # 5 h 40 min = 340 min < 420; 45 > 30; the night's two durations are no change.
+    line = computed_facts("Slept 5 hrs 40 mins, took 45 min to drop off. Should I be worried?")
+    assert "change" not in line
+    assert "total sleep 5 h 40 min is under the recommended 7 h minimum" in line
+    assert "sleep latency 45 min is longer than the 30 min reference" in line
+    assert "change -17 ms" in computed_facts("my hrv dropped from 48 to 31 ms, bad?")
+
+
 def test_thousands_of_steps_written_with_k_are_steps_not_a_run():
     # 12 x 1,000 = 12,000 >= 10,000; run 21's line made "12k steps" and 6.5 h a 12 km run.
     line = computed_facts("Slept 6.5h, resting pulse 61 bpm, 12k steps. Overall?")

@@ -105,6 +105,17 @@ def test_the_numbers_users_state_are_bound_to_their_measures_never_to_another(ba
         ),
         ("slept 6h 10m", {"asleep_min": 370}),
         ("ate 2,100 kcal and burned 540 active calories", {"total_active_kcal": 540}),
+        # words no writer phrasing has (set G): a latency idiom; an extreme the unit assigns
+        (
+            "took 38 mins to nod off, slept 6 h",
+            {"sleep_latency_min": 38, "asleep_min": 360},
+        ),
+        (
+            "resting 58 bpm, max 171 bpm on my run",
+            {"resting_hr_bpm": 58, "max_hr_bpm": 171},
+        ),
+        ("peak 244 mg/dl after lunch", {"max_glucose_mg_dl": 244}),
+        ("I felt at my peak today, 9 hours asleep", {"asleep_min": 540}),
     ],
 )
 def test_hand_made_messages(message, expected):
