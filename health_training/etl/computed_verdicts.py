@@ -33,11 +33,11 @@ def judged(
     else:  # "how were my calories?": the record's headline measure; "how was my day?": each's
         about = {t for t, _ in topics} if topics else types
         facts = [HEADLINE_FACTS[t] for t in sorted(types & about) if t in HEADLINE_FACTS]
-    parts = []
+    said: dict[str, str] = {}
     for fact in facts:
         value = recorded.get(fact, stated.get(fact))
         if value is not None:
-            parts.append(
+            said[fact] = (
                 f"{MEASURE[fact].subject} {say(fact, value)} is {judge(fact, value).clause}"
             )
     # A value the question names or states that has no clinical rule, as the record holds it
@@ -48,7 +48,13 @@ def judged(
     for fact in dict.fromkeys([*named, *stated]):
         value = recorded.get(fact, stated.get(fact))
         if fact not in JUDGED_FACTS and fact not in _HOUR_ASKED and value is not None:
-            parts.append(f"{MEASURE[fact].subject} {say(fact, value)}")
+            said[fact] = f"{MEASURE[fact].subject} {say(fact, value)}"
+    # In the order the user wrote the values, then named the measures: the writer's answers
+    # follow the message, and a line in another order ("7.5 hours asleep, 22% deep, 24% REM, 92%
+    # efficiency" lined up with efficiency second) left set G's answers skipping one value and
+    # repeating others.
+    mentioned = [*stated, *(f for f in named if f not in stated)]
+    parts = [said[f] for f in sorted(said, key=lambda f: _rank(mentioned, f))]
     # A stated value of the record type ("31 pct REM sleep" names REM minutes and states the
     # share), or a number of the measure's unit the parser could not bind ("today's reading of
     # 38 ms"), is data given all the same.
@@ -59,3 +65,8 @@ def judged(
     if wanted and not given:
         parts += [f"no {RECORD_TOPIC[t][0]} data given" for t in wanted]
     return parts + untracked  # measures no record holds ("blood pressure") are never given
+
+
+def _rank(mentioned: list[str], fact: str) -> int:
+    """Where `fact` comes in the message; a fact it neither states nor names goes last."""
+    return mentioned.index(fact) if fact in mentioned else len(mentioned)

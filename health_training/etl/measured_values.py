@@ -206,7 +206,8 @@ def unit_written_after(text: str, end: int) -> tuple[str, float, int] | None:
 
 
 def stated_values(text: str) -> dict[str, float]:
-    """The values the user states, by fact: each number bound to the nearest name it fits."""
+    """The values the user states, by fact, in the order written: each number bound to the
+    nearest name it fits."""
     from health_training.ml.evaluation.faithfulness import scan_quantities
 
     names = named_facts(text, with_stated=True)
@@ -258,7 +259,7 @@ def stated_values(text: str) -> dict[str, float]:
             fact = _fitting(facts, unit)
             if fact is not None:
                 pairs.append((len(between), qi, ni, fact, value))
-    values: dict[str, float] = {}
+    values: dict[str, tuple[int, float]] = {}
     bound_quantities: set[int] = set()
     bound_names: set[int] = set()
     for _, qi, ni, fact, value in sorted(pairs, key=lambda p: (p[0], p[1])):
@@ -266,8 +267,9 @@ def stated_values(text: str) -> dict[str, float]:
             continue
         bound_quantities.add(qi)
         bound_names.add(ni)
-        values[fact] = value
-    return values
+        values[fact] = (qi, value)
+    # In the order the user wrote them: the computed line and the answer follow it.
+    return {fact: value for fact, (_, value) in sorted(values.items(), key=lambda v: v[1][0])}
 
 
 def record_values(text: str) -> dict[str, float]:

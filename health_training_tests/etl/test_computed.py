@@ -203,6 +203,21 @@ def test_the_line_judges_the_measures_the_question_is_about(question, context, e
     assert expected in computed_facts(question, context)
 
 
+def test_the_line_follows_the_order_the_user_wrote_the_values_in():
+    line = computed_facts("7.5 hours asleep, 22% deep, 24% REM, 92% efficiency - good night?")
+    order = [
+        "total sleep 7 h 30 min",
+        "deep sleep share 22%",
+        "REM sleep share 24%",
+        "efficiency 92%",
+    ]
+    assert sorted(order, key=line.index) == order
+    # an unjudged value keeps its place among the judged ones
+    line = computed_facts("resting hr 74, avg hr 88, max 171 bpm during my run. ok?")
+    order = ["resting heart rate 74 bpm", "average heart rate 88 bpm", "peak heart rate 171 bpm"]
+    assert sorted(order, key=line.index) == order
+
+
 def test_dropping_off_to_sleep_is_no_drop():
     # 5 h 40 min = 340 min < 420; 45 > 30; the night's two durations are no change.
     line = computed_facts("Slept 5 hrs 40 mins, took 45 min to drop off. Should I be worried?")
