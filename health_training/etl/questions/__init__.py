@@ -21,7 +21,7 @@ training. Everything is drawn from a `Random` seeded with the batch's source key
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from random import Random
 from typing import Any
@@ -117,15 +117,8 @@ def write_day_summary(
 ) -> dict[str, Any] | None:
     """A summary of one user's day over 2-4 of `batches` (same user and day), or None when fewer
     than two have usable statistics. Scores: the lowest quality, the highest levels."""
-    if not batches:
-        return None
-    records = [read_record(b) for b in batches]
-    rng = Random(f"{batches[0].source_key}#question/day_summary/{salt}")
-    drafted = day_summary.draft(records, rng)
-    if drafted is None:
-        return None
-    draft, used = drafted
-    return _day_example(draft, "day_summary", used, processed_at, category_map)
+    drafted = _day_draft(batches, "day_summary", day_summary.draft, salt)
+    return _day_example(*drafted, "day_summary", processed_at, category_map) if drafted else None
 
 
 def write_day_stated(
@@ -137,21 +130,28 @@ def write_day_stated(
 ) -> dict[str, Any] | None:
     """A user-stated message with values of 2-4 of `batches`' record types (same user and day),
     no input; None when fewer than two types have a value to state. Scores as a day summary's."""
-    records = [read_record(b) for b in batches]
-    if not records:
+    drafted = _day_draft(batches, "user_stated_day", user_stated_day.draft, salt)
+    return _day_example(*drafted, "user_stated", processed_at, category_map) if drafted else None
+
+
+def _day_draft(
+    batches: Sequence[RawBatch],
+    name: str,
+    draw: Callable[[list[Record], Random], tuple[Draft, list[Record]] | None],
+    salt: str,
+) -> tuple[Draft, list[Record]] | None:
+    """`draw`'s draft over the day's records and the records it used, drawn from a `Random`
+    seeded with the first batch's key, `name` and `salt`."""
+    if not batches:
         return None
-    rng = Random(f"{batches[0].source_key}#question/user_stated_day/{salt}")
-    drafted = user_stated_day.draft(records, rng)
-    if drafted is None:
-        return None
-    draft, used = drafted
-    return _day_example(draft, "user_stated", used, processed_at, category_map)
+    rng = Random(f"{batches[0].source_key}#question/{name}/{salt}")
+    return draw([read_record(b) for b in batches], rng)
 
 
 def _day_example(
     draft: Draft,
-    kind: str,
     used: list[Record],
+    kind: str,
     processed_at: datetime,
     category_map: Mapping[str, str] | None,
 ) -> dict[str, Any]:
