@@ -218,6 +218,16 @@ def test_the_line_follows_the_order_the_user_wrote_the_values_in():
     assert sorted(order, key=line.index) == order
 
 
+def test_a_race_distance_is_no_value_of_a_change():
+    # 359 < 500 but >= 200 (40 % of the goal): short of the target, not low; the 10 of "10k"
+    # is a race, not 10 kcal.
+    line = computed_facts("I'm training for a 10k. 359 cals of active calories yesterday. Ok?")
+    assert line == (
+        "Computed from your numbers: active calorie total 359 kcal is short of the 500 kcal "
+        "target but not low."
+    )
+
+
 def test_dropping_off_to_sleep_is_no_drop():
     # 5 h 40 min = 340 min < 420; 45 > 30; the night's two durations are no change.
     line = computed_facts("Slept 5 hrs 40 mins, took 45 min to drop off. Should I be worried?")
