@@ -135,7 +135,8 @@ def computed_facts(question: str, context: str = "") -> str:
     spans = list(scan_quantities(question))
     asked = [q for _, _, q in spans]
     parts: list[str] = []
-    distance = next(DISTANCE.finditer(question), None)
+    distances = list(DISTANCE.finditer(question))
+    distance = distances[0] if distances else None
     durations = [q.value * (60 if q.unit == "h" else 1) for q in asked if q.unit in ("h", "min")]
     if distance and durations and float(distance[1]) > 0:
         typed, minutes = ("mi" if distance["mi"] else "km"), durations[0]
@@ -215,16 +216,15 @@ def computed_facts(question: str, context: str = "") -> str:
             if len(subject) == 1 and not any(q.unit for q in asked)
             else None
         )
-        # A race's distance is none of them: "training for a 10k. 359 cals ... yesterday" was
-        # handed a change from 10 kcal (freeform_test, run 23).
-        distances = [m.span() for m in DISTANCE.finditer(question)]
         for unit in _PAIRED_UNITS if not balance else [u for u in _PAIRED_UNITS if u != "kcal"]:
             mine = [
                 q.value
                 for start, end, q in spans
                 if paired_unit(q.unit or (None if mv.PERIOD_AFTER.match(question, end) else bare))
                 == unit
-                and not any(a <= start < b for a, b in distances)
+                # A race's distance is none of them: "training for a 10k. 359 cals ...
+                # yesterday" was handed a change from 10 kcal (freeform_test, run 23).
+                and not any(m.start() <= start < m.end() for m in distances)
                 and q.value >= 0
                 and not _THRESHOLD_BEFORE.search(question, max(0, start - 12), start)
                 and not (q.unit is None and mv.is_year(question, start, q.value))

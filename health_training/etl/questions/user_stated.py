@@ -206,9 +206,18 @@ def answer(stated: dict[str, float], rng: Random) -> str:
     return text
 
 
+def stated_options(record: Record) -> list[str]:
+    """The facts of `record` a user could type, in `STATED`'s order (mean before range)."""
+    return [
+        f
+        for f in STATED
+        if f in record.facts and MEASURE[f].record_type == record.batch.record_type
+    ]
+
+
 def draft(record: Record, rng: Random) -> Draft | None:
     record_type = record.batch.record_type
-    options = [f for f in STATED if f in record.facts and MEASURE[f].record_type == record_type]
+    options = stated_options(record)
     if not options:
         return None
     family = rng.choice(sorted(FAMILIES))

@@ -13,11 +13,10 @@ from __future__ import annotations
 from random import Random
 
 from health_training.etl.questions.example import Draft, Record
-from health_training.etl.questions.measures import MEASURE
 from health_training.etl.questions.phrasing import day_when
 from health_training.etl.questions.user_stated import (
-    STATED,
     stated_draft,
+    stated_options,
     stated_values,
 )
 from health_training.etl.questions.verdicts import judge
@@ -58,32 +57,24 @@ _TYPE_COUNTS = (2, 2, 3, 3, 4)
 _MAX_VALUES = 5
 
 
-def _stated_options(record: Record) -> list[str]:
-    return [
-        f
-        for f in STATED
-        if f in record.facts and MEASURE[f].record_type == record.batch.record_type
-    ]
-
-
 def draft(records: list[Record], rng: Random) -> tuple[Draft, list[Record]] | None:
     """A message stating values of 2-4 of `records` (one user, one day) and the records it
     states, or None when fewer than two record types have a value a user could state."""
-    usable = [r for r in records if r.analysis.stats is not None and _stated_options(r)]
+    usable = [r for r in records if r.analysis.stats is not None and stated_options(r)]
     if len({r.batch.record_type for r in usable}) < 2:
         return None
     picked = sorted(rng.sample(range(len(usable)), min(len(usable), rng.choice(_TYPE_COUNTS))))
     chosen: list[tuple[str, float]] = []
     for i in picked:
         record = usable[i]
-        options = _stated_options(record)
+        options = stated_options(record)
         # The day's abnormal value, when a record has one, is the one stated half the time.
         flagged = [f for f in options if judge(f, record.facts[f]).flagged]
         pool = flagged if flagged and rng.random() < 0.5 else options
         for fact in rng.sample(pool, min(len(pool), 1 + (rng.random() < 0.3))):
             chosen.append((fact, record.facts[fact]))
     chosen = chosen[:_MAX_VALUES]
-    used = [r for r in usable if any(f in _stated_options(r) for f, _ in chosen)]
+    used = [r for r in usable if any(f in stated_options(r) for f, _ in chosen)]
     family = rng.choice(sorted(FAMILIES))
     register = _REGISTER[family]
     phrases, stated = stated_values(chosen, register, rng)
