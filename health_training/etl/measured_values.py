@@ -38,6 +38,7 @@ _RECORD_PATTERNS: dict[str, str] = {
     "glucose_cv_pct": r"\bCV (\d+)% \(stable",
     "time_in_range_pct": r"Time in range 70-180 mg/dL: (\d+)%",
     "time_below_range_pct": r"; below 70 mg/dL: (\d+)%",
+    "time_above_range_pct": r"; above 180 mg/dL: (\d+)%",
     "resting_hr_bpm": r"Resting heart rate (\d+) bpm",
     "max_hr_bpm": r"bpm, maximum (\d+) bpm",
     "mean_rmssd_ms": r"Mean RMSSD (\d+) ms",
@@ -49,6 +50,7 @@ _RECORD_PATTERNS: dict[str, str] = {
     "total_steps": r"Total ([\d,]+) steps against a goal",
     "total_active_kcal": r"Total active energy ([\d,]+) kcal against a goal",
     "time_in_bed_min": r"Sleep session \S+: (\d+) min in bed",
+    "awake_min": r"Stages: awake (\d+) min",
     "deep_min": r"deep (\d+) min \(\d+%\)",
     "rem_min": r"REM (\d+) min \(\d+%\)",
     "peak_hour_steps": r"Most active hour \d\d:\d\d with ([\d,]+) steps",
@@ -122,11 +124,19 @@ _BELOW_70 = re.compile(r"\b(?:below|under)\s*70\b(?:\s*mg\s*/?\s*dl\b)?|<\s*70\b
 _MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
 # Words users put around their numbers that no writer phrasing has (so no training line
 # changes): they bind a number with a unit only. "took 45 min to drop off" is a latency; "max
-# 171 bpm" a peak heart rate (the unit decides: "max 240 mg/dl" stays the highest glucose).
+# 171 bpm" a peak heart rate (the unit decides: "max 240 mg/dl" stays the highest glucose);
+# "awake 48 min" the night's time awake; "average 61 bpm", "42 ms average" the mean of the
+# unit's measure (the writer's "average" names the mean glucose only).
 _SERVED_WORDS = (
     ("sleep_latency_min", "to drop off"),
     ("sleep_latency_min", "to nod off"),
     ("sleep_latency_min", "to get to sleep"),
+    ("awake_min", "awake"),
+    ("awake_min", "awake for"),
+    ("mean_hr_bpm", "average"),
+    ("mean_hr_bpm", "avg"),
+    ("mean_rmssd_ms", "average"),
+    ("mean_rmssd_ms", "avg"),
     ("max_hr_bpm", "max"),
     ("max_hr_bpm", "peak"),
     ("max_hr_bpm", "highest"),

@@ -31,6 +31,7 @@ REFERENCE_VALUES: tuple[ReferenceValue, ...] = (
     ReferenceValue(70, "%", "time-in-range target (more than 70 % of readings)"),
     ReferenceValue(50, "%", "time in range below this is far below target"),
     ReferenceValue(4, "%", "time-below-range target (under 4 %)"),
+    ReferenceValue(25, "%", "time-above-range target (under 25 % above 180 mg/dL)"),
     ReferenceValue(36, "%", "coefficient of variation above this is unstable glucose"),
     ReferenceValue(15, "min", "minimum duration of a hypo- or hyperglycemic event"),
     # Heart rate

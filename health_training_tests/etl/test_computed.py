@@ -218,6 +218,25 @@ def test_the_line_follows_the_order_the_user_wrote_the_values_in():
     assert sorted(order, key=line.index) == order
 
 
+@pytest.mark.parametrize(
+    ("value", "clause"),
+    [
+        # International Consensus: under 25 % of readings above 180 mg/dL; over it is outside
+        (31, "time spent high 31% is above the 25% target for time above 180 mg/dL"),
+        (26, "time spent high 26% is above the 25% target"),
+        (25, "time spent high 25% is within the target of under 25% above 180 mg/dL"),
+        (18, "time spent high 18% is within the target"),
+    ],
+)
+def test_time_above_range_is_judged_against_its_own_target(value, clause):
+    assert clause in computed_facts(f"TIR 70%, TAR {value}%. Ok?")
+
+
+def test_time_awake_is_stated_with_no_verdict():
+    line = computed_facts("sleep: 6h 12m total, awake 48 min. bad?")
+    assert "total sleep 6 h 12 min is under the recommended 7 h minimum; time awake 48 min" in line
+
+
 def test_a_race_distance_is_no_value_of_a_change():
     # 359 < 500 but >= 200 (40 % of the goal): short of the target, not low; the 10 of "10k"
     # is a race, not 10 kcal.

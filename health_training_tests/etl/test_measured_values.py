@@ -18,7 +18,14 @@ from health_training.etl.writer import write_example
 from health_training_tests.etl.samples import PROCESSED
 
 SHARE_PARTS = {"time_in_bed_min", "deep_min", "rem_min", "peak_hour_steps", "peak_hour_kcal"}
-NAMED_VALUES = {"min_rmssd_ms", "max_rmssd_ms", "mean_hr_bpm", "gmi_pct", "hypoglycemic_events"}
+NAMED_VALUES = {
+    "min_rmssd_ms",
+    "max_rmssd_ms",
+    "mean_hr_bpm",
+    "gmi_pct",
+    "hypoglycemic_events",
+    "awake_min",
+}
 READ_BACK = set(JUDGED_FACTS) | SHARE_PARTS | NAMED_VALUES
 
 
@@ -116,6 +123,31 @@ def test_the_numbers_users_state_are_bound_to_their_measures_never_to_another(ba
         ),
         ("peak 244 mg/dl after lunch", {"max_glucose_mg_dl": 244}),
         ("I felt at my peak today, 9 hours asleep", {"asleep_min": 540}),
+        # time above range and time awake (set G had them unread; measures since run 24), and a
+        # plain "average" of the unit's measure
+        (
+            "mean glucose 188 mg/dl; TIR 48%; TAR 47%; TBR 5%",
+            {
+                "mean_glucose_mg_dl": 188,
+                "time_in_range_pct": 48,
+                "time_above_range_pct": 47,
+                "time_below_range_pct": 5,
+            },
+        ),
+        (
+            "81% in range, 1% low, 18% high",
+            {"time_in_range_pct": 81, "time_below_range_pct": 1, "time_above_range_pct": 18},
+        ),
+        (
+            "time above 180 31%, time below 70 5%",
+            {"time_above_range_pct": 31, "time_below_range_pct": 5},
+        ),
+        ("a high of 240 mg/dl", {"max_glucose_mg_dl": 240}),  # "high" with mg/dL stays the peak
+        ("6h 12m total sleep, awake 48 min", {"asleep_min": 372, "awake_min": 48}),
+        ("max HR 182 bpm, average 61 bpm", {"max_hr_bpm": 182, "mean_hr_bpm": 61}),
+        ("hrv 42 ms average overnight", {"mean_rmssd_ms": 42}),
+        ("average 150 mg/dl", {"mean_glucose_mg_dl": 150}),
+        ("avg 132, awake 3 times", {}),  # bare numbers by words that need a unit: none
     ],
 )
 def test_hand_made_messages(message, expected):

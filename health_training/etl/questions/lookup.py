@@ -111,6 +111,11 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "Your time spent low was {time_below_range_pct} of readings, counting anything below "
         "70 mg/dL.",
     ),
+    "time_above_range_pct": (
+        "You spent {time_above_range_pct} of the time high, above 180 mg/dL.",
+        "Your time spent high was {time_above_range_pct} of readings, counting anything above "
+        "180 mg/dL.",
+    ),
     "glucose_cv_pct": (
         "Your glucose CV was {glucose_cv_pct}, with an SD of {glucose_sd_mg_dl}.",
         "Your glucose CV was {glucose_cv_pct}, a measure of how much glucose swung around its "
@@ -177,6 +182,10 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "sleep_latency_min": (
         "It took you {sleep_latency_min} to fall asleep.",
         "Your sleep latency was {sleep_latency_min}.",
+    ),
+    "awake_min": (
+        "You spent {awake_min} awake during your time in bed.",
+        "Time awake came to {awake_min} of your {time_in_bed_min} in bed.",
     ),
     "deep_min": (
         "You got {deep_min} of deep sleep, {deep_pct} of your time asleep.",

@@ -61,6 +61,17 @@ MEASURES: tuple[Measure, ...] = (
         ("time below range", "percentage of time below range", "TBR"),
         ("time low", "tbr", "% low", "time below rng"),
     ),
+    # Time above range and time awake had no names until run 24: set G's "TAR 47%", "18% high"
+    # and "awake 48 min" got no line part, and the served model skipped them or judged them by a
+    # neighbouring measure's target ("18% ... within the target of under 4%").
+    Measure(
+        "time_above_range_pct",
+        GLUCOSE,
+        "time spent high",
+        ("time spent high", "time above range", "time in the high zone"),
+        ("time above range", "percentage of time above range", "TAR"),
+        ("time high", "tar", "% high", "time above rng"),
+    ),
     Measure(
         "glucose_cv_pct",
         GLUCOSE,
@@ -186,6 +197,14 @@ MEASURES: tuple[Measure, ...] = (
         ("time to fall asleep", "sleep latency", "time falling asleep"),
         ("sleep onset latency", "sleep latency"),
         ("time 2 fall asleep", "latency", "sleep latency"),
+    ),
+    Measure(
+        "awake_min",
+        SLEEP,
+        "time awake",
+        ("time awake", "time spent awake", "awake time"),
+        ("time awake in bed", "total wake time", "awake duration"),
+        ("time awake", "awake time", "time awak"),
     ),
     Measure(
         "deep_min",

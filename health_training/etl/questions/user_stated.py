@@ -35,6 +35,11 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("time below range {v}", "TBR {v}"),
         ("{v} low", "tbr {v}", "{v} below 70"),
     ),
+    "time_above_range_pct": (
+        ("{v} of the time high", "{v} above range", "{v} of the day above 180"),
+        ("time above range {v}", "TAR {v}"),
+        ("{v} high", "tar {v}", "{v} above 180"),
+    ),
     "glucose_cv_pct": (
         ("a CV of {v}", "glucose variability of {v}"),
         ("CV {v}", "coefficient of variation {v}"),

@@ -53,6 +53,14 @@ def _tbr(v: float) -> Verdict:
     return _v(False, 0, "fine", "within the target of under 4%")
 
 
+def _tar(v: float) -> Verdict:
+    # Not one of clinical.py's findings (the narratives state it unjudged); the International
+    # Consensus target its TIR and TBR rules come from, with their comparison (over is outside).
+    if v > 25:
+        return _v(True, 1, "too high", "above the 25% target for time above 180 mg/dL")
+    return _v(False, 0, "fine", "within the target of under 25% above 180 mg/dL")
+
+
 def _cv(v: float) -> Verdict:
     if v > 36:
         return _v(True, 1, "unstable", "above 36%, the level that marks unstable glucose")
@@ -166,6 +174,7 @@ RULES: dict[str, Callable[[float], Verdict]] = {
     "mean_glucose_mg_dl": _mean_glucose,
     "time_in_range_pct": _tir,
     "time_below_range_pct": _tbr,
+    "time_above_range_pct": _tar,
     "glucose_cv_pct": _cv,
     "max_glucose_mg_dl": _max_glucose,
     "min_glucose_mg_dl": _min_glucose,
