@@ -63,17 +63,33 @@ def test_five_long_values_all_fit_the_answer():
         assert all(say(f, v) in text for f, v in stated.items()), text
 
 
-def test_a_glucose_message_states_up_to_four_values_and_the_answer_keeps_them():
+def test_six_long_glucose_values_all_fit_the_answer():
+    stated = {
+        "mean_glucose_mg_dl": 212,
+        "time_in_range_pct": 38,
+        "time_below_range_pct": 9,
+        "time_above_range_pct": 53,
+        "glucose_cv_pct": 44,
+        "max_glucose_mg_dl": 341,
+    }
+    for seed in range(20):
+        text = answer(stated, Random(seed))
+        assert len(text) <= MAX_ANSWER_CHARS
+        assert all(say(f, v) in text for f, v in stated.items()), text
+        assert "above the 25% target for time above 180 mg/dL" in text  # 53 > 25
+
+
+def test_a_glucose_message_states_up_to_six_values_and_the_answer_keeps_them():
     b = batch("BloodGlucoseRecord", READINGS["BloodGlucoseRecord"])
     counts = Counter()
-    for salt in range(60):
+    for salt in range(90):
         ex = write_question(b, kind="user_stated", processed_at=PROCESSED, salt=str(salt))
         asked = ex["metadata"]["asked"]
         counts[len(asked)] += 1
         assert len(asked) == len(ex["metadata"]["facts"])  # nothing stated was dropped
         for a in asked:
             assert say(a["fact"], a["value"]) in ex["output"]
-    assert set(counts) == {1, 2, 3, 4}, counts
+    assert set(counts) == {1, 2, 3, 4, 5, 6}, counts
 
 
 def _day() -> list:
