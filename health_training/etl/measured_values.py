@@ -225,11 +225,15 @@ def stated_values(text: str) -> dict[str, float]:
     starts = [n_start for n_start, _, _ in names]
     longest = max((n_end - n_start for n_start, n_end, _ in names), default=0)
     pairs: list[tuple[int, int, int, str, float]] = []  # gap, quantity, name, fact, value
-    for qi, (q_start, q_end, q) in enumerate(scan_quantities(text)):
+    scanned = []
+    for q_start, q_end, q in scan_quantities(text):
         unit, value = ("min", q.value * 60) if q.unit == "h" else (q.unit, q.value)
         if unit is None and (found := unit_written_after(text, q_end)):
             unit, factor, q_end = found
             value *= factor
+        scanned.append((q_start, q_end, unit, value))
+    listed = _list_units(text, scanned)
+    for qi, (q_start, q_end, unit, value) in enumerate(scanned):
         if unit in ("time", "distance"):
             continue
         if unit is None and (
@@ -256,17 +260,19 @@ def stated_values(text: str) -> dict[str, float]:
             if len(between) > (_NEAR_BARE if unit is None else _NEAR_WITH_UNIT):
                 continue
             # A bare number follows a measure's name ("rhr 65") or is its count ("210 active
-            # calories"); the words around users' numbers need a unit.
-            if unit is None and (
-                (n_start > q_start and between.strip())
-                or text[n_start:n_end].lower() in only_with_unit
-            ):
+            # calories"); the words around users' numbers need a unit, the list's will do.
+            if unit is None and n_start > q_start and between.strip():
                 continue
+            fitting_unit = unit
+            if unit is None and text[n_start:n_end].lower() in only_with_unit:
+                if qi not in listed:
+                    continue
+                fitting_unit = listed[qi]
             # "peaked at", "spike to", "hr hit" lead to their number: "an average of 159 mg/dL,
             # peaked at 235" is no peak of 159.
             if n_start > q_start and _LEADS_TO_NUMBER.search(text, n_start, n_end):
                 continue
-            fact = _fitting(facts, unit)
+            fact = _fitting(facts, fitting_unit)
             if fact is not None:
                 pairs.append((len(between), qi, ni, fact, value))
     values: dict[str, tuple[int, float]] = {}
@@ -280,6 +286,29 @@ def stated_values(text: str) -> dict[str, float]:
         values[fact] = (qi, value)
     # In the order the user wrote them: the computed line and the answer follow it.
     return {fact: value for fact, (_, value) in sorted(values.items(), key=lambda v: v[1][0])}
+
+
+# Units a list of values may write once, after its last value: "lowest 52, highest 287, average
+# 171 mg/dL" (set G; each bare number had been left unread). Not minutes, steps or shares:
+# "slept 7, 45 min to fall asleep" and "avg 132, 81% in range" give no unit to the bare number.
+_LIST_UNITS = frozenset({"mg/dL", "bpm", "ms"})
+
+
+def _list_units(text: str, scanned: list[tuple[int, int, str | None, float]]) -> dict[int, str]:
+    """The unit each bare number of a list takes from the list's next number, when only bare
+    numbers stand between them in one sentence: {index in `scanned`: unit}."""
+    units: dict[int, str] = {}
+    bare: list[int] = []
+    for qi, (q_start, _, unit, _) in enumerate(scanned):
+        if bare and _SENTENCE_END.search(text, scanned[bare[-1]][1], q_start):
+            bare = []
+        if unit is None:
+            bare.append(qi)
+            continue
+        if unit in _LIST_UNITS:
+            units |= dict.fromkeys(bare, unit)
+        bare = []
+    return units
 
 
 def record_values(text: str) -> dict[str, float]:

@@ -107,8 +107,9 @@ def test_the_numbers_users_state_are_bound_to_their_measures_never_to_another(ba
         ),
         ("on the last hill my heart rate peaked at 187 beats per minute", {"max_hr_bpm": 187}),
         (
+            # "peaked at" leads to 235, never back to 159; 235 takes the list's mg/dL
             "an average of 159 mg/dL, peaked at 235 and a lowest reading of 112 mg/dL",
-            {"mean_glucose_mg_dl": 159, "min_glucose_mg_dl": 112},
+            {"mean_glucose_mg_dl": 159, "max_glucose_mg_dl": 235, "min_glucose_mg_dl": 112},
         ),
         ("slept 6h 10m", {"asleep_min": 370}),
         ("ate 2,100 kcal and burned 540 active calories", {"total_active_kcal": 540}),
@@ -148,6 +149,17 @@ def test_the_numbers_users_state_are_bound_to_their_measures_never_to_another(ba
         ("hrv 42 ms average overnight", {"mean_rmssd_ms": 42}),
         ("average 150 mg/dl", {"mean_glucose_mg_dl": 150}),
         ("avg 132, awake 3 times", {}),  # bare numbers by words that need a unit: none
+        # a unit written once for a list of values (set G); a share or a duration lends none
+        (
+            "lowest reading 52, highest 287, average 171 mg/dL yesterday",
+            {"min_glucose_mg_dl": 52, "max_glucose_mg_dl": 287, "mean_glucose_mg_dl": 171},
+        ),
+        (
+            "sum up my day: hr hit 93, rhr 57 beats per minute",
+            {"max_hr_bpm": 93, "resting_hr_bpm": 57},
+        ),
+        ("avg 132, 81% in range", {"time_in_range_pct": 81}),
+        ("lowest 60. Then 150 mg/dl average", {"mean_glucose_mg_dl": 150}),
     ],
 )
 def test_hand_made_messages(message, expected):
