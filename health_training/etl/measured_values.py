@@ -125,14 +125,12 @@ _MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
 # Words users put around their numbers that no writer phrasing has (so no training line
 # changes): they bind a number with a unit only. "took 45 min to drop off" is a latency; "max
 # 171 bpm" a peak heart rate (the unit decides: "max 240 mg/dl" stays the highest glucose);
-# "awake 48 min" the night's time awake; "average 61 bpm", "42 ms average" the mean of the
-# unit's measure (the writer's "average" names the mean glucose only).
+# "average 61 bpm", "42 ms average" the mean of the unit's measure (the writer's "average"
+# names the mean glucose only).
 _SERVED_WORDS = (
     ("sleep_latency_min", "to drop off"),
     ("sleep_latency_min", "to nod off"),
     ("sleep_latency_min", "to get to sleep"),
-    ("awake_min", "awake"),
-    ("awake_min", "awake for"),
     ("mean_hr_bpm", "average"),
     ("mean_hr_bpm", "avg"),
     ("mean_rmssd_ms", "average"),

@@ -23,7 +23,7 @@ from health_training.etl.questions.unanswerable import CANNOT_ANSWER
 from health_training.etl.questions.unanswerable_phrasings import MEDICATIONS
 from health_training.etl.questions.user_stated import MAX_ANSWER_CHARS, answer
 from health_training.etl.questions.user_stated_day import FAMILIES as DAY_FAMILIES
-from health_training.etl.questions.verdicts import judge
+from health_training.etl.questions.verdicts import JUDGED_FACTS, judge
 from health_training_tests.etl.samples import PROCESSED, READINGS, batch
 
 DAY_TYPES = ("BloodGlucoseRecord", "HeartRateRecord", "SleepSessionRecord", "StepsRecord")
@@ -111,7 +111,8 @@ def test_a_day_message_states_values_of_several_record_types_with_no_record():
         types_per_message[len(types)] += 1
         for a in meta["asked"]:
             assert say(a["fact"], a["value"]) in ex["output"], ex["output"]
-            assert judge(a["fact"], a["value"]).clause in ex["output"], ex["output"]
+            if a["fact"] in JUDGED_FACTS:  # GMI, the average heart rate: restated, unjudged
+                assert judge(a["fact"], a["value"]).clause in ex["output"], ex["output"]
         # The hand-built day's values: 12 h of 800 and 5 of 300 steps; 7 h 30 min asleep.
         facts = meta["facts"]
         assert facts.get("total_steps", 11_100) == 11_100
@@ -121,6 +122,20 @@ def test_a_day_message_states_values_of_several_record_types_with_no_record():
     assert families == set(DAY_FAMILIES)
     assert set(DAY_FAMILIES) <= set(FAMILIES)
     assert set(DAY_FAMILIES) & HELD_OUT_FAMILIES and set(DAY_FAMILIES) - HELD_OUT_FAMILIES
+
+
+def test_a_value_with_no_reference_is_restated_and_never_judged():
+    # 93 bpm is over the 85 bpm resting edge: a mean heart rate is not judged by it
+    text = answer({"resting_hr_bpm": 83, "mean_hr_bpm": 93, "max_hr_bpm": 113}, Random(2))
+    first, second, third = text.split(". ")[:3]
+    assert "83 bpm" in first and "within the 40-85 bpm reference range" in first
+    assert "93 bpm" in second and "average heart rate" in second
+    assert "reference" not in second and "target" not in second
+    assert "113 bpm" in third and "190 bpm reference maximum" in third
+    for salt in range(60):  # every message asks about at least one judged value
+        b = batch("HeartRateRecord", READINGS["HeartRateRecord"])
+        ex = write_question(b, kind="user_stated", processed_at=PROCESSED, salt=str(salt))
+        assert {a["fact"] for a in ex["metadata"]["asked"]} & set(JUDGED_FACTS)
 
 
 def test_a_day_of_one_record_type_states_no_day():

@@ -16,7 +16,7 @@ from health_training.etl.questions.example import Asked, Draft, Record
 from health_training.etl.questions.measures import MEASURE, RECORD_TOPIC
 from health_training.etl.questions.phrasing import cap, fill, join_all, judged_sentence, when
 from health_training.etl.questions.quantities import say, unit_of, user_says
-from health_training.etl.questions.verdicts import judge
+from health_training.etl.questions.verdicts import JUDGED_FACTS, judge
 
 # fact -> (casual, clinical, texting) ways of stating it
 STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
@@ -45,6 +45,11 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("CV {v}", "coefficient of variation {v}"),
         ("cv {v}",),
     ),
+    "gmi_pct": (
+        ("a GMI of {v}", "estimated A1c {v}"),
+        ("GMI {v}", "glucose management indicator {v}"),
+        ("gmi {v}", "est a1c {v}"),
+    ),
     "max_glucose_mg_dl": (
         ("a high of {v}", "a peak of {v}", "highest {v}", "peaked at {v}"),
         ("maximum glucose {v}",),
@@ -59,6 +64,11 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("a resting heart rate of {v}", "resting pulse {v}"),
         ("resting HR {v}", "resting heart rate {v}"),
         ("rhr {v}", "resting hr {v}", "resting {v}"),
+    ),
+    "mean_hr_bpm": (
+        ("an average heart rate of {v}", "average pulse {v}"),
+        ("mean heart rate {v}", "mean HR {v}"),
+        ("avg hr {v}", "avg pulse {v}"),
     ),
     "max_hr_bpm": (
         (
@@ -89,6 +99,11 @@ STATED: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
         ("{v} to fall asleep",),
         ("sleep latency {v}", "sleep onset latency {v}"),
         ("{v} to fall asleep", "latency {v}"),
+    ),
+    "awake_min": (
+        ("awake for {v}", "{v} awake"),
+        ("wake time in bed {v}", "time awake {v}"),
+        ("awake {v}", "{v} awake"),
     ),
     "deep_pct": (("{v} deep sleep",), ("deep sleep {v}",), ("deep {v}",)),
     "rem_pct": (("{v} REM sleep",), ("REM sleep {v}",), ("rem {v}",)),
@@ -183,13 +198,22 @@ _REGISTER = {
 # a limit of 350 dropped the fourth, and served four-value messages were answered with two or
 # three (development set C).
 MAX_ANSWER_CHARS = 760
+# A value the reference table does not judge (GMI, the average heart rate, time awake) is
+# restated. Until run 24 no user-stated message held one, and served messages that did were
+# answered without it, or with the next value's verdict ("average heart rate of 88 bpm is at or
+# below the 190 bpm reference maximum", set G).
+_RESTATED = ("Your {subject} was {value}.", "You gave {value} for your {subject}.")
 
 
 def answer(stated: dict[str, float], rng: Random) -> str:
-    """One judged sentence per stated value; a summary only when the values disagree."""
-    verdicts = {fact: judge(fact, value) for fact, value in stated.items()}
+    """One judged sentence per stated value (a value with no reference is restated as given); a
+    summary only when the values disagree."""
+    verdicts = {f: judge(f, v) for f, v in stated.items() if f in JUDGED_FACTS}
     sentences = [
-        judged_sentence(MEASURE[f].subject, say(f, v), verdicts[f], rng) for f, v in stated.items()
+        judged_sentence(MEASURE[f].subject, say(f, v), verdicts[f], rng)
+        if f in verdicts
+        else rng.choice(_RESTATED).format(subject=MEASURE[f].subject, value=say(f, v))
+        for f, v in stated.items()
     ]
     flagged = [v for v in verdicts.values() if v.flagged]
     if len(stated) > 1 and not flagged and rng.random() < 0.6:
@@ -223,6 +247,11 @@ def stated_options(record: Record) -> list[str]:
     ]
 
 
+def flagged_options(record: Record, options: list[str]) -> list[str]:
+    """The options whose recorded value is outside its reference."""
+    return [f for f in options if f in JUDGED_FACTS and judge(f, record.facts[f]).flagged]
+
+
 def draft(record: Record, rng: Random) -> Draft | None:
     record_type = record.batch.record_type
     options = stated_options(record)
@@ -231,10 +260,13 @@ def draft(record: Record, rng: Random) -> Draft | None:
     family = rng.choice(sorted(FAMILIES))
     register = _REGISTER[family]
     chosen = rng.sample(options, k=min(len(options), rng.choice(VALUE_COUNTS)))
-    # As in judgement: an abnormal value, when the day has one, is stated half the time.
-    flagged = [f for f in options if judge(f, record.facts[f]).flagged]
+    # As in judgement: an abnormal value, when the day has one, is stated half the time; and a
+    # message asks about at least one value the references judge.
+    flagged = flagged_options(record, options)
     if flagged and rng.random() < 0.5 and not set(flagged) & set(chosen):
         chosen[0] = rng.choice(flagged)
+    if not set(chosen) & set(JUDGED_FACTS):
+        chosen[0] = rng.choice([f for f in options if f in JUDGED_FACTS])
     chosen.sort(key=options.index)  # the record's order reads naturally: mean before range
     phrases, stated = stated_values([(f, record.facts[f]) for f in chosen], register, rng)
     return stated_draft(

@@ -15,11 +15,11 @@ from random import Random
 from health_training.etl.questions.example import Draft, Record
 from health_training.etl.questions.phrasing import day_when
 from health_training.etl.questions.user_stated import (
+    flagged_options,
     stated_draft,
     stated_options,
     stated_values,
 )
-from health_training.etl.questions.verdicts import judge
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "user_stated.day_recap": (
@@ -69,7 +69,7 @@ def draft(records: list[Record], rng: Random) -> tuple[Draft, list[Record]] | No
         record = usable[i]
         options = stated_options(record)
         # The day's abnormal value, when a record has one, is the one stated half the time.
-        flagged = [f for f in options if judge(f, record.facts[f]).flagged]
+        flagged = flagged_options(record, options)
         pool = flagged if flagged and rng.random() < 0.5 else options
         for fact in rng.sample(pool, min(len(pool), 1 + (rng.random() < 0.3))):
             chosen.append((fact, record.facts[fact]))
