@@ -8,6 +8,7 @@ from __future__ import annotations
 from health_training.etl.stated_sums import paired_unit
 
 _HOUR_ASKED = frozenset({"peak_hour_steps", "peak_hour_kcal"})
+UNJUDGED = "has no reference range here"  # a stated value no rule of verdicts.py judges
 
 
 def judged(
@@ -45,10 +46,14 @@ def judged(
     # their own, run 19 answered such look-ups with the line's neighbouring verdict (the average
     # HRV, the night's total sleep) and judged one of two stated values. A busiest hour is asked
     # for its time, which the record's sentence gives.
+    # A value the user states with no rule says so (UNJUDGED, the clause the writer's answers
+    # copy): a bare "average heart rate 88 bpm" before "peak heart rate 171 bpm is at or below
+    # the 190 bpm reference maximum" was answered with the peak's verdict (run 24).
     for fact in dict.fromkeys([*named, *stated]):
         value = recorded.get(fact, stated.get(fact))
         if fact not in JUDGED_FACTS and fact not in _HOUR_ASKED and value is not None:
             said[fact] = f"{MEASURE[fact].subject} {say(fact, value)}"
+            said[fact] += f" {UNJUDGED}" if fact in stated and fact not in recorded else ""
     # In the order the user wrote the values, then named the measures: the writer's answers
     # follow the message, and a line in another order ("7.5 hours asleep, 22% deep, 24% REM, 92%
     # efficiency" lined up with efficiency second) left set G's answers skipping one value and

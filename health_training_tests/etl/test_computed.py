@@ -232,9 +232,14 @@ def test_time_above_range_is_judged_against_its_own_target(value, clause):
     assert clause in computed_facts(f"TIR 70%, TAR {value}%. Ok?")
 
 
-def test_time_awake_is_stated_with_no_verdict():
+def test_a_stated_value_with_no_rule_says_so_and_takes_no_neighbours_verdict():
     line = computed_facts("sleep: 6h 12m total, awake 48 min. bad?")
-    assert "total sleep 6 h 12 min is under the recommended 7 h minimum; time awake 48 min" in line
+    assert "7 h minimum; time awake 48 min has no reference range here" in line
+    line = computed_facts("resting hr 74, avg hr 88, max 171 bpm during my run. ok?")
+    assert "average heart rate 88 bpm has no reference range here; peak heart rate" in line
+    # a record's value a look-up names is stated as the record holds it
+    record = "Mean RMSSD 40 ms (lowest 22 ms at 03:10, highest 60 ms at 05:00)"
+    assert computed_facts("whats my lowest hrv", record).endswith("lowest HRV reading 22 ms.")
 
 
 def test_a_race_distance_is_no_value_of_a_change():

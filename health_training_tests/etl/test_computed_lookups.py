@@ -85,7 +85,8 @@ def test_a_busiest_hour_is_asked_for_its_time_which_the_line_does_not_state():
 def test_a_stated_value_with_no_rule_is_in_the_line_beside_the_judged_one():
     line = computed_facts("slept 6h 40m but only 39 min of it was deep sleep, bad?")
     assert line == (
-        f"{LINE}total sleep 6 h 40 min is under the recommended 7 h minimum; deep sleep 39 min."
+        f"{LINE}total sleep 6 h 40 min is under the recommended 7 h minimum; deep sleep 39 min "
+        "has no reference range here."
     )
 
 
