@@ -4,6 +4,7 @@ client: chat, streaming, legacy completions, model listing, the base fallback, O
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import openai
@@ -162,7 +163,11 @@ def test_logs_carry_ids_and_hashes_never_prompt_text(server, caplog):
     caplog.set_level(logging.INFO, logger="health_training.serving")
     c = client(server)
     answer = ask(c)
-    list(ask(c, stream=True, temperature=0.5))
+    # The tiny model's sampled stream may end in the guard's `ungrounded_answer` event (a number
+    # prefix the constraint allowed, then another unit: "5 kcal", seen once in CI); refused or
+    # not, the request is logged like any other.
+    with contextlib.suppress(openai.APIError):
+        list(ask(c, stream=True, temperature=0.5))
     HTTP.post(f"{server.url}/v1/feedback", json={"response_id": answer.id, "rating": 2})
     logged = caplog.text
     assert answer.id in logged  # the request was logged, by id
