@@ -31,7 +31,11 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
             r"\b(?:dos(?:e|es|age|ing)(?! of (?:sleep|exercise|activity|sun))|units? of|bolus\w*"
             r"|medications?|medicines?|meds|pills?|tablets?|prescri\w+|mg of|go (?:up|down) on"
             r"|(?:stop|start|quit) (?:taking|my)"
-            r"|come off|cut (?:it|them|my \w+) in half)\b",
+            r"|come off|cut (?:it|them|my \w+) in half"
+            # Set H: "is it time to start metformin?" named the medicine alone.
+            r"|\d+\s*units|(?:start|stop|begin|go on|try|switch to|increase|reduce|raise|lower|need)"
+            r" (?:on |taking )?(?:metformin|insulin|ozempic|wegovy|semaglutide|mounjaro"
+            r"|tirzepatide|statins?|a statin|beta[- ]?blockers?|melatonin|sleeping pills?))\b",
             re.IGNORECASE,
         ),
         "a treatment decision is asked for, which wearable data cannot make",
@@ -51,7 +55,8 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     (
         "cause",
         re.compile(
-            r"\b(?:why|caus\w*|the reason|because of|blames?|messed up|what made|a?etiology)\b",
+            r"\b(?:why|caus\w*|the reason|because of|blames?|messed up|a?etiology"
+            r"|what (?:made|kept|woke|triggered|is behind))\b",
             re.IGNORECASE,
         ),
         "a cause is asked for, which these measurements do not record",
@@ -60,7 +65,8 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         "future",
         re.compile(
             r"\b(?:tomorrow|tmrw|tonight|next (?:week|month|year|\w+day)|predict\w*|forecast\w*"
-            r"|going to (?:be|look)|will (?:my|it)|by then|for the weekend)\b",
+            r"|going to (?:be|look)|will (?:my|it)|by then|for the weekend"
+            r"|will i (?:hit|reach|get to|make|be able))\b",
             re.IGNORECASE,
         ),
         "a forecast is asked for, which past data cannot give",
@@ -73,7 +79,11 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
             r"|this (?:week|month|year)|getting better|improved"
             r"|(?:over|in|during|across|for) (?:these|recent|several|many|a few) (?:days|weeks|months)"
             r"|since (?:the )?(?:winter|spring|summer|autumn|fall|january|february|march|april|may"
-            r"|june|july|august|september|october|november|december|new year))\b",
+            r"|june|july|august|september|october|november|december|new year)"
+            # Set H: "has my activity gone up since I started the new job, or am i moving less
+            # than before?"
+            r"|since (?:i|we) (?:started|began|switched|changed|got|moved|joined|quit|stopped)"
+            r"|than (?:before|i used to|it used to))\b",
             re.IGNORECASE,
         ),
         "more days are asked about than the one given",
@@ -83,16 +93,19 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(
             r"\b(?:last (?:week|weekend|month|year|(?:mon|tues|wednes|thurs|fri|satur|sun)day)"
             r"|\w+ (?:weeks?|months?|years?) ago"
-            r"|the (?:week|month) before|this time last year)\b",
+            r"|the (?:week|month) before|this time last year"
+            r"|the (?:night|day) (?:before|after) (?:this|that|last|yesterday)|the day after)\b",
             re.IGNORECASE,
         ),
         "another period is asked about than the one given",
     ),
 )
+OTHER_PERIOD = next(part for situation, _, part in SCOPES if situation == "other_period")
 # What a question stating one measurement still asks beyond it; a period is a change asked
 # ("how does today's 58 bpm compare with last week?" holds both days).
 _ONE_VALUE_LEAVES_OPEN = frozenset({"cause", "diagnosis"})
-_ANY_VALUES_LEAVE_OPEN = frozenset({"treatment"})  # no number answers a dose
+# No number answers a dose, nor tomorrow ("will I hit 500 kcal tomorrow?" names a target).
+_ANY_VALUES_LEAVE_OPEN = frozenset({"treatment", "future"})
 # A decimal point ("6.5%") ends no sentence.
 _SENTENCE = re.compile(r"(?:[^.?!\n]|\.(?=\d))*[.?!]+|(?:[^.?!\n]|\.(?=\d))+")
 

@@ -122,17 +122,20 @@ _REFERENCE = re.compile(r"\bReference:.*?(?:\.(?=\s|$)|$)", re.DOTALL)  # to its
 def computed_facts(question: str, context: str = "") -> str:
     """The computed line for a question (and the record it comes with), or ""."""
     from health_training.etl import measured_values as mv
-    from health_training.etl.asked_scope import asked_scope
+    from health_training.etl.asked_dates import is_ordinal, names_another_day
+    from health_training.etl.asked_scope import OTHER_PERIOD, asked_scope
     from health_training.etl.questions.measures import MEASURE
     from health_training.etl.questions.quantities import unit_of
     from health_training.ml.evaluation.faithfulness import scan_quantities
 
     # What one record cannot give is all the line says, arithmetic or not: "do i have diabetes??
     # my avg glucose was 128 mgdl yesterday and it went up to 190" was handed the change.
-    scope = asked_scope(question)
+    scope = asked_scope(question) or (
+        OTHER_PERIOD if names_another_day(question, context) else None
+    )
     if scope:
         return f"{PREFIX} {scope}."
-    spans = list(scan_quantities(question))
+    spans = [s for s in scan_quantities(question) if not is_ordinal(question, s[0], s[1])]
     asked = [q for _, _, q in spans]
     parts: list[str] = []
     distances = list(DISTANCE.finditer(question))
@@ -169,6 +172,7 @@ def computed_facts(question: str, context: str = "") -> str:
         )
     clocks = [int(q.value) for q in asked if q.unit == "time"]
     named = [f for _, _, facts in mv.named_facts(question) for f in facts]
+    named = named or mv.record_extreme(question, context)
     recorded = mv.record_values(context)
     share = None if asked else _share(question, context, recorded)
     if share:

@@ -5,9 +5,12 @@ holds (what one record cannot give, `asked_scope.py`, comes first: `computed.py`
 
 from __future__ import annotations
 
+import re
+
 from health_training.etl.stated_sums import paired_unit
 
 _HOUR_ASKED = frozenset({"peak_hour_steps", "peak_hour_kcal"})
+_PEAK_HOUR = re.compile(r"(?:Most active|Peak) hour (\d\d:\d\d)")
 UNJUDGED = "has no reference range here"  # a stated value no rule of verdicts.py judges
 
 
@@ -29,6 +32,23 @@ def judged(
         return untracked  # "based on my 8,000 steps, what is my blood pressure?"
     stated = mv.stated_values(question)
     types = mv.record_types(context) | {MEASURE[f].record_type for f in recorded}
+    # What the asking sentence is about, when no input holds it, is all the line says: "I logged
+    # 8,400 steps today and about 450 active kcal. What was my average glucose?" got the steps'
+    # and calories' verdicts (set H, run 25), as the question's other names were given.
+    # A number of the measure's unit is its data all the same ("today's reading: 38 ms").
+    asking = asking_sentences(question)
+    asked_facts = [f for _, _, fs in mv.named_facts(asking) for f in fs]
+    about = dict.fromkeys(
+        [MEASURE[f].record_type for f in asked_facts] + [t for t, _ in mv.named_topics(asking) if t]
+    )
+    held = types | {MEASURE[f].record_type for f in stated}
+    units = {paired_unit(q.unit) for q in asked}
+    if (
+        about
+        and not any(t in held for t in about)
+        and not any(unit_of(f) in units for f in asked_facts)
+    ):
+        return [f"no {RECORD_TOPIC[t][0]} data given" for t in about]
     if named or stated:
         facts = [f for f in JUDGED_FACTS if f in named or f in stated]
     else:  # "how were my calories?": the record's headline measure; "how was my day?": each's
@@ -49,11 +69,17 @@ def judged(
     # A value the user states with no rule says so (UNJUDGED, the clause the writer's answers
     # copy): a bare "average heart rate 88 bpm" before "peak heart rate 171 bpm is at or below
     # the 190 bpm reference maximum" was answered with the peak's verdict (run 24).
+    # A busiest hour is asked for its time or its count: the record's sentence gives both, and
+    # the line says both ("busiest hour 10:00 with 1,265 steps"; set H's "how many steps were in
+    # my busiest hour?" got the day's step verdict from run 25's line).
     for fact in dict.fromkeys([*named, *stated]):
         value = recorded.get(fact, stated.get(fact))
-        if fact not in JUDGED_FACTS and fact not in _HOUR_ASKED and value is not None:
+        if fact not in JUDGED_FACTS and value is not None:
             said[fact] = f"{MEASURE[fact].subject} {say(fact, value)}"
             said[fact] += f" {UNJUDGED}" if fact in stated and fact not in recorded else ""
+            hour = _PEAK_HOUR.search(context) if fact in _HOUR_ASKED else None
+            if hour and fact in recorded:
+                said[fact] = f"{MEASURE[fact].subject} {hour[1]} with {say(fact, value)}"
     # In the order the user wrote the values, then named the measures: the writer's answers
     # follow the message, and a line in another order ("7.5 hours asleep, 22% deep, 24% REM, 92%
     # efficiency" lined up with efficiency second) left set G's answers skipping one value and
@@ -64,7 +90,6 @@ def judged(
     # share), or a number of the measure's unit the parser could not bind ("today's reading of
     # 38 ms"), is data given all the same.
     types |= {MEASURE[f].record_type for f in stated}
-    units = {paired_unit(q.unit) for q in asked}
     wanted = dict.fromkeys([MEASURE[f].record_type for f in named] + [t for t, _ in topics if t])
     given = any(t in types for t in wanted) or any(unit_of(f) in units for f in named)
     if wanted and not given:

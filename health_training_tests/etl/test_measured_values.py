@@ -25,6 +25,10 @@ NAMED_VALUES = {
     "gmi_pct",
     "hypoglycemic_events",
     "awake_min",
+    "hyperglycemic_events",
+    *(f"zone{z}_min" for z in range(1, 6)),
+    "steps_pct_of_goal",
+    "kcal_pct_of_goal",
 }
 READ_BACK = set(JUDGED_FACTS) | SHARE_PARTS | NAMED_VALUES
 

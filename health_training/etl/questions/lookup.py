@@ -16,6 +16,7 @@ from health_training.etl.derived import share_pct
 from health_training.etl.narratives.wording import plural
 from health_training.etl.questions.example import Asked, Draft, Record
 from health_training.etl.questions.measures import MEASURE
+from health_training.etl.questions.measures_lookup import ZONES
 from health_training.etl.questions.phrasing import cap, fill, when
 from health_training.etl.questions.quantities import number, say, unit_of
 
@@ -139,6 +140,10 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "You had {hypoglycemic_events__phrase} of 15 min or more below 70 mg/dL.",
         "The record shows {hypoglycemic_events__phrase} (15 min or more below 70 mg/dL).",
     ),
+    "hyperglycemic_events": (
+        "You had {hyperglycemic_events__phrase} of 15 min or more above 250 mg/dL.",
+        "The record shows {hyperglycemic_events__phrase} (15 min or more above 250 mg/dL).",
+    ),
     "resting_hr_bpm": (
         "Your resting heart rate was {resting_hr_bpm}.",
         "Your resting heart rate was {resting_hr_bpm}, and your average was {mean_hr_bpm}.",
@@ -153,6 +158,14 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "Your highest heart rate was {max_hr_bpm}, reached at {max_hr_time}.",
         "The peak heart rate was {max_hr_bpm}, at {max_hr_time}.",
     ),
+    # "20 min in zone 4": the evaluation reads a zone's minutes by the zone written after them.
+    **{
+        f"zone{z}_min": (
+            f"You spent {{zone{z}_min}} in zone {z}.",
+            f"Your heart rate spent {{zone{z}_min}} in zone {z} that day.",
+        )
+        for z in ZONES
+    },
     "mean_rmssd_ms": (
         "Your HRV averaged {mean_rmssd_ms} RMSSD over the day.",
         "Your average HRV was {mean_rmssd_ms}, ranging from {min_rmssd_ms__n} to {max_rmssd_ms}.",
@@ -214,6 +227,10 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "Your most active hour was {peak_hour}, with {peak_hour_steps} ({peak_hour_steps__share} of "
         "the day).",
     ),
+    "steps_pct_of_goal": (
+        "You reached {steps_pct_of_goal} of your {step_goal} goal, with {total_steps}.",
+        "Your {total_steps} came to {steps_pct_of_goal} of the {step_goal} goal.",
+    ),
     "total_active_kcal": (
         "You burned {total_active_kcal} of active energy, {kcal_pct_of_goal} of the {kcal_goal} "
         "goal.",
@@ -226,7 +243,13 @@ ANSWERS: dict[str, tuple[str, ...]] = {
         "Your most active hour was {peak_hour}, with {peak_hour_kcal} ({peak_hour_kcal__share} of "
         "the day).",
     ),
+    "kcal_pct_of_goal": (
+        "You reached {kcal_pct_of_goal} of your {kcal_goal} goal, with {total_active_kcal}.",
+        "Your {total_active_kcal} came to {kcal_pct_of_goal} of the {kcal_goal} goal.",
+    ),
 }
+# Facts drawn as one option, so that a heart-rate record's look-ups are not mostly zones.
+_DRAWN_AS = {f"zone{z}_min": "zone" for z in ZONES}
 
 
 def slots_of(facts: dict[str, float]) -> dict[str, str]:
@@ -239,10 +262,11 @@ def slots_of(facts: dict[str, float]) -> dict[str, str]:
     for peak, total in totals:
         if peak in facts and facts.get(total, 0) > 0:
             slots[f"{peak}__share"] = f"{share_pct(facts[peak], facts[total])}%"
-    if "hypoglycemic_events" in facts:
-        slots["hypoglycemic_events__phrase"] = plural(
-            facts["hypoglycemic_events"], "hypoglycemic event"
-        )
+    for count in ("hypoglycemic_events", "hyperglycemic_events"):
+        if count in facts:
+            slots[f"{count}__phrase"] = plural(
+                int(facts[count]), count.replace("_events", " event")
+            )
     return slots
 
 
@@ -259,7 +283,8 @@ def draft(record: Record, rng: Random) -> Draft | None:
     ]
     if not options:
         return None
-    fact = rng.choice(options)
+    drawn = rng.choice(sorted({_DRAWN_AS.get(f, f) for f in options}))
+    fact = rng.choice([f for f in options if _DRAWN_AS.get(f, f) == drawn])
     family = rng.choice(sorted(FAMILIES))
     measure = MEASURE[fact]
     what = rng.choice(measure.names(rng.choice(_REGISTER[family])))

@@ -10,31 +10,19 @@ correct answer read as a statement about some other fact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-REGISTERS: tuple[str, ...] = ("casual", "clinical", "texting")
-
-
-@dataclass(frozen=True, slots=True)
-class Measure:
-    fact: str
-    record_type: str
-    subject: str  # the answer's name for it, with its statement cue
-    casual: tuple[str, ...]
-    clinical: tuple[str, ...]
-    texting: tuple[str, ...]
-
-    def names(self, register: str) -> tuple[str, ...]:
-        return {"casual": self.casual, "clinical": self.clinical, "texting": self.texting}[register]
-
-
-GLUCOSE, HEART, HRV, SLEEP = (
-    "BloodGlucoseRecord",
-    "HeartRateRecord",
-    "HeartRateVariabilityRmssdRecord",
-    "SleepSessionRecord",
+from health_training.etl.questions.measure import (
+    CALORIES,
+    GLUCOSE,
+    HEART,
+    HRV,
+    REGISTERS,
+    SLEEP,
+    STEPS,
+    Measure,
 )
-STEPS, CALORIES = "StepsRecord", "ActiveCaloriesBurnedRecord"
+from health_training.etl.questions.measures_lookup import LOOKUP_MEASURES
+
+__all__ = ["MEASURE", "MEASURES", "RECORD_HOLDS", "RECORD_TOPIC", "REGISTERS", "Measure"]
 
 MEASURES: tuple[Measure, ...] = (
     Measure(
@@ -108,8 +96,8 @@ MEASURES: tuple[Measure, ...] = (
         "hypoglycemic_events",
         GLUCOSE,
         "hypoglycemic events",
-        ("number of lows", "hypo count", "number of hypos"),
-        ("number of hypoglycemic events", "hypoglycemic event count"),
+        ("number of lows", "hypo count", "number of hypos", "low episodes", "hypo episodes"),
+        ("number of hypoglycemic events", "hypoglycemic events", "hypoglycemic episodes"),
         ("hypos", "# of lows", "low count"),
     ),
     Measure(
@@ -287,6 +275,7 @@ MEASURES: tuple[Measure, ...] = (
         ("busiest hr", "peak cal hour"),
     ),
 )
+MEASURES += LOOKUP_MEASURES
 MEASURE: dict[str, Measure] = {m.fact: m for m in MEASURES}
 
 # How each record type is described when an answer says what a record holds.
