@@ -170,6 +170,28 @@ def test_a_look_up_of_the_busiest_hour_gives_its_share_of_the_day():
     assert len(answers) == 2 and all("7% of the" in a and "800 steps" in a for a in answers)
 
 
+def test_a_look_up_of_the_share_of_the_step_goal_and_of_the_zones():
+    """11,100 steps against the 10,000 goal: 111%, as the record states it; every look-up of a
+    heart-rate zone states its minutes before "in zone N" (how the evaluation reads them), and
+    the zones are drawn as one option, not five of a heart-rate record's eight."""
+    record = read_record(batch("StepsRecord", READINGS["StepsRecord"]))
+    answers = set()
+    for seed in range(300):
+        drafted = lookup.draft(record, Random(seed))
+        if drafted and drafted.asked[0].fact == "steps_pct_of_goal":
+            answers.add(drafted.output)
+    assert answers and all("111% of" in a and "10,000 steps goal" in a for a in answers)
+    heart = read_record(batch("HeartRateRecord", READINGS["HeartRateRecord"]))
+    facts = [lookup.draft(heart, Random(seed)).asked[0].fact for seed in range(300)]
+    zones = [f for f in facts if f.startswith("zone")]
+    assert 0.1 < len(zones) / len(facts) < 0.4
+    for seed in range(300):
+        drafted = lookup.draft(heart, Random(seed))
+        fact = drafted.asked[0].fact
+        if fact.startswith("zone"):
+            assert f"{int(heart.facts[fact])} min in zone {fact[4]}" in drafted.output
+
+
 def test_durations_and_user_units():
     assert (hm(450), hm(420), hm(45)) == ("7 h 30 min", "7 h", "45 min")
     # Hours with one decimal state their own number of minutes: 397 min said as 6.6 hrs is 396.
