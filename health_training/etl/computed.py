@@ -124,6 +124,7 @@ def computed_facts(question: str, context: str = "") -> str:
     from health_training.etl import measured_values as mv
     from health_training.etl.asked_dates import is_ordinal, names_another_day
     from health_training.etl.asked_scope import OTHER_PERIOD, asked_scope
+    from health_training.etl.asked_words import record_extreme
     from health_training.etl.questions.measures import MEASURE
     from health_training.etl.questions.quantities import unit_of
     from health_training.ml.evaluation.faithfulness import scan_quantities
@@ -172,7 +173,7 @@ def computed_facts(question: str, context: str = "") -> str:
         )
     clocks = [int(q.value) for q in asked if q.unit == "time"]
     named = [f for _, _, facts in mv.named_facts(question) for f in facts]
-    named = named or mv.record_extreme(question, context)
+    named = named or record_extreme(question, mv.record_types(context))
     recorded = mv.record_values(context)
     share = None if asked else _share(question, context, recorded)
     if share:

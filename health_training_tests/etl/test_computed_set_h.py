@@ -9,8 +9,9 @@ import pytest
 
 from health_training.etl.asked_dates import is_ordinal, named_days, names_another_day
 from health_training.etl.asked_scope import SCOPES, asked_scope
+from health_training.etl.asked_words import record_extreme
 from health_training.etl.computed import PREFIX, computed_facts
-from health_training.etl.measured_values import named_facts, record_extreme, stated_values
+from health_training.etl.measured_values import named_facts, record_types, stated_values
 from health_training_tests.etl.test_computed_lookups import GLUCOSE, HRV, SLEEP, STEPS
 
 LINE = f"{PREFIX} "
@@ -60,7 +61,7 @@ def test_a_look_up_gets_the_value_it_asks_for_as_the_record_holds_it(question, r
 def test_a_zone_or_an_extreme_is_read_only_where_it_is_the_question():
     # A zone's number is no value of the zone; a bare extreme under two record types is no one's.
     assert stated_values("I spent 30 min in zone 2 on my ride") == {"zone2_min": 30.0}
-    assert record_extreme("whats the lowest it got", GLUCOSE + "\n\n" + HRV) == []
+    assert record_extreme("whats the lowest it got", record_types(GLUCOSE + "\n\n" + HRV)) == []
     assert [f for _, _, facts in named_facts("how much time below 70?") for f in facts] == [
         "time_below_range_pct"
     ]
