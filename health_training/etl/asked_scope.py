@@ -94,6 +94,7 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
             r"\b(?:last (?:week|weekend|month|year|(?:mon|tues|wednes|thurs|fri|satur|sun)day)"
             r"|\w+ (?:weeks?|months?|years?) ago"
             r"|the (?:week|month) before|this time last year"
+            r"|(?:over|during|at|for) (?:the )?(?:christmas|thanksgiving|easter|holidays|new year)"
             r"|the (?:night|day) (?:before|after) (?:this|that|last|yesterday)|the day after)\b",
             re.IGNORECASE,
         ),

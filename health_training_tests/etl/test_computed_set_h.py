@@ -78,6 +78,8 @@ def test_a_zone_or_an_extreme_is_read_only_where_it_is_the_question():
         ("What kept me up for two hours last night?", "cause"),
         ("GMI 7.1%, mean 158 mg/dL. Is it time to start metformin?", "treatment"),
         ("I take 10 units at night. Should I go up to 12 units?", "treatment"),
+        # Set E (development): "over Christmas week" got no line and the answer was refused.
+        ("What was my average blood sugar over Christmas week?", "other_period"),
     ],
 )  # fmt: skip
 def test_what_one_record_cannot_give_in_the_words_set_h_used(question, situation):
