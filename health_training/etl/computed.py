@@ -123,7 +123,7 @@ def computed_facts(question: str, context: str = "") -> str:
     """The computed line for a question (and the record it comes with), or ""."""
     from health_training.etl import measured_values as mv
     from health_training.etl.asked_dates import is_ordinal, names_another_day
-    from health_training.etl.asked_scope import OTHER_PERIOD, asked_scope
+    from health_training.etl.asked_scope import OTHER_PERIOD, asked_scope, asking_sentences
     from health_training.etl.asked_words import record_extreme
     from health_training.etl.questions.measures import MEASURE
     from health_training.etl.questions.quantities import unit_of
@@ -136,7 +136,15 @@ def computed_facts(question: str, context: str = "") -> str:
     )
     if scope:
         return f"{PREFIX} {scope}."
-    spans = [s for s in scan_quantities(question) if not is_ordinal(question, s[0], s[1])]
+    # A day of the month is no value, nor the number of a name ("zone 3": run 26's data paired
+    # "what was my time in zone 3 yesterday?" into a change from 3 min).
+    names = [(a, b) for a, b, _ in mv.named_facts(question)]
+    spans = [
+        (start, end, q)
+        for start, end, q in scan_quantities(question)
+        if not is_ordinal(question, start, end)
+        and not (q.unit is None and any(a <= start and end <= b for a, b in names))
+    ]
     asked = [q for _, _, q in spans]
     parts: list[str] = []
     distances = list(DISTANCE.finditer(question))
@@ -181,12 +189,17 @@ def computed_facts(question: str, context: str = "") -> str:
     session = _SESSION.search(context)
     if len(clocks) < 2 and session and set(named) & _SESSION_FACTS and not share:
         clocks = [int(session[1]) * 60 + int(session[2]), int(session[3]) * 60 + int(session[4])]
-    if len(clocks) >= 2:
-        minutes = derived.sleep_minutes(clocks[0], clocks[1])
+    # Three clock times are a bedtime, a time asleep and a wake time ("got into bed 22:15, fell
+    # asleep ~22:40, woke up 05:50", set I): the last is the end of both spans.
+    spans_of_clocks = (
+        [(clocks[1], clocks[2]), (clocks[0], clocks[2])] if len(clocks) == 3 else [clocks[:2]]
+    )
+    for begin, end in spans_of_clocks if len(clocks) >= 2 else ():
+        minutes = derived.sleep_minutes(begin, end)
         h, m = derived.hours_minutes(minutes)
         parts.append(
-            f"from {clocks[0] // 60:02d}:{clocks[0] % 60:02d} to {clocks[1] // 60:02d}:"
-            f"{clocks[1] % 60:02d}: {minutes} min ({h} h {m} min)"
+            f"from {begin // 60:02d}:{begin % 60:02d} to {end // 60:02d}:"
+            f"{end % 60:02d}: {minutes} min ({h} h {m} min)"
         )
     balance = stated_sums.energy_balance(
         question,
@@ -194,7 +207,7 @@ def computed_facts(question: str, context: str = "") -> str:
         recorded.get("total_active_kcal") if _ASKS_BALANCE.search(question) else None,
     )
     parts += [balance] if balance else []
-    asks_change = bool(_ASKS_CHANGE.search(question))
+    asks_change = bool(_ASKS_CHANGE.search(asking_sentences(question)))
     # "Express the change from 120 to 124 mg/dl as a percentage" asks for a change (run 13's
     # line gave it "120 mg/dL of 124 mg/dL: 97%").
     own_share = (
@@ -216,9 +229,11 @@ def computed_facts(question: str, context: str = "") -> str:
         # Bare numbers are the one measure named: "steps were 7,500 on Monday and 9,000 on
         # Tuesday" (run 12 judged the first and refused the question); not beside a number with
         # a unit ("training for a 10k. 93% sleep efficiency last night" is no change, run 14).
+        # With a unit written once: "64 bpm last month and this month its 59" (set I).
         bare = (
             paired_unit(next(iter(subject)))
-            if len(subject) == 1 and not any(q.unit for q in asked)
+            if len(subject) == 1
+            and {paired_unit(q.unit) for q in asked if q.unit} <= {paired_unit(next(iter(subject)))}
             else None
         )
         for unit in _PAIRED_UNITS if not balance else [u for u in _PAIRED_UNITS if u != "kcal"]:
@@ -233,6 +248,7 @@ def computed_facts(question: str, context: str = "") -> str:
                 and q.value >= 0
                 and not _THRESHOLD_BEFORE.search(question, max(0, start - 12), start)
                 and not (q.unit is None and mv.is_year(question, start, q.value))
+                and not (q.unit is None and mv.is_age(question, start, end))
                 and not _THRESHOLD_AFTER.match(question, end)
             ]
             mine = mine[:_MAX_PARTS]  # a message of thousands of numbers: pairs stay bounded

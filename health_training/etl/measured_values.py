@@ -98,6 +98,17 @@ def is_year(text: str, start: int, value: float) -> bool:
     return 1900 <= value <= 2100 and bool(_YEAR_BEFORE.search(text, max(0, start - 12), start))
 
 
+# An age ("I'm 47", "im 34 and pretty fit", "a 29 year old") is no value: set I's "max hr hit
+# 201 ..., im 34" was handed a change from 201 to 34 bpm.
+_AGE_BEFORE = re.compile(r"\b(?:i'?m|i am|age|aged)\s*$", re.IGNORECASE)
+_AGE_AFTER = re.compile(r"\s*(?:-\s*)?(?:years?|yrs?)(?:\s*-\s*|\s+)old\b|\s*(?:yo|y/o)\b", re.I)
+
+
+def is_age(text: str, start: int, end: int) -> bool:
+    """Whether the bare number at text[start:end] is the user's age by the words around it."""
+    return bool(_AGE_BEFORE.search(text, max(0, start - 8), start) or _AGE_AFTER.match(text, end))
+
+
 _LEADS_TO_NUMBER = re.compile(r"\b(?:at|to|hit)$", re.IGNORECASE)
 _RANGE_NEXT = re.compile(r"\s*[-\u2013]\s*\d")  # "70-": the first end of a range
 _RANGE_PREV = re.compile(r"\d\s*[-\u2013]\s*$")  # "-180": the second
@@ -113,6 +124,8 @@ _SERVED_WORDS = (
     ("sleep_latency_min", "to get to sleep"),
     ("mean_hr_bpm", "average"),
     ("mean_hr_bpm", "avg"),
+    ("mean_glucose_mg_dl", "average"),  # "my avg is 168 mgdl" (set I)
+    ("mean_glucose_mg_dl", "avg"),
     ("mean_rmssd_ms", "average"),
     ("mean_rmssd_ms", "avg"),
     ("max_hr_bpm", "max"),
@@ -212,6 +225,7 @@ def stated_values(text: str) -> dict[str, float]:
         if unit is None and (
             is_year(text, q_start, value)
             or is_ordinal(text, q_start, q_end)
+            or is_age(text, q_start, q_end)
             or PERIOD_AFTER.match(text, q_end)
             or _RANGE_NEXT.match(text, q_end)
             or _RANGE_PREV.search(text, max(0, q_start - 8), q_start)

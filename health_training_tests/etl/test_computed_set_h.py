@@ -106,3 +106,32 @@ def test_the_asking_sentence_about_data_not_given_is_all_the_line_says():
     assert computed_facts(question) == LINE + "no glucose data given."
     # A number of the asked measure's unit is its data.
     assert "no " not in computed_facts("Today's reading: 38 ms. Is my HRV ok?")
+
+
+# --- set I (development, 48 questions by a fresh helper): values read wrong ----------------------
+@pytest.mark.parametrize(
+    "question, record, expected",
+    [
+        # An age is no value (was a change from 201 to 34 bpm).
+        ("max hr hit 201 in spin class yesterday, im 34 and pretty fit. is that dangerous?", "",
+         "peak heart rate 201 bpm is above the 190 bpm reference maximum."),
+        # The number of a name is no value (run 26's data: "a change from 3 min").
+        ("what was my time in zone 3 yesterday?", HEART, "time in zone 3 12 min."),
+        # A unit written once lends itself to the other value of the one measure named.
+        ("my resting heart rate was 64 bpm last month and this month its 59. whats the change?", "",
+         "resting heart rate 64 bpm to 59 bpm: change -5 bpm (-8%)."),
+        # Hours and minutes written together; "mgdl"; a plain "avg" with mg/dL.
+        ("slept 5h40 last nite, is that too little", "",
+         "total sleep 5 h 40 min is under the recommended 7 h minimum."),
+        ("my avg is 168 mgdl, bad?", "",
+         "average glucose 168 mg/dL is above 154 mg/dL, the level at which an average counts as high."),
+        # Bed, asleep and awake: the last time ends both spans, the time asleep first.
+        ("into bed 22:15, fell asleep ~22:40, woke up 05:50. how long was I asleep?", "",
+         "from 22:40 to 05:50: 430 min (7 h 10 min); from 22:15 to 05:50: 455 min (7 h 35 min)."),
+        # Change words outside the asking sentence ask for no change.
+        ("Last night I got 72 min of deep sleep out of 6 h 24 min asleep. What percentage was deep?",
+         "", "deep sleep 72 min of 384 min: 19%."),
+    ],
+)  # fmt: skip
+def test_values_set_i_found_read_wrong(question, record, expected):
+    assert computed_facts(question, record) == LINE + expected

@@ -50,7 +50,7 @@ class FactualScore:
 
 # (canonical unit, spellings); the regex tries them in this order.
 _UNITS = (
-    ("mg/dL", r"mg\s?/\s?dl"),
+    ("mg/dL", r"mg\s?/?\s?dl"),  # "168 mgdl" too
     ("mmHg", r"mm\s?hg"),
     ("bpm", r"bpm|beats\s+per\s+minute|beats/min"),
     ("ms", r"milliseconds?|msec|ms"),
@@ -77,6 +77,9 @@ _RANGE_GAP = re.compile(r"\s*(?:[-\u2212\u2013\u2014/]|to)\s*", re.IGNORECASE)
 _DURATION_GAP = re.compile(r"\s*(?:and\s+)?", re.IGNORECASE)
 TO_MINUTES = {"h": 60.0, "min": 1.0}
 _MINUTES_M = re.compile(r"\s?m\b")
+# "7h10", "5h40", "4h50m": minutes glued to the hours, which the token pattern cannot start a
+# number at (set I read "slept 5h40" as 5 h).
+_GLUED_MINUTES = re.compile(r"([0-5]\d)(?:\s?m(?:in(?:ute)?s?)?)?\b", re.IGNORECASE)
 
 
 def _scan(text: str) -> list[tuple[int, int, Quantity]]:
@@ -124,6 +127,11 @@ def scan_quantities(text: str) -> list[tuple[int, int, Quantity]]:
     i = 0
     while i < len(scanned):
         start, end, q = scanned[i]
+        glued = _GLUED_MINUTES.match(text, end) if q.unit == "h" and q.decimals == 0 else None
+        if glued and text[end - 1].isalpha():
+            out.append((start, glued.end(), Quantity(q.value * 60 + int(glued[1]), "min")))
+            i += 1
+            continue
         if i + 1 < len(scanned) and q.unit == "h" and q.decimals == 0:
             start2, end2, q2 = scanned[i + 1]
             # "5 h 50 min", and "5h 50m" (an "m" the unit pattern leaves: "50 m" is also metres)
