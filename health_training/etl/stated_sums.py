@@ -19,6 +19,9 @@ from health_training.etl import derived
 _INTAKE = re.compile(r"\b(?:ate|eat\w*|intake|food|consumed|had)\b|^ in\b(?=\s*[,;.]|$)", re.I)
 _BURNED = re.compile(r"\b(?:burn\w*|expend\w*|expenditure|active)\b|^ out\b", re.I)
 _NEAR = 30  # characters between a number and the word that says what it is
+# Before the number, its whole clause up to this: "total energy expenditure according to my
+# wearable was 2,710 kcal" (set I) names it 41 characters before.
+_NEAR_BEFORE = 60
 _TAILS = ("in", "out")
 _CLAUSE_END = re.compile(r"[,;.?!]|\b(?:and|but|versus|vs|minus|while)\b", re.I)
 _AFTER = 2  # a word before the number names it more often than one after ("burned 640 kcal")
@@ -53,7 +56,7 @@ def _role(question: str, start: int, end: int) -> str | None:
     best: tuple[int, str] | None = None
     # Within the number's clause: "2,150 kcal consumed, 640 kcal expended" names each by the
     # word after it, which the comma keeps from the other number (so do "and", "versus").
-    before = _CLAUSE_END.split(question[max(0, start - _NEAR) : start])[-1]
+    before = _CLAUSE_END.split(question[max(0, start - _NEAR_BEFORE) : start])[-1]
     after = _CLAUSE_END.split(question[end : end + _NEAR])[0]
     # "640 kcal of active energy": the word after "of" names the number as well as one before.
     penalty = 0 if re.match(r"\s*of\b", after) else _AFTER

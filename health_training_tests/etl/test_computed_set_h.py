@@ -128,6 +128,9 @@ def test_the_asking_sentence_about_data_not_given_is_all_the_line_says():
         # Bed, asleep and awake: the last time ends both spans, the time asleep first.
         ("into bed 22:15, fell asleep ~22:40, woke up 05:50. how long was I asleep?", "",
          "from 22:40 to 05:50: 430 min (7 h 10 min); from 22:15 to 05:50: 455 min (7 h 35 min)."),
+        # A clause's role word may stand well before its number.
+        ("Intake today totalled 2,350 kcal; total energy expenditure according to my wearable was "
+         "2,710 kcal. Net balance?", "", "intake 2,350 kcal, burned 2,710 kcal: deficit 360 kcal."),
         # Change words outside the asking sentence ask for no change.
         ("Last night I got 72 min of deep sleep out of 6 h 24 min asleep. What percentage was deep?",
          "", "deep sleep 72 min of 384 min: 19%."),
