@@ -109,6 +109,8 @@ _CONTEXT_VALUES = 2  # first measured values of a unit in the context paired wit
 # names bedtime, wake time or time in bed without giving them.
 _SESSION = re.compile(r"Sleep session (\d\d):(\d\d)-(\d\d):(\d\d)")
 _SESSION_FACTS = frozenset({"bedtime", "wake_time", "time_in_bed_min"})
+_HOUR_FACTS = frozenset({"peak_hour_steps", "peak_hour_kcal"})
+_DAY_TOTALS = frozenset({"total_steps", "total_active_kcal"})
 _GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
 # A question's threshold or target is no value of a change: "how much time was I below 70
 # yesterday" paired 70 with the record's 6%, "under 70 mg/dl compared to the 4% target" 70 mg/dL
@@ -182,6 +184,10 @@ def computed_facts(question: str, context: str = "") -> str:
     clocks = [int(q.value) for q in asked if q.unit == "time"]
     named = [f for _, _, facts in mv.named_facts(question) for f in facts]
     named = named or record_extreme(question, mv.record_types(context))
+    # "How many steps were in my busiest hour?" asks the hour's count, not the day's total that
+    # the unit's word names: run 26 answered set H's with the total's verdict, first in the line.
+    if set(named) & _HOUR_FACTS:
+        named = [f for f in named if f not in _DAY_TOTALS]
     recorded = mv.record_values(context)
     share = None if asked else _share(question, context, recorded)
     if share:
@@ -249,6 +255,7 @@ def computed_facts(question: str, context: str = "") -> str:
                 and not _THRESHOLD_BEFORE.search(question, max(0, start - 12), start)
                 and not (q.unit is None and mv.is_year(question, start, q.value))
                 and not (q.unit is None and mv.is_age(question, start, end))
+                and not (q.unit is None and mv.ends_a_range(question, start, end))
                 and not _THRESHOLD_AFTER.match(question, end)
             ]
             mine = mine[:_MAX_PARTS]  # a message of thousands of numbers: pairs stay bounded

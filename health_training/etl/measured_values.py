@@ -104,6 +104,12 @@ _AGE_BEFORE = re.compile(r"\b(?:i'?m|i am|age|aged)\s*$", re.IGNORECASE)
 _AGE_AFTER = re.compile(r"\s*(?:-\s*)?(?:years?|yrs?)(?:\s*-\s*|\s+)old\b|\s*(?:yo|y/o)\b", re.I)
 
 
+def ends_a_range(text: str, start: int, end: int) -> bool:
+    """Whether the bare number at text[start:end] is an end of a range the user writes ("time in
+    range 70-180 went from 58% to 71%": a definition, no value)."""
+    return bool(_RANGE_NEXT.match(text, end) or _RANGE_PREV.search(text, max(0, start - 8), start))
+
+
 def is_age(text: str, start: int, end: int) -> bool:
     """Whether the bare number at text[start:end] is the user's age by the words around it."""
     return bool(_AGE_BEFORE.search(text, max(0, start - 8), start) or _AGE_AFTER.match(text, end))
@@ -126,6 +132,13 @@ _SERVED_WORDS = (
     ("mean_hr_bpm", "avg"),
     ("mean_glucose_mg_dl", "average"),  # "my avg is 168 mgdl" (set I)
     ("mean_glucose_mg_dl", "avg"),
+    # Typos set I wrote ("sleep effiency was 81%" left "sleep" to take the next number).
+    ("sleep_efficiency_pct", "sleep effiency"),
+    ("sleep_efficiency_pct", "effiency"),
+    ("sleep_latency_min", "to fall alseep"),
+    ("asleep_min", "sleeep"),
+    ("total_steps", "stepps"),
+    ("mean_glucose_mg_dl", "avrage glucose"),
     ("mean_rmssd_ms", "average"),
     ("mean_rmssd_ms", "avg"),
     ("max_hr_bpm", "max"),
@@ -227,8 +240,7 @@ def stated_values(text: str) -> dict[str, float]:
             or is_ordinal(text, q_start, q_end)
             or is_age(text, q_start, q_end)
             or PERIOD_AFTER.match(text, q_end)
-            or _RANGE_NEXT.match(text, q_end)
-            or _RANGE_PREV.search(text, max(0, q_start - 8), q_start)
+            or ends_a_range(text, q_start, q_end)
         ):
             continue
         # Only the names near the number: a long message is not every name against every number.

@@ -85,7 +85,7 @@ STEPS = (
 )
 def test_a_busiest_hour_is_asked_for_its_time_or_its_count_and_the_line_gives_both(question):
     # Run 25's line held the day's step verdict for the count (set H).
-    assert "busiest hour 17:00 with 1,310 steps." in computed_facts(question, STEPS)
+    assert computed_facts(question, STEPS) == f"{LINE}busiest hour 17:00 with 1,310 steps."
 
 
 def test_a_stated_value_with_no_rule_is_in_the_line_beside_the_judged_one():

@@ -131,6 +131,13 @@ def test_the_asking_sentence_about_data_not_given_is_all_the_line_says():
         # A clause's role word may stand well before its number.
         ("Intake today totalled 2,350 kcal; total energy expenditure according to my wearable was "
          "2,710 kcal. Net balance?", "", "intake 2,350 kcal, burned 2,710 kcal: deficit 360 kcal."),
+        # A range the user writes is a definition: "70-180" is no value of a change.
+        ("Time in range 70-180 went from 58% last quarter to 71% now. What's the change?", "",
+         "time in range 58% to 71%: change +13%."),
+        # Typos users write bind as the words they meant.
+        ("my sleep effiency was 81% and i was awake 55 min. normal?", "",
+         "sleep efficiency 81% is below the 85% reference; time awake 55 min has no reference "
+         "range here."),
         # Change words outside the asking sentence ask for no change.
         ("Last night I got 72 min of deep sleep out of 6 h 24 min asleep. What percentage was deep?",
          "", "deep sleep 72 min of 384 min: 19%."),
