@@ -158,15 +158,18 @@ def test_every_share_answer_leads_with_the_share():
         assert spec[-1].startswith("{share} of your "), key
 
 
+def _look_up_answers(record, fact: str) -> set[str]:
+    """The answers of the look-ups of `fact` the writer draws for `record` over 300 seeds."""
+    drafts = (lookup.draft(record, Random(seed)) for seed in range(300))
+    return {d.output for d in drafts if d and d.asked[0].fact == fact}
+
+
 def test_a_look_up_of_the_busiest_hour_gives_its_share_of_the_day():
     """800 of 11,100 steps (seven idle hours, twelve of 800, five of 300) came in the busiest
     hour, 07:00: 7% of the day, as the record states it."""
-    record = read_record(batch("StepsRecord", READINGS["StepsRecord"]))
-    answers = set()
-    for seed in range(200):
-        drafted = lookup.draft(record, Random(seed))
-        if drafted and drafted.asked[0].fact == "peak_hour_steps":
-            answers.add(drafted.output)
+    answers = _look_up_answers(
+        read_record(batch("StepsRecord", READINGS["StepsRecord"])), "peak_hour_steps"
+    )
     assert len(answers) == 2 and all("7% of the" in a and "800 steps" in a for a in answers)
 
 
@@ -174,12 +177,9 @@ def test_a_look_up_of_the_share_of_the_step_goal_and_of_the_zones():
     """11,100 steps against the 10,000 goal: 111%, as the record states it; every look-up of a
     heart-rate zone states its minutes before "in zone N" (how the evaluation reads them), and
     the zones are drawn as one option, not five of a heart-rate record's eight."""
-    record = read_record(batch("StepsRecord", READINGS["StepsRecord"]))
-    answers = set()
-    for seed in range(300):
-        drafted = lookup.draft(record, Random(seed))
-        if drafted and drafted.asked[0].fact == "steps_pct_of_goal":
-            answers.add(drafted.output)
+    answers = _look_up_answers(
+        read_record(batch("StepsRecord", READINGS["StepsRecord"])), "steps_pct_of_goal"
+    )
     assert answers and all("111% of" in a and "10,000 steps goal" in a for a in answers)
     heart = read_record(batch("HeartRateRecord", READINGS["HeartRateRecord"]))
     facts = [lookup.draft(heart, Random(seed)).asked[0].fact for seed in range(300)]
