@@ -273,12 +273,16 @@ def computed_facts(question: str, context: str = "") -> str:
             for before, after in dict.fromkeys(pairs):
                 if before == after:
                     continue
+                # In the answer's own order and words ("51 bpm, down from 52 bpm, a drop of
+                # 1 bpm or 2%"): from "52 bpm to 51 bpm: change -1 bpm (-2%)" run 26 wrote 9 of
+                # freeform_test's changes backwards ("51 bpm, up from 52 bpm"), the value right.
                 change = derived.change(before, after)
+                direction, noun = ("up", "a rise") if change > 0 else ("down", "a drop")
                 line = f"{subject[unit]} " if unit in subject else ""
-                line += f"{with_unit(before, unit)} to {with_unit(after, unit)}: change "
-                line += f"{'+' if change > 0 else '-'}{with_unit(abs(change), unit)}"
+                line += f"{with_unit(after, unit)}, {direction} from {with_unit(before, unit)}: "
+                line += f"{noun} of {with_unit(abs(change), unit)}"
                 if before and unit != "%":
-                    line += f" ({derived.percent_change(before, after):+d}%)"
+                    line += f" ({abs(derived.percent_change(before, after))}%)"
                 parts.append(line)
     if not parts:  # a pace, a duration or a change is what was asked, not a verdict
         parts = judged(question, context, named, asked, recorded)

@@ -56,11 +56,15 @@ from health_training.serving.backends.generation import Prompt
             "",
             "2,000 steps of 8,000 steps: 25%",
         ),
-        ("resting hr 58 bpm last week, 66 bpm now", "", "58 bpm to 66 bpm: change +8 bpm (+14%)"),
+        (
+            "resting hr 58 bpm last week, 66 bpm now",
+            "",
+            "66 bpm, up from 58 bpm: a rise of 8 bpm (14%)",
+        ),
         (
             "change given 125 mg/dl yesterday?",
             "Mean glucose 100 mg/dL (range 84-141 mg/dL)",
-            "125 mg/dL to 100 mg/dL: change -25 mg/dL (-20%)",
+            "100 mg/dL, down from 125 mg/dL: a drop of 25 mg/dL (20%)",
         ),
     ],
 )
@@ -114,8 +118,8 @@ def test_a_records_goal_and_reference_values_are_never_paired_with_the_question(
         "with 308 steps (13% of the day). Reference: under 2,500 steps a day is very low."
     )
     line = computed_facts("What is the change in daily step count from 2100 steps?", record)
-    assert "2,100 steps to 2,430 steps: change +330 steps (+16%)" in line
-    changes = [part for part in line.split("; ") if ": change" in part]
+    assert "2,430 steps, up from 2,100 steps: a rise of 330 steps (16%)" in line
+    changes = [part for part in line.split("; ") if ": a rise of" in part or ": a drop of" in part]
     assert not any("10,000" in part or "2,500" in part for part in changes)
 
 
@@ -153,7 +157,7 @@ def test_a_stated_value_is_paired_with_the_record_only_when_the_words_ask_for_a_
             if variant != "record":
                 continue
             question = fill(template, what="step count", prev="2,100 steps", now="", when="")
-            assert "2,100 steps to 2,430 steps" in computed_facts(question, record), question
+            assert "2,430 steps, up from 2,100 steps" in computed_facts(question, record), question
     for question in ("Rate my step count of 2100 steps: fine or not?", "2100 steps - healthy?"):
         assert "change" not in computed_facts(question, record)
 
@@ -258,7 +262,7 @@ def test_dropping_off_to_sleep_is_no_drop():
     assert "change" not in line
     assert "total sleep 5 h 40 min is under the recommended 7 h minimum" in line
     assert "sleep latency 45 min is longer than the 30 min reference" in line
-    assert "change -17 ms" in computed_facts("my hrv dropped from 48 to 31 ms, bad?")
+    assert "a drop of 17 ms" in computed_facts("my hrv dropped from 48 to 31 ms, bad?")
 
 
 def test_thousands_of_steps_written_with_k_are_steps_not_a_run():
@@ -294,11 +298,14 @@ def test_a_change_pairs_the_stated_value_with_the_named_measures_value_in_the_re
     """Run 8 was handed "39 ms to 47 ms; 39 ms to 33 ms" (mean, then lowest) and "500 min to
     603 min" (in bed) for a previous night's sleep, and copied the wrong pair."""
     line = computed_facts("Change in mean RMSSD from 39 ms the day before?", HRV_RECORD)
-    assert line == "Computed from your numbers: average HRV 39 ms to 47 ms: change +8 ms (+21%)."
+    assert (
+        line
+        == "Computed from your numbers: average HRV 47 ms, up from 39 ms: a rise of 8 ms (21%)."
+    )
     line = computed_facts("Change in sleep duration from 8 hours 20 minutes the night before?",
                           SLEEP_RECORD)  # fmt: skip
     assert line == (
-        "Computed from your numbers: total sleep 500 min to 384 min: change -116 min (-23%)."
+        "Computed from your numbers: total sleep 384 min, down from 500 min: a drop of 116 min (23%)."
     )
 
 
@@ -372,7 +379,7 @@ def test_calories_burned_written_as_active_calories_are_the_burned_side_of_a_bal
 @pytest.mark.parametrize("intake", ["2,150 kcal", "2150 cals", "2,150 calories"])
 def test_every_energy_balance_phrasing_gets_the_balance_not_a_change(intake):
     """Intake minus burned, signed as the question asks it (2,150 - 640 = 1,510 by hand): as a
-    change the line read "2,150 kcal to 640 kcal: change -1,510 kcal"."""
+    change the line read "640 kcal, down from 2,150 kcal: a drop of 1,510 kcal"."""
     from health_training.etl.questions.computation_phrasings import FAMILIES, situation_of
     from health_training.etl.questions.phrasing import fill
 
@@ -390,7 +397,7 @@ def test_values_of_one_unit_are_a_change_only_when_the_words_ask_for_one():
     line = computed_facts("CGM report: mean 128 mg/dl, highest 262 mg/dl. How does that look?")
     assert "change" not in line
     line = computed_facts("Steps were 7,500 on Monday and 9,000 on Tuesday, how much more?")
-    assert "7,500 steps to 9,000 steps: change +1,500 steps (+20%)" in line
+    assert "9,000 steps, up from 7,500 steps: a rise of 1,500 steps (20%)" in line
 
 
 def test_every_change_phrasing_of_two_stated_values_gets_the_change_and_no_share():
@@ -407,8 +414,8 @@ def test_every_change_phrasing_of_two_stated_values_gets_the_change_and_no_share
                 continue
             question = fill(template, what="total sleep", prev="390 mins", now="447 mins", when="")
             line = computed_facts(question)
-            assert "390 min to 447 min: change +57 min (+15%)" in line, question
-            assert " of " not in line, question
+            assert "447 min, up from 390 min: a rise of 57 min (15%)" in line, question
+            assert ": 15%" not in line and "min of " not in line, question  # no share
 
 
 def test_a_bare_number_beside_one_with_a_unit_is_not_the_measures_value():

@@ -68,7 +68,7 @@ def test_a_threshold_or_target_the_question_names_is_no_value_of_a_change():
     ):
         assert "change" not in computed_facts(question, GLUCOSE), question
     # A value stated beside them still is one.
-    assert "time spent low 3% to 5%: change +2%" in computed_facts(
+    assert "time spent low 5%, up from 3%: a rise of 2%" in computed_facts(
         "my time below 70 was 3% yesterday, what changed", GLUCOSE
     )
 
@@ -108,6 +108,6 @@ def test_a_year_is_never_a_value_of_a_change():
     line = computed_facts("compare my avg glucose jan 2024 vs jan 2025, how did it change?")
     assert "2,024" not in line and "2024" not in line and "change" not in line
     # A bare number of steps is still one.
-    assert "change +955 steps" in computed_facts(
+    assert "a rise of 955 steps" in computed_facts(
         "steps were 2045 yesterday and 3000 today, change?"
     )

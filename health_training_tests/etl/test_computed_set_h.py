@@ -119,7 +119,7 @@ def test_the_asking_sentence_about_data_not_given_is_all_the_line_says():
         ("what was my time in zone 3 yesterday?", HEART, "time in zone 3 12 min."),
         # A unit written once lends itself to the other value of the one measure named.
         ("my resting heart rate was 64 bpm last month and this month its 59. whats the change?", "",
-         "resting heart rate 64 bpm to 59 bpm: change -5 bpm (-8%)."),
+         "resting heart rate 59 bpm, down from 64 bpm: a drop of 5 bpm (8%)."),
         # Hours and minutes written together; "mgdl"; a plain "avg" with mg/dL.
         ("slept 5h40 last nite, is that too little", "",
          "total sleep 5 h 40 min is under the recommended 7 h minimum."),
@@ -133,7 +133,7 @@ def test_the_asking_sentence_about_data_not_given_is_all_the_line_says():
          "2,710 kcal. Net balance?", "", "intake 2,350 kcal, burned 2,710 kcal: deficit 360 kcal."),
         # A range the user writes is a definition: "70-180" is no value of a change.
         ("Time in range 70-180 went from 58% last quarter to 71% now. What's the change?", "",
-         "time in range 58% to 71%: change +13%."),
+         "time in range 71%, up from 58%: a rise of 13%."),
         # Typos users write bind as the words they meant.
         ("my sleep effiency was 81% and i was awake 55 min. normal?", "",
          "sleep efficiency 81% is below the 85% reference; time awake 55 min has no reference "
