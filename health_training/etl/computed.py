@@ -53,8 +53,9 @@ from __future__ import annotations
 import re
 
 from health_training.etl import derived, stated_sums
-from health_training.etl.computed_verdicts import judged
+from health_training.etl.computed_verdicts import HOUR_FACTS, PEAK_HOUR, judged
 from health_training.etl.questions.computation_distance import PER, PER_HOUR, in_unit, unit_asked
+from health_training.etl.questions.computation_wording import change_words
 from health_training.etl.stated_sums import number_text, paired_unit, with_unit
 
 PREFIX = "Computed from your numbers:"
@@ -109,7 +110,6 @@ _CONTEXT_VALUES = 2  # first measured values of a unit in the context paired wit
 # names bedtime, wake time or time in bed without giving them.
 _SESSION = re.compile(r"Sleep session (\d\d):(\d\d)-(\d\d):(\d\d)")
 _SESSION_FACTS = frozenset({"bedtime", "wake_time", "time_in_bed_min"})
-_HOUR_FACTS = frozenset({"peak_hour_steps", "peak_hour_kcal"})
 _DAY_TOTALS = frozenset({"total_steps", "total_active_kcal"})
 _GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
 # A question's threshold or target is no value of a change: "how much time was I below 70
@@ -140,7 +140,8 @@ def computed_facts(question: str, context: str = "") -> str:
         return f"{PREFIX} {scope}."
     # A day of the month is no value, nor the number of a name ("zone 3": run 26's data paired
     # "what was my time in zone 3 yesterday?" into a change from 3 min).
-    names = [(a, b) for a, b, _ in mv.named_facts(question)]
+    names_found = mv.named_facts(question)
+    names = [(a, b) for a, b, _ in names_found]
     spans = [
         (start, end, q)
         for start, end, q in scan_quantities(question)
@@ -182,11 +183,11 @@ def computed_facts(question: str, context: str = "") -> str:
             f"{number_text(minutes)} min: " + ", ".join(said)
         )
     clocks = [int(q.value) for q in asked if q.unit == "time"]
-    named = [f for _, _, facts in mv.named_facts(question) for f in facts]
+    named = [f for _, _, facts in names_found for f in facts]
     named = named or record_extreme(question, mv.record_types(context))
     # "How many steps were in my busiest hour?" asks the hour's count, not the day's total that
     # the unit's word names: run 26 answered set H's with the total's verdict, first in the line.
-    if set(named) & _HOUR_FACTS:
+    if set(named) & HOUR_FACTS:
         named = [f for f in named if f not in _DAY_TOTALS]
     recorded = mv.record_values(context)
     share = None if asked else _share(question, context, recorded)
@@ -277,7 +278,7 @@ def computed_facts(question: str, context: str = "") -> str:
                 # 1 bpm or 2%"): from "52 bpm to 51 bpm: change -1 bpm (-2%)" run 26 wrote 9 of
                 # freeform_test's changes backwards ("51 bpm, up from 52 bpm"), the value right.
                 change = derived.change(before, after)
-                direction, noun = ("up", "a rise") if change > 0 else ("down", "a drop")
+                direction, noun = change_words(change)
                 line = f"{subject[unit]} " if unit in subject else ""
                 line += f"{with_unit(after, unit)}, {direction} from {with_unit(before, unit)}: "
                 line += f"{noun} of {with_unit(abs(change), unit)}"
@@ -303,7 +304,7 @@ def _share(question: str, context: str, values: dict[str, float]) -> str | None:
     for key, (words, template) in _SHARE_LINES.items():
         part, whole = SHARES[key][:2]
         if re.search(words, question, re.IGNORECASE) and part in values and whole in values:
-            hour = re.search(r"(?:Most active|Peak) hour (\d\d:\d\d)", context)
+            hour = PEAK_HOUR.search(context)
             return template.format(
                 part=number_text(values[part]),
                 whole=number_text(values[whole]),

@@ -9,8 +9,8 @@ import re
 
 from health_training.etl.stated_sums import paired_unit
 
-_HOUR_ASKED = frozenset({"peak_hour_steps", "peak_hour_kcal"})
-_PEAK_HOUR = re.compile(r"(?:Most active|Peak) hour (\d\d:\d\d)")
+HOUR_FACTS = frozenset({"peak_hour_steps", "peak_hour_kcal"})
+PEAK_HOUR = re.compile(r"(?:Most active|Peak) hour (\d\d:\d\d)")
 UNJUDGED = "has no reference range here"  # a stated value no rule of verdicts.py judges
 
 
@@ -77,7 +77,7 @@ def judged(
         if fact not in JUDGED_FACTS and value is not None:
             said[fact] = f"{MEASURE[fact].subject} {say(fact, value)}"
             said[fact] += f" {UNJUDGED}" if fact in stated and fact not in recorded else ""
-            hour = _PEAK_HOUR.search(context) if fact in _HOUR_ASKED else None
+            hour = PEAK_HOUR.search(context) if fact in HOUR_FACTS else None
             if hour and fact in recorded:
                 said[fact] = f"{MEASURE[fact].subject} {hour[1]} with {say(fact, value)}"
     # In the order the user wrote the values, then named the measures: the writer's answers

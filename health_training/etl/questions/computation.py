@@ -22,7 +22,7 @@ from health_training.etl import derived
 from health_training.etl.narratives.wording import clock
 from health_training.etl.questions import computation_distance as distance_question
 from health_training.etl.questions.computation_phrasings import FAMILIES, situation_of
-from health_training.etl.questions.computation_wording import CHANGE_WHAT, SHARES
+from health_training.etl.questions.computation_wording import CHANGE_WHAT, SHARES, change_words
 from health_training.etl.questions.example import Asked, Draft, Record
 from health_training.etl.questions.measures import MEASURE
 from health_training.etl.questions.phrasing import cap, fill, when
@@ -123,7 +123,7 @@ def change(fact: str, before: float, after: float) -> tuple[str, dict[str, Any],
     if diff == 0:
         moved = f"{a}, the same as before, so no change"
     else:
-        direction, noun = ("up", "a rise") if diff > 0 else ("down", "a drop")
+        direction, noun = change_words(diff)
         moved = f"{a}, {direction} from {b}, {noun} of {say(fact, abs(diff))} or {abs(pct)}%"
     text = f"{cap(CHANGE_WHAT[fact])}: {moved}."
     facts = {

@@ -3,6 +3,13 @@ can answer (which facts are part and whole, how a question names them, the answe
 
 from __future__ import annotations
 
+
+def change_words(diff: float) -> tuple[str, str]:
+    """("up", "a rise") or ("down", "a drop"): how a change answer and the computed line word a
+    nonzero change, so the model copies the line's words into the answer."""
+    return ("up", "a rise") if diff > 0 else ("down", "a drop")
+
+
 # The subject of a change answer, before its colon.
 CHANGE_WHAT: dict[str, str] = {
     "mean_glucose_mg_dl": "average glucose",
