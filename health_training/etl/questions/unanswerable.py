@@ -29,6 +29,7 @@ from health_training.etl.questions.unanswerable_phrasings import (
     SITUATIONS,
     UNUSABLE,
 )
+from health_training.etl.questions.unanswerable_stated import STATED_SHARE, stated_draft
 from health_training.ml.evaluation.freeform_eval import CANNOT_ANSWER
 
 __all__ = ["CANNOT_ANSWER", "FAMILIES", "draft"]
@@ -64,6 +65,11 @@ def draft(record: Record, rng: Random) -> Draft:
         "what": rng.choice(measure.casual),
         "when": when(record_type, rng),
     }
+    # Beside the user's own numbers (no record) some of the time, as served questions come.
+    if rng.random() < STATED_SHARE:
+        stated = stated_draft(record, situation, family, template, slots, rng)
+        if stated:
+            return stated
     question = fill(template, **slots)
     output = cap(fill(rng.choice(answers), **slots))
     input_ = "" if situation == NO_DATA else record.input
