@@ -14,7 +14,9 @@ it asks for) or says the data cannot answer it. Per model:
     over all numbers of the answers; refused answers (422) state no number and are counted apart;
   * contradicting their numbers: answers stating a comparison their own numbers contradict
     (ml/evaluation/stated_comparisons.py, the server's second guard rule);
-  * stopped by themselves: `finish_reason == "stop"`;
+  * stopped by themselves: `finish_reason == "stop"`; of them, the answers whose EOS the server
+    withheld for a while because they had not yet stated a value of each part of the computed
+    line (serving/line_coverage.py; `eos_withheld` in the response) are counted apart too;
   * addressed: every asked value stated correctly (freeform_eval.stated_correctly), or, for a
     question the data cannot answer, the answer says so (freeform_eval.CANNOT_ANSWER).
 Answers and figures go to `--out` (JSON) for reading.
@@ -45,6 +47,7 @@ def ask_all(client, model: str, questions: list[dict]) -> list[dict]:
                     "finish_reason": r.choices[0].finish_reason,
                     "grounding": extra.get("grounding"),
                     "server_unsupported": extra.get("unsupported_numbers", []),
+                    "eos_withheld": extra.get("eos_withheld", 0),
                 }
             )
         except openai.UnprocessableEntityError as exc:  # the server refused an ungrounded answer
@@ -59,6 +62,7 @@ def score(questions: list[dict], answers: list[dict]) -> dict:
     from health_training.ml.evaluation.stated_comparisons import contradicted_comparisons
 
     numbers = unsupported = stopped = addressed = refused = contradicted = 0
+    withheld = withheld_addressed = 0
     for q, a in zip(questions, answers, strict=True):
         if a["finish_reason"] == "refused":
             refused += 1
@@ -79,6 +83,9 @@ def score(questions: list[dict], answers: list[dict]) -> dict:
             ok = all(stated_correctly(a["answer"], asked) for asked in q["asked"])
         a["addressed"] = ok
         addressed += ok
+        if a.get("eos_withheld"):
+            withheld += 1
+            withheld_addressed += ok
     n = len(questions)
     return {
         "questions": n,
@@ -89,6 +96,8 @@ def score(questions: list[dict], answers: list[dict]) -> dict:
         "stopped_by_themselves": stopped,
         "refused": refused,
         "addressed": addressed,
+        "eos_withheld": withheld,  # answers whose EOS waited for the line's values
+        "eos_withheld_addressed": withheld_addressed,
     }
 
 

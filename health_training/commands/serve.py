@@ -22,6 +22,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             upstream_url=args.upstream_url or "",
             grounding="refuse" if args.refuse_ungrounded else args.grounding,
             admission=args.admission,
+            withhold_eos=not args.no_withhold_eos,
             dagster_host=args.dagster.rpartition(":")[0] or "127.0.0.1",
             dagster_port=int(args.dagster.rpartition(":")[2]),
         )
@@ -50,6 +51,12 @@ def add_parser(sub: Any) -> None:
         "--refuse-ungrounded",
         action="store_true",
         help="the same as --grounding refuse",
+    )
+    srv.add_argument(
+        "--no-withhold-eos",
+        action="store_true",
+        help="let an answer end before it states the computed line's values (by default EOS "
+        "waits a few dozen tokens for them; see docs/grounding.md)",
     )
     srv.add_argument(
         "--admission",

@@ -124,6 +124,7 @@ class Answerer:
         self.s.metrics.cache.labels(result="hit" if hit else "miss").inc()
         ctx.cached = hit is not None
         if hit is not None:
+            ctx.eos_withheld = hit.eos_withheld
             self._judged(ctx, check_numbers(hit.text, ctx.prompt.source_text()), hit.grounding)
         return hit
 
@@ -144,7 +145,11 @@ class Answerer:
         if finished is None:
             raise OpenAIError(502, "the backend ended without finishing the answer", "server_error")
         yield CachedAnswer(
-            "".join(parts), finished.reason, finished.prompt_tokens, finished.completion_tokens
+            "".join(parts),
+            finished.reason,
+            finished.prompt_tokens,
+            finished.completion_tokens,
+            eos_withheld=finished.eos_withheld,
         )
 
     async def _whole(self, ctx: _Context, decoding: DecodingParams) -> CachedAnswer:
@@ -176,6 +181,7 @@ class Answerer:
             mode, guard.grounded, ctx.decoding, retried=retry is not None
         )
         answer = replace(answer, grounding=outcome)
+        ctx.eos_withheld = answer.eos_withheld
         if outcome != "refused" and ctx.decoding.deterministic:
             self.s.cache.put(ctx.cache_key, answer)
         self._judged(ctx, guard, outcome)
@@ -238,6 +244,7 @@ class Answerer:
             "backend": self.s.backend.name,
             "cached": ctx.cached,
             "grounding": ctx.grounding,
+            "eos_withheld": ctx.eos_withheld,
             **ctx.guard.as_dict(),
         }
 
@@ -287,4 +294,5 @@ class _Context:
         self.cached = False
         self.guard: GuardResult | None = None
         self.grounding: str | None = None  # the outcome (grounding_modes.OUTCOMES)
+        self.eos_withheld = 0  # of the final answer (line_coverage.py)
         self.cache_key = cache_key(self.lease.served.key, self.prompt, self.decoding)

@@ -21,6 +21,7 @@ class CachedAnswer:
     prompt_tokens: int
     completion_tokens: int
     grounding: str = "as_generated"  # how the final answer came about (grounding_modes.py)
+    eos_withheld: int = 0  # times EOS waited for a value of the computed line (line_coverage.py)
 
 
 class ResponseCache:

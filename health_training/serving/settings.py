@@ -46,6 +46,9 @@ class ServingSettings:
     max_queue: int = 8  # requests that may wait while a batch decodes; more get a 429 at once
     # Guard, cache, feedback
     grounding: str = "regenerate"  # what an answer with unsupported numbers gets (a mode above)
+    # An answer may not end before it states a value of each part of the computed line, for a
+    # few dozen tokens at most (line_coverage.py; in-process backend only).
+    withhold_eos: bool = True
     cache_entries: int = 2048
     cache_ttl_s: float = 600.0
     responses_kept: int = 50_000  # response ids that can still be rated

@@ -79,6 +79,12 @@ def test_cache_hits_only_deterministic_requests(server):
     assert not first.model_extra["health_training"]["cached"]
     assert second.model_extra["health_training"]["cached"]
     assert second.choices[0].message.content == first.choices[0].message.content
+    # How often EOS waited for the computed line's values (line_coverage.py) comes back with it.
+    withheld = first.model_extra["health_training"]["eos_withheld"]
+    assert (
+        isinstance(withheld, int)
+        and second.model_extra["health_training"]["eos_withheld"] == withheld
+    )
     assert second.id != first.id  # each answer can be rated on its own
     sampled = [ask(c, messages=messages, temperature=0.9) for _ in range(2)]
     assert not any(s.model_extra["health_training"]["cached"] for s in sampled)

@@ -8,7 +8,9 @@ What serving adds: each row has its own length limit and sampling settings (gree
 temperature + top-p with the row's own seeded generator), and every new token is handed to
 `emit(row, token)` at once, which returns False to end the row (a stop sequence, its length
 limit, a client that went away). `emit(row, None)` says the row produced EOS. A row may carry a
-number constraint (number_mask.py) that masks its logits before the pick and follows its tokens.
+number constraint (number_mask.py) that masks its logits before the pick and follows its tokens,
+and an EOS gate (serving/line_coverage.py) asked whenever the row would end: while it withholds
+EOS, the row's next token is its best other one.
 A sampled row whose probabilities are not a distribution (NaN, inf, all zero) is handed to
 `fail(row, error)` and leaves; the other rows go on.
 """
@@ -31,9 +33,12 @@ class Row:
     top_p: float = 1.0
     generator: Any = None  # torch.Generator for sampled rows
     constraint: Any = None  # number_mask.NumberConstraint: only allowed numbers are written
+    gate: Any = None  # line_coverage.EosGate: EOS waits until the line's values are stated
 
 
-def _pick(logits: Any, rows: Sequence[Row], made: int) -> tuple[Any, dict[int, Exception]]:
+def _pick(
+    logits: Any, rows: Sequence[Row], made: int, eos: Sequence[int] = ()
+) -> tuple[Any, dict[int, Exception]]:
     """The next token of each row (`made` tokens into the answer): argmax for greedy rows, a
     top-p sample for the others; and the rows whose sampling failed, by index."""
     import torch
@@ -45,24 +50,34 @@ def _pick(logits: Any, rows: Sequence[Row], made: int) -> tuple[Any, dict[int, E
             row.constraint.apply(logits[i], left=row.max_new_tokens - made - 1)
     chosen = logits.argmax(-1)
     for i, row in enumerate(rows):
-        if row.temperature <= 0.0:
-            continue
         try:
-            probs = torch.softmax(logits[i].float() / row.temperature, -1)
-            if not bool(torch.isfinite(probs).all()) or float(probs.sum()) <= 0.0:
-                raise ValueError(
-                    f"sampling at temperature {row.temperature:g} gave no distribution"
-                )
-            if row.top_p < 1.0:
-                sorted_p, order = probs.sort(descending=True)
-                # Keep the smallest prefix whose mass reaches top_p (the top token always stays).
-                drop = sorted_p.cumsum(-1) - sorted_p >= row.top_p
-                sorted_p[drop] = 0.0
-                probs = torch.zeros_like(probs).scatter(0, order, sorted_p)
-            chosen[i] = torch.multinomial(probs, 1, generator=row.generator)[0]
+            if row.temperature > 0.0:
+                chosen[i] = _sample(logits[i], row)
+            if row.gate is not None and int(chosen[i]) in eos and row.gate.withholds():
+                others = logits[i].clone()
+                others[list(eos)] = float("-inf")
+                if bool(torch.isfinite(others).any()):  # a row the number mask left only EOS
+                    logits[i] = others
+                    chosen[i] = _sample(others, row) if row.temperature > 0.0 else others.argmax()
         except (RuntimeError, ValueError) as exc:
             failed[i] = exc
     return chosen, failed
+
+
+def _sample(logits: Any, row: Row) -> Any:
+    """A top-p sample of one row's logits at its temperature."""
+    import torch
+
+    probs = torch.softmax(logits.float() / row.temperature, -1)
+    if not bool(torch.isfinite(probs).all()) or float(probs.sum()) <= 0.0:
+        raise ValueError(f"sampling at temperature {row.temperature:g} gave no distribution")
+    if row.top_p < 1.0:
+        sorted_p, order = probs.sort(descending=True)
+        # Keep the smallest prefix whose mass reaches top_p (the top token always stays).
+        drop = sorted_p.cumsum(-1) - sorted_p >= row.top_p
+        sorted_p[drop] = 0.0
+        probs = torch.zeros_like(probs).scatter(0, order, sorted_p)
+    return torch.multinomial(probs, 1, generator=row.generator)[0]
 
 
 def _raise(_row: int, exc: Exception) -> None:
@@ -97,7 +112,7 @@ def decode_rows(
             first.append(pre.first_logits)
             del pre
         alive = list(range(n))
-        next_token, failed = _pick(torch.cat(first), rows, 0)
+        next_token, failed = _pick(torch.cat(first), rows, 0, eos_ids)
         for step in range(longest):
             keep = []
             for slot, (row, token) in enumerate(zip(alive, next_token.tolist(), strict=True)):
@@ -110,6 +125,8 @@ def decode_rows(
                 generated += 1
                 if rows[row].constraint is not None:
                     rows[row].constraint.advance(token)
+                if rows[row].gate is not None:
+                    rows[row].gate.advance()
                 if emit(row, token) and step + 1 < rows[row].max_new_tokens:
                     keep.append(slot)
             if not keep:
@@ -119,5 +136,5 @@ def decode_rows(
                 next_token = next_token[keep]
                 cache.keep(keep)
             logits = cache.step(model, next_token)
-            next_token, failed = _pick(logits, [rows[r] for r in alive], step + 1)
+            next_token, failed = _pick(logits, [rows[r] for r in alive], step + 1, eos_ids)
     return generated

@@ -94,6 +94,7 @@ class Finished:
     reason: str  # "stop" (EOS or a stop sequence) or "length"
     prompt_tokens: int
     completion_tokens: int
+    eos_withheld: int = 0  # times EOS waited for a value of the computed line (line_coverage.py)
 
 
 class StopScanner:

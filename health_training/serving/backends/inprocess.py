@@ -44,6 +44,7 @@ from health_training.serving.backends.served_model import BASE
 from health_training.serving.backends.work_queue import WorkQueue
 from health_training.serving.http.api_errors import OpenAIError
 from health_training.serving.http.tracing import batch_spans, record_span
+from health_training.serving.line_coverage import EosGate, last_line, required_values
 
 log = logging.getLogger("health_training.serving")
 
@@ -154,8 +155,12 @@ class InProcessEngine:
         allowed = None
         if decoding.constrain_numbers:
             allowed = await asyncio.to_thread(allowed_numbers, prompt.source_text())
+        required: tuple = ()
+        if self.settings.withhold_eos and prompt.kind == "chat":
+            required = await asyncio.to_thread(required_values, last_line(prompt.question()))
         job = Job(key, ids, decoding, asyncio.get_running_loop(), asyncio.Queue(),
-                   request_id=request_id, allowed=allowed, span=span)  # fmt: skip
+                   request_id=request_id, allowed=allowed, required=required,
+                   span=span)  # fmt: skip
         self.work.submit(job)  # a 429 when the queue is full
         deadline = time.monotonic() + self.settings.request_timeout_s
         try:
@@ -198,8 +203,16 @@ class InProcessEngine:
                 numbers.advance(token)
         if job.scanner is None:
             job.scanner = StopScanner(d.stops)
+        if job.required and job.gate is None:
+            job.gate = EosGate(job.required, lambda: self._text(job.tokens))
         left = d.max_new_tokens - len(job.tokens)
-        return Row([*job.prompt_ids, *job.tokens], left, d.temperature, d.top_p, generator, numbers)
+        row = Row([*job.prompt_ids, *job.tokens], left, d.temperature, d.top_p, generator, numbers)
+        row.gate = job.gate
+        return row
+
+    def _text(self, tokens: list[int]) -> str:
+        with self._tok_lock:
+            return self.tokenizer.decode(tokens, skip_special_tokens=True)
 
     def _run(self, batch: list[Job]) -> None:
         from health_training.ml.evaluation.answer_and_compare import eos_token_ids
@@ -225,7 +238,8 @@ class InProcessEngine:
             if tail:
                 job.send(Delta(tail))
             reason = "stop" if reason == "stop-seq" else reason
-            job.send(Finished(reason, len(job.prompt_ids), len(job.tokens)))
+            withheld = job.gate.withheld if job.gate is not None else 0
+            job.send(Finished(reason, len(job.prompt_ids), len(job.tokens), withheld))
 
         def emit(i: int, token: int | None) -> bool:
             job = batch[i]

@@ -26,6 +26,8 @@ class Job:
     cancelled: threading.Event = field(default_factory=threading.Event)
     tokens: list[int] = field(default_factory=list)
     allowed: Any = None  # grounding.AllowedNumbers when decoded under the number constraint
+    required: tuple = ()  # line_coverage.Required: values stated before EOS is allowed
+    gate: Any = None  # line_coverage.EosGate, kept across a retry (its count goes in Finished)
     scanner: StopScanner | None = None  # kept across a retry: what was sent stays sent
     alone: bool = False  # decode in a batch of its own (a retry after a failed batch)
     done: bool = False  # Finished or an error was sent
