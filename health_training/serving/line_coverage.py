@@ -30,6 +30,10 @@ from dataclasses import dataclass
 EXTRA_TOKENS = 56
 # The verbs that end a judged value's clause in the line (computed_verdicts.py's wording).
 _VERDICT = re.compile(r"\s(?:is|has|counts|was|were)\s")
+# Three clock times give two spans, asleep and in bed ("from 22:40 to 05:50: 430 min ...; from
+# 22:15 to 05:50: 455 min ..."), of which a question asks one: either states the part. Required
+# both, an answer gave the same span two durations (set I).
+_SPAN = re.compile(r"from \d\d?:\d\d to \d\d?:\d\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +64,9 @@ def required_values(line: str) -> tuple[Required, ...]:
             verdict = _VERDICT.search(part)
             spans = scan_quantities(part[: verdict.start()] if verdict else part)
         values = tuple((q.value, q.unit) for _, _, q in spans)
-        if values:
+        if values and colon and _SPAN.fullmatch(head) and out and _SPAN.match(out[-1].part):
+            out[-1] = Required(f"{out[-1].part}; {part}", out[-1].values + values)
+        elif values:
             out.append(Required(part, values))
     return tuple(out)
 

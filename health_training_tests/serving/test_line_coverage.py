@@ -53,6 +53,11 @@ def test_a_share_asks_its_percentage_and_a_look_up_any_of_its_values():
         ((18 * 60.0, "time"), (5988.0, "steps"))
     ]
     assert values("no line here") == []
+    # Three clock times: the asleep and in-bed spans are alternatives, one asked.
+    spans = computed_facts("in bed 22:15, asleep 22:40, up 05:50. how long did i sleep?")
+    assert spans.count("; from ") == 1 and values(spans) == [
+        ((430.0, "min"), (430.0, "min"), (455.0, "min"), (455.0, "min"))
+    ]
 
 
 def test_unstated_parts_by_the_evaluations_equality_rule():
