@@ -206,9 +206,8 @@ class InProcessEngine:
         if job.required and job.gate is None:
             job.gate = EosGate(job.required, lambda: self._text(job.tokens))
         left = d.max_new_tokens - len(job.tokens)
-        row = Row([*job.prompt_ids, *job.tokens], left, d.temperature, d.top_p, generator, numbers)
-        row.gate = job.gate
-        return row
+        ids = [*job.prompt_ids, *job.tokens]
+        return Row(ids, left, d.temperature, d.top_p, generator, numbers, job.gate)
 
     def _text(self, tokens: list[int]) -> str:
         with self._tok_lock:
