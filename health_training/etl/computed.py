@@ -328,6 +328,14 @@ def _measured(context: str) -> list:
     ]
 
 
+def line_parts(line: str) -> list[str]:
+    """The parts of a computed line (as `computed_facts` joins them), or [] for no line."""
+    if not line.startswith(PREFIX):
+        return []
+    body = line[len(PREFIX) :].strip().rstrip(".")
+    return body.split("; ") if body else []
+
+
 def with_computed_facts(question: str, context: str) -> str:
     """`context` with the computed line appended (the input of a question example)."""
     line = computed_facts(question, context)

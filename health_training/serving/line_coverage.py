@@ -46,14 +46,11 @@ class Required:
 
 def required_values(line: str) -> tuple[Required, ...]:
     """The values the answer to a request whose computed line is `line` states, per part."""
-    from health_training.etl.computed import PREFIX
+    from health_training.etl.computed import line_parts
     from health_training.ml.evaluation.faithfulness import scan_quantities
 
-    if not line.startswith(PREFIX):
-        return ()
-    body = line[len(PREFIX) :].strip().rstrip(".")
     out = []
-    for part in body.split("; "):
+    for part in line_parts(line):
         head, colon, tail = part.partition(": ")
         if colon:
             spans = scan_quantities(tail)

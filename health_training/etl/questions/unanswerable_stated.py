@@ -82,25 +82,16 @@ ANSWERS: dict[str, tuple[str, ...]] = {
 _SCOPE_PARTS = {
     {"longer_period": TREND}.get(situation, situation): part for situation, _, part in SCOPES
 }
-# Question templates that point at a record ("Tell me my {measure} from this record.") do not
-# fit a message of typed numbers.
-_RECORD_WORDS = ("record",)
 
 
 def declines_alone(line: str, situation: str) -> bool:
     """Is the computed `line` the situation's marker and nothing else?"""
-    from health_training.etl.computed import PREFIX
+    from health_training.etl.computed import line_parts
 
-    body = line.removeprefix(PREFIX).strip().rstrip(".")
+    parts = line_parts(line)
     if situation == MISSING_MEASURE:
-        return bool(body) and all(
-            p.startswith("no ") and p.endswith(" data given") for p in body.split("; ")
-        )
-    return body == _SCOPE_PARTS.get(situation)
-
-
-def fits_stated(template: str) -> bool:
-    return not any(word in template for word in _RECORD_WORDS)
+        return bool(parts) and all(p.startswith("no ") and p.endswith(" data given") for p in parts)
+    return parts == [_SCOPE_PARTS.get(situation)]
 
 
 def stated_draft(
@@ -117,7 +108,9 @@ def stated_draft(
     from health_training.etl.computed import computed_facts
 
     options = stated_options(record)
-    if situation not in ANSWERS or not options or not fits_stated(template):
+    # A template that points at a record ("Tell me my {measure} from this record.") does not fit
+    # a message of typed numbers.
+    if situation not in ANSWERS or not options or "record" in template:
         return None
     chosen = rng.sample(options, k=rng.randint(1, min(MAX_STATED, len(options))))
     chosen.sort(key=options.index)
