@@ -111,9 +111,23 @@ _ANY_VALUES_LEAVE_OPEN = frozenset({"treatment", "future"})
 _SENTENCE = re.compile(r"(?:[^.?!\n]|\.(?=\d))*[.?!]+|(?:[^.?!\n]|\.(?=\d))+")
 
 
+# A sentence that asks with no "?", as people text: "resting hr 61 bpm today. how has it
+# changed over the last 30 days" (set J, development) asked its trend in the last sentence and
+# was judged on the first.
+_ASKS_UNMARKED = re.compile(
+    r"^(?:(?:please|pls|so|ok|and|but)\s+)?(?:how|what|whats|what's|why|when|which|is|are|was|"
+    r"were|do|does|did|can|could|should|will|would|tell me|show me|give me)\b",
+    re.IGNORECASE,
+)
+
+
 def asking_sentences(question: str) -> str:
-    """The sentences of `question` that ask (end in "?"), or all of it when none does."""
-    asking = [s.strip() for s in _SENTENCE.findall(question) if s.rstrip().endswith("?")]
+    """The sentences of `question` that ask: those ending in "?", else those opening with a
+    question word, else all of it."""
+    sentences = [s.strip() for s in _SENTENCE.findall(question)]
+    asking = [s for s in sentences if s.endswith("?")] or [
+        s for s in sentences if _ASKS_UNMARKED.match(s)
+    ]
     return " ".join(asking) if asking else question
 
 

@@ -65,6 +65,7 @@ DISTANCE = re.compile(
     r"(?!\s*(?:steps?|k?cal\w*)\b)",
     re.IGNORECASE,
 )
+_TAKEN_IN = re.compile(r"\bin\s*$", re.IGNORECASE)
 # The words that ask for a pace (time per distance) or a speed (distance per time).
 _ASKS_PACE = re.compile(r"\bpace\b|\bper (?:km|k|kilomet(?:er|re)|mile|mi)\b"
                         r"|min(?:ute)?s? ?/ ?(?:km|mi(?:le)?)\b|/(?:km|mi)\b", re.IGNORECASE)  # fmt: skip
@@ -129,7 +130,7 @@ def computed_facts(question: str, context: str = "") -> str:
     from health_training.etl.asked_words import record_extreme
     from health_training.etl.questions.measures import MEASURE
     from health_training.etl.questions.quantities import unit_of
-    from health_training.ml.evaluation.faithfulness import scan_quantities
+    from health_training.ml.evaluation.faithfulness import STEPS_BEFORE, scan_quantities
 
     # What one record cannot give is all the line says, arithmetic or not: "do i have diabetes??
     # my avg glucose was 128 mgdl yesterday and it went up to 190" was handed the change.
@@ -150,10 +151,26 @@ def computed_facts(question: str, context: str = "") -> str:
     ]
     asked = [q for _, _, q in spans]
     parts: list[str] = []
-    distances = list(DISTANCE.finditer(question))
+    # "steps=12.4k" counts steps, not a distance (a pace was computed from it, set L).
+    distances = [
+        d
+        for d in DISTANCE.finditer(question)
+        if not (d["km"] and d["km"].lower() == "k" and STEPS_BEFORE.search(question, 0, d.start()))
+    ]
     distance = distances[0] if distances else None
     durations = [q.value * (60 if q.unit == "h" else 1) for q in asked if q.unit in ("h", "min")]
-    if distance and durations and float(distance[1]) > 0:
+    # "5k in 22:15": after a distance, a clock-like time taken "in" is minutes and seconds.
+    durations = durations or [
+        q.value // 60 + q.value % 60 / 60
+        for start, _, q in spans
+        if q.unit == "time" and distance and _TAKEN_IN.search(question, 0, start)
+    ]
+    asks_pace, asks_speed = bool(_ASKS_PACE.search(question)), bool(_ASKS_SPEED.search(question))
+    # A run or a ride among a day's numbers, with no pace or speed asked, is what the day held:
+    # "4h12 on the bike, 112 km. avg HR 138, max 181, ... anything look off?" was given a speed
+    # and no verdict, and "18 mi long run ... slept 8 hrs 10 mins" a pace from the sleep (set L).
+    among_measures = not (asks_pace or asks_speed) and mv.stated_values(question)
+    if distance and durations and float(distance[1]) > 0 and not among_measures:
         typed, minutes = ("mi" if distance["mi"] else "km"), durations[0]
         # In the unit the words ask for, else the distance's own ("6.2 miles in 58 min, pace?"
         # asks per mile; run 19's line gave it per km).
@@ -167,10 +184,6 @@ def computed_facts(question: str, context: str = "") -> str:
         speed = f"speed {derived.speed_per_hour(length, minutes)} {per_hour}"
         # Only what the question asks for when its words say it: given both, the model answered
         # many a pace question ("whats that per km") with the speed.
-        asks_pace, asks_speed = (
-            bool(_ASKS_PACE.search(question)),
-            bool(_ASKS_SPEED.search(question)),
-        )
         said = (
             [pace]
             if asks_pace and not asks_speed
@@ -182,7 +195,11 @@ def computed_facts(question: str, context: str = "") -> str:
             f"{number_text(float(distance[1]))} {typed} in "
             f"{number_text(minutes)} min: " + ", ".join(said)
         )
-    clocks = [int(q.value) for q in asked if q.unit == "time"]
+    clocks = [
+        int(q.value)
+        for start, end, q in spans
+        if q.unit == "time" and not mv.is_duration_clock(question, start, end)
+    ]
     named = [f for _, _, facts in names_found for f in facts]
     named = named or record_extreme(question, mv.record_types(context))
     # "How many steps were in my busiest hour?" asks the hour's count, not the day's total that

@@ -26,10 +26,12 @@ import re
 from bisect import bisect_left, bisect_right
 from functools import cache
 
+from health_training.data.fact_vocabulary import FACT_UNITS
 from health_training.etl.asked_dates import is_ordinal
 from health_training.etl.asked_words import asked_in_words
 from health_training.etl.questions.measures import MEASURES, REGISTERS
 from health_training.etl.questions.quantities import unit_of
+from health_training.etl.served_words import MAX_COUNT, SERVED_NAMES, SERVED_TOPICS, SERVED_WORDS
 
 # The writer's record lines (etl/narratives): one pattern per judged fact, and the parts and
 # wholes of the shares a question may ask for; group 1 is the value.
@@ -70,6 +72,7 @@ _RECORD_PATTERNS: dict[str, str] = {
 }
 _RECORD_TYPE = re.compile(r"Record type: (\w+Record)\b")
 _SENTENCE_END = re.compile(r"[.?!](?:\s|$)|\n")
+_NEXT_CLAUSE = re.compile(r"[,;]|\b(?:and|but|while)\b", re.IGNORECASE)
 _NEAR_WITH_UNIT = 40  # characters between a number with a unit and the name it belongs to
 _ARTICLE = re.compile(r"^(?:an?|the)\s+|\s+of$")  # "a low of {v}" -> "low"
 # Units the quantity scanner leaves unread ("22 pct", "515 cals", "6.5 hrs"): unit, factor.
@@ -119,32 +122,6 @@ _LEADS_TO_NUMBER = re.compile(r"\b(?:at|to|hit)$", re.IGNORECASE)
 _RANGE_NEXT = re.compile(r"\s*[-\u2013]\s*\d")  # "70-": the first end of a range
 _RANGE_PREV = re.compile(r"\d\s*[-\u2013]\s*$")  # "-180": the second
 _MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
-# Words users put around their numbers that no writer phrasing has (so no training line
-# changes): they bind a number with a unit only. "took 45 min to drop off" is a latency; "max
-# 171 bpm" a peak heart rate (the unit decides: "max 240 mg/dl" stays the highest glucose);
-# "average 61 bpm", "42 ms average" the mean of the unit's measure (the writer's "average"
-# names the mean glucose only).
-_SERVED_WORDS = (
-    ("sleep_latency_min", "to drop off"),
-    ("sleep_latency_min", "to nod off"),
-    ("sleep_latency_min", "to get to sleep"),
-    ("mean_hr_bpm", "average"),
-    ("mean_hr_bpm", "avg"),
-    ("mean_glucose_mg_dl", "average"),  # "my avg is 168 mgdl" (set I)
-    ("mean_glucose_mg_dl", "avg"),
-    # Typos set I wrote ("sleep effiency was 81%" left "sleep" to take the next number).
-    ("sleep_efficiency_pct", "sleep effiency"),
-    ("sleep_efficiency_pct", "effiency"),
-    ("sleep_latency_min", "to fall alseep"),
-    ("asleep_min", "sleeep"),
-    ("total_steps", "stepps"),
-    ("mean_glucose_mg_dl", "avrage glucose"),
-    ("mean_rmssd_ms", "average"),
-    ("mean_rmssd_ms", "avg"),
-    ("max_hr_bpm", "max"),
-    ("max_hr_bpm", "peak"),
-    ("max_hr_bpm", "highest"),
-)
 
 
 @cache
@@ -163,27 +140,40 @@ def _names(with_stated: bool) -> tuple[re.Pattern[str], dict[str, tuple[str, ...
             words = _ARTICLE.sub("", way.replace("{v}", "").strip()).strip()
             if words:
                 named.append((fact, words))
-    named += [(fact, words) for fact, words in _SERVED_WORDS] if with_stated else []
+    served = [*SERVED_WORDS, *SERVED_NAMES] if with_stated else []
+    named += served
     facts: dict[str, list[str]] = {}
     for fact, name in named:
-        fact_list = facts.setdefault(name.lower(), [])
+        fact_list = facts.setdefault(_key(name), [])
         if fact not in fact_list:
             fact_list.append(fact)
-    alternation = "|".join(re.escape(n) for n in sorted(facts, key=len, reverse=True))
+    alternation = "|".join(_spaced(n) for n in sorted(facts, key=len, reverse=True))
     pattern = re.compile(rf"(?<![\w%])(?:{alternation})(?![\w%])", re.IGNORECASE)
-    measure_names = {n.lower() for m in MEASURES for r in REGISTERS for n in m.names(r)}
+    measure_names = {_key(n) for m in MEASURES for r in REGISTERS for n in m.names(r)}
+    bare_binding = measure_names | {_key(n) for _, n in SERVED_NAMES}
     return (
         pattern,
         {name: tuple(found) for name, found in facts.items()},
-        frozenset(facts) - measure_names,
+        frozenset(facts) - bare_binding,
     )
+
+
+def _spaced(name: str) -> str:
+    """A name's pattern: a space in it may be a hyphen too ("peak heart-rate"), never a line
+    break ("Sleep\nTime in bed" is two lines of an app's export)."""
+    return r"[ \t-]".join(re.escape(word) for word in name.split(" "))
+
+
+def _key(name: str) -> str:
+    """A name as written, as `_names` keys it: lower case, a hyphen or any space one space."""
+    return re.sub(r"[ \t-]", " ", name.lower())
 
 
 def named_facts(text: str, with_stated: bool = False) -> list[tuple[int, int, tuple[str, ...]]]:
     """(start, end, facts) of every measure name in `text`, in order; without `with_stated`
     (what a question asks about) also an extreme apart from its measure and "below 70"."""
     pattern, facts, _ = _names(with_stated)
-    found = [(m.start(), m.end(), facts[m[0].lower()]) for m in pattern.finditer(text)]
+    found = [(m.start(), m.end(), facts[_key(m[0])]) for m in pattern.finditer(text)]
     if with_stated:  # binding numbers keeps to the names: "my glucose peaked at 235" leads on
         return found
     asked = asked_in_words(text)
@@ -192,13 +182,20 @@ def named_facts(text: str, with_stated: bool = False) -> list[tuple[int, int, tu
     return sorted(kept + asked)
 
 
-def _fitting(facts: tuple[str, ...], unit: str | None) -> str | None:
+def _fitting(facts: tuple[str, ...], unit: str | None, value: float) -> str | None:
     """The fact among a name's facts that a number of `unit` can be (a minutes name written with
-    a percentage is the share: "27 % REM sleep" is rem_pct)."""
+    a percentage is the share: "27 % REM sleep" is rem_pct; a count takes a small whole bare
+    number: "2 hypos")."""
     for fact in facts:
         for candidate in (fact, fact.replace("_min", "_pct")):
+            if candidate not in _MEASURED_FACTS:
+                continue
             canonical = unit_of(candidate)
-            if canonical in (None, "time") or candidate not in _MEASURED_FACTS:
+            if canonical is None and FACT_UNITS.get(candidate) == "count":
+                if unit is None and value.is_integer() and 0 <= value <= MAX_COUNT:
+                    return candidate
+                continue
+            if canonical in (None, "time"):
                 continue
             if unit is None or canonical == unit:
                 return candidate
@@ -232,7 +229,16 @@ def stated_values(text: str) -> dict[str, float]:
             value *= factor
         scanned.append((q_start, q_end, unit, value))
     listed = _list_units(text, scanned)
+    topics = _sentence_topics(text, names, only_with_unit, scanned)
+    unit_of_number = {  # name index -> the quantity whose span holds it
+        ni: qi
+        for ni, (n_start, n_end, _) in enumerate(names)
+        for qi, (q_start, q_end, _, _) in enumerate(scanned)
+        if q_start < n_start and n_end <= q_end
+    }
     for qi, (q_start, q_end, unit, value) in enumerate(scanned):
+        if unit == "time" and is_duration_clock(text, q_start, q_end):
+            unit = "min"  # "deep 1:35": a clock time's value is its minutes
         if unit in ("time", "distance"):
             continue
         if unit is None and (
@@ -248,6 +254,10 @@ def stated_values(text: str) -> dict[str, float]:
         hi = bisect_right(starts, q_end + _NEAR_WITH_UNIT)
         for ni in range(lo, hi):
             n_start, n_end, facts = names[ni]
+            # Another number's unit word is not a name of this one: "6 h 05 min (woke at 4" is
+            # no minimum of 4 (set I).
+            if unit_of_number.get(ni, qi) != qi:
+                continue
             # A name that overlaps the number is its unit word ("4,944 steps", "180 calories
             # burned", "7 hrs of sleep"): nearest of all.
             between = (
@@ -256,6 +266,10 @@ def stated_values(text: str) -> dict[str, float]:
                 else (text[n_end:q_start] if n_end <= q_start else text[q_end:n_start])
             )
             if _SENTENCE_END.search(between):
+                continue
+            # A name after its number is the number's unit word, with nothing or a word between
+            # ("62% in range"); "64 mg per dl and highest was 231" gives 231 the highest.
+            if n_start >= q_end and _NEXT_CLAUSE.search(between):
                 continue
             if n_start <= q_start and q_end <= n_end:  # "zone 2" holds no value of zone 2
                 continue
@@ -266,15 +280,17 @@ def stated_values(text: str) -> dict[str, float]:
             if unit is None and n_start > q_start and between.strip():
                 continue
             fitting_unit = unit
-            if unit is None and text[n_start:n_end].lower() in only_with_unit:
-                if qi not in listed:
+            if unit is None and _key(text[n_start:n_end]) in only_with_unit:
+                fitting_unit = listed.get(qi) or _unit_of_topic(facts, topics(q_start))
+                if fitting_unit is None:
                     continue
-                fitting_unit = listed[qi]
             # "peaked at", "spike to", "hr hit" lead to their number: "an average of 159 mg/dL,
             # peaked at 235" is no peak of 159.
             if n_start > q_start and _LEADS_TO_NUMBER.search(text, n_start, n_end):
                 continue
-            fact = _fitting(facts, fitting_unit)
+            if set(facts) >= _GOAL_SHARES:
+                facts = _goal_share(facts, scanned[:qi])
+            fact = _fitting(facts, fitting_unit, value)
             if fact is not None:
                 pairs.append((len(between), qi, ni, fact, value))
     values: dict[str, tuple[int, float]] = {}
@@ -296,6 +312,41 @@ def stated_values(text: str) -> dict[str, float]:
 _LIST_UNITS = frozenset({"mg/dL", "bpm", "ms"})
 
 
+# A clock-like time right after a sleep measure is a duration ("deep 1:35, REM 2:02", "sleep
+# 7:48 | deep 64"): set L's were read as a span from 01:35 to 02:02.
+_DURATION_NAME_BEFORE = re.compile(
+    r"\b(?:deep|rem|light|core|(?<!to )sleep|awake|total|tst)\s*[:=]?\s*$", re.I
+)
+_AM_PM = re.compile(r"[ap]\.?m\b", re.IGNORECASE)
+_SPAN_NEXT = re.compile(r"\s*(?:to|till|until|-|\u2013)\s*\d", re.IGNORECASE)  # "23:40 to 6:50"
+_MAX_DURATION_HOURS = 16  # no night's sleep, nor any stage of it, is longer
+
+
+def is_duration_clock(text: str, start: int, end: int) -> bool:
+    """Is the clock-like time at `start`:`end` a sleep measure's hours and minutes ("deep 1:35")
+    rather than a clock time ("asleep 23:40 to 6:50", "11:55 pm")?"""
+    return bool(
+        # "0:40" or "01:35" is written as a clock
+        not text[start].startswith("0")
+        and int(text[start:end].split(":")[0]) < _MAX_DURATION_HOURS
+        and _DURATION_NAME_BEFORE.search(text, 0, start)
+        and not _AM_PM.search(text, start, end)
+        and not _SPAN_NEXT.match(text, end)
+    )
+
+
+_GOAL_SHARES = frozenset({"steps_pct_of_goal", "kcal_pct_of_goal"})
+_GOAL_SHARE_OF = {"steps": "steps_pct_of_goal", "kcal": "kcal_pct_of_goal"}
+
+
+def _goal_share(facts: tuple[str, ...], before: list) -> tuple[str, ...]:
+    """Of "% of my goal"'s facts, the share of the nearest total before it (steps or kcal)."""
+    for _, _, unit, _ in reversed(before):
+        if unit in _GOAL_SHARE_OF:
+            return (_GOAL_SHARE_OF[unit],)
+    return ()  # whose goal is not said: no share rather than the wrong one
+
+
 def _list_units(text: str, scanned: list[tuple[int, int, str | None, float]]) -> dict[int, str]:
     """The unit each bare number of a list takes from the list's next number, when only bare
     numbers stand between them in one sentence: {index in `scanned`: unit}."""
@@ -313,6 +364,59 @@ def _list_units(text: str, scanned: list[tuple[int, int, str | None, float]]) ->
     return units
 
 
+# The record type a number of a unit belongs to, where only one has that unit.
+_TYPE_OF_UNIT = {
+    "mg/dL": "BloodGlucoseRecord",
+    "bpm": "HeartRateRecord",
+    "ms": "HeartRateVariabilityRmssdRecord",
+}
+
+
+def _sentence_topics(text: str, names: list, only_with_unit: frozenset[str], scanned: list):
+    """A function from a position to the record types its sentence is about: those its measure
+    names, whole-type names ("blood sugar") and units ("38 ms") hold."""
+    from health_training.etl.questions.measures import MEASURE
+
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+
+    def sentence(at: int) -> tuple[int, int]:
+        i = bisect_right(ends, at)
+        return (ends[i - 1] if i else 0), (ends[i] if i < len(ends) else len(text))
+
+    def topics(at: int) -> set[str]:
+        lo, hi = sentence(at)
+        found = {
+            MEASURE[f].record_type
+            for start, end, facts in names
+            if lo <= start and end <= hi and _key(text[start:end]) not in only_with_unit
+            for f in facts
+            if f in MEASURE
+        }
+        found |= {t for t, _ in named_topics(text[lo:hi]) if t}
+        found |= {
+            t for t, words in SERVED_TOPICS.items() if _topic_words(words).search(text, lo, hi)
+        }
+        return found | {
+            _TYPE_OF_UNIT[u] for s, _, u, _ in scanned if lo <= s < hi and u in _TYPE_OF_UNIT
+        }
+
+    return topics
+
+
+@cache
+def _topic_words(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(rf"\b(?:{'|'.join(map(_spaced, words))})\b", re.IGNORECASE)
+
+
+def _unit_of_topic(facts: tuple[str, ...], topics: set[str]) -> str | None:
+    """The unit a bare number takes beside a word that needs one ("avg 178" after "Dexcom", "lowest
+    12" after "hrv"): that of the word's facts of the sentence's record types, when one."""
+    from health_training.etl.questions.measures import MEASURE
+
+    units = {unit_of(f) for f in facts if f in MEASURE and MEASURE[f].record_type in topics}
+    return units.pop() if len(units) == 1 else None
+
+
 def record_values(text: str) -> dict[str, float]:
     """The judged facts, the share parts and the other named values of the writer's records in
     `text` (the first record of a type wins)."""
@@ -326,6 +430,14 @@ def record_values(text: str) -> dict[str, float]:
 
 _WEIGHT_UNITS = ("kg", "kgs", "kilos", "kilograms", "lb", "lbs", "pounds")
 _NUMBER_BEFORE = re.compile(r"\d\s*$")
+# Weight as the user's aim, not a value asked for: "trying to lose weight, is 8,000 steps
+# enough?" got "no body weight data given" beside the steps' verdict, and an answer that
+# declined. "Did I lose weight?" and "how much weight have I lost?" still ask for it.
+_WEIGHT_AIM = re.compile(
+    r"\b(?:to|help me)\s+(?:lose|drop|shed|gain|put\s+on)\s+(?:some\s+|a\s+bit\s+of\s+)?weight\b"
+    r"|\bfor\s+weight[- ](?:loss|gain)\b",
+    re.IGNORECASE,
+)
 
 
 @cache
@@ -359,7 +471,13 @@ def named_topics(text: str) -> list[tuple[str | None, str]]:
         for m in pattern.finditer(text)
         # "I weigh 80 kg" gives the weight; "how many kg" asks it.
         if not (m[0].lower() in _WEIGHT_UNITS and _NUMBER_BEFORE.search(text, 0, m.start()))
+        and not (m[0].lower() == "weight" and _is_aim(text, m.start(), m.end()))
     ]
+
+
+def _is_aim(text: str, start: int, end: int) -> bool:
+    """Is the "weight" at `start`:`end` part of an aim ("to lose weight", "for weight loss")?"""
+    return any(m.start() <= start and end <= m.end() for m in _WEIGHT_AIM.finditer(text))
 
 
 def record_types(text: str) -> set[str]:

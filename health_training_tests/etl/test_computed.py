@@ -201,10 +201,57 @@ STEPS_RECORD = "Record type: StepsRecord. Total 4,176 steps against a goal of 10
         ("walked loads today, how many kilos is that?", STEPS_RECORD, ": no body weight data"),
         ("how many lbs do I lose if I keep this up?", STEPS_RECORD, "numbers: no body weight data"),
         ("I weigh 92 kg. How were my steps?", STEPS_RECORD, "numbers: step total 4,176 steps"),
+        # thousands grouped by a space, as many languages write them
+        ("steps 12 300 yesterday, good?", "", "step total 12,300 steps is at or above"),
     ],
 )
 def test_the_line_judges_the_measures_the_question_is_about(question, context, expected):
     assert expected in computed_facts(question, context)
+
+
+@pytest.mark.parametrize(
+    ("question", "asks_weight"),
+    [
+        ("trying to lose weight. I walked 8,000 steps today, is that enough?", False),
+        ("I want to lose some weight, is 8,000 steps enough?", False),
+        ("Is 9,000 steps a day enough for weight loss?", False),
+        ("Did I lose weight? I walked 8,000 steps today.", True),
+        ("How much weight have I lost? 8,000 steps today.", True),
+        ("I walked 8,000 steps. What is my weight?", True),
+    ],
+)
+def test_weight_as_an_aim_is_not_asked_for(question, asks_weight):
+    line = computed_facts(question, "")
+    assert ("no body weight data given" in line) is asks_weight, line
+    if not asks_weight:
+        assert "step total 8,000 steps" in line or "step total 9,000 steps" in line
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # a race time: mm:ss past any clock hour, h:mm:ss, or a clock-like time taken "in"
+        ("ran 8 km in 44:00, whats my pace per km", "8 km in 44 min: pace 5.5 min per km"),
+        ("half marathon 21.1 km in 1:45:30 - speed?", "21.1 km in 105.5 min: speed 12.0 km/h"),
+        ("did a 5k in 20:00 today, pace?", "5 km in 20 min: pace 4.0 min per km (4:00 per km)"),
+        # a question sent with no "?" asks in its sentence that opens with a question word
+        (
+            "hrv 52 ms today. how has it changed over the past month",
+            "more days are asked about than the one given",
+        ),
+        # a ride among a day's numbers, no pace or speed asked: the day's verdicts (set L)
+        (
+            "4h on the bike, 100 km, resting hr 52, 11k steps. anything off?",
+            "numbers: resting heart rate 52 bpm is within",
+        ),
+        ("rode 100 km in 4 h, what was my speed?", "100 km in 240 min: speed 25.0 km/h"),
+        ("steps=12.4k, rhr 60. ok?", "numbers: step total 12,400 steps is at or above"),
+        # clock times of a span stay clock times after "sleep"
+        ("went to sleep 1:10, woke 7:00, how long?", "from 01:10 to 07:00: 350 min"),
+    ],
+)
+def test_served_phrasings_of_set_j(question, expected):
+    assert expected in computed_facts(question, "")
 
 
 def test_the_line_follows_the_order_the_user_wrote_the_values_in():

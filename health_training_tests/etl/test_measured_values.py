@@ -164,6 +164,51 @@ def test_the_numbers_users_state_are_bound_to_their_measures_never_to_another(ba
         ),
         ("avg 132, 81% in range", {"time_in_range_pct": 81}),
         ("lowest 60. Then 150 mg/dl average", {"mean_glucose_mg_dl": 150}),
+        # words that name one measure bind a bare number too (set J, development)
+        (
+            "HR avg 70 bpm, resting 55, hrv 40 ms",
+            {"mean_hr_bpm": 70, "resting_hr_bpm": 55, "mean_rmssd_ms": 40},
+        ),
+        ("I was resting for 20 min", {}),
+        ("it took me 15 min to drift off, slept 7 h", {"sleep_latency_min": 15, "asleep_min": 420}),
+        ("fell asleep in 25 min", {"sleep_latency_min": 25}),
+        ("had 2 lows and 4 highs yesterday", {"hypoglycemic_events": 2, "hyperglycemic_events": 4}),
+        ("no lows under 70 mg/dL", {}),  # a threshold is no count
+        # an extreme the unit assigns; a name after the next clause's "and" is not this number's
+        ("avg hrv 35 ms, lowest 18 ms", {"mean_rmssd_ms": 35, "min_rmssd_ms": 18}),
+        (
+            "lowest was 61 mg/dl and highest 250 mg/dl",
+            {"min_glucose_mg_dl": 61, "max_glucose_mg_dl": 250},
+        ),
+        ("peak heart-rate 178 bpm", {"max_hr_bpm": 178}),  # a hyphen for the space
+        ("total 7.5 h, deep 80 min", {"asleep_min": 450, "deep_min": 80}),
+        ("steps 95% of goal", {"steps_pct_of_goal": 95}),
+        # a word that needs a unit takes the one of its sentence's measure (set L)
+        (
+            "my sugar average was 150 and the lower was 90 and the higher was 260",
+            {"mean_glucose_mg_dl": 150, "min_glucose_mg_dl": 90, "max_glucose_mg_dl": 260},
+        ),
+        ("Dexcom says avg 170, TIR 61%", {"mean_glucose_mg_dl": 170, "time_in_range_pct": 61}),
+        (
+            "hrv 40 avg, lowest 22, highest 61",
+            {"mean_rmssd_ms": 40, "min_rmssd_ms": 22, "max_rmssd_ms": 61},
+        ),
+        ("avg 132 today, felt fine", {}),  # no measure in the sentence: no unit
+        # another number's unit word names nothing ("min" is also the minimum glucose)
+        ("CGM fine, slept 6 h 05 min (woke at 4)", {"asleep_min": 365}),
+        # a share of a goal is the nearest total's; with none, no share
+        (
+            "9,5k steps, active 400 kcal (80% of goal)",
+            {"total_steps": 9500, "total_active_kcal": 400, "kcal_pct_of_goal": 80},
+        ),
+        (
+            "walked 6 000 steps, which is 60% of my goal",
+            {"total_steps": 6000, "steps_pct_of_goal": 60},
+        ),
+        ("that's 80% of goal", {}),
+        # a clock-like time after a sleep stage is its hours and minutes
+        ("deep 1:35, REM 2:02", {"deep_min": 95, "rem_min": 122}),
+        ("Sleep\nTime in bed 8h 15m\nAsleep 7h 21m", {"time_in_bed_min": 495, "asleep_min": 441}),
     ],
 )
 def test_hand_made_messages(message, expected):

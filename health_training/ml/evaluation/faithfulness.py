@@ -62,21 +62,35 @@ _UNITS = (
 )
 _UNIT_OF = {f"u{i}": unit for i, (unit, _) in enumerate(_UNITS)}
 _UNIT_RE = "|".join(f"(?P<u{i}>{spellings})" for i, (_, spellings) in enumerate(_UNITS))
+_SPACE = "[ \u00a0\u202f]"  # a space, a no-break space, a narrow no-break space
 _TOKEN = re.compile(
     # Dates first so that their parts never read as numbers or ranges.
     r"(?P<date>(?<!\d)(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:19|20)\d\d-(?:0[1-9]|1[0-2]))"
     r"(?![\d/-]))"
+    # A race time: h:mm:ss, or mm:ss past any clock's hour ("10.5 km in 58:40").
+    r"|(?P<race>(?<![\d:.])(?:(?P<rh>\d{1,2}):(?P<rm>[0-5]\d)|(?P<rmm>2[4-9]|[3-5]\d))"
+    r":(?P<rs>[0-5]\d)(?![\d:]))"
     r"|(?P<time>(?<![\d:.])(?P<hh>[01]?\d|2[0-3]):(?P<mm>[0-5]\d)(?!\d|:\d)"
     r"(?:\s?(?P<ampm>[ap])\.?m\b\.?)?)"
-    r"|(?<![\w.])(?P<sign>[-\u2212])?(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?P<frac>\.\d+)?"
-    r"(?P<thousand>k(?=\s?steps?\b))?"  # "12k steps"
+    r"|(?<![\w.])(?P<sign>[-\u2212])?(?P<int>\d{1,3}(?:,\d{3})+(?!\d)"
+    # Thousands grouped by a space, as many languages write them ("6 200 steps", "steps 6 200",
+    # "2 480 kcal"), only beside a count's unit: "95 110 140 mg/dL" is a list of readings.
+    rf"|\d{{1,3}}(?:{_SPACE}\d{{3}})+(?={_SPACE}?(?:steps?|kcal)\b)"
+    rf"|(?:(?<=steps )|(?<=steps: )|(?<=steps=)|(?<=steps is )|(?<=steps was ))"
+    rf"\d{{1,3}}(?:{_SPACE}\d{{3}})+(?![\d.,]\d)"
+    r"|\d+)(?P<frac>\.\d+)?"
+    # "12k steps"; a k after "steps" ("steps=12.4k", "steps only 3.1k") is decided in _scan;
+    # "9,8k steps" has a decimal comma
+    r"(?P<kcomma>,\d(?=k\b))?(?:(?P<thousand>k(?=\s?steps?\b))|(?P<k>k\b))?"
     rf"(?:st|nd|rd|th)?(?:(?:\s?|-)(?:{_UNIT_RE})(?![a-z]))?",
     re.IGNORECASE,
 )
+STEPS_BEFORE = re.compile(r"\bsteps?\W{0,3}(?:only\s+|is\s+|was\s+)?$", re.IGNORECASE)
 _RANGE_GAP = re.compile(r"\s*(?:[-\u2212\u2013\u2014/]|to)\s*", re.IGNORECASE)
 _DURATION_GAP = re.compile(r"\s*(?:and\s+)?", re.IGNORECASE)
 TO_MINUTES = {"h": 60.0, "min": 1.0}
 _MINUTES_M = re.compile(r"\s?m\b")
+_CLAUSE_END = re.compile(r"\s*(?:[,;.!?|)]|$)")
 # "7h10", "5h40", "4h50m": minutes glued to the hours, which the token pattern cannot start a
 # number at (set I read "slept 5h40" as 5 h).
 _GLUED_MINUTES = re.compile(r"([0-5]\d)(?:\s?m(?:in(?:ute)?s?)?)?\b", re.IGNORECASE)
@@ -88,13 +102,20 @@ def _scan(text: str) -> list[tuple[int, int, Quantity]]:
     for m in _TOKEN.finditer(text):
         if m["date"]:
             continue
+        if m["race"]:
+            minutes = int(m["rh"]) * 60 + int(m["rm"]) if m["rh"] else int(m["rmm"])
+            out.append((m.start(), m.end(), Quantity(minutes + int(m["rs"]) / 60, "min", 1)))
+            continue
         if m["time"]:
             hour = int(m["hh"])
             if m["ampm"]:
                 hour = hour % 12 + (12 if m["ampm"].lower() == "p" else 0)
             out.append((m.start(), m.end(), Quantity(hour * 60.0 + int(m["mm"]), "time")))
             continue
-        value = float(m["int"].replace(",", "") + (m["frac"] or ""))
+        end = m.end()
+        value = float(
+            re.sub(r"\D", "", m["int"]) + (m["frac"] or m["kcomma"] or "").replace(",", ".")
+        )
         gap = text[out[-1][1] : m.start()] if out else "x"
         start = m.start()
         # "-" after a number and spaces is a range ("70 -180"), elsewhere a minus sign.
@@ -108,9 +129,13 @@ def _scan(text: str) -> list[tuple[int, int, Quantity]]:
         # (served set E was told 12.4 steps is very low activity).
         if unit == "steps" and decimals == 3 and "," not in m["int"]:
             value, decimals = float(m["int"] + m["frac"][1:]) * (-1 if value < 0 else 1), 0
-        elif m["thousand"]:  # "12k steps", "8.5k steps"
+        elif m["thousand"] or (m["k"] and STEPS_BEFORE.search(text, 0, m.start())):
+            # "12k steps", "8.5k steps", "steps: 9,8k"
+            decimals = len(m["frac"] or m["kcomma"] or ".") - 1
             value, decimals = float(round(value * 1000)), max(0, decimals - 3)
-        out.append((start, m.end(), Quantity(value, unit, decimals)))
+        elif m["k"]:  # "a 10k": the k is a distance's, read after the number
+            end = m.start("k")
+        out.append((start, end, Quantity(value, unit, decimals)))
     # The unit after the second number of a range belongs to the first too: "70-180 mg/dL".
     for i in range(len(out) - 2, -1, -1):
         (s1, e1, q1), (s2, _, q2) = out[i], out[i + 1]
@@ -134,8 +159,12 @@ def scan_quantities(text: str) -> list[tuple[int, int, Quantity]]:
             continue
         if i + 1 < len(scanned) and q.unit == "h" and q.decimals == 0:
             start2, end2, q2 = scanned[i + 1]
-            # "5 h 50 min", and "5h 50m" (an "m" the unit pattern leaves: "50 m" is also metres)
-            minutes = _MINUTES_M.match(text, end2) if q2.unit is None and q2.value < 60 else None
+            # "5 h 50 min", and "5h 50m" (an "m" the unit pattern leaves: "50 m" is also metres);
+            # "7 h 50" and "rem 1h 10," end their clause with the minutes (set L)
+            bare = q2.unit is None and q2.value < 60 and q2.decimals == 0
+            minutes = (
+                (_MINUTES_M.match(text, end2) or _CLAUSE_END.match(text, end2)) if bare else None
+            )
             if (q2.unit == "min" or minutes) and _DURATION_GAP.fullmatch(text, end, start2):
                 end2 = minutes.end() if minutes else end2
                 out.append((start, end2, Quantity(q.value * 60 + q2.value, "min", q2.decimals)))

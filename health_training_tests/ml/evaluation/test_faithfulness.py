@@ -104,6 +104,41 @@ def test_a_step_count_with_a_thousands_point_or_k_is_whole():
     ]
 
 
+def test_thousands_grouped_by_a_space_beside_a_count_are_one_number():
+    from health_training.ml.evaluation.faithfulness import scan_quantities
+
+    text = "steps 6 200, 12\u00a0500 steps, burned 2 480 kcal; readings 95 110 140 mg/dL, 7 300"
+    got = [(q.value, q.unit) for _, _, q in scan_quantities(text)]
+    assert got == [
+        (6_200, None),
+        (12_500, "steps"),
+        (2_480, "kcal"),
+        # a list of readings, and a number beside no count's unit, stay apart
+        (95, None),
+        (110, None),
+        (140, "mg/dL"),
+        (7, None),
+        (300, None),
+    ]
+
+
+def test_thousands_written_with_a_k_after_steps_and_durations_ending_a_clause():
+    from health_training.ml.evaluation.faithfulness import scan_quantities
+
+    text = "steps: 10,2k, steps=12.4k, 9,8k steps, a 10k, total 7 h 50. rem 1h 10, 7 h 5 times"
+    got = [(q.value, q.unit) for _, _, q in scan_quantities(text)]
+    assert got == [
+        (10_200, None),
+        (12_400, None),
+        (9_800, "steps"),
+        (10, None),  # a 10k run: the k stays to be read as a distance
+        (470, "min"),
+        (70, "min"),
+        (7, "h"),
+        (5, None),
+    ]
+
+
 def test_precision_of_a_statement_is_the_written_one():
     facts = {"gmi_pct": 8.4, "rmssd_trend_ms_per_h": -0.6}
     assert score_facts("The GMI of 8.4% estimates ...", facts).correct == 1
