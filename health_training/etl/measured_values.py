@@ -230,11 +230,11 @@ def stated_values(text: str) -> dict[str, float]:
         scanned.append((q_start, q_end, unit, value))
     listed = _list_units(text, scanned)
     topics = _sentence_topics(text, names, only_with_unit, scanned)
-    unit_of_number = {  # name index -> the quantity whose span holds it
+    q_starts = [q_start for q_start, _, _, _ in scanned]
+    unit_of_number = {  # name index -> the quantity whose span holds it (spans do not overlap)
         ni: qi
         for ni, (n_start, n_end, _) in enumerate(names)
-        for qi, (q_start, q_end, _, _) in enumerate(scanned)
-        if q_start < n_start and n_end <= q_end
+        if (qi := bisect_left(q_starts, n_start) - 1) >= 0 and n_end <= scanned[qi][1]
     }
     for qi, (q_start, q_end, unit, value) in enumerate(scanned):
         if unit == "time" and is_duration_clock(text, q_start, q_end):
@@ -383,8 +383,8 @@ def _sentence_topics(text: str, names: list, only_with_unit: frozenset[str], sca
         i = bisect_right(ends, at)
         return (ends[i - 1] if i else 0), (ends[i] if i < len(ends) else len(text))
 
-    def topics(at: int) -> set[str]:
-        lo, hi = sentence(at)
+    @cache
+    def of_sentence(lo: int, hi: int) -> set[str]:
         found = {
             MEASURE[f].record_type
             for start, end, facts in names
@@ -400,7 +400,7 @@ def _sentence_topics(text: str, names: list, only_with_unit: frozenset[str], sca
             _TYPE_OF_UNIT[u] for s, _, u, _ in scanned if lo <= s < hi and u in _TYPE_OF_UNIT
         }
 
-    return topics
+    return lambda at: of_sentence(*sentence(at))
 
 
 @cache
