@@ -66,6 +66,11 @@ DISTANCE = re.compile(
     re.IGNORECASE,
 )
 _TAKEN_IN = re.compile(r"\bin\s*$", re.IGNORECASE)
+_ASKS_SPAN = re.compile(
+    r"\bhow (?:long|much (?:sleep|time)|many (?:hours|hrs|minutes|mins))\b|\bduration\b"
+    r"|\b(?:hours|hrs) of sleep\b|\bhow much did i sleep\b",
+    re.IGNORECASE,
+)
 # The words that ask for a pace (time per distance) or a speed (distance per time).
 _ASKS_PACE = re.compile(r"\bpace\b|\bper (?:km|k|kilomet(?:er|re)|mile|mi)\b"
                         r"|min(?:ute)?s? ?/ ?(?:km|mi(?:le)?)\b|/(?:km|mi)\b", re.IGNORECASE)  # fmt: skip
@@ -218,7 +223,11 @@ def computed_facts(question: str, context: str = "") -> str:
     spans_of_clocks = (
         [(clocks[1], clocks[2]), (clocks[0], clocks[2])] if len(clocks) == 3 else [clocks[:2]]
     )
-    for begin, end in spans_of_clocks if len(clocks) >= 2 else ():
+    # Clock times among a day's other numbers, with no duration asked, are what the day held:
+    # "slept 9:30 to 2:45pm, tracker says 4h 50m asleep, 25 min awake ... rhr 67" got the span
+    # alone and no verdict (set L).
+    span_asked = bool(_ASKS_SPAN.search(question)) or not mv.stated_values(question)
+    for begin, end in spans_of_clocks if len(clocks) >= 2 and span_asked else ():
         minutes = derived.sleep_minutes(begin, end)
         h, m = derived.hours_minutes(minutes)
         parts.append(

@@ -289,10 +289,14 @@ def stated_values(text: str) -> dict[str, float]:
             if n_start > q_start and _LEADS_TO_NUMBER.search(text, n_start, n_end):
                 continue
             if set(facts) >= _GOAL_SHARES:
-                facts = _goal_share(facts, scanned[:qi])
+                facts = _goal_share(facts, scanned[:qi], topics(q_start))
             fact = _fitting(facts, fitting_unit, value)
             if fact is not None:
-                pairs.append((len(between), qi, ni, fact, value))
+                # A name right before its number is as near as the number's own unit word:
+                # "busiest hour 4 210 steps" is the hour's count, and "Steps 15 023" earlier in
+                # the message the day's total (set L had the total take 4,210).
+                gap = 0 if n_end <= q_start and not between.strip(" :=") else len(between)
+                pairs.append((gap, qi, ni, fact, value))
     values: dict[str, tuple[int, float]] = {}
     bound_quantities: set[int] = set()
     bound_names: set[int] = set()
@@ -337,14 +341,20 @@ def is_duration_clock(text: str, start: int, end: int) -> bool:
 
 _GOAL_SHARES = frozenset({"steps_pct_of_goal", "kcal_pct_of_goal"})
 _GOAL_SHARE_OF = {"steps": "steps_pct_of_goal", "kcal": "kcal_pct_of_goal"}
+_GOAL_SHARE_OF_TYPE = {
+    "StepsRecord": "steps_pct_of_goal",
+    "ActiveCaloriesBurnedRecord": "kcal_pct_of_goal",
+}
 
 
-def _goal_share(facts: tuple[str, ...], before: list) -> tuple[str, ...]:
-    """Of "% of my goal"'s facts, the share of the nearest total before it (steps or kcal)."""
+def _goal_share(facts: tuple[str, ...], before: list, topics: set[str]) -> tuple[str, ...]:
+    """Of "% of my goal"'s facts, the share of the nearest total before it (steps or kcal), else
+    of the one of the two its sentence is about."""
     for _, _, unit, _ in reversed(before):
         if unit in _GOAL_SHARE_OF:
             return (_GOAL_SHARE_OF[unit],)
-    return ()  # whose goal is not said: no share rather than the wrong one
+    about = [f for t, f in _GOAL_SHARE_OF_TYPE.items() if t in topics]
+    return tuple(about) if len(about) == 1 else ()  # no share rather than the wrong one
 
 
 def _list_units(text: str, scanned: list[tuple[int, int, str | None, float]]) -> dict[int, str]:

@@ -65,6 +65,8 @@ SERVED_WORDS = (
     ("kcal_pct_of_goal", "of goal"),
     ("steps_pct_of_goal", "of the goal"),
     ("kcal_pct_of_goal", "of the goal"),
+    ("steps_pct_of_goal", "percentage of goal"),
+    ("kcal_pct_of_goal", "percentage of goal"),
     # Clinical shorthand: total sleep time, sleep efficiency
     ("asleep_min", "tst"),
     ("sleep_efficiency_pct", "se"),

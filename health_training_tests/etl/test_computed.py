@@ -248,6 +248,12 @@ def test_weight_as_an_aim_is_not_asked_for(question, asks_weight):
         ("steps=12.4k, rhr 60. ok?", "numbers: step total 12,400 steps is at or above"),
         # clock times of a span stay clock times after "sleep"
         ("went to sleep 1:10, woke 7:00, how long?", "from 01:10 to 07:00: 350 min"),
+        # a span among a day's numbers when its duration is asked, the verdicts when it is not
+        ("bed 23:10 up 6:40, deep 80 min. how long did I sleep?", "from 23:10 to 06:40: 450 min"),
+        (
+            "slept 23:00 to 6:30, 25 min awake, rhr 60. how was the night?",
+            "numbers: time awake 25 min has no reference range here; resting heart rate 60 bpm",
+        ),
     ],
 )
 def test_served_phrasings_of_set_j(question, expected):

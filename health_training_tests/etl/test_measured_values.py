@@ -206,6 +206,12 @@ def test_the_numbers_users_state_are_bound_to_their_measures_never_to_another(ba
             {"total_steps": 6000, "steps_pct_of_goal": 60},
         ),
         ("that's 80% of goal", {}),
+        (
+            "my daily steps is 3 400 and the percentage of goal 34%",
+            {"total_steps": 3400, "steps_pct_of_goal": 34},
+        ),
+        # a name right before its number is as near as another number's unit word
+        ("Steps 15 023 / goal 10k / 4 210 steps in the morning", {"total_steps": 15023}),
         # a clock-like time after a sleep stage is its hours and minutes
         ("deep 1:35, REM 2:02", {"deep_min": 95, "rem_min": 122}),
         ("Sleep\nTime in bed 8h 15m\nAsleep 7h 21m", {"time_in_bed_min": 495, "asleep_min": 441}),
