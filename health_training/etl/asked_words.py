@@ -48,6 +48,17 @@ _ASKED_IN_WORDS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
             r"\b(?:how many|number of)\b[^.?!]{0,40}?\b(?:below|under)\s*70\b",
             ("hypoglycemic_events",),
         ),
+        # "how many times did she go low", "how often did I go high" (set M, development)
+        (
+            r"\b(?:how many|how often|number of)\b[^.?!]{0,30}?\b(?:go(?:ne)?|went|dip(?:ped)?)"
+            r"\s+low\b",
+            ("hypoglycemic_events",),
+        ),
+        (
+            r"\b(?:how many|how often|number of)\b[^.?!]{0,30}?\b(?:go(?:ne)?|went|spike[ds]?)"
+            r"\s+(?:high|over 250)\b",
+            ("hyperglycemic_events",),
+        ),
         (r"\b(?:above|over)\s*180\b(?:\s*mg\s*/?\s*dl\b)?|>\s*180\b", ("time_above_range_pct",)),
         (
             r"\b(?:took|take|takes|taking|long|time)\b[^.?!]{0,25}?\b(?:fall(?:ing)? asleep"
@@ -56,7 +67,8 @@ _ASKED_IN_WORDS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         ),
         (r"\b(?:time|long|minutes|mins|hours)\b[^.?!]{0,20}?\bawake\b", ("awake_min",)),
         (
-            r"\b(?:%|percent(?:age)?|share|proportion)[^.?!]{0,20}?\bgoal\b",
+            # "what % of the active calorie goal" (set M) has 23 characters between
+            r"(?:%|\b(?:percent(?:age)?|share|proportion))[^.?!]{0,30}?\bgoal\b",
             ("steps_pct_of_goal", "kcal_pct_of_goal"),
         ),
         (

@@ -59,9 +59,10 @@ from health_training.etl.questions.computation_wording import change_words
 from health_training.etl.stated_sums import number_text, paired_unit, with_unit
 
 PREFIX = "Computed from your numbers:"
-# "12k steps" counts steps, not a 12 km run (a run's pace was computed from it).
+# "12k steps" counts steps, not a 12 km run (a run's pace was computed from it); "9,2 km" has a
+# decimal comma (set M).
 DISTANCE = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?)\s?(?:(?P<km>kilomet(?:er|re)s?|km|k)|(?P<mi>miles?|mi))\b"
+    r"(?<![\w.,])(\d+(?:\.\d+|,\d{1,2}(?!\d))?)\s?(?:(?P<km>kilomet(?:er|re)s?|km|k)|(?P<mi>miles?|mi))\b"
     r"(?!\s*(?:steps?|k?cal\w*)\b)",
     re.IGNORECASE,
 )
@@ -175,12 +176,13 @@ def computed_facts(question: str, context: str = "") -> str:
     # "4h12 on the bike, 112 km. avg HR 138, max 181, ... anything look off?" was given a speed
     # and no verdict, and "18 mi long run ... slept 8 hrs 10 mins" a pace from the sleep (set L).
     among_measures = not (asks_pace or asks_speed) and mv.stated_values(question)
-    if distance and durations and float(distance[1]) > 0 and not among_measures:
+    length_typed = float(distance[1].replace(",", ".")) if distance else 0.0
+    if distance and durations and length_typed > 0 and not among_measures:
         typed, minutes = ("mi" if distance["mi"] else "km"), durations[0]
         # In the unit the words ask for, else the distance's own ("6.2 miles in 58 min, pace?"
         # asks per mile; run 19's line gave it per km).
         unit = unit_asked(question, typed)
-        length = in_unit(float(distance[1]), typed, unit)
+        length = in_unit(length_typed, typed, unit)
         per, per_hour = PER[unit], PER_HOUR[unit]
         pace = (
             f"pace {derived.pace_minutes(length, minutes)} min per {per} "
@@ -197,8 +199,7 @@ def computed_facts(question: str, context: str = "") -> str:
             else [pace, speed]
         )
         parts.append(
-            f"{number_text(float(distance[1]))} {typed} in "
-            f"{number_text(minutes)} min: " + ", ".join(said)
+            f"{number_text(length_typed)} {typed} in {number_text(minutes)} min: " + ", ".join(said)
         )
     clocks = [
         int(q.value)

@@ -321,20 +321,19 @@ _LIST_UNITS = frozenset({"mg/dL", "bpm", "ms"})
 _DURATION_NAME_BEFORE = re.compile(
     r"\b(?:deep|rem|light|core|(?<!to )sleep|awake|total|tst)\s*[:=]?\s*$", re.I
 )
-_AM_PM = re.compile(r"[ap]\.?m\b", re.IGNORECASE)
+_HOURS_MINUTES = re.compile(r"([1-9]\d?):[0-5]\d")  # no leading zero, no am/pm
 _SPAN_NEXT = re.compile(r"\s*(?:to|till|until|-|\u2013)\s*\d", re.IGNORECASE)  # "23:40 to 6:50"
 _MAX_DURATION_HOURS = 16  # no night's sleep, nor any stage of it, is longer
 
 
 def is_duration_clock(text: str, start: int, end: int) -> bool:
     """Is the clock-like time at `start`:`end` a sleep measure's hours and minutes ("deep 1:35")
-    rather than a clock time ("asleep 23:40 to 6:50", "11:55 pm")?"""
+    rather than a clock time ("asleep 23:40 to 6:50", "11:55 pm", "01:35", "at midnight")?"""
+    hours = _HOURS_MINUTES.fullmatch(text, start, end)
     return bool(
-        # "0:40" or "01:35" is written as a clock
-        not text[start].startswith("0")
-        and int(text[start:end].split(":")[0]) < _MAX_DURATION_HOURS
+        hours
+        and int(hours[1]) < _MAX_DURATION_HOURS
         and _DURATION_NAME_BEFORE.search(text, 0, start)
-        and not _AM_PM.search(text, start, end)
         and not _SPAN_NEXT.match(text, end)
     )
 

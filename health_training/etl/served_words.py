@@ -25,6 +25,7 @@ SERVED_WORDS = (
     # Typos set I wrote ("sleep effiency was 81%" left "sleep" to take the next number).
     ("sleep_efficiency_pct", "sleep effiency"),
     ("sleep_efficiency_pct", "effiency"),
+    ("sleep_efficiency_pct", "eficiency"),  # set M
     ("sleep_latency_min", "to fall alseep"),
     ("asleep_min", "sleeep"),
     ("total_steps", "stepps"),
@@ -83,6 +84,8 @@ SERVED_NAMES = (
     ("resting_hr_bpm", "heart in rest"),
     ("resting_hr_bpm", "heart at rest"),
     ("asleep_min", "sleeping"),  # "my sleeping was 6 hour and 40 minute"
+    ("total_active_kcal", "active cal"),  # "active cal 1,420" (set M)
+    ("total_active_kcal", "active cals"),
     ("sleep_latency_min", "fell asleep in"),
     ("sleep_latency_min", "asleep in"),
     ("sleep_latency_min", "to drift off"),

@@ -248,6 +248,13 @@ def test_weight_as_an_aim_is_not_asked_for(question, asks_weight):
         ("steps=12.4k, rhr 60. ok?", "numbers: step total 12,400 steps is at or above"),
         # clock times of a span stay clock times after "sleep"
         ("went to sleep 1:10, woke 7:00, how long?", "from 01:10 to 07:00: 350 min"),
+        # a decimal comma in a distance, "an hour", dotted clocks with am/pm, "at midnight", a
+        # thousands point in kcal (set M, development)
+        ("ran 7,5 km in 40 min, pace?", "7.5 km in 40 min: pace 5.3 min per km"),
+        ("walked 3 miles, took an hour and 6 minutes. pace per mile?", "pace 22.0 min per mile"),
+        ("bed at 10.30pm, up at 6.15am. how long?", "from 22:30 to 06:15: 465 min"),
+        ("asleep at midnight, alarm 6:10, how long did I sleep?", "from 00:00 to 06:10: 370 min"),
+        ("ate 1900 kcal, burned 2.450 kcal. balance?", "burned 2,450 kcal: deficit 550 kcal"),
         # a span among a day's numbers when its duration is asked, the verdicts when it is not
         ("bed 23:10 up 6:40, deep 80 min. how long did I sleep?", "from 23:10 to 06:40: 450 min"),
         (

@@ -237,6 +237,13 @@ def test_hand_made_messages(message, expected):
         # The time below range by its threshold, with no name of it.
         ("what share of the day was I under 70 mg/dl", ["time_below_range_pct"]),
         ("how long below 70 in total", ["time_below_range_pct"]),
+        # counts and goal shares in everyday words (set M, development)
+        ("how many times did my son go low on Sunday?", ["hypoglycemic_events"]),
+        ("how often did I spike high yesterday", ["hyperglycemic_events"]),
+        (
+            "what % of the daily active calorie goal did I hit",
+            ["steps_pct_of_goal", "kcal_pct_of_goal"],
+        ),
     ],
 )
 def test_what_a_question_asks_about_when_its_words_are_apart(question, facts):

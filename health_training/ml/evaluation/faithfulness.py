@@ -71,7 +71,12 @@ _TOKEN = re.compile(
     r"|(?P<race>(?<![\d:.])(?:(?P<rh>\d{1,2}):(?P<rm>[0-5]\d)|(?P<rmm>2[4-9]|[3-5]\d))"
     r":(?P<rs>[0-5]\d)(?![\d:]))"
     r"|(?P<time>(?<![\d:.])(?P<hh>[01]?\d|2[0-3]):(?P<mm>[0-5]\d)(?!\d|:\d)"
-    r"(?:\s?(?P<ampm>[ap])\.?m\b\.?)?)"
+    r"(?:\s?(?P<ampm>[ap])\.?m\b\.?)?"
+    # "11.45pm": a point for the colon, only with am/pm (else it is a decimal)
+    r"|(?<![\d:.])(?P<dh>1[0-2]|0?\d)\.(?P<dm>[0-5]\d)\s?(?P<dampm>[ap])\.?m\b\.?"
+    r"|(?<=at )(?P<midnight>midnight)\b)"
+    # "an hour and 10 minutes": the hour a number would be
+    r"|(?P<anhour>\b(?:an|one)\s+hour\b)"
     r"|(?<![\w.])(?P<sign>[-\u2212])?(?P<int>\d{1,3}(?:,\d{3})+(?!\d)"
     # Thousands grouped by a space, as many languages write them ("6 200 steps", "steps 6 200",
     # "2 480 kcal"), only beside a count's unit: "95 110 140 mg/dL" is a list of readings.
@@ -107,10 +112,13 @@ def _scan(text: str) -> list[tuple[int, int, Quantity]]:
             out.append((m.start(), m.end(), Quantity(minutes + int(m["rs"]) / 60, "min", 1)))
             continue
         if m["time"]:
-            hour = int(m["hh"])
-            if m["ampm"]:
-                hour = hour % 12 + (12 if m["ampm"].lower() == "p" else 0)
-            out.append((m.start(), m.end(), Quantity(hour * 60.0 + int(m["mm"]), "time")))
+            hour, minute = int(m["hh"] or m["dh"] or 0), int(m["mm"] or m["dm"] or 0)
+            if ampm := m["ampm"] or m["dampm"]:
+                hour = hour % 12 + (12 if ampm.lower() == "p" else 0)
+            out.append((m.start(), m.end(), Quantity(hour * 60.0 + minute, "time")))
+            continue
+        if m["anhour"]:
+            out.append((m.start(), m.end(), Quantity(1.0, "h")))
             continue
         end = m.end()
         value = float(
@@ -125,9 +133,9 @@ def _scan(text: str) -> list[tuple[int, int, Quantity]]:
             start = m.start("int")
         unit = next((_UNIT_OF[k] for k, v in m.groupdict().items() if k in _UNIT_OF and v), None)
         decimals = len(m["frac"]) - 1 if m["frac"] else 0
-        # Steps are whole: "12.400 steps" is twelve thousand four hundred, a thousands point
-        # (served set E was told 12.4 steps is very low activity).
-        if unit == "steps" and decimals == 3 and "," not in m["int"]:
+        # Steps and kcal are whole: "12.400 steps" is twelve thousand four hundred, a thousands
+        # point (served set E was told 12.4 steps is very low activity; set M wrote "2.310 kcal").
+        if unit in ("steps", "kcal") and decimals == 3 and "," not in m["int"]:
             value, decimals = float(m["int"] + m["frac"][1:]) * (-1 if value < 0 else 1), 0
         elif m["thousand"] or (m["k"] and STEPS_BEFORE.search(text, 0, m.start())):
             # "12k steps", "8.5k steps", "steps: 9,8k"

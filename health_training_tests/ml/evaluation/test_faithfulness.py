@@ -87,20 +87,24 @@ def test_hours_and_minutes_written_h_and_m_are_one_duration():
 
 
 def test_a_step_count_with_a_thousands_point_or_k_is_whole():
-    # Steps are whole: "12.400 steps" is 12,400; a point before other units stays a decimal.
+    # Steps and kcal are whole: "12.400 steps" is 12,400 and "2.350 kcal" 2,350 (a thousands
+    # point); before other units a point stays a decimal.
     from health_training.ml.evaluation.faithfulness import scan_quantities
 
     # "12k steps" counts thousands too; a "10k" run stays a bare 10.
-    text = "12.400 steps, 1.250 steps, 12.4 steps, 2.350 kcal, 12,400 steps, 8.5k steps, a 10k"
+    text = (
+        "12.400 steps, 1.250 steps, 12.4 steps, 2.350 kcal, 12,400 steps, 8.5k steps, a 10k, 1.5 h"
+    )
     got = [(q.value, q.unit, q.decimals) for _, _, q in scan_quantities(text)]
     assert got == [
         (12_400, "steps", 0),
         (1_250, "steps", 0),
         (12.4, "steps", 1),
-        (2.35, "kcal", 3),
+        (2_350, "kcal", 0),
         (12_400, "steps", 0),
         (8_500, "steps", 0),
         (10, None, 0),
+        (1.5, "h", 1),
     ]
 
 
