@@ -23,7 +23,6 @@ from health_training.etl.questions.unanswerable_phrasings import (
     FAMILIES,
     MEDICATIONS,
     MISSING,
-    MISSING_MEASURE,
     NO_DATA,
     OTHERS,
     PERIODS,
@@ -35,14 +34,6 @@ from health_training.ml.evaluation.freeform_eval import CANNOT_ANSWER
 
 __all__ = ["CANNOT_ANSWER", "FAMILIES", "draft"]
 
-# A usable record's situations, drawn by weight. A measure the data lacks asked beside numbers
-# that are there is the one the served model got wrong most (set H, development, run 28: 1 of 6
-# addressed, answered with the numbers given, "Your average glucose was 8,400 steps"; the other
-# situations 17 of 18): three times the others' weight, 3 in 10 drafts instead of 1 in 8.
-SITUATION_WEIGHTS: dict[str, int] = {
-    s: 3 if s == MISSING_MEASURE else 1 for s in sorted(SITUATIONS) if s != UNUSABLE
-}
-
 
 def draft(record: Record, rng: Random) -> Draft:
     """Never None: any record supports some unanswerable question."""
@@ -51,7 +42,7 @@ def draft(record: Record, rng: Random) -> Draft:
     if record.analysis.stats is None:
         situation = UNUSABLE
     else:
-        situation = rng.choices(list(SITUATION_WEIGHTS), list(SITUATION_WEIGHTS.values()))[0]
+        situation = rng.choice(sorted(s for s in SITUATIONS if s != UNUSABLE))
     answers, questions = SITUATIONS[situation]
     family, template = rng.choice(questions)
     topics = RECORD_TOPIC.get(record_type, ("readings",))
