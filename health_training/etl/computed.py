@@ -66,6 +66,13 @@ DISTANCE = re.compile(
     r"(?!\s*(?:steps?|k?cal\w*)\b)",
     re.IGNORECASE,
 )
+
+
+def distance_value(match: re.Match[str]) -> float:
+    """The length a `DISTANCE` match states, a decimal comma read as a point ("9,2 km")."""
+    return float(match[1].replace(",", "."))
+
+
 _TAKEN_IN = re.compile(r"\bin\s*$", re.IGNORECASE)
 _ASKS_SPAN = re.compile(
     r"\bhow (?:long|much (?:sleep|time)|many (?:hours|hrs|minutes|mins))\b|\bduration\b"
@@ -176,7 +183,7 @@ def computed_facts(question: str, context: str = "") -> str:
     # "4h12 on the bike, 112 km. avg HR 138, max 181, ... anything look off?" was given a speed
     # and no verdict, and "18 mi long run ... slept 8 hrs 10 mins" a pace from the sleep (set L).
     among_measures = not (asks_pace or asks_speed) and mv.stated_values(question)
-    length_typed = float(distance[1].replace(",", ".")) if distance else 0.0
+    length_typed = distance_value(distance) if distance else 0.0
     if distance and durations and length_typed > 0 and not among_measures:
         typed, minutes = ("mi" if distance["mi"] else "km"), durations[0]
         # In the unit the words ask for, else the distance's own ("6.2 miles in 58 min, pace?"

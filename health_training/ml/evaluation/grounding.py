@@ -37,7 +37,7 @@ import math
 import re
 
 from health_training.etl import derived
-from health_training.etl.computed import DISTANCE
+from health_training.etl.computed import DISTANCE, distance_value
 from health_training.etl.reference_values import REFERENCE_VALUES
 from health_training.ml.evaluation.faithfulness import (
     TO_MINUTES,
@@ -149,7 +149,9 @@ def _clock_durations(stated: list[Quantity]) -> list[Quantity]:
 
 def _paces(text: str, stated: list[Quantity]) -> list[Quantity]:
     distances = [
-        (float(m[1]), "mi" if m["mi"] else "km") for m in _DISTANCE.finditer(text) if float(m[1])
+        (distance_value(m), "mi" if m["mi"] else "km")
+        for m in _DISTANCE.finditer(text)
+        if distance_value(m)
     ][:_MAX_SPANS]
     if not distances:
         return []

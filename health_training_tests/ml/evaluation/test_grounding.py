@@ -50,11 +50,36 @@ WEIGHT = "I weighed 82.4 last month and 80.1 today."
         ("How did I sleep?", "You slept 6 h 12 min.", False),
         ("Steps: 7,500 today.", "That is 75% of the 10,000-step goal.", True),
         ("Steps: 7,500 today.", "That is 76% of the goal.", False),
+        # a decimal comma in a distance (set K's "7,9 km" made the server fail with a 500)
+        ("ran 7,9 km in 43 min, pace?", "Your pace was 5.4 min per km.", True),
+        ("ran 7,9 km in 43 min, pace?", "Your pace was 6.1 min per km.", False),
     ],
 )
 def test_grounding_rule(request_text, answer, supported):
     score = check_grounding(answer, request_text)
     assert (score.hallucinated == 0) is supported, score.hallucinated_values
+
+
+def test_the_line_and_the_guard_read_any_mix_of_the_number_shapes_users_write():
+    # Each shape the scanner learned on sets J, L and M, put into messages where it does not
+    # belong: the line and the guard must still answer (a shape read one way by one reader and
+    # another way by the other crashed the server once).
+    import random
+
+    from health_training.etl.computed import computed_facts
+
+    shapes = ("9,2 km", "58:40", "1:02:15", "11.45pm", "at midnight", "an hour and 5 min",
+              "2.310 kcal", "steps=12,4k", "7 h 50.", "deep 1:35", "6 200 steps", "3 lows",
+              "resting 57", "0:40", "23h40", ",5k", "1,2,3k", "steps 1 2 3", "10:61", "99:59:59")  # fmt: skip
+    messages = (RUN, SLEEP, CGM, WEIGHT, "sleep 7:48 | deep 64 | rem 102. ok?")
+    rng = random.Random(0)
+    for _ in range(300):
+        text = rng.choice(messages)
+        for _ in range(3):
+            at = rng.randrange(len(text) + 1)
+            text = f"{text[:at]} {rng.choice(shapes)} {text[at:]}"
+        line = computed_facts(text, "")
+        assert check_grounding(f"{line} {text}", f"{text}\n{line}").hallucinated == 0
 
 
 def test_every_reference_value_is_allowed_without_being_asked():
