@@ -29,7 +29,7 @@ from functools import cache
 from health_training.data.fact_vocabulary import FACT_UNITS
 from health_training.etl.asked_dates import is_ordinal
 from health_training.etl.asked_words import asked_in_words
-from health_training.etl.questions.measures import MEASURES, REGISTERS
+from health_training.etl.questions.measures import MEASURE, MEASURES, REGISTERS
 from health_training.etl.questions.quantities import unit_of
 from health_training.etl.served_words import MAX_COUNT, SERVED_NAMES, SERVED_TOPICS, SERVED_WORDS
 
@@ -340,10 +340,7 @@ def is_duration_clock(text: str, start: int, end: int) -> bool:
 
 _GOAL_SHARES = frozenset({"steps_pct_of_goal", "kcal_pct_of_goal"})
 _GOAL_SHARE_OF = {"steps": "steps_pct_of_goal", "kcal": "kcal_pct_of_goal"}
-_GOAL_SHARE_OF_TYPE = {
-    "StepsRecord": "steps_pct_of_goal",
-    "ActiveCaloriesBurnedRecord": "kcal_pct_of_goal",
-}
+_GOAL_SHARE_OF_TYPE = {MEASURE[f].record_type: f for f in sorted(_GOAL_SHARES)}
 
 
 def _goal_share(facts: tuple[str, ...], before: list, topics: set[str]) -> tuple[str, ...]:
@@ -384,8 +381,6 @@ _TYPE_OF_UNIT = {
 def _sentence_topics(text: str, names: list, only_with_unit: frozenset[str], scanned: list):
     """A function from a position to the record types its sentence is about: those its measure
     names, whole-type names ("blood sugar") and units ("38 ms") hold."""
-    from health_training.etl.questions.measures import MEASURE
-
     ends = [m.end() for m in _SENTENCE_END.finditer(text)]
 
     def sentence(at: int) -> tuple[int, int]:
@@ -420,8 +415,6 @@ def _topic_words(words: tuple[str, ...]) -> re.Pattern[str]:
 def _unit_of_topic(facts: tuple[str, ...], topics: set[str]) -> str | None:
     """The unit a bare number takes beside a word that needs one ("avg 178" after "Dexcom", "lowest
     12" after "hrv"): that of the word's facts of the sentence's record types, when one."""
-    from health_training.etl.questions.measures import MEASURE
-
     units = {unit_of(f) for f in facts if f in MEASURE and MEASURE[f].record_type in topics}
     return units.pop() if len(units) == 1 else None
 
