@@ -138,9 +138,17 @@ _REFERENCE = re.compile(r"\bReference:.*?(?:\.(?=\s|$)|$)", re.DOTALL)  # to its
 def computed_facts(question: str, context: str = "") -> str:
     """The computed line for a question (and the record it comes with), or ""."""
     from health_training.etl import measured_values as mv
+    from health_training.etl import record_lines
     from health_training.etl.asked_dates import is_ordinal, names_another_day
     from health_training.etl.asked_scope import OTHER_PERIOD, asked_scope, asking_sentences
     from health_training.etl.asked_words import record_extreme
+    from health_training.etl.number_context import (
+        PERIOD_AFTER,
+        ends_a_range,
+        is_age,
+        is_duration_clock,
+        is_year,
+    )
     from health_training.etl.questions.measures import MEASURE
     from health_training.etl.questions.quantities import unit_of
     from health_training.ml.evaluation.faithfulness import STEPS_BEFORE, scan_quantities
@@ -211,15 +219,15 @@ def computed_facts(question: str, context: str = "") -> str:
     clocks = [
         int(q.value)
         for start, end, q in spans
-        if q.unit == "time" and not mv.is_duration_clock(question, start, end)
+        if q.unit == "time" and not is_duration_clock(question, start, end)
     ]
     named = [f for _, _, facts in names_found for f in facts]
-    named = named or record_extreme(question, mv.record_types(context))
+    named = named or record_extreme(question, record_lines.record_types(context))
     # "How many steps were in my busiest hour?" asks the hour's count, not the day's total that
     # the unit's word names: run 26 answered set H's with the total's verdict, first in the line.
     if set(named) & HOUR_FACTS:
         named = [f for f in named if f not in _DAY_TOTALS]
-    recorded = mv.record_values(context)
+    recorded = record_lines.record_values(context)
     share = None if asked else _share(question, context, recorded)
     if share:
         parts.append(share)
@@ -281,16 +289,16 @@ def computed_facts(question: str, context: str = "") -> str:
             mine = [
                 q.value
                 for start, end, q in spans
-                if paired_unit(q.unit or (None if mv.PERIOD_AFTER.match(question, end) else bare))
+                if paired_unit(q.unit or (None if PERIOD_AFTER.match(question, end) else bare))
                 == unit
                 # A race's distance is none of them: "training for a 10k. 359 cals ...
                 # yesterday" was handed a change from 10 kcal (freeform_test, run 23).
                 and not any(m.start() <= start < m.end() for m in distances)
                 and q.value >= 0
                 and not _THRESHOLD_BEFORE.search(question, max(0, start - 12), start)
-                and not (q.unit is None and mv.is_year(question, start, q.value))
-                and not (q.unit is None and mv.is_age(question, start, end))
-                and not (q.unit is None and mv.ends_a_range(question, start, end))
+                and not (q.unit is None and is_year(question, start, q.value))
+                and not (q.unit is None and is_age(question, start, end))
+                and not (q.unit is None and ends_a_range(question, start, end))
                 and not _THRESHOLD_AFTER.match(question, end)
             ]
             mine = mine[:_MAX_PARTS]  # a message of thousands of numbers: pairs stay bounded

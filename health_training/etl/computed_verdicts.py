@@ -21,17 +21,19 @@ def judged(
     (`named`: the facts it names, `asked`: its quantities, `recorded`: the record's values)."""
     from health_training.etl import measured_values as mv
     from health_training.etl.asked_scope import asking_sentences
+    from health_training.etl.named_topics import named_topics
     from health_training.etl.questions.day_summary import HEADLINE_FACTS
     from health_training.etl.questions.measures import MEASURE, RECORD_TOPIC
     from health_training.etl.questions.quantities import say, unit_of
     from health_training.etl.questions.verdicts import JUDGED_FACTS, judge
+    from health_training.etl.record_lines import record_types
 
-    topics = mv.named_topics(question)
+    topics = named_topics(question)
     untracked = [f"no {name} data given" for t, name in dict.fromkeys(topics) if t is None]
-    if untracked and any(t is None for t, _ in mv.named_topics(asking_sentences(question))):
+    if untracked and any(t is None for t, _ in named_topics(asking_sentences(question))):
         return untracked  # "based on my 8,000 steps, what is my blood pressure?"
     stated = mv.stated_values(question)
-    types = mv.record_types(context) | {MEASURE[f].record_type for f in recorded}
+    types = record_types(context) | {MEASURE[f].record_type for f in recorded}
     # What the asking sentence is about, when no input holds it, is all the line says: "I logged
     # 8,400 steps today and about 450 active kcal. What was my average glucose?" got the steps'
     # and calories' verdicts (set H, run 25), as the question's other names were given.
@@ -39,7 +41,7 @@ def judged(
     asking = asking_sentences(question)
     asked_facts = [f for _, _, fs in mv.named_facts(asking) for f in fs]
     about = dict.fromkeys(
-        [MEASURE[f].record_type for f in asked_facts] + [t for t, _ in mv.named_topics(asking) if t]
+        [MEASURE[f].record_type for f in asked_facts] + [t for t, _ in named_topics(asking) if t]
     )
     held = types | {MEASURE[f].record_type for f in stated}
     units = {paired_unit(q.unit) for q in asked}

@@ -98,7 +98,7 @@ SERVED_NAMES = (
 MAX_COUNT = 50
 # Words that say which record type a sentence is about, for a bare number beside a word that
 # needs a unit ("my sugar average was 198", "Dexcom says avg 178"): only for that, so a
-# question's missing measures (`measured_values.named_topics`) keep the writer's names.
+# question's missing measures (`named_topics.named_topics`) keep the writer's names.
 SERVED_TOPICS: dict[str, tuple[str, ...]] = {
     "BloodGlucoseRecord": ("sugar", "bg", "cgm", "dexcom", "libre", "glucose", "sensor"),
     "HeartRateRecord": ("hr", "heart", "pulse", "heart rate"),

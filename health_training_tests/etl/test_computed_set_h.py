@@ -11,7 +11,8 @@ from health_training.etl.asked_dates import is_ordinal, named_days, names_anothe
 from health_training.etl.asked_scope import SCOPES, asked_scope
 from health_training.etl.asked_words import record_extreme
 from health_training.etl.computed import PREFIX, computed_facts
-from health_training.etl.measured_values import named_facts, record_types, stated_values
+from health_training.etl.measured_values import named_facts, stated_values
+from health_training.etl.record_lines import record_types
 from health_training_tests.etl.test_computed_lookups import GLUCOSE, HRV, SLEEP, STEPS
 
 LINE = f"{PREFIX} "

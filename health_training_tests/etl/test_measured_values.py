@@ -6,14 +6,10 @@ from __future__ import annotations
 import pytest
 
 from health_training.etl.generator import generate_batches
-from health_training.etl.measured_values import (
-    named_facts,
-    record_types,
-    record_values,
-    stated_values,
-)
+from health_training.etl.measured_values import named_facts, stated_values
 from health_training.etl.questions import write_question
 from health_training.etl.questions.verdicts import JUDGED_FACTS
+from health_training.etl.record_lines import record_types, record_values
 from health_training.etl.writer import write_example
 from health_training_tests.etl.samples import PROCESSED
 
