@@ -11,7 +11,8 @@ it asks for) or says the data cannot answer it. Per model:
   * unsupported numbers: numbers of the answers that neither the question, the values derived
     from it (its computed line too, as the server hands it to the model) nor the clinical
     reference table support (ml/evaluation/grounding.py, the server's own rule),
-    over all numbers of the answers; refused answers (422) state no number and are counted apart;
+    over all numbers of the answers; refused answers (422) state no number and are counted apart,
+    as are server errors (5xx: a crash on one question is a failed answer, not a stopped run);
   * contradicting their numbers: answers stating a comparison their own numbers contradict
     (ml/evaluation/stated_comparisons.py, the server's second guard rule);
   * stopped by themselves: `finish_reason == "stop"`; of them, the answers whose EOS the server
@@ -52,6 +53,8 @@ def ask_all(client, model: str, questions: list[dict]) -> list[dict]:
             )
         except openai.UnprocessableEntityError as exc:  # the server refused an ungrounded answer
             out.append({"answer": "", "finish_reason": "refused", "refusal": str(exc)[:300]})
+        except openai.InternalServerError as exc:  # a 5xx: a failed answer, the run goes on
+            out.append({"answer": "", "finish_reason": "server_error", "error": str(exc)[:300]})
     return out
 
 
@@ -61,11 +64,13 @@ def score(questions: list[dict], answers: list[dict]) -> dict:
     from health_training.ml.evaluation.grounding import check_grounding
     from health_training.ml.evaluation.stated_comparisons import contradicted_comparisons
 
-    numbers = unsupported = stopped = addressed = refused = contradicted = 0
+    numbers = unsupported = stopped = addressed = refused = contradicted = failed = 0
     withheld = withheld_addressed = 0
     for q, a in zip(questions, answers, strict=True):
-        if a["finish_reason"] == "refused":
-            refused += 1
+        if a["finish_reason"] in ("refused", "server_error"):
+            refused += a["finish_reason"] == "refused"
+            failed += a["finish_reason"] == "server_error"
+            a["addressed"] = False
             continue
         # The request as the server hands it to the model: the question and its computed line
         # (values derived by the writer's rules: a share of two stated numbers, a balance).
@@ -95,6 +100,7 @@ def score(questions: list[dict], answers: list[dict]) -> dict:
         "answers_contradicting_their_numbers": contradicted,
         "stopped_by_themselves": stopped,
         "refused": refused,
+        "server_errors": failed,  # 5xx answers: neither stopped nor addressed
         "addressed": addressed,
         "eos_withheld": withheld,  # answers whose EOS waited for the line's values
         "eos_withheld_addressed": withheld_addressed,
