@@ -48,6 +48,9 @@ _ASKED_IN_WORDS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
             r"\b(?:how many|number of)\b[^.?!]{0,40}?\b(?:below|under)\s*70\b",
             ("hypoglycemic_events",),
         ),
+        # "how many lows did she have", "number of hypos" (set K, development)
+        (r"\b(?:how many|number of)\s+(?:\w+\s+)?(?:lows|hypos)\b", ("hypoglycemic_events",)),
+        (r"\b(?:how many|number of)\s+(?:\w+\s+)?(?:highs|hypers)\b", ("hyperglycemic_events",)),
         # "how many times did she go low", "how often did I go high" (set M, development)
         (
             r"\b(?:how many|how often|number of)\b[^.?!]{0,30}?\b(?:go(?:ne)?|went|dip(?:ped)?)"

@@ -57,7 +57,7 @@ _UNIT_AFTER = (
     (re.compile(r"\s*mg per dL\b", re.IGNORECASE), "mg/dL", 1.0),
     (re.compile(r"\s*(?:km|k|kilomet(?:er|re)s?|mi|miles?)\b", re.IGNORECASE), "distance", 1.0),
 )
-_NEAR_BARE = 20  # a bare number ("resting pulse 66") must sit right by its name
+NEAR_BARE = 20  # a bare number ("resting pulse 66") must sit right by its name
 _LEADS_TO_NUMBER = re.compile(r"\b(?:at|to|hit)$", re.IGNORECASE)
 _MEASURED_FACTS = frozenset(m.fact for m in MEASURES)
 
@@ -200,7 +200,7 @@ def stated_values(text: str) -> dict[str, float]:
                 continue
             if n_start <= q_start and q_end <= n_end:  # "zone 2" holds no value of zone 2
                 continue
-            if len(between) > (_NEAR_BARE if unit is None else _NEAR_WITH_UNIT):
+            if len(between) > (NEAR_BARE if unit is None else _NEAR_WITH_UNIT):
                 continue
             # A bare number follows a measure's name ("rhr 65") or is its count ("210 active
             # calories"); the words around users' numbers need a unit, the list's will do.

@@ -69,6 +69,10 @@ def _role(question: str, start: int, end: int) -> str | None:
     return best[1] if best else None
 
 
+_ROLES = {"intake": "burned", "burned": "intake"}  # each role's other side
+_LEAST_KCAL = 100  # a bare number below it beside "ate" or "burned" counts something else
+
+
 def energy_balance(question: str, spans: list, burned_recorded: float | None) -> str | None:
     """ "intake 2,400 kcal, burned 2,900 kcal: deficit 500 kcal" for a question stating an intake
     and calories burned (or the record's active kcal), from `spans`: (start, end, quantity)."""
@@ -80,6 +84,17 @@ def energy_balance(question: str, spans: list, burned_recorded: float | None) ->
         if q.unit == "kcal" or (written and written[0] == "kcal"):  # "2150 cals"
             kcal.append((s, written[2] if written else e, q.value))
     roles = {_role(question, s, e): v for s, e, v in kcal}
+    if len(kcal) == 1 and (role := next(iter(roles))) in _ROLES:
+        # The other side's number with its unit left off: "ate 1,890 cals today, watch says i
+        # burned 1640 total" (set K; the line was empty).
+        other = [
+            q.value
+            for s, e, q in spans
+            if q.unit is None
+            and q.value >= _LEAST_KCAL  # "ate 3 meals" is no intake of 3 kcal
+            and _role(question, s, e) == _ROLES[role]
+        ]
+        roles |= {_ROLES[role]: other[0]} if len(other) == 1 else {}
     intake, burned = roles.get("intake"), roles.get("burned", burned_recorded)
     if intake is None or burned is None or len(kcal) > 2:
         return None

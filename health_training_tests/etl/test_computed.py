@@ -232,7 +232,7 @@ def test_weight_as_an_aim_is_not_asked_for(question, asks_weight):
     [
         # a race time: mm:ss past any clock hour, h:mm:ss, or a clock-like time taken "in"
         ("ran 8 km in 44:00, whats my pace per km", "8 km in 44 min: pace 5.5 min per km"),
-        ("half marathon 21.1 km in 1:45:30 - speed?", "21.1 km in 105.5 min: speed 12.0 km/h"),
+        ("half marathon 21.1 km in 1:45:30 - speed?", "21.1 km in 105 min 30 s: speed 12.0 km/h"),
         ("did a 5k in 20:00 today, pace?", "5 km in 20 min: pace 4.0 min per km (4:00 per km)"),
         # a question sent with no "?" asks in its sentence that opens with a question word
         (
@@ -265,6 +265,66 @@ def test_weight_as_an_aim_is_not_asked_for(question, asks_weight):
 )
 def test_served_phrasings_of_set_j(question, expected):
     assert expected in computed_facts(question, "")
+
+
+GLUCOSE_RECORD = (
+    "Record type: BloodGlucoseRecord. Date: 2025-01-03. Readings: 288 CGM values at 5-minute "
+    "intervals. Mean glucose 125 mg/dL (range 60-190 mg/dL), SD 41 mg/dL, CV 33% (stable at 36% "
+    "or below). Time in range 70-180 mg/dL: 74% (target above 70%); below 70 mg/dL: 13% (target "
+    "below 4%); above 180 mg/dL: 13%. Hypoglycemic events (below 70 mg/dL for 15 min or more): 2."
+    " Hyperglycemic events (above 250 mg/dL for 15 min or more): 1."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "context", "expected"),
+    [
+        # seconds of a run's time (31.25 / 3.1 = 10.08), and a race's name beside the distance
+        (
+            "my first 5K-ish loop, the app says 3.1 miles, took me 31 min 15 sec. pace per mile?",
+            "",
+            "3.1 mi in 31 min 15 s: pace 10.1 min per mile (10:05 per mile)",
+        ),
+        ("ran 10.5 km in 58:40 whats my pace", "", "10.5 km in 58 min 40 s: pace 5.6 min per km"),
+        # the burned side with its unit left off (1,890 - 1,640 = 250)
+        (
+            "ate 1,890 cals today, watch says i burned 1640 total... so whats my surplus",
+            "",
+            "intake 1,890 kcal, burned 1,640 kcal: surplus 250 kcal",
+        ),
+        # a change of the one measure stated with a number, another merely named (57 - 64 = -7)
+        (
+            "resting heart rate was 64 bpm two weeks ago and its 57 now since I started zone 2 "
+            "training. how much did it change",
+            "",
+            "resting heart rate 57 bpm, down from 64 bpm: a drop of 7 bpm (11%)",
+        ),
+        # thousands after "steps are", half hours, "cals"
+        ("my steps are 4 500 and rhr 60. how was my day?", "", "step total 4,500 steps"),
+        ("I slept 7 1/2 hours. How was my day?", "", "total sleep 7 h 30 min"),
+        ("slept 6 and a half hours, ok?", "", "total sleep 6 h 30 min"),
+        ("2.1k steps, 180 active cals rhr 83. rate my day", "", "active calorie total 180 kcal"),
+        # the count of lows or highs of a record
+        ("how many lows did she have today?", GLUCOSE_RECORD, "hypoglycemic events 2."),
+        ("number of highs?", GLUCOSE_RECORD, "hyperglycemic events 1."),
+    ],
+)
+def test_served_phrasings_of_set_k(question, context, expected):
+    assert expected in computed_facts(question, context)
+
+
+@pytest.mark.parametrize(
+    ("question", "wrong"),
+    [
+        # a bare number right after another measure's name is that measure's
+        ("Yesterday: maximum HR 88 and mean RMSSD 46 milliseconds. Please summarize.", "from 88"),
+        ("Yesterday: deep sleep 12 pct and active energy 182 calories. Summarize.", "from 12"),
+        # a small count beside "ate" is no intake
+        ("burned 600 kcal on a 12 km ride, ate 3 meals, balance?", "intake 3 kcal"),
+    ],
+)
+def test_bare_numbers_of_another_measure_or_a_count_are_left_alone(question, wrong):
+    assert wrong not in computed_facts(question, "")
 
 
 def test_the_line_follows_the_order_the_user_wrote_the_values_in():

@@ -58,7 +58,7 @@ _UNITS = (
     ("h", r"hours?|hrs?|h"),
     ("min", r"minutes?|mins?"),
     ("steps", r"steps?"),
-    ("kcal", r"kcal|kilocalories|calories|cal"),
+    ("kcal", r"kcals?|kilocalories|calories|cals?"),  # "180 kcals" (set K)
 )
 _UNIT_OF = {f"u{i}": unit for i, (unit, _) in enumerate(_UNITS)}
 _UNIT_RE = "|".join(f"(?P<u{i}>{spellings})" for i, (_, spellings) in enumerate(_UNITS))
@@ -77,11 +77,14 @@ _TOKEN = re.compile(
     r"|(?<=at )(?P<midnight>midnight)\b)"
     # "an hour and 10 minutes": the hour a number would be
     r"|(?P<anhour>\b(?:an|one)\s+hour\b)"
+    # "7 1/2 hours", "7½ hrs", "6 and a half hours": half an hour more (set K's "slept 7 1/2
+    # hours" read as a range of 1-2 h)
+    r"|(?<![\w.])(?P<half>\d{1,2})(?:\s+1/2|\s?\u00bd|\s+and\s+a\s+half)\s?(?:hours?|hrs?|h)\b"
     r"|(?<![\w.])(?P<sign>[-\u2212])?(?P<int>\d{1,3}(?:,\d{3})+(?!\d)"
     # Thousands grouped by a space, as many languages write them ("6 200 steps", "steps 6 200",
     # "2 480 kcal"), only beside a count's unit: "95 110 140 mg/dL" is a list of readings.
     rf"|\d{{1,3}}(?:{_SPACE}\d{{3}})+(?={_SPACE}?(?:steps?|kcal)\b)"
-    rf"|(?:(?<=steps )|(?<=steps: )|(?<=steps=)|(?<=steps is )|(?<=steps was ))"
+    rf"|(?:(?<=steps )|(?<=steps: )|(?<=steps=)|(?<=steps is )|(?<=steps was )|(?<=steps are ))"
     rf"\d{{1,3}}(?:{_SPACE}\d{{3}})+(?![\d.,]\d)"
     r"|\d+)(?P<frac>\.\d+)?"
     # "12k steps"; a k after "steps" ("steps=12.4k", "steps only 3.1k") is decided in _scan;
@@ -95,6 +98,7 @@ _RANGE_GAP = re.compile(r"\s*(?:[-\u2212\u2013\u2014/]|to)\s*", re.IGNORECASE)
 _DURATION_GAP = re.compile(r"\s*(?:and\s+)?", re.IGNORECASE)
 TO_MINUTES = {"h": 60.0, "min": 1.0}
 _MINUTES_M = re.compile(r"\s?m\b")
+_SECONDS = re.compile(r"\s?(?:s|secs?|seconds?)\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"\s*(?:[,;.!?|)]|$)")
 # "7h10", "5h40", "4h50m": minutes glued to the hours, which the token pattern cannot start a
 # number at (set I read "slept 5h40" as 5 h).
@@ -119,6 +123,9 @@ def _scan(text: str) -> list[tuple[int, int, Quantity]]:
             continue
         if m["anhour"]:
             out.append((m.start(), m.end(), Quantity(1.0, "h")))
+            continue
+        if m["half"]:
+            out.append((m.start(), m.end(), Quantity(int(m["half"]) + 0.5, "h", 1)))
             continue
         end = m.end()
         value = float(
@@ -176,6 +183,14 @@ def scan_quantities(text: str) -> list[tuple[int, int, Quantity]]:
             if (q2.unit == "min" or minutes) and _DURATION_GAP.fullmatch(text, end, start2):
                 end2 = minutes.end() if minutes else end2
                 out.append((start, end2, Quantity(q.value * 60 + q2.value, "min", q2.decimals)))
+                i += 2
+                continue
+        # "31 min 15 sec": the seconds are a part of the minutes (set K's pace took 31 min)
+        if i + 1 < len(scanned) and q.unit == "min" and q.decimals == 0:
+            start2, end2, q2 = scanned[i + 1]
+            seconds = _SECONDS.match(text, end2) if q2.unit is None and q2.value < 60 else None
+            if seconds and q2.decimals == 0 and _DURATION_GAP.fullmatch(text, end, start2):
+                out.append((start, seconds.end(), Quantity(q.value + q2.value / 60, "min", 2)))
                 i += 2
                 continue
         out.append((start, end, q))

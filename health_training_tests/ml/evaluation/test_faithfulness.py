@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from health_training.etl.generator import generate_corpus
-from health_training.ml.evaluation.faithfulness import factual_consistency
+from health_training.ml.evaluation.faithfulness import factual_consistency, scan_quantities
 from health_training.ml.evaluation.statements import Statement, extract_statements, score_facts
 
 HR_INPUT = (
@@ -141,6 +141,23 @@ def test_thousands_written_with_a_k_after_steps_and_durations_ending_a_clause():
         (7, "h"),
         (5, None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit"),
+    [
+        ("slept 7 1/2 hours", 7.5, "h"),
+        ("slept 7\u00bd hrs", 7.5, "h"),
+        ("six hours? no, 6 and a half hours", 6.5, "h"),
+        ("took me 31 min 15 sec", 31.25, "min"),
+        ("42 minutes and 30 seconds", 42.5, "min"),
+        ("180 kcals", 180.0, "kcal"),
+        ("515 cals", 515.0, "kcal"),
+        ("my steps are 4 500 today", 4500.0, None),
+    ],
+)
+def test_half_hours_seconds_and_plural_units_are_one_quantity(text, value, unit):
+    assert [(q.value, q.unit) for _, _, q in scan_quantities(text)] == [(value, unit)]
 
 
 def test_precision_of_a_statement_is_the_written_one():
