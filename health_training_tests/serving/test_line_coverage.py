@@ -121,3 +121,24 @@ def test_a_sampled_row_is_sampled_again_without_eos():
     row = Row([1], 50, temperature=1.0, generator=torch.Generator().manual_seed(0), gate=gate)
     chosen, failed = _pick(logits, [row], 0, [2])
     assert not failed and chosen.tolist() == [9] and gate.withheld == 1
+
+
+def test_a_held_row_cannot_begin_another_turn(tiny_base):
+    """Held back from EOS, the next best token was often the chat template's turn start: run 31
+    wrote a made-up user turn into 7 of the 9 held-out answers it held. Every special token
+    ends an answer and is held back with EOS."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from health_training.serving.backends.inprocess import answer_end_ids
+
+    tok = AutoTokenizer.from_pretrained(tiny_base)
+    model = AutoModelForCausalLM.from_pretrained(tiny_base)
+    ends = answer_end_ids(model, tok)
+    turn_start = tok.convert_tokens_to_ids("<|im_start|>")
+    assert tok.eos_token_id in ends and turn_start in ends
+    required = required_values(f"{PREFIX} average heart rate 81 bpm.")
+    gate = EosGate(required, lambda: "Your heart rate was fine.")
+    logits = _logits(tok.eos_token_id, turn_start, size=len(tok))
+    logits[0, 42] = 3.0  # the best token that is no special one
+    chosen, failed = _pick(logits[:1], [Row([1], 50, gate=gate)], 0, ends)
+    assert not failed and chosen.tolist() == [42]

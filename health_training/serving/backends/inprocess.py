@@ -214,8 +214,6 @@ class InProcessEngine:
             return self.tokenizer.decode(tokens, skip_special_tokens=True)
 
     def _run(self, batch: list[Job]) -> None:
-        from health_training.ml.evaluation.answer_and_compare import eos_token_ids
-
         tok = self.tokenizer
         ready, rows = [], []
         for job in batch:
@@ -278,7 +276,7 @@ class InProcessEngine:
                 generated = decode_rows(
                     self.model,
                     rows,
-                    eos_ids=eos_token_ids(self.model, tok),
+                    eos_ids=answer_end_ids(self.model, tok),
                     pad_id=pad,
                     emit=emit,
                     fail=fail,
@@ -320,6 +318,16 @@ class InProcessEngine:
 
     def close(self) -> None:
         self.work.close(self.settings.shutdown_drain_s)
+
+
+def answer_end_ids(model: Any, tokenizer: Any) -> list[int]:
+    """The tokens that end an answer: EOS and every other special token. An answer's text holds
+    none (they are decoded away), and a model that writes one has begun another turn: while the
+    EOS gate held EOS back, run 31 wrote "<|im_start|>user" and a made-up user turn into 7 of
+    the 9 held-out answers it held (line_coverage.py), so the gate withholds these too."""
+    from health_training.ml.evaluation.answer_and_compare import eos_token_ids
+
+    return sorted(set(eos_token_ids(model, tokenizer)) | set(tokenizer.all_special_ids))
 
 
 def _fail(job: Job, exc: BaseException) -> None:
