@@ -51,6 +51,7 @@ The line is "" when nothing applies; it reads "Computed from your numbers: ...".
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from health_training.etl import derived, stated_sums
 from health_training.etl.computed_verdicts import HOUR_FACTS, PEAK_HOUR, judged
@@ -89,6 +90,7 @@ def distance_value(match: re.Match[str]) -> float:
     return float(match[1].replace(",", "."))
 
 
+_GLUED_WORD = re.compile(r"[a-z]", re.IGNORECASE)  # "18u" of insulin: a number of another unit
 _CLAUSE_BREAK = re.compile(r"[,;.!?]|\b(?:and|but)\b", re.IGNORECASE)
 _TAKEN_IN = re.compile(r"\bin\s*$", re.IGNORECASE)
 _ASKS_SPAN = re.compile(
@@ -316,6 +318,7 @@ def computed_facts(question: str, context: str = "") -> str:
             for _, end, facts in names_found
             if len(named_units) > 1 and not {paired_unit(unit_of(f)) for f in facts} & only
         ]
+        with_its_unit = Counter(paired_unit(q.unit) for q in asked if q.unit)
         for unit in _PAIRED_UNITS if not balance else [u for u in _PAIRED_UNITS if u != "kcal"]:
             mine = [
                 q.value
@@ -323,6 +326,10 @@ def computed_facts(question: str, context: str = "") -> str:
                 if paired_unit(q.unit or (None if PERIOD_AFTER.match(question, end) else bare))
                 == unit
                 and not (q.unit is None and _follows(question, start, others))
+                # With the unit on two of its values a bare number is something else: "from 154
+                # mg/dl to 138 mg/dl after we changed his basal from 18u to 16u" (set M).
+                and not (q.unit is None and with_its_unit.get(unit, 0) >= 2)
+                and not (q.unit is None and _GLUED_WORD.match(question, end))
                 # A race's distance is none of them: "training for a 10k. 359 cals ...
                 # yesterday" was handed a change from 10 kcal (freeform_test, run 23).
                 and not any(m.start() <= start < m.end() for m in distances)
@@ -330,7 +337,8 @@ def computed_facts(question: str, context: str = "") -> str:
                 and not _THRESHOLD_BEFORE.search(question, max(0, start - 12), start)
                 and not (q.unit is None and is_year(question, start, q.value))
                 and not (q.unit is None and is_age(question, start, end))
-                and not (q.unit is None and ends_a_range(question, start, end))
+                # A range is a bound, not a value: "coach says max 20-25 min" (set M)
+                and not ends_a_range(question, start, end)
                 and not _THRESHOLD_AFTER.match(question, end)
             ]
             mine = mine[:_MAX_PARTS]  # a message of thousands of numbers: pairs stay bounded

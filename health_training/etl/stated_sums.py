@@ -112,7 +112,9 @@ def stated_share(question: str, spans: list) -> str | None:
         return None
     (_, _, a), (_, _, b) = spans
     units = {a.unit, b.unit} - {None}
-    if len(units) > 1 or min(a.value, b.value) < 0 or max(a.value, b.value) <= 0:
+    # Two percentages are two shares, no part and whole: "time in range 64 percent, below 70 was
+    # 6%" (set M) was handed "6% of 64%: 9%", its "percent" read as asking for a share.
+    if len(units) > 1 or units == {"%"} or min(a.value, b.value) < 0 or max(a.value, b.value) <= 0:
         return None
     part, whole = sorted((a.value, b.value))
     unit = next(iter(units), None)

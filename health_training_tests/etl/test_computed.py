@@ -321,6 +321,19 @@ def test_served_phrasings_of_set_k(question, context, expected):
         ("Yesterday: deep sleep 12 pct and active energy 182 calories. Summarize.", "from 12"),
         # a small count beside "ate" is no intake
         ("burned 600 kcal on a 12 km ride, ate 3 meals, balance?", "intake 3 kcal"),
+        # with the unit on two values a bare number is something else; "18u" is insulin (set M)
+        (
+            "My son's (14, T1D) 14-day average glucose went from 154 mg/dl to 138 mg/dl after we "
+            "changed his basal from 18u to 16u. How big a change is that?",
+            "from 14 mg/dL",
+        ),
+        ("basal went from 18u to 16u, glucose 150 mg/dl before. change?", "from 18 mg/dL"),
+        # a range is a bound; two percentages are no part and whole (set M)
+        (
+            "coach says max 20-25 min of hard efforts, how long was i in zone 5 yesterday??",
+            "from 20",
+        ),
+        ("Libre report: time in range 64 percent, below 70 was 6%. Good enough?", "of 64%"),
     ],
 )
 def test_bare_numbers_of_another_measure_or_a_count_are_left_alone(question, wrong):
