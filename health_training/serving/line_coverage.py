@@ -14,9 +14,10 @@ of the part ("busiest hour 18:00 with 5,988 steps"). A part without numbers ("no
 given", "a forecast is asked for ...") asks for none.
 
 The model still writes every word: withholding EOS only makes the next most likely token win,
-and past `EXTRA_TOKENS` the answer may end as it likes (EOS is never withheld for good, so an
-answer that cannot get there stops rather than runs to max_tokens). Whether it helps is measured
-(bench/freeform_serve_check.py reports the answers that had EOS withheld).
+and past `EXTRA_TOKENS` an answer that still lacks a value ends where the model first ended it,
+the trial tokens dropped (EOS is never withheld for good, nor does the trial ever reach the
+client unless it states the value). Whether it helps is measured (bench/freeform_serve_check.py
+reports the answers that had EOS withheld).
 """
 
 from __future__ import annotations
@@ -89,23 +90,45 @@ def unstated(answer: str, required: tuple[Required, ...]) -> list[Required]:
 
 class EosGate:
     """One answer's gate: `withholds()` is asked when the answer would end; it says whether EOS
-    is withheld this time (a value is unstated and the extra budget is not spent)."""
+    is withheld this time (a value is unstated and the extra budget is not spent). The tokens
+    written after the first withholding are a trial: `pending()` while a value is still unstated
+    (the server sends none of them yet), and when the budget is spent without one (`gave_up()`)
+    the answer ends where the model first ended it (`first_at` tokens): what it wrote meanwhile
+    was filler ("#glycemic_alert #glycoglycolosis", "What's next? Review your sleep, ...": check
+    set K, run 31, once the made-up turns were gone), never worse than the answer it had."""
 
     def __init__(self, required: tuple[Required, ...], text: Callable[[], str]) -> None:
         self.required, self.text = required, text
         self.withheld = 0  # times EOS was withheld
         self.first_at: int | None = None  # tokens written when it first was
         self.made = 0
+        self.stated = False  # every part's value written: the trial is kept
 
     def advance(self) -> None:
         self.made += 1
 
+    def _all_stated(self) -> bool:
+        self.stated = self.stated or not unstated(self.text(), self.required)
+        return self.stated
+
     def withholds(self) -> bool:
         if self.first_at is not None and self.made - self.first_at >= EXTRA_TOKENS:
             return False
-        if not unstated(self.text(), self.required):
+        if self._all_stated():
             return False
         if self.first_at is None:
             self.first_at = self.made
         self.withheld += 1
         return True
+
+    def pending(self) -> bool:
+        """Withheld, and a value is still unstated: the tokens since `first_at` may be dropped."""
+        return self.first_at is not None and not self._all_stated()
+
+    def gave_up(self) -> bool:
+        """The budget is spent and a value is still unstated: drop the trial."""
+        return (
+            self.first_at is not None
+            and self.made - self.first_at >= EXTRA_TOKENS
+            and not self._all_stated()
+        )

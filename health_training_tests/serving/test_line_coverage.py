@@ -142,3 +142,28 @@ def test_a_held_row_cannot_begin_another_turn(tiny_base):
     logits[0, 42] = 3.0  # the best token that is no special one
     chosen, failed = _pick(logits[:1], [Row([1], 50, gate=gate)], 0, ends)
     assert not failed and chosen.tolist() == [42]
+
+
+def test_the_tokens_after_a_withheld_eos_are_a_trial_kept_only_if_they_state_the_value():
+    required = required_values(f"{PREFIX} average heart rate 81 bpm.")
+    text = {"now": "Your heart rate was fine."}
+    gate = EosGate(required, lambda: text["now"])
+    assert not gate.pending() and not gate.gave_up()  # nothing withheld yet: nothing held back
+    for _ in range(3):
+        gate.advance()
+    assert gate.withholds() and gate.first_at == 3 and gate.pending()
+    for _ in range(EXTRA_TOKENS - 1):
+        gate.advance()
+        text["now"] += " #hashtag"
+    assert gate.pending() and not gate.gave_up()
+    gate.advance()
+    assert gate.gave_up()  # spent without the value: the answer ends at its first 3 tokens
+    # Stated within the budget: the trial is kept and the answer may end.
+    text["now"] = "Your heart rate was fine."
+    kept = EosGate(required, lambda: text["now"])
+    assert kept.withholds() and kept.pending()
+    kept.advance()
+    text["now"] += " It averaged 81 bpm."
+    assert not kept.pending() and not kept.gave_up() and not kept.withholds()
+    text["now"] = "Your heart rate was fine."  # a stated value stays stated
+    assert not kept.pending()

@@ -242,9 +242,20 @@ class InProcessEngine:
             job = batch[i]
             self.work.touch()
             if token is None:
+                if job.gate is not None and job.gate.pending():  # EOS the mask left as the only one
+                    del job.tokens[job.gate.first_at :]
                 finish(i, "stop")
                 return False
             job.tokens.append(token)
+            gate = job.gate
+            if gate is not None and gate.pending():
+                # The tokens after a withheld EOS reach the client only once they state the
+                # missing value; spent without it, the answer ends where the model ended it.
+                if gate.gave_up() or len(job.tokens) >= job.decoding.max_new_tokens:
+                    del job.tokens[gate.first_at :]
+                    finish(i, "stop")
+                    return False
+                return not job.cancelled.is_set()
             with self._tok_lock:
                 text = tok.decode(job.tokens, skip_special_tokens=True)
             delta = job.scanner.feed(text)
