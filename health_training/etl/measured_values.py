@@ -176,6 +176,13 @@ def stated_values(text: str) -> dict[str, float]:
             or ends_a_range(text, q_start, q_end)
         ):
             continue
+        # A bound the user is set ("my endo wants time below range under 4%") is no value of
+        # theirs; "Mine was 7%" after it is, and takes the measure of the sentence before.
+        if _BOUND_BEFORE.search(text, max(0, q_start - 14), q_start) and _TARGET_WORDS.search(
+            text, *_sentence_of(text, q_start)
+        ):
+            continue
+        mine = bool(_MINE_BEFORE.search(text, max(0, q_start - 20), q_start))
         # Only the names near the number: a long message is not every name against every number.
         lo = bisect_left(starts, q_start - _NEAR_WITH_UNIT - longest)
         hi = bisect_right(starts, q_end + _NEAR_WITH_UNIT)
@@ -192,7 +199,9 @@ def stated_values(text: str) -> dict[str, float]:
                 if n_start < q_end and q_start < n_end
                 else (text[n_end:q_start] if n_end <= q_start else text[q_end:n_start])
             )
-            if SENTENCE_END.search(between):
+            if SENTENCE_END.search(between) and not (
+                mine and n_end <= q_start and len(SENTENCE_END.findall(between)) == 1
+            ):
                 continue
             # A name after its number is the number's unit word, with nothing or a word between
             # ("62% in range"); "64 mg per dl and highest was 231" gives 231 the highest.
@@ -235,6 +244,20 @@ def stated_values(text: str) -> dict[str, float]:
         values[fact] = (qi, value)
     # In the order the user wrote them: the computed line and the answer follow it.
     return {fact: value for fact, (_, value) in sorted(values.items(), key=lambda v: v[1][0])}
+
+
+_BOUND_BEFORE = re.compile(
+    r"(?:\b(?:under|below|above|over|less than|more than|at (?:least|most))|[<>])\s*$", re.I
+)
+_TARGET_WORDS = re.compile(r"\b(?:targets?|goals?|wants?|should|recommend\w*|aim\w*|keep)\b", re.I)
+_MINE_BEFORE = re.compile(r"\bmine(?:'s|\s+(?:was|is|were|came in at))\s*$", re.I)
+
+
+def _sentence_of(text: str, at: int) -> tuple[int, int]:
+    """Where the sentence holding `at` begins and ends."""
+    ends = [m.end() for m in SENTENCE_END.finditer(text, 0, at)]
+    after = SENTENCE_END.search(text, at)
+    return (ends[-1] if ends else 0), (after.end() if after else len(text))
 
 
 # Units a list of values may write once, after its last value: "lowest 52, highest 287, average

@@ -304,6 +304,14 @@ GLUCOSE_RECORD = (
         ("I slept 7 1/2 hours. How was my day?", "", "total sleep 7 h 30 min"),
         ("slept 6 and a half hours, ok?", "", "total sleep 6 h 30 min"),
         ("2.1k steps, 180 active cals rhr 83. rate my day", "", "active calorie total 180 kcal"),
+        # a bound the user is set is no value of theirs; "mine was" takes the measure before
+        (
+            "My endo wants time below range under 4%. Mine was 7% this week - is that too much?",
+            "",
+            "time spent low 7% is above the 4% target",
+        ),
+        ("doc says keep time in range above 70%. mine is 64%. bad?", "", "time in range 64% is"),
+        ("my time below 70 was 6%, ok?", "", "time spent low 6% is above the 4% target"),
         # the count of lows or highs of a record
         ("how many lows did she have today?", GLUCOSE_RECORD, "hypoglycemic events 2."),
         ("number of highs?", GLUCOSE_RECORD, "hyperglycemic events 1."),
