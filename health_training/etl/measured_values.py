@@ -218,7 +218,10 @@ def stated_values(text: str) -> dict[str, float]:
             fitting_unit = unit
             if unit is None and name_key(text[n_start:n_end]) in only_with_unit:
                 fitting_unit = listed.get(qi) or unit_of_topic(facts, topics(q_start))
-                if fitting_unit is None:
+                counts = tuple(f for f in facts if FACT_UNITS.get(f) == "count")
+                if fitting_unit is None and counts and n_start >= q_end and not between.strip():
+                    facts = counts  # "1 low": a whole number right before a word that counts
+                elif fitting_unit is None:
                     continue
             # "peaked at", "spike to", "hr hit" lead to their number: "an average of 159 mg/dL,
             # peaked at 235" is no peak of 159.

@@ -56,6 +56,9 @@ SERVED_WORDS = (
     ("max_glucose_mg_dl", "as high as"),
     ("max_glucose_mg_dl", "max"),
     ("max_rmssd_ms", "max"),
+    # A count right before the word: "only 1 low", "1 high" (set K; "3 lows" is a name below)
+    ("hypoglycemic_events", "low"),
+    ("hyperglycemic_events", "high"),
     ("min_glucose_mg_dl", "lower"),  # "the lower was 102 and the higher was 311"
     ("max_glucose_mg_dl", "higher"),
     # A share of a goal after the total it is of ("3 412 steps, which is 34% of my goal",

@@ -312,6 +312,9 @@ GLUCOSE_RECORD = (
         ),
         ("doc says keep time in range above 70%. mine is 64%. bad?", "", "time in range 64% is"),
         ("my time below 70 was 6%, ok?", "", "time spent low 6% is above the 4% target"),
+        # a whole number right before "low" or "high" counts them (set K)
+        ("tir 78%, only 1 low, 9200 steps. how was her day?", "", "hypoglycemic events 1 has"),
+        ("mean 151 mg/dL and 1 low yesterday, 2 high", "", "hyperglycemic events 2 has"),
         # the count of lows or highs of a record
         ("how many lows did she have today?", GLUCOSE_RECORD, "hypoglycemic events 2."),
         ("number of highs?", GLUCOSE_RECORD, "hyperglycemic events 1."),
