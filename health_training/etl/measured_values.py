@@ -141,6 +141,7 @@ def unit_written_after(text: str, end: int) -> tuple[str, float, int] | None:
 def stated_values(text: str) -> dict[str, float]:
     """The values the user states, by fact, in the order written: each number bound to the
     nearest name it fits."""
+    from health_training.etl.stated_sums import role_of
     from health_training.ml.evaluation.faithfulness import scan_quantities
 
     names = named_facts(text, with_stated=True)
@@ -245,6 +246,15 @@ def stated_values(text: str) -> dict[str, float]:
         bound_quantities.add(qi)
         bound_names.add(ni)
         values[fact] = (qi, value)
+    # One kcal number no word names, with no intake or burn word by it, is the day's active
+    # calories: "2.1k steps 180 kcals rhr 83", "7,2k steps & 300 cals" (sets K and L).
+    loose = [
+        qi for qi, (_, _, u, _) in enumerate(scanned) if u == "kcal" and qi not in bound_quantities
+    ]
+    if "total_active_kcal" not in values and len(loose) == 1:
+        q_start, q_end, _, value = scanned[loose[0]]
+        if role_of(text, q_start, q_end) is None:
+            values["total_active_kcal"] = (loose[0], value)
     # In the order the user wrote them: the computed line and the answer follow it.
     return {fact: value for fact, (_, value) in sorted(values.items(), key=lambda v: v[1][0])}
 

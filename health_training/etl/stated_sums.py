@@ -51,7 +51,7 @@ def with_unit(x: float, unit: str) -> str:
     return f"{number_text(x)}%" if unit == "%" else f"{number_text(x)} {unit}"
 
 
-def _role(question: str, start: int, end: int) -> str | None:
+def role_of(question: str, start: int, end: int) -> str | None:
     """ "intake" or "burned": the role word nearest to the number at start:end, if any."""
     best: tuple[int, str] | None = None
     # Within the number's clause: "2,150 kcal consumed, 640 kcal expended" names each by the
@@ -83,7 +83,7 @@ def energy_balance(question: str, spans: list, burned_recorded: float | None) ->
         written = unit_written_after(question, e) if q.unit is None else None
         if q.unit == "kcal" or (written and written[0] == "kcal"):  # "2150 cals"
             kcal.append((s, written[2] if written else e, q.value))
-    roles = {_role(question, s, e): v for s, e, v in kcal}
+    roles = {role_of(question, s, e): v for s, e, v in kcal}
     if len(kcal) == 1 and (role := next(iter(roles))) in _ROLES:
         # The other side's number with its unit left off: "ate 1,890 cals today, watch says i
         # burned 1640 total" (set K; the line was empty).
@@ -92,7 +92,7 @@ def energy_balance(question: str, spans: list, burned_recorded: float | None) ->
             for s, e, q in spans
             if q.unit is None
             and q.value >= _LEAST_KCAL  # "ate 3 meals" is no intake of 3 kcal
-            and _role(question, s, e) == _ROLES[role]
+            and role_of(question, s, e) == _ROLES[role]
         ]
         roles |= {_ROLES[role]: other[0]} if len(other) == 1 else {}
     intake, burned = roles.get("intake"), roles.get("burned", burned_recorded)

@@ -315,6 +315,9 @@ GLUCOSE_RECORD = (
         # a whole number right before "low" or "high" counts them (set K)
         ("tir 78%, only 1 low, 9200 steps. how was her day?", "", "hypoglycemic events 1 has"),
         ("mean 151 mg/dL and 1 low yesterday, 2 high", "", "hyperglycemic events 2 has"),
+        # one kcal number no word names, by no intake or burn word: the active calories
+        ("2.1k steps 180 kcals rhr 83. rate my day", "", "active calorie total 180 kcal"),
+        ("day after: 7,2k steps & 300 cals. how's my day", "", "active calorie total 300 kcal"),
         # the count of lows or highs of a record
         ("how many lows did she have today?", GLUCOSE_RECORD, "hypoglycemic events 2."),
         ("number of highs?", GLUCOSE_RECORD, "hyperglycemic events 1."),
@@ -330,6 +333,9 @@ def test_served_phrasings_of_set_k(question, context, expected):
         # a bare number right after another measure's name is that measure's
         ("Yesterday: maximum HR 88 and mean RMSSD 46 milliseconds. Please summarize.", "from 88"),
         ("Yesterday: deep sleep 12 pct and active energy 182 calories. Summarize.", "from 12"),
+        # an intake is no active-calorie total
+        ("I had 1,900 calories today and walked 8000 steps", "active calorie total"),
+        ("ate 2,150 kcal, burned 2,900 kcal. balance?", "active calorie total"),
         # a small count beside "ate" is no intake
         ("burned 600 kcal on a 12 km ride, ate 3 meals, balance?", "intake 3 kcal"),
         # with the unit on two values a bare number is something else; "18u" is insulin (set M)
