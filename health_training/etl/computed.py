@@ -51,14 +51,12 @@ The line is "" when nothing applies; it reads "Computed from your numbers: ...".
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from health_training.etl import derived, stated_sums
+from health_training.etl.computed_changes import stated_changes
 from health_training.etl.computed_verdicts import HOUR_FACTS, PEAK_HOUR, judged
-from health_training.etl.measured_values import NEAR_BARE
 from health_training.etl.questions.computation_distance import PER, PER_HOUR, in_unit, unit_asked
-from health_training.etl.questions.computation_wording import change_words
-from health_training.etl.stated_sums import number_text, paired_unit, with_unit
+from health_training.etl.stated_sums import number_text
 
 PREFIX = "Computed from your numbers:"
 # "12k steps" counts steps, not a 12 km run (a run's pace was computed from it); "9,2 km" has a
@@ -68,14 +66,6 @@ DISTANCE = re.compile(
     r"(?!\s*(?:steps?|k?cal\w*)\b)",
     re.IGNORECASE,
 )
-
-
-def _follows(text: str, start: int, name_ends: list[int]) -> bool:
-    """Does the number at `start` follow one of the names ending at `name_ends` in its clause?"""
-    return any(
-        0 <= start - end <= NEAR_BARE and not _CLAUSE_BREAK.search(text, end, start)
-        for end in name_ends
-    )
 
 
 def _minutes_text(minutes: float) -> str:
@@ -90,8 +80,6 @@ def distance_value(match: re.Match[str]) -> float:
     return float(match[1].replace(",", "."))
 
 
-_GLUED_WORD = re.compile(r"[a-z]", re.IGNORECASE)  # "18u" of insulin: a number of another unit
-_CLAUSE_BREAK = re.compile(r"[,;.!?]|\b(?:and|but)\b", re.IGNORECASE)
 _TAKEN_IN = re.compile(r"\bin\s*$", re.IGNORECASE)
 _ASKS_SPAN = re.compile(
     r"\bhow (?:long|much (?:sleep|time)|many (?:hours|hrs|minutes|mins))\b|\bduration\b"
@@ -118,7 +106,6 @@ _ASKS_CHANGE = re.compile(
 _ASKS_BALANCE = re.compile(
     r"\b(?:balance|deficit|surplus|net|minus|burn\w*|under or over|more than)\b", re.I
 )
-_PAIRED_UNITS = ("mg/dL", "bpm", "ms", "%", "steps", "kcal", "min")
 # A share of a record's whole ("what fraction of my sleep was REM?"): the words that say which
 # (checked in this order), the line, which leads with the share as the writer's answer does.
 # Parts and wholes: etl/questions/computation_wording.SHARES.
@@ -138,20 +125,11 @@ _SHARE_LINES: dict[str, tuple[str, str]] = {
 }
 _JUDGED_SHARES = frozenset({"deep_pct", "rem_pct"})  # shares with a clinical rule (verdicts.py)
 _MAX_PARTS = 8  # a day of four records judged, with a change or two
-_CONTEXT_VALUES = 2  # first measured values of a unit in the context paired with the question's
 # A sleep record's session ("Sleep session 22:10-04:32"): the two clock times of a question that
 # names bedtime, wake time or time in bed without giving them.
 _SESSION = re.compile(r"Sleep session (\d\d):(\d\d)-(\d\d):(\d\d)")
 _SESSION_FACTS = frozenset({"bedtime", "wake_time", "time_in_bed_min"})
 _DAY_TOTALS = frozenset({"total_steps", "total_active_kcal"})
-_GOAL_BEFORE = re.compile(r"\bgoal of\s*$")
-# A question's threshold or target is no value of a change: "how much time was I below 70
-# yesterday" paired 70 with the record's 6%, "under 70 mg/dl compared to the 4% target" 70 mg/dL
-# with the mean glucose. Narrower than the evaluation's reference-point words
-# (`statements.COMPARED_BEFORE`): "how much higher than 40 ms yesterday" names a value.
-_THRESHOLD_BEFORE = re.compile(r"(?:\b(?:below|under|above|over)|[<>])\s*$", re.IGNORECASE)
-_THRESHOLD_AFTER = re.compile(r"\s*(?:mg/dl\s*)?(?:target|goal|threshold|cut-?off)\b", re.I)
-_REFERENCE = re.compile(r"\bReference:.*?(?:\.(?=\s|$)|$)", re.DOTALL)  # to its sentence's end
 
 
 def computed_facts(question: str, context: str = "") -> str:
@@ -162,14 +140,8 @@ def computed_facts(question: str, context: str = "") -> str:
     from health_training.etl.asked_scope import OTHER_PERIOD, asked_scope, asking_sentences
     from health_training.etl.asked_words import record_extreme
     from health_training.etl.number_context import (
-        PERIOD_AFTER,
-        ends_a_range,
-        is_age,
         is_duration_clock,
-        is_year,
     )
-    from health_training.etl.questions.measures import MEASURE
-    from health_training.etl.questions.quantities import unit_of
     from health_training.ml.evaluation.faithfulness import STEPS_BEFORE, scan_quantities
 
     # What one record cannot give is all the line says, arithmetic or not: "do i have diabetes??
@@ -286,87 +258,10 @@ def computed_facts(question: str, context: str = "") -> str:
     )
     parts += [own_share] if own_share else []
     if not (distance and durations or own_share):  # a run's distance and time are not a change
-        found = _measured(context)
-        # Two stated values of different measures are no change, whatever the words: "201 mg/dl
-        # on average and a peak of 312 mg/dL yesterday" (run 13's line: "+111 mg/dL (+55%)").
-        measures_stated: dict[str | None, set[str]] = {}
-        for fact in mv.stated_values(question) if asks_change else ():
-            measures_stated.setdefault(paired_unit(unit_of(fact)), set()).add(fact)
-        # The measure the question names, as the record holds it: "a prior mean RMSSD of 39 ms"
-        # pairs with the record's mean (47 ms), not its lowest reading; a previous night's total
-        # sleep with the night's sleep, not its time in bed (run 8 copied that pair).
-        subject = {unit_of(f): MEASURE[f].subject for f in named if f in MEASURE}
-        own = {unit_of(f): recorded[f] for f in named if f in recorded}
-        # Bare numbers are the one measure named: "steps were 7,500 on Monday and 9,000 on
-        # Tuesday" (run 12 judged the first and refused the question); not beside a number with
-        # a unit ("training for a 10k. 93% sleep efficiency last night" is no change, run 14).
-        # With a unit written once: "64 bpm last month and this month its 59" (set I).
-        # Of several measures named, the one stated with a number: "resting heart rate was 64
-        # bpm two weeks ago and its 57 now since I started zone 2 training" (set K).
-        named_units = {paired_unit(u) for u in subject}
-        stated_units = set(measures_stated) & named_units
-        only = named_units if len(named_units) == 1 else stated_units
-        bare = (
-            next(iter(only))
-            if len(only) == 1 and {paired_unit(q.unit) for q in asked if q.unit} <= only
-            else None
-        )
-        # Then a bare number right after another measure's name is that measure's: "maximum HR
-        # 88 and mean RMSSD 46 milliseconds" has no HRV of 88 ms.
-        others = [
-            end
-            for _, end, facts in names_found
-            if len(named_units) > 1 and not {paired_unit(unit_of(f)) for f in facts} & only
-        ]
-        with_its_unit = Counter(paired_unit(q.unit) for q in asked if q.unit)
-        for unit in _PAIRED_UNITS if not balance else [u for u in _PAIRED_UNITS if u != "kcal"]:
-            mine = [
-                q.value
-                for start, end, q in spans
-                if paired_unit(q.unit or (None if PERIOD_AFTER.match(question, end) else bare))
-                == unit
-                and not (q.unit is None and _follows(question, start, others))
-                # With the unit on two of its values a bare number is something else: "from 154
-                # mg/dl to 138 mg/dl after we changed his basal from 18u to 16u" (set M).
-                and not (q.unit is None and with_its_unit.get(unit, 0) >= 2)
-                and not (q.unit is None and _GLUED_WORD.match(question, end))
-                # A race's distance is none of them: "training for a 10k. 359 cals ...
-                # yesterday" was handed a change from 10 kcal (freeform_test, run 23).
-                and not any(m.start() <= start < m.end() for m in distances)
-                and q.value >= 0
-                and not _THRESHOLD_BEFORE.search(question, max(0, start - 12), start)
-                and not (q.unit is None and is_year(question, start, q.value))
-                and not (q.unit is None and is_age(question, start, end))
-                # A range is a bound, not a value: "coach says max 20-25 min" (set M)
-                and not ends_a_range(question, start, end)
-                and not _THRESHOLD_AFTER.match(question, end)
-            ]
-            mine = mine[:_MAX_PARTS]  # a message of thousands of numbers: pairs stay bounded
-            theirs = (
-                [own[unit]]
-                if unit in own
-                else [q.value for q in found if paired_unit(q.unit) == unit][:_CONTEXT_VALUES]
-            )
-            # Only when the words ask: "mean 128 mg/dl, highest 262 mg/dl" is no change (run 12
-            # was handed "+113 mg/dL (+76%)" for it and answered with that).
-            pairs = [(a, b) for a in mine for b in theirs]
-            if len(measures_stated.get(unit, ())) < 2:
-                pairs = [(a, b) for i, a in enumerate(mine) for b in mine[i + 1 :]] + pairs
-            pairs = pairs if asks_change else []
-            for before, after in dict.fromkeys(pairs):
-                if before == after:
-                    continue
-                # In the answer's own order and words ("51 bpm, down from 52 bpm, a drop of
-                # 1 bpm or 2%"): from "52 bpm to 51 bpm: change -1 bpm (-2%)" run 26 wrote 9 of
-                # freeform_test's changes backwards ("51 bpm, up from 52 bpm"), the value right.
-                change = derived.change(before, after)
-                direction, noun = change_words(change)
-                line = f"{subject[unit]} " if unit in subject else ""
-                line += f"{with_unit(after, unit)}, {direction} from {with_unit(before, unit)}: "
-                line += f"{noun} of {with_unit(abs(change), unit)}"
-                if before and unit != "%":
-                    line += f" ({abs(derived.percent_change(before, after))}%)"
-                parts.append(line)
+        parts += stated_changes(
+            question, context, spans, named, recorded, names_found, distances,
+            balance=bool(balance), asks_change=asks_change,
+        )  # fmt: skip
     if not parts:  # a pace, a duration or a change is what was asked, not a verdict
         parts = judged(question, context, named, asked, recorded)
     elif parts == [share] and set(named) & _JUDGED_SHARES:
@@ -394,20 +289,6 @@ def _share(question: str, context: str, values: dict[str, float]) -> str | None:
                 hour=f", {hour[1]}" if hour else "",
             )
     return None
-
-
-def _measured(context: str) -> list:
-    """The context's quantities less its goals ("against a goal of 500 kcal") and its reference
-    sentences ("Reference: under 40% of goal is low")."""
-    from health_training.ml.evaluation.faithfulness import scan_quantities
-
-    reference = [m.span() for m in _REFERENCE.finditer(context)]
-    return [
-        q
-        for start, _, q in scan_quantities(context)
-        if not _GOAL_BEFORE.search(context[:start])
-        and not any(a <= start < b for a, b in reference)
-    ]
 
 
 def line_parts(line: str) -> list[str]:
