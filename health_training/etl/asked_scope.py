@@ -102,6 +102,7 @@ SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ),
 )
 OTHER_PERIOD = next(part for situation, _, part in SCOPES if situation == "other_period")
+LONGER_PERIOD = next(part for situation, _, part in SCOPES if situation == "longer_period")
 # What a question stating one measurement still asks beyond it; a period is a change asked
 # ("how does today's 58 bpm compare with last week?" holds both days).
 _ONE_VALUE_LEAVES_OPEN = frozenset({"cause", "diagnosis"})

@@ -56,6 +56,7 @@ from health_training.etl import derived, stated_sums
 from health_training.etl.computed_changes import stated_changes
 from health_training.etl.computed_verdicts import HOUR_FACTS, PEAK_HOUR, judged
 from health_training.etl.questions.computation_distance import PER, PER_HOUR, in_unit, unit_asked
+from health_training.etl.stated_series import stated_average
 from health_training.etl.stated_sums import number_text
 
 PREFIX = "Computed from your numbers:"
@@ -99,7 +100,8 @@ _ASKS_CHANGE = re.compile(
     r"\b(?:chang\w*|compar\w*|vs|versus|diff\w*|mov(?:e|ed)|up or down|jump\w*|before|b4|"
     r"previous|prior|yday|yesterday|last (?:week|night|time)|baseline|earlier|"
     r"how much (?:more|less|fewer|higher|lower)|by how much|drop\w*(?!\s+off)|fell|rose|"
-    r"increas\w*|decreas\w*|went (?:up|down|from))\b",
+    r"increas\w*|decreas\w*|went (?:up|down|from)|improv\w*|worsen\w*|got (?:better|worse)|"
+    r"by what (?:percent(?:age)?|%))\b",  # "by what percent did i improve" (set N)
     re.IGNORECASE,
 )
 # The words that ask for intake against calories burned, when the record holds the burned.
@@ -137,20 +139,17 @@ def computed_facts(question: str, context: str = "") -> str:
     from health_training.etl import measured_values as mv
     from health_training.etl import record_lines
     from health_training.etl.asked_dates import is_ordinal, names_another_day
-    from health_training.etl.asked_scope import OTHER_PERIOD, asked_scope, asking_sentences
-    from health_training.etl.asked_words import record_extreme
-    from health_training.etl.number_context import (
-        is_duration_clock,
+    from health_training.etl.asked_scope import (
+        LONGER_PERIOD,
+        OTHER_PERIOD,
+        asked_scope,
+        asking_sentences,
     )
+    from health_training.etl.asked_words import record_extreme
+    from health_training.etl.number_context import digits_for_words, is_duration_clock
     from health_training.ml.evaluation.faithfulness import STEPS_BEFORE, scan_quantities
 
-    # What one record cannot give is all the line says, arithmetic or not: "do i have diabetes??
-    # my avg glucose was 128 mgdl yesterday and it went up to 190" was handed the change.
-    scope = asked_scope(question) or (
-        OTHER_PERIOD if names_another_day(question, context) else None
-    )
-    if scope:
-        return f"{PREFIX} {scope}."
+    question = digits_for_words(question)
     # A day of the month is no value, nor the number of a name ("zone 3": run 26's data paired
     # "what was my time in zone 3 yesterday?" into a change from 3 min).
     names_found = mv.named_facts(question)
@@ -161,6 +160,17 @@ def computed_facts(question: str, context: str = "") -> str:
         if not is_ordinal(question, start, end)
         and not (q.unit is None and any(a <= start and end <= b for a, b in names))
     ]
+    # What one record cannot give is all the line says, arithmetic or not: "do i have diabetes??
+    # my avg glucose was 128 mgdl yesterday and it went up to 190" was handed the change.
+    scope = asked_scope(question) or (
+        OTHER_PERIOD if names_another_day(question, context) else None
+    )
+    # The days a user lists are all there: their week's average is no longer period (set N).
+    average = stated_average(question, spans)
+    if average and scope in (None, OTHER_PERIOD, LONGER_PERIOD):
+        return f"{PREFIX} {average}."
+    if scope:
+        return f"{PREFIX} {scope}."
     asked = [q for _, _, q in spans]
     parts: list[str] = []
     # "steps=12.4k" counts steps, not a distance (a pace was computed from it, set L).
@@ -250,6 +260,8 @@ def computed_facts(question: str, context: str = "") -> str:
         recorded.get("total_active_kcal") if _ASKS_BALANCE.search(question) else None,
     )
     parts += [balance] if balance else []
+    to_go = stated_sums.steps_to_goal(question, spans)
+    parts += [to_go] if to_go else []
     asks_change = bool(_ASKS_CHANGE.search(asking_sentences(question)))
     # "Express the change from 120 to 124 mg/dl as a percentage" asks for a change (run 13's
     # line gave it "120 mg/dL of 124 mg/dL: 97%").
@@ -257,7 +269,7 @@ def computed_facts(question: str, context: str = "") -> str:
         None if distance or balance or asks_change else stated_sums.stated_share(question, spans)
     )
     parts += [own_share] if own_share else []
-    if not (distance and durations or own_share):  # a run's distance and time are not a change
+    if not (distance and durations or own_share or to_go):  # a run's time is not a change
         parts += stated_changes(
             question, context, spans, named, recorded, names_found, distances,
             balance=bool(balance), asks_change=asks_change,

@@ -41,6 +41,7 @@ from health_training.etl.sentence_topics import (
     GOAL_SHARES,
     SENTENCE_END,
     goal_share,
+    sentence_of,
     sentence_topics,
     unit_of_topic,
 )
@@ -49,13 +50,14 @@ from health_training.etl.served_words import MAX_COUNT, SERVED_NAMES, SERVED_WOR
 _NEXT_CLAUSE = re.compile(r"[,;]|\b(?:and|but|while)\b", re.IGNORECASE)
 _NEAR_WITH_UNIT = 40  # characters between a number with a unit and the name it belongs to
 _ARTICLE = re.compile(r"^(?:an?|the)\s+|\s+of$")  # "a low of {v}" -> "low"
-# Units the quantity scanner leaves unread ("22 pct", "515 cals", "6.5 hrs"): unit, factor.
+# Units the quantity scanner leaves unread ("22 pct", "515 cals", "6.5 hrs"): unit, factor. On
+# the number's line only: "Steps: 12,408\nActive calories: 684" is no 12,408 kcal (set N).
 _UNIT_AFTER = (
-    (re.compile(r"\s*(?:pct|percent)\b", re.IGNORECASE), "%", 1.0),
-    (re.compile(r"\s*(?:active\s+)?(?:cals?|calories|kcal)\b", re.IGNORECASE), "kcal", 1.0),
-    (re.compile(r"\s*(?:hrs?|hours?)\b", re.IGNORECASE), "min", 60.0),
-    (re.compile(r"\s*mg per dL\b", re.IGNORECASE), "mg/dL", 1.0),
-    (re.compile(r"\s*(?:km|k|kilomet(?:er|re)s?|mi|miles?)\b", re.IGNORECASE), "distance", 1.0),
+    (re.compile(r"[^\S\n]*(?:pct|percent)\b", re.IGNORECASE), "%", 1.0),
+    (re.compile(r"[^\S\n]*(?:active\s+)?(?:cals?|calories|kcal)\b", re.IGNORECASE), "kcal", 1.0),
+    (re.compile(r"[^\S\n]*(?:hrs?|hours?)\b", re.IGNORECASE), "min", 60.0),
+    (re.compile(r"[^\S\n]*mg per dL\b", re.IGNORECASE), "mg/dL", 1.0),
+    (re.compile(r"[^\S\n]*(?:km|k|kilomet(?:er|re)s?|mi|miles?)\b", re.I), "distance", 1.0),
 )
 NEAR_BARE = 20  # a bare number ("resting pulse 66") must sit right by its name
 _LEADS_TO_NUMBER = re.compile(r"\b(?:at|to|hit)$", re.IGNORECASE)
@@ -180,7 +182,7 @@ def stated_values(text: str) -> dict[str, float]:
         # A bound the user is set ("my endo wants time below range under 4%") is no value of
         # theirs; "Mine was 7%" after it is, and takes the measure of the sentence before.
         if _BOUND_BEFORE.search(text, max(0, q_start - 14), q_start) and _TARGET_WORDS.search(
-            text, *_sentence_of(text, q_start)
+            text, *sentence_of(text, q_start)
         ):
             continue
         mine = bool(_MINE_BEFORE.search(text, max(0, q_start - 20), q_start))
@@ -210,7 +212,10 @@ def stated_values(text: str) -> dict[str, float]:
                 continue
             if n_start <= q_start and q_end <= n_end:  # "zone 2" holds no value of zone 2
                 continue
-            if len(between) > (NEAR_BARE if unit is None else _NEAR_WITH_UNIT):
+            if len(between) > (
+                _NEAR_WITH_UNIT if unit is not None or _said_to_be(between, n_end <= q_start)
+                else NEAR_BARE
+            ):  # fmt: skip
                 continue
             # A bare number follows a measure's name ("rhr 65") or is its count ("210 active
             # calories"); the words around users' numbers need a unit, the list's will do.
@@ -259,18 +264,26 @@ def stated_values(text: str) -> dict[str, float]:
     return {fact: value for fact, (_, value) in sorted(values.items(), key=lambda v: v[1][0])}
 
 
+# "my max hr in a hill sprint was 201", "HRV the next morning was 35" (set N): a bare number
+# the clause says a name before it was is as near as one with a unit.
+_SAID_TO_BE = re.compile(r"\b(?:was|is|were|came in at)\s*$", re.IGNORECASE)
+
+
+def _said_to_be(between: str, name_before: bool) -> bool:
+    """Whether the words from a name to a bare number after it say the number is its value."""
+    return (
+        name_before
+        and bool(_SAID_TO_BE.search(between))
+        and not re.search(r"\d", between)
+        and not _NEXT_CLAUSE.search(between)
+    )
+
+
 _BOUND_BEFORE = re.compile(
     r"(?:\b(?:under|below|above|over|less than|more than|at (?:least|most))|[<>])\s*$", re.I
 )
 _TARGET_WORDS = re.compile(r"\b(?:targets?|goals?|wants?|should|recommend\w*|aim\w*|keep)\b", re.I)
 _MINE_BEFORE = re.compile(r"\bmine(?:'s|\s+(?:was|is|were|came in at))\s*$", re.I)
-
-
-def _sentence_of(text: str, at: int) -> tuple[int, int]:
-    """Where the sentence holding `at` begins and ends."""
-    ends = [m.end() for m in SENTENCE_END.finditer(text, 0, at)]
-    after = SENTENCE_END.search(text, at)
-    return (ends[-1] if ends else 0), (after.end() if after else len(text))
 
 
 # Units a list of values may write once, after its last value: "lowest 52, highest 287, average

@@ -64,3 +64,12 @@ def is_duration_clock(text: str, start: int, end: int) -> bool:
         and _DURATION_NAME_BEFORE.search(text, 0, start)
         and not _SPAN_NEXT.match(text, end)
     )
+
+
+def digits_for_words(text: str) -> str:
+    """`text` with its number words written as digits ("slept five and a half hrs", "is seven and
+    a half hours of sleep enough?": set N's nights were read as no sleep at all), by text2num's
+    English reader; "one" and "two" alone stay words ("one day", "zone two")."""
+    from text_to_num import alpha2digit
+
+    return alpha2digit(text, "en")

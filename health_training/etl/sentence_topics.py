@@ -30,6 +30,18 @@ def goal_share(facts: tuple[str, ...], before: list, topics: set[str]) -> tuple[
     return tuple(about) if len(about) == 1 else ()  # no share rather than the wrong one
 
 
+def sentence_ends(text: str) -> list[int]:
+    return [m.end() for m in SENTENCE_END.finditer(text)]
+
+
+def sentence_of(text: str, at: int, ends: list[int] | None = None) -> tuple[int, int]:
+    """Where the sentence holding `at` begins and ends (`ends`: `sentence_ends(text)`, when a
+    caller asks of many positions)."""
+    ends = sentence_ends(text) if ends is None else ends
+    i = bisect_right(ends, at)
+    return (ends[i - 1] if i else 0), (ends[i] if i < len(ends) else len(text))
+
+
 # The record type a number of a unit belongs to, where only one has that unit.
 _TYPE_OF_UNIT = {
     "mg/dL": "BloodGlucoseRecord",
@@ -41,11 +53,10 @@ _TYPE_OF_UNIT = {
 def sentence_topics(text: str, names: list, only_with_unit: frozenset[str], scanned: list):
     """A function from a position to the record types its sentence is about: those its measure
     names, whole-type names ("blood sugar") and units ("38 ms") hold."""
-    ends = [m.end() for m in SENTENCE_END.finditer(text)]
+    ends = sentence_ends(text)
 
     def sentence(at: int) -> tuple[int, int]:
-        i = bisect_right(ends, at)
-        return (ends[i - 1] if i else 0), (ends[i] if i < len(ends) else len(text))
+        return sentence_of(text, at, ends)
 
     @cache
     def of_sentence(lo: int, hi: int) -> set[str]:

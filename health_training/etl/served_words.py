@@ -74,6 +74,8 @@ SERVED_WORDS = (
     # Clinical shorthand: total sleep time, sleep efficiency
     ("asleep_min", "tst"),
     ("sleep_efficiency_pct", "se"),
+    ("awake_min", "waso"),  # wake after sleep onset (set N)
+    ("sleep_latency_min", "sol"),  # sleep onset latency
 )
 # Words users put before or after a number that name one measure only, so they bind a bare
 # number as a measure's own name does ("HR avg 72 bpm, resting 57"; "took 12 min to drift
@@ -89,6 +91,8 @@ SERVED_NAMES = (
     ("asleep_min", "sleeping"),  # "my sleeping was 6 hour and 40 minute"
     ("total_active_kcal", "active cal"),  # "active cal 1,420" (set M)
     ("total_active_kcal", "active cals"),
+    ("total_active_kcal", "active kcal"),  # "- active kcal 210" (set N)
+    ("total_active_kcal", "active kcals"),
     ("sleep_latency_min", "fell asleep in"),
     ("sleep_latency_min", "asleep in"),
     ("sleep_latency_min", "to drift off"),

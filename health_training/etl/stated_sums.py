@@ -122,3 +122,31 @@ def stated_share(question: str, spans: list) -> str | None:
     said = (lambda x: with_unit(x, unit)) if unit else number_text
     line = f"{name} " if name else ""
     return f"{line}{said(part)} of {said(whole)}: {derived.share_pct(part, whole)}%"
+
+
+# "how many more do i need to hit 10k" (set N: its line judged the 6,740 steps and the answer
+# never said 3,260): the steps left to a goal the user states.
+_ASKS_TO_GO = re.compile(
+    r"\b(?:how many more|to go|left|remaining|still need|short of|away from)\b", re.I
+)
+_GOAL_BEFORE = re.compile(r"\b(?:hit|reach|get to|make|goal|target)(?:\s+(?:is|of))?\s*$", re.I)
+_THOUSAND_AFTER = re.compile(r"k\b", re.I)
+
+
+def steps_to_goal(question: str, spans: list) -> str | None:
+    """ "goal 10,000 steps, 6,740 steps done: 3,260 steps to go" for a question asking what is
+    left of a step goal it states, else None."""
+    if not _ASKS_TO_GO.search(question):
+        return None
+    done = next((q.value for _, _, q in spans if q.unit == "steps"), None)
+    goal = None
+    for start, end, q in spans:
+        if q.unit not in (None, "steps") or not _GOAL_BEFORE.search(question, 0, start):
+            continue
+        goal = q.value * (1000 if _THOUSAND_AFTER.match(question, end) else 1)
+    if done is None or goal is None or goal <= done:
+        return None
+    return (
+        f"goal {number_text(goal)} steps, {number_text(done)} steps done: "
+        f"{number_text(goal - done)} steps to go"
+    )

@@ -90,7 +90,9 @@ _TOKEN = re.compile(
     # "12k steps"; a k after "steps" ("steps=12.4k", "steps only 3.1k") is decided in _scan;
     # "9,8k steps" has a decimal comma
     r"(?P<kcomma>,\d(?=k\b))?(?:(?P<thousand>k(?=\s?steps?\b))|(?P<k>k\b))?"
-    rf"(?:st|nd|rd|th)?(?:(?:\s?|-)(?:{_UNIT_RE})(?![a-z]))?",
+    # The unit is on the number's line: "Steps: 12,408\nActive calories: 684" (set N) read the
+    # steps as 12,408 kcal and left 684 to no name.
+    rf"(?:st|nd|rd|th)?(?:(?:{_SPACE}?|-)(?:{_UNIT_RE})(?![a-z]))?",
     re.IGNORECASE,
 )
 STEPS_BEFORE = re.compile(r"\bsteps?\W{0,3}(?:only\s+|is\s+|was\s+)?$", re.IGNORECASE)
