@@ -6,8 +6,8 @@ days were asked about than the one given, the second got no line, and the model 
 The days are the user's own, so a week is no longer period than the data: the values are all
 there. A list is three or more numbers with nothing but separators or day names between them,
 of one unit (a bare number takes the list's unit, or the unit of the measure named before the
-list), in the question's words. Written as "average of 41, 38, ... ms: 43 ms", the answer's
-number first-hand in the line as every computation is (`computed.py`).
+list), in the question's words. Written as "average 43 ms of 7 values (41, 38, ... ms)", the
+answer's number first in the line, as every computation is (`computed.py`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ _UNLISTED = frozenset({"time", "date", "h"})  # clock times, dates and hours are
 
 
 def stated_average(question: str, spans: list) -> str | None:
-    """ "average of 104, 98, 112, 101 and 109 mg/dL: 105 mg/dL" when the question asks for an
+    """ "average 105 mg/dL of 5 values (104, 98, 112, 101 and 109 mg/dL)" when the question asks for an
     average and lists the values (`spans`: its quantities, ordinals removed), else None."""
     from health_training.etl import measured_values as mv
     from health_training.etl.questions.quantities import unit_of
@@ -53,7 +53,9 @@ def stated_average(question: str, spans: list) -> str | None:
     listed = ", ".join(number_text(v) for v in values[:-1]) + f" and {number_text(values[-1])}"
     said = (lambda x: with_unit(x, unit)) if unit else number_text
     suffix = "" if unit is None else "%" if unit == "%" else f" {unit}"
-    return f"average of {listed}{suffix}: {said(mean)}"
+    # The average first, as the model copies a line's first value: "average of 41, ...: 43 ms"
+    # was answered "Your average was 41, 38, 45, 52, 36, 40 and 47 ms" (set N).
+    return f"average {said(mean)} of {len(values)} values ({listed}{suffix})"
 
 
 def _longest_list(question: str, spans: list) -> list:

@@ -68,11 +68,11 @@ def test_a_bare_number_far_from_its_name_binds_only_through_its_own_clause(messa
         # = 102.7, half up to 103
         (
             "hrv this week: mon 44 tue 39 wed 50 thu 47 fri 35, what's my weekly average",
-            "average of 44, 39, 50, 47 and 35 ms: 43 ms",
+            "average 43 ms of 5 values (44, 39, 50, 47 and 35 ms)",
         ),
         (
             "fasting readings were 101, 97 and 110 mg/dL, what's the mean?",
-            "average of 101, 97 and 110 mg/dL: 103 mg/dL",
+            "average 103 mg/dL of 3 values (101, 97 and 110 mg/dL)",
         ),
         # steps left to a stated goal: 10,000 - 7,315 = 2,685; 12,000 - 9,400 = 2,600
         (
@@ -93,10 +93,10 @@ def test_computations_set_n_asked(question, expected):
     ("question", "unwanted"),
     [
         # an average named beside other measures is a value, not a list to average
-        ("lowest 58, highest 240, average 160 mg/dL. ok?", "average of"),
+        ("lowest 58, highest 240, average 160 mg/dL. ok?", "values ("),
         # two values are no list; no average asked of a list
-        ("avg hr 71 and 74 bpm", "average of"),
-        ("readings 101, 97 and 110 mg/dL today", "average of"),
+        ("avg hr 71 and 74 bpm", "values ("),
+        ("readings 101, 97 and 110 mg/dL today", "values ("),
         # a goal with nothing asked of what is left
         ("6,100 steps today, is that good? my goal is 10k", "to go"),
         # one or two alone stay words: "one day" is no value
@@ -110,5 +110,5 @@ def test_the_new_computations_stay_where_they_are_asked(question, unwanted):
 def test_a_week_of_listed_values_is_averaged_though_a_week_is_asked_about():
     """A trend with one day given is out of reach; a week whose days the user lists is not."""
     line = computed_facts("resting hr mon 58 tue 60 wed 57 thu 61, weekly avg?")
-    assert line == f"{PREFIX} average of 58, 60, 57 and 61 bpm: 59 bpm."  # 236 / 4 = 59
+    assert line == f"{PREFIX} average 59 bpm of 4 values (58, 60, 57 and 61 bpm)."  # 236 / 4 = 59
     assert "more days" in computed_facts("what's my weekly average resting hr?")
