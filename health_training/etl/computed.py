@@ -29,6 +29,8 @@ every pair of its own figures):
     of a whole the record holds, as the writer computes it (`SHARES`, `derived.share_pct`):
     "28% of sleep was REM sleep: 109 min of 384 min asleep"; or of its own two numbers, "deep
     sleep 84 min of 420 min: 20%" (`stated_sums.py`);
+  * the average of three or more values the question lists and asks to average, and the steps
+    left to a step goal it states (`stated_series.py`, `stated_sums.steps_to_goal`);
   * when none of the above applies: each judged measure (`questions/verdicts.py`, the clinical
     thresholds) the question names or states a value of, with its value (the record's when a
     record holds it, else the user's) and the verdict clause the answers use ("time in range 19%

@@ -23,6 +23,7 @@ _LIST_GAP = re.compile(
     re.IGNORECASE,
 )
 _LEAST_VALUES = 3
+_MOST_LISTED = 31  # a month of days; a longer list is averaged, not written out again
 _UNLISTED = frozenset({"time", "date", "h"})  # clock times, dates and hours are no readings
 
 
@@ -50,12 +51,15 @@ def stated_average(question: str, spans: list) -> str | None:
     mean = sum(values) / len(values)
     whole = all(v.is_integer() for v in values)
     mean = float(int(mean + 0.5)) if whole else round(mean, 1)  # half up, as people round
-    listed = ", ".join(number_text(v) for v in values[:-1]) + f" and {number_text(values[-1])}"
     said = (lambda x: with_unit(x, unit)) if unit else number_text
-    suffix = "" if unit is None else "%" if unit == "%" else f" {unit}"
     # The average first, as the model copies a line's first value: "average of 41, ...: 43 ms"
     # was answered "Your average was 41, 38, 45, 52, 36, 40 and 47 ms" (set N).
-    return f"average {said(mean)} of {len(values)} values ({listed}{suffix})"
+    line = f"average {said(mean)} of {number_text(len(values))} values"
+    if len(values) > _MOST_LISTED:  # a hostile list of thousands must not double the prompt
+        return line
+    listed = ", ".join(number_text(v) for v in values[:-1]) + f" and {number_text(values[-1])}"
+    suffix = "" if unit is None else "%" if unit == "%" else f" {unit}"
+    return f"{line} ({listed}{suffix})"
 
 
 def _longest_list(question: str, spans: list) -> list:

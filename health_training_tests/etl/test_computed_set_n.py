@@ -112,3 +112,9 @@ def test_a_week_of_listed_values_is_averaged_though_a_week_is_asked_about():
     line = computed_facts("resting hr mon 58 tue 60 wed 57 thu 61, weekly avg?")
     assert line == f"{PREFIX} average 59 bpm of 4 values (58, 60, 57 and 61 bpm)."  # 236 / 4 = 59
     assert "more days" in computed_facts("what's my weekly average resting hr?")
+
+
+def test_a_hostile_list_is_averaged_without_being_written_out_again():
+    values = [str(40 + i % 30) for i in range(3000)]  # 40..69 a hundred times: mean 54.5
+    line = computed_facts("avg? " + ", ".join(values) + " ms")
+    assert line == f"{PREFIX} average 55 ms of 3,000 values."
