@@ -28,8 +28,8 @@ _UNLISTED = frozenset({"time", "date", "h"})  # clock times, dates and hours are
 
 
 def stated_average(question: str, spans: list) -> str | None:
-    """ "average 105 mg/dL of 5 values (104, 98, 112, 101 and 109 mg/dL)" when the question asks for an
-    average and lists the values (`spans`: its quantities, ordinals removed), else None."""
+    """ "average 105 mg/dL of 5 values (104, 98, 112, 101 and 109 mg/dL)" when the question asks
+    for an average and lists the values (`spans`: its quantities, ordinals removed), else None."""
     from health_training.etl import measured_values as mv
     from health_training.etl.questions.quantities import unit_of
 

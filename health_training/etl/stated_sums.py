@@ -129,22 +129,30 @@ def stated_share(question: str, spans: list) -> str | None:
 _ASKS_TO_GO = re.compile(
     r"\b(?:how many more|to go|left|remaining|still need|short of|away from)\b", re.I
 )
-_GOAL_BEFORE = re.compile(r"\b(?:hit|reach|get to|make|goal|target)(?:\s+(?:is|of))?\s*$", re.I)
+_GOAL_BEFORE = re.compile(
+    r"\b(?:hit|reach|get to|make|goal|target|to)(?:\s+(?:is|of))?\s*$", re.IGNORECASE
+)
 _THOUSAND_AFTER = re.compile(r"k\b", re.I)
 
 
 def steps_to_goal(question: str, spans: list) -> str | None:
     """ "goal 10,000 steps, 6,740 steps done: 3,260 steps to go" for a question asking what is
-    left of a step goal it states, else None."""
+    left of a step goal it states (the last number after a goal word: "i hit 8000 steps, how
+    many more to 10k"), else None."""
     if not _ASKS_TO_GO.search(question):
         return None
-    done = next((q.value for _, _, q in spans if q.unit == "steps"), None)
-    goal = None
-    for start, end, q in spans:
-        if q.unit not in (None, "steps") or not _GOAL_BEFORE.search(question, 0, start):
-            continue
-        goal = q.value * (1000 if _THOUSAND_AFTER.match(question, end) else 1)
-    if done is None or goal is None or goal <= done:
+    goals = [
+        (i, q.value * (1000 if _THOUSAND_AFTER.match(question, end) else 1))
+        for i, (start, end, q) in enumerate(spans)
+        if q.unit in (None, "steps") and _GOAL_BEFORE.search(question, 0, start)
+    ]
+    if not goals:
+        return None
+    at, goal = goals[-1]
+    done = next(
+        (q.value for i, (_, _, q) in enumerate(spans) if q.unit == "steps" and i != at), None
+    )
+    if done is None or goal <= done:
         return None
     return (
         f"goal {number_text(goal)} steps, {number_text(done)} steps done: "

@@ -83,6 +83,15 @@ def test_a_bare_number_far_from_its_name_binds_only_through_its_own_clause(messa
             "at 9,400 steps, my goal is 12,000 steps, how many left?",
             "goal 12,000 steps, 9,400 steps done: 2,600 steps to go",
         ),
+        # the goal written first, and a goal after "to" with a "hit" before the count
+        (
+            "my goal is 10,000 steps and I'm at 6,150 steps, how many left?",
+            "goal 10,000 steps, 6,150 steps done: 3,850 steps to go",
+        ),
+        (
+            "i hit 8,200 steps, how many more to 10k?",
+            "goal 10,000 steps, 8,200 steps done: 1,800 steps to go",
+        ),
     ],
 )
 def test_computations_set_n_asked(question, expected):
